@@ -1,0 +1,398 @@
+"""Scenarios: a pydantic schema whose every parameter carries unit, range and provenance.
+
+Scenarios are TOML files validated at the door (DESIGN §2.6). A scenario may `extends` another
+(built-in name or path) and override a few values; `--set section.field=value` overrides work the
+same way. Every error becomes a `ScenarioError` whose message is one line naming the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SUBSTANCES = ("heroin", "marijuana", "hashish")
+
+
+class ScenarioError(ValueError):
+    """A scenario problem, worded as one line for the user."""
+
+
+def P(default: Any, lo: float | None, hi: float | None, unit: str, provenance: str, doc: str) -> Any:
+    """A model parameter: default, allowed range, unit and where the value comes from."""
+    return Field(
+        default,
+        ge=lo,
+        le=hi,
+        description=doc,
+        json_schema_extra={"unit": unit, "provenance": provenance},
+    )
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TimeParams(Section):
+    start: date = P(date(2012, 1, 2), None, None, "date", "thesis Table 5.6 (L1382): 2012 is the price "
+                    "reference year; DESIGN §4 default 2012-01 to 2019-12", "First simulated week (a Monday).")
+    years: float = P(8.0, 0.02, 30.0, "years", "DESIGN §4 (2012-2019)", "Length of the recorded run.")
+    burn_in_weeks: int = P(12, 0, 104, "weeks", "assumption: lets shipments fill the routes and stocks "
+                           "settle before recording starts", "Weeks simulated before the start date, not recorded.")
+
+
+class PopulationParams(Section):
+    scale: float = P(1.0, 0.001, 2.0, "fraction", "assumption: 1 = national scale, one agent row per "
+                     "person; 0.1 simulates a tenth of the people and supply", "Fraction of the national "
+                     "population represented as agent rows; quantities of drugs scale with it.")
+    heroin_users: float = P(122_850, 0, 1_000_000, "persons", "external-facts §1: official government "
+                            "estimate of people who inject drugs, 2011 (AIDS & Behavior 2013)",
+                            "People who use heroin nationally at the start.")
+    cannabis_users: float = P(200_000, 0, 2_000_000, "persons", "assumption: no general-population "
+                              "survey found (external-facts, 'not found' #3); set to ~1.6x the heroin "
+                              "users, since cannabis is the more common drug (thesis L1329, L1337)",
+                              "People who use marijuana or hashish nationally at the start.")
+    hashish_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: hashish is the rarer, costlier "
+                             "cannabis product (thesis L1398-1402 [DE3])", "Share of cannabis users who use hashish.")
+    heroin_zone_weight_north: float = P(1.6, 0.1, 5.0, "ratio", "thesis L1404 [DE11]: hard-drug use is "
+                                        "higher in the north; factor is an assumption", "Relative heroin "
+                                        "prevalence in northern and central regions (south = 1).")
+    cannabis_zone_weight_south: float = P(1.8, 0.1, 5.0, "ratio", "thesis L1353-1357 [P11][P10]: cannabis "
+                                          "seen as medicinal in the south; factor is an assumption",
+                                          "Relative cannabis prevalence in southern regions (north = 1).")
+    users_per_retail_dealer: float = P(12.0, 2.0, 100.0, "persons", "assumption: thesis gives only 'a "
+                                       "great number of addicts' per retail dealer (L1102 [P20])",
+                                       "Users served by one retail dealer at the start.")
+    retail_per_wholesaler: int = P(7, 1, 30, "persons", "thesis L1022 [P23]: 'each wholesale dealer has "
+                                   "6-7-8 other dealers'", "Target retail team of a wholesaler.")
+    wholesalers_per_trafficker: float = P(8.0, 1.0, 100.0, "persons", "assumption: traffickers make 'only "
+                                          "a few huge transactions' (L1086 [P13])", "Wholesalers per trafficker at the start.")
+
+
+class SupplyParams(Section):
+    heroin_kg_per_year: float = P(25_000, 0, 200_000, "kg/year", "assumption within the sourced range: "
+                                  "~90 t on the whole Northern Route 2010, 3/4 to Russia (UNODC 2012, "
+                                  "external-facts §6); 'only 3%' seized (EU, external-facts §3) with 307 kg "
+                                  "seized in 2012 (Table 5.5) implies ~10 t", "Afghan heroin arriving in "
+                                  "Osh/Uzbekistan for the Kazakh routes (national scale).")
+    heroin_uzbek_share: float = P(0.15, 0.0, 1.0, "fraction", "thesis L1279-1281: Uzbek flows smaller "
+                                  "than Kyrgyz and 'liquidated' 2014-2017; share is an assumption",
+                                  "Share of heroin entering from Uzbekistan rather than Osh/Bishkek.")
+    heroin_purity: float = P(0.65, 0.05, 1.0, "fraction", "UNODC Opiate Flows 2012 p.85 via external-facts "
+                             "§4: '1 kg at 70% purity can become 2 kg at 35%'", "Purity of heroin on arrival.")
+    heroin_lot_kg: float = P(8.0, 0.1, 500.0, "kg", "thesis L1201-1203 [P13]: shipments of 10 kg and more "
+                             "need capital in advance; median is an assumption", "Median heroin lot size.")
+    afghan_elasticity: float = P(0.0, 0.0, 2.0, "ratio", "assumption (off by default): the link between "
+                                 "Afghan production (external-facts §6) and Northern Route flow is weak "
+                                 "(thesis L1225)", "Elasticity of heroin arrivals to Afghan opium "
+                                 "production of the previous year.")
+    marijuana_kg_per_year: float = P(150_000, 0, 2_000_000, "kg/year", "assumption: Chu Valley potential "
+                                     "100,000 t (L1329, USDS) or ~4,600 t (external-facts §7); Kazakhstan "
+                                     "supplies ~80% of Russia's cannabinoids (L1331 [P18])",
+                                     "Chu Valley marijuana entering trade (national scale).")
+    harvest_share: float = P(0.6, 0.0, 1.0, "fraction", "thesis L1339: pickers arrive each harvest "
+                             "season; share is an assumption", "Share of the year's wild marijuana "
+                             "shipped in the harvest months.")
+    harvest_start_month: int = P(8, 1, 12, "month", "assumption: wild cannabis is harvested in late "
+                                 "summer (thesis L1339, L1341 harvest-time Koknar operation)", "First harvest month.")
+    harvest_months: int = P(3, 1, 12, "months", "assumption", "Length of the harvest season.")
+    marijuana_lot_kg: float = P(30.0, 0.1, 1000.0, "kg", "thesis L1010 [DE7] (160 kg lot), L1337 "
+                                "('hundreds of kilograms'); median is an assumption", "Median marijuana lot size.")
+    hashish_kg_per_year: float = P(5_000, 0, 200_000, "kg/year", "assumption: Chu Valley potential "
+                                   "3,500 t hashish (L1329); hashish is hard to produce (L1398 [DE3])",
+                                   "Hashish entering trade (national scale).")
+    hashish_lot_kg: float = P(5.0, 0.1, 500.0, "kg", "thesis L1400 [DE3]: packed in 1 kg and 0.5 kg "
+                              "blocks; lot median is an assumption", "Median hashish lot size.")
+    greenhouse_kg_per_year: float = P(5_000, 0, 500_000, "kg/year", "thesis L1341: greenhouse 'Indian "
+                                      "marijuana' in Zhambyl, South KZ, Karaganda, Aktobe, Kyzylorda "
+                                      "(154 plantations, 2015); amount is an assumption", "Greenhouse "
+                                      "marijuana grown year-round in those regions (0 switches it off).")
+    cannabis_purity: float = P(1.0, 0.05, 1.0, "fraction", "assumption: cannabis weight is counted as "
+                               "product (Table 7.1 thresholds are by weight)", "Purity of cannabis on arrival.")
+    heroin_source_price: float = P(1_250_000, 1e4, 1e8, "KZT/kg", "Kyrgyz MVD 2015: US$8,000-10,000/kg "
+                                   "(external-facts §4), at ~149 KZT/USD (2012) less a small discount; "
+                                   "assumption that 2012 resembles 2015", "Price traffickers pay in "
+                                   "Osh/Bishkek for a kilogram of heroin.")
+    marijuana_source_price: float = P(52_000, 100, 1e7, "KZT/kg", "thesis L1331 (Golunov 2007, Paoli "
+                                      "2001): US$0.3-0.4/g, at ~149 KZT/USD", "Price of a kilogram of "
+                                      "Chu Valley marijuana at source.")
+    hashish_source_price: float = P(180_000, 100, 1e8, "KZT/kg", "assumption: several kg of plant per kg "
+                                    "of hashish (L1329: 100,000 t marijuana or 3,500 t hashish)",
+                                    "Price of a kilogram of hashish at source.")
+
+
+class TraffickingParams(Section):
+    inspection_multiplier: float = P(1.0, 0.0, 50.0, "ratio", "assumption: lever for tighter or looser "
+                                     "border control (thesis S10, L952, L1247)", "Multiplies the "
+                                     "inspection capacity of every crossing.")
+    detect_if_searched: float = P(0.35, 0.0, 1.0, "probability", "assumption: drugs are hidden in "
+                                  "legitimate cargo (thesis L1068-1072, L1239 CADAP)", "Chance a "
+                                  "thorough search finds a hidden lot.")
+    truck_share: float = P(0.5, 0.0, 1.0, "fraction", "thesis L1072 [DE3]: long-distance container "
+                           "trucks preferred; L1239 high-volume cargo 'most sustainable'; share assumption",
+                           "Share of lots hidden in long-distance trucks.")
+    car_share: float = P(0.3, 0.0, 1.0, "fraction", "thesis L1311-1313 [DE7]: cars with new plates and "
+                         "stashes; share assumption", "Share of lots in cars and light vehicles.")
+    rail_share: float = P(0.1, 0.0, 1.0, "fraction", "thesis L1145 [P19] (train conductors), L1239; "
+                          "share assumption", "Share of lots on trains; the rest are carried on the body.")
+    truck_attention: float = P(0.5, 0.0, 5.0, "ratio", "thesis L1072 [DE3]: truckers cultivate customs "
+                               "and are waved through; factor assumption", "Relative chance a truck is "
+                               "picked for a search.")
+    car_attention: float = P(1.5, 0.0, 5.0, "ratio", "thesis L1313 [DE7]: southern plates draw "
+                             "attention; factor assumption", "Relative chance a car is picked for a search.")
+    split_min_kg: float = P(2.0, 0.01, 1000.0, "kg", "thesis L1309 [DE7][P13]: lots are split and "
+                            "repacked at hubs; threshold assumption", "Lots above this size are split at hubs.")
+    split_parts: int = P(3, 1, 20, "parts", "assumption: 'drugs are divided at each point' (L1309, "
+                         "Curtis 2002)", "Number of sub-lots a lot is split into at a hub.")
+    export_bias: float = P(0.85, -10.0, 10.0, "log-odds", "set so ~70% of heroin continues to Russia at "
+                           "2012 prices: Golunov 2007 30/70 split (thesis L1323, disputed by the author)",
+                           "Baseline preference of traffickers for export over domestic sale.")
+    export_sensitivity: float = P(2.0, 0.0, 20.0, "1/log-ratio", "assumption: traffickers prefer the "
+                                  "market with the better expected margin (thesis L2031, hedged)",
+                                  "How strongly the export choice follows the export/domestic value ratio.")
+    heroin_russia_price: float = P(4_500_000, 1e4, 1e9, "KZT/kg", "assumption: UNODC 2012 reports mark-ups "
+                                   "up to 600% from Central Asia to Russia (external-facts §4); thesis L952",
+                                   "Price a heroin lot fetches at a Russian hub.")
+    marijuana_russia_price: float = P(160_000, 100, 1e8, "KZT/kg", "thesis L1374 [DE9]: marijuana 'more "
+                                      "expensive there'; level assumption", "Price of marijuana at a Russian hub.")
+    hashish_russia_price: float = P(700_000, 100, 1e9, "KZT/kg", "thesis L1398 [DE3]: hashish especially "
+                                    "profitable if it reaches Russia; level assumption", "Price of hashish at a Russian hub.")
+    transport_cost_per_1000km: float = P(0.04, 0.0, 2.0, "fraction of value", "assumption: couriers and "
+                                         "drivers are paid 'good money' (L1149 [P25])", "Transport cost "
+                                         "per 1,000 km as a share of the source price.")
+
+
+class MarketParams(Section):
+    adulteration: float = P(0.25, 0.0, 0.8, "fraction", "UNODC 2012 via external-facts §4 (70% -> 35% "
+                            "purity along the chain); thesis L1406 [DE9] 'almost no heroin'", "Share of "
+                            "each heroin hand-over below trafficking that is cutting agent added.")
+    cannabis_adulteration: float = P(0.05, 0.0, 0.8, "fraction", "assumption: cannabis is rarely cut",
+                                     "Share of each cannabis hand-over that is filler added.")
+    trafficker_markup: float = P(1.8, 1.0, 10.0, "ratio", "assumption: traffickers' margin over landed "
+                                 "cost; 'fortunes almost overnight' (L950 [DE3])", "Wholesale price over "
+                                 "landed cost at normal stocks.")
+    retail_markup: float = P(3.0, 1.0, 20.0, "ratio", "assumption: retail dealers sell small units with "
+                             "high exposure (L1042-1058 [P13]); not fitted to Table 5.6", "Retail price per "
+                             "street gram over its cost to the wholesaler's team, at normal stocks.")
+    dealer_commission: float = P(0.1, 0.0, 0.5, "g per g sold", "thesis L964 [DE11]: 'for each 10 gr "
+                                 "sold, you will get 1 gr for yourself'", "In-kind pay of a retail dealer.")
+    dealer_daily_dose: bool = P(True, None, None, "flag", "thesis L964 [DE11]: 'we will inject you every "
+                                "morning'", "Retail dealers get their daily dose from the wholesaler's stock.")
+    stock_cover_weeks: float = P(4.0, 0.5, 52.0, "weeks", "thesis L1962 [P22]: monthly restocking by dead "
+                                 "drop; target cover is an assumption", "Weeks of sales a wholesaler "
+                                 "tries to hold in stock.")
+    retail_cover_weeks: float = P(1.0, 0.1, 12.0, "weeks", "assumption: retail dealers hold little, daily "
+                                  "contact with users (L1102 [P20])", "Weeks of sales a retail dealer holds.")
+    scarcity_elasticity: float = P(0.5, 0.0, 5.0, "ratio", "assumption: detective [P20] L1924 says prices "
+                                   "rise when drugs are harder to find", "Price response to low stock cover.")
+    price_adjustment: float = P(0.2, 0.01, 1.0, "1/week", "assumption", "Share of the gap to the target "
+                                "price closed each week.")
+    risk_memory_weeks: float = P(26.0, 1.0, 260.0, "weeks", "assumption", "Memory of recent losses "
+                                 "(seizures) that sets the risk premium.")
+    users_per_dealer_target: float = P(12.0, 2.0, 100.0, "persons", "assumption (same as population."
+                                       "users_per_retail_dealer)", "Users per retail dealer above which "
+                                       "wholesalers recruit more retail dealers.")
+    pool_share: float = P(0.3, 0.0, 1.0, "fraction", "thesis L1084 [P11], L976 [DE1][DE2]: users pool "
+                          "money for bigger, cheaper portions; share assumption", "Share of heroin users "
+                          "who buy in a pool.")
+    pool_size: int = P(3, 2, 10, "persons", "assumption", "Users in a buying pool.")
+    pool_discount: float = P(0.15, 0.0, 0.8, "fraction", "thesis L1084: dealers give bulk discounts to "
+                             "user groups; size assumption", "Price discount for pooled purchases.")
+
+
+class UsersParams(Section):
+    heroin_g_per_day: float = P(0.3, 0.01, 5.0, "g/day", "assumption: the thesis gives no dose in grams "
+                                "(gaps #1); a 'check' is 0.33 g (L1404 [DE11])", "Street heroin a user wants per day.")
+    marijuana_g_per_day: float = P(0.4, 0.01, 10.0, "g/day", "assumption (matchbox of 2-3 g, L1394)",
+                                   "Marijuana a user wants per day.")
+    hashish_g_per_day: float = P(0.25, 0.01, 10.0, "g/day", "assumption (shaiba of 3-5 g, L1402 [O11])",
+                                 "Hashish a user wants per day.")
+    weekly_income: float = P(18_000, 0, 1e6, "KZT/week", "assumption: below a sergeant's 70,000-75,000 "
+                             "KZT/month (external-facts §5); many users cannot finance their habit (L690 [P32])",
+                             "Median legal income a user can spend on drugs per week.")
+    income_spread: float = P(0.6, 0.0, 3.0, "log-sd", "assumption", "Spread of users' incomes.")
+    heroin_quit_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: registered users fall by 500-700 a "
+                                "year from ~17,000 (external-facts §1) plus deaths", "Yearly chance a heroin "
+                                "user stops (or dies) at 2012 prices.")
+    cannabis_quit_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption", "Yearly chance a cannabis user stops.")
+    heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: equals the quit rate so 2012 "
+                                 "prevalence is stable at 2012 prices", "New heroin users per year as a "
+                                 "share of current users.")
+    cannabis_start_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption (as above)", "New cannabis "
+                                   "users per year as a share of current users.")
+    price_elasticity: float = P(0.5, 0.0, 5.0, "ratio", "assumption: higher prices push users to quit "
+                                "or switch (L1406 [DE9], L746)", "Elasticity of quitting to the retail "
+                                "price relative to its starting level.")
+    dealer_quit_rate: float = P(0.3, 0.0, 5.0, "1/year", "assumption: exits other than arrest (arrest "
+                                "arrives with the policing issue)", "Yearly chance a retail dealer stops dealing.")
+    idle_dealer_quit_rate: float = P(3.0, 0.0, 52.0, "1/year", "assumption: retail dealers are 'not "
+                                     "really that dependant on a specific wholesale dealer' (L986)",
+                                     "Yearly chance that a retail dealer with almost no sales stops.")
+    wholesaler_exit_rate: float = P(0.08, 0.0, 5.0, "1/year", "thesis L1024 [P23]: careers of 10-15 "
+                                    "years; L1018", "Yearly chance a wholesaler leaves the trade.")
+    promotion_tenure_weeks: int = P(52, 0, 1040, "weeks", "thesis L1012 [DE7][P22][P21]: it 'takes "
+                                    "years' to build trust; threshold assumption", "Retail tenure needed "
+                                    "before a dealer can become a wholesaler.")
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: date
+    set: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    name: str = "custom"
+    description: str = ""
+    extends: str | None = None
+    time: TimeParams = Field(default_factory=TimeParams)
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    supply: SupplyParams = Field(default_factory=SupplyParams)
+    trafficking: TraffickingParams = Field(default_factory=TraffickingParams)
+    market: MarketParams = Field(default_factory=MarketParams)
+    users: UsersParams = Field(default_factory=UsersParams)
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    @field_validator("timeline")
+    @classmethod
+    def _check_timeline(cls, events: list[TimelineEvent]) -> list[TimelineEvent]:
+        for ev in events:
+            for key, value in ev.set.items():
+                check_override(Scenario(), key, value)
+        return sorted(events, key=lambda e: e.date)
+
+    @property
+    def weeks(self) -> int:
+        return max(1, round(self.time.years * 52.1775))
+
+
+SECTIONS = ("time", "population", "supply", "trafficking", "market", "users")
+
+
+def builtin_names() -> list[str]:
+    files = resources.files("northroute") / "scenarios"
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(source: str | Path) -> tuple[dict[str, Any], Path | None]:
+    path = Path(source)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"scenario file not found: {source}")
+        text, where = path.read_text(encoding="utf-8"), path
+    elif str(source) in builtin_names():
+        text, where = (resources.files("northroute") / "scenarios" / f"{source}.toml").read_text("utf-8"), None
+    else:
+        raise ScenarioError(f"unknown scenario '{source}' (built-ins: {', '.join(builtin_names())}; "
+                            "or give a path to a .toml file)")
+    try:
+        return tomllib.loads(text), where
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"bad TOML in {source}: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    data, where = _read_toml(source)
+    parent = data.get("extends")
+    if parent:
+        if str(parent) in seen:
+            raise ScenarioError(f"scenario '{source}' extends itself through '{parent}'")
+        if where is not None and not str(parent) in builtin_names():
+            parent = where.parent / str(parent)
+        base = _raw(parent, (*seen, str(source)))
+        base.pop("name", None)
+        base.pop("description", None)
+        data = _merge(base, {k: v for k, v in data.items() if k != "timeline"}) | {
+            "timeline": base.get("timeline", []) + data.get("timeline", [])
+        }
+    return data
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"unknown parameter '{loc}'"
+    return f"{loc}: {msg} (got {err.get('input')!r})"
+
+
+def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | None = None) -> Scenario:
+    """Load a built-in scenario by name or a TOML file, then apply `section.field=value` overrides."""
+    data = _raw(source)
+    data.pop("extends", None)
+    try:
+        scen = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"scenario {source}: {_one_line(exc)}") from None
+    for item in overrides or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set needs section.field=value, got '{item}'")
+        key, text = item.split("=", 1)
+        scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
+    return scen
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def check_override(scen: Scenario, key: str, value: Any) -> None:
+    """Raise ScenarioError unless `key` names a parameter and `value` fits its range."""
+    apply_override(scen.model_copy(deep=True), key, value)
+
+
+def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
+    parts = key.split(".")
+    if len(parts) != 2 or parts[0] not in SECTIONS:
+        raise ScenarioError(f"unknown parameter '{key}' (use section.field, sections: {', '.join(SECTIONS)})")
+    section = getattr(scen, parts[0])
+    if parts[1] not in type(section).model_fields:
+        raise ScenarioError(f"unknown parameter '{key}'")
+    try:
+        setattr(section, parts[1], value)
+    except ValidationError as exc:
+        raise ScenarioError(f"{key}: {exc.errors()[0]['msg']} (got {value!r})") from None
+    return scen
+
+
+def param_table() -> list[dict[str, Any]]:
+    """Every parameter with unit, range, default and provenance (for `northroute params`)."""
+    rows = []
+    for sec in SECTIONS:
+        model = Scenario.model_fields[sec].annotation
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra or {}
+            lo = hi = None
+            for meta in field.metadata:
+                lo = getattr(meta, "ge", lo)
+                hi = getattr(meta, "le", hi)
+            rows.append({
+                "name": f"{sec}.{name}",
+                "unit": extra.get("unit", ""),
+                "min": lo,
+                "max": hi,
+                "default": field.default,
+                "provenance": extra.get("provenance", ""),
+                "description": field.description or "",
+            })
+    return rows

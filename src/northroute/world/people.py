@@ -1,0 +1,51 @@
+"""People: users, retail dealers, wholesalers and traffickers as rows of one table.
+
+Later processes (policing, prison, relations) add states and columns here; role and status codes
+are shared constants so every module speaks the same language.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.world.table import Table
+
+USER, RETAIL, WHOLESALE, TRAFFICKER = 0, 1, 2, 3
+ROLE_NAMES = ("user", "retail", "wholesale", "trafficker")
+
+ACTIVE, OUT = 0, 1
+STATUS_NAMES = ("active", "out")
+
+HEROIN, MARIJUANA, HASHISH = 0, 1, 2
+SUBSTANCE_NAMES = ("heroin", "marijuana", "hashish")
+
+
+class People(Table):
+    """One row per person. Grams are float64 so conservation holds to rounding."""
+
+    COLUMNS = {
+        "role": np.dtype(np.int8),
+        "status": np.dtype(np.int8),
+        "substance": np.dtype(np.int8),
+        "region": np.dtype(np.int16),  # place index of home region
+        "supplier": np.dtype(np.int32),  # users: retail dealer; retail: wholesaler; else -1
+        "pool": np.dtype(np.int32),  # heroin buying pool: row of the pool's buyer, or -1
+        "since": np.dtype(np.int32),  # week the current role started
+        "entered": np.dtype(np.int32),  # week the person entered the market
+        "addiction": np.dtype(np.float32),
+        "income": np.dtype(np.float32),  # KZT per week
+        "need_g": np.dtype(np.float32),  # grams wanted per week
+        "sales_ewma": np.dtype(np.float32),  # grams sold per week, smoothed (dealers)
+        "fill": np.dtype(np.float32),  # share of last week's need that was met (users)
+        "ever_sold": np.dtype(np.bool_),
+        "cash": np.dtype(np.float64),
+        "stock_g": np.dtype(np.float64),  # bulk grams held
+        "pure_g": np.dtype(np.float64),  # pure grams in that bulk
+    }
+    DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0}
+
+    def active(self, role: int | None = None) -> np.ndarray:
+        mask = self.status == ACTIVE
+        if role is not None:
+            mask &= self.role == role
+        return mask
