@@ -41,7 +41,7 @@ class TimeParams(Section):
     start: date = P(date(2012, 1, 2), None, None, "date", "thesis Table 5.6 (L1382): 2012 is the price "
                     "reference year; DESIGN §4 default 2012-01 to 2019-12", "First simulated week (a Monday).")
     years: float = P(8.0, 0.02, 30.0, "years", "DESIGN §4 (2012-2019)", "Length of the recorded run.")
-    burn_in_weeks: int = P(12, 0, 104, "weeks", "assumption: lets shipments fill the routes and stocks "
+    burn_in_weeks: int = P(26, 0, 104, "weeks", "assumption: lets shipments fill the routes and stocks "
                            "settle before recording starts", "Weeks simulated before the start date, not recorded.")
 
 
@@ -74,10 +74,11 @@ class PopulationParams(Section):
 
 
 class SupplyParams(Section):
-    heroin_kg_per_year: float = P(25_000, 0, 200_000, "kg/year", "assumption within the sourced range: "
-                                  "~90 t on the whole Northern Route 2010, 3/4 to Russia (UNODC 2012, "
+    heroin_kg_per_year: float = P(35_000, 0, 200_000, "kg/year", "assumption within the sourced range, set "
+                                  "so that the ~30% retained (L1323) meets the demand of 122,850 users at 0.3 "
+                                  "g/day: ~90 t on the whole Northern Route in 2010, 3/4 to Russia (UNODC 2012, "
                                   "external-facts §6); 'only 3%' seized (EU, external-facts §3) with 307 kg "
-                                  "seized in 2012 (Table 5.5) implies ~10 t", "Afghan heroin arriving in "
+                                  "seized in 2012 (Table 5.5) would imply ~10 t", "Afghan heroin arriving in "
                                   "Osh/Uzbekistan for the Kazakh routes (national scale).")
     heroin_uzbek_share: float = P(0.15, 0.0, 1.0, "fraction", "thesis L1279-1281: Uzbek flows smaller "
                                   "than Kyrgyz and 'liquidated' 2014-2017; share is an assumption",
@@ -102,7 +103,7 @@ class SupplyParams(Section):
     harvest_months: int = P(3, 1, 12, "months", "assumption", "Length of the harvest season.")
     marijuana_lot_kg: float = P(30.0, 0.1, 1000.0, "kg", "thesis L1010 [DE7] (160 kg lot), L1337 "
                                 "('hundreds of kilograms'); median is an assumption", "Median marijuana lot size.")
-    hashish_kg_per_year: float = P(5_000, 0, 200_000, "kg/year", "assumption: Chu Valley potential "
+    hashish_kg_per_year: float = P(8_000, 0, 200_000, "kg/year", "assumption: Chu Valley potential "
                                    "3,500 t hashish (L1329); hashish is hard to produce (L1398 [DE3])",
                                    "Hashish entering trade (national scale).")
     hashish_lot_kg: float = P(5.0, 0.1, 500.0, "kg", "thesis L1400 [DE3]: packed in 1 kg and 0.5 kg "
@@ -126,9 +127,12 @@ class SupplyParams(Section):
 
 
 class TraffickingParams(Section):
-    inspection_multiplier: float = P(1.0, 0.0, 50.0, "ratio", "assumption: lever for tighter or looser "
-                                     "border control (thesis S10, L952, L1247)", "Multiplies the "
-                                     "inspection capacity of every crossing.")
+    inspection_multiplier: float = P(0.1, 0.0, 50.0, "ratio", "assumption: the 5-6 searches an hour in "
+                                     "places.csv were measured at Kordai in May 2019 during a deliberate "
+                                     "slow-down, and customs control on the KZ-RU border ended on 1 July 2011 "
+                                     "(external-facts §3, §7); routine thorough searches are taken as a tenth "
+                                     "of that. Lever for border control (thesis S10, L952, L1247)",
+                                     "Multiplies the search capacity of every crossing.")
     detect_if_searched: float = P(0.35, 0.0, 1.0, "probability", "assumption: drugs are hidden in "
                                   "legitimate cargo (thesis L1068-1072, L1239 CADAP)", "Chance a "
                                   "thorough search finds a hidden lot.")
@@ -144,13 +148,19 @@ class TraffickingParams(Section):
                                "picked for a search.")
     car_attention: float = P(1.5, 0.0, 5.0, "ratio", "thesis L1313 [DE7]: southern plates draw "
                              "attention; factor assumption", "Relative chance a car is picked for a search.")
+    max_wait_weeks: int = P(8, 0, 52, "weeks", "thesis L1004-1006 [P13]: dealers buy first and then "
+                            "search for buyers; how long they stay is an assumption", "Weeks a lot for Kazakh "
+                            "buyers stays in a region while it keeps finding buyers.")
+    keep_selling_share: float = P(0.1, 0.0, 1.0, "fraction", "assumption: a trafficker moves on when "
+                                  "buyers in a region take less than this share of the lot in a week",
+                                  "Weekly share of a lot that must sell for it to stay in a region.")
     split_min_kg: float = P(2.0, 0.01, 1000.0, "kg", "thesis L1309 [DE7][P13]: lots are split and "
                             "repacked at hubs; threshold assumption", "Lots above this size are split at hubs.")
     split_parts: int = P(3, 1, 20, "parts", "assumption: 'drugs are divided at each point' (L1309, "
                          "Curtis 2002)", "Number of sub-lots a lot is split into at a hub.")
-    export_bias: float = P(0.85, -10.0, 10.0, "log-odds", "set so ~70% of heroin continues to Russia at "
-                           "2012 prices: Golunov 2007 30/70 split (thesis L1323, disputed by the author)",
-                           "Baseline preference of traffickers for export over domestic sale.")
+    export_share: float = P(0.7, 0.01, 0.99, "fraction", "Golunov 2007: 30% of drugs entering Kazakhstan "
+                            "stay, 70% go on (thesis L1323; the author doubts the figure)", "Share of new lots "
+                            "traffickers send on to Russia at the prices of the first week.")
     export_sensitivity: float = P(2.0, 0.0, 20.0, "1/log-ratio", "assumption: traffickers prefer the "
                                   "market with the better expected margin (thesis L2031, hedged)",
                                   "How strongly the export choice follows the export/domestic value ratio.")
@@ -189,7 +199,7 @@ class MarketParams(Section):
                                   "contact with users (L1102 [P20])", "Weeks of sales a retail dealer holds.")
     scarcity_elasticity: float = P(0.5, 0.0, 5.0, "ratio", "assumption: detective [P20] L1924 says prices "
                                    "rise when drugs are harder to find", "Price response to low stock cover.")
-    price_adjustment: float = P(0.2, 0.01, 1.0, "1/week", "assumption", "Share of the gap to the target "
+    price_adjustment: float = P(0.1, 0.01, 1.0, "1/week", "assumption", "Share of the gap to the target "
                                 "price closed each week.")
     risk_memory_weeks: float = P(26.0, 1.0, 260.0, "weeks", "assumption", "Memory of recent losses "
                                  "(seizures) that sets the risk premium.")

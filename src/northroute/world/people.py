@@ -35,7 +35,7 @@ class People(Table):
         "addiction": np.dtype(np.float32),
         "income": np.dtype(np.float32),  # KZT per week
         "need_g": np.dtype(np.float32),  # grams wanted per week
-        "sales_ewma": np.dtype(np.float32),  # grams sold per week, smoothed (dealers)
+        "demand_ewma": np.dtype(np.float32),  # grams asked of a dealer per week, smoothed
         "fill": np.dtype(np.float32),  # share of last week's need that was met (users)
         "ever_sold": np.dtype(np.bool_),
         "cash": np.dtype(np.float64),
@@ -49,3 +49,9 @@ class People(Table):
         if role is not None:
             mask &= self.role == role
         return mask
+
+
+def purity(stock_g: np.ndarray, pure_g: np.ndarray) -> np.ndarray:
+    """Pure share of a holding; empty or rounding-level holdings count as 0."""
+    out = np.divide(pure_g, stock_g, out=np.zeros(np.shape(stock_g)), where=stock_g > 1e-6)
+    return np.clip(out, 0.0, 1.0)

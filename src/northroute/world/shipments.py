@@ -18,6 +18,8 @@ class Lots(Table):
         "route": np.dtype(np.int16),
         "pos": np.dtype(np.int16),  # index of the current node on the route
         "owner": np.dtype(np.int32),  # trafficker row in People
+        "wait": np.dtype(np.int16),  # weeks spent at the current node
+        "selling": np.dtype(np.bool_),  # found buyers at this node last week
         "born": np.dtype(np.int32),
         "cost": np.dtype(np.float64),  # KZT per bulk gram paid at source plus transport so far
         "bulk_g": np.dtype(np.float64),

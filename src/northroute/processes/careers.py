@@ -1,0 +1,212 @@
+"""Careers in the trade: who deals, who supplies whom, who moves up and who leaves.
+
+- Wholesalers keep a small retail team (6-8, thesis L1022 [P23]) and recruit users to fill it,
+  preferring users who cannot finance their habit (M31, L690 [P32]) and are not too addicted
+  (M28, L982 [P26]); recruits serve users nearby (M30, L974).
+- When a region's users outgrow its dealers and no wholesaler has room, a retail dealer with years
+  in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]). The relational-capital issue
+  replaces this rule with introductions and vouching (M14-M16).
+- Retail dealers stop dealing at a base rate and faster when they sell almost nothing (M32, L986);
+  wholesalers leave after careers of 10-15 years on average (L1024 [P23]). Arrest comes with the
+  policing issue.
+Stock never vanishes when someone leaves: a retail dealer's goods go back to the wholesaler who
+consigned them, a wholesaler's to another wholesaler of the region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.matching import fill_slots, random_member, slots, top_k_per_group
+from northroute.processes.prices import cutting
+from northroute.processes.users import reassign_dealers
+from northroute.world.people import (
+    ACTIVE,
+    HEROIN,
+    MARIJUANA,
+    OUT,
+    RETAIL,
+    TRAFFICKER,
+    USER,
+    WHOLESALE,
+)
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+
+RECRUIT_CAP = 0.05  # assumption: at most 5% more retail dealers per region and drug in one week
+IDLE_SHARE = 0.2  # assumption: a dealer selling under a fifth of the regional mean counts as idle
+START_TENURE_YEARS = 5.0  # assumption: spread of career starts before 2012 for the initial dealers
+
+
+def _key(p, rows: np.ndarray) -> np.ndarray:
+    return p.region[rows].astype(np.int64) * N_SUBSTANCES + p.substance[rows]
+
+
+def _active(p, role: int) -> np.ndarray:
+    return np.flatnonzero((p.status == ACTIVE) & (p.role == role))
+
+
+def _team_sizes(p) -> np.ndarray:
+    rd = _active(p, RETAIL)
+    sup = p.supplier[rd]
+    rd_ok = sup >= 0
+    return np.bincount(sup[rd_ok], minlength=p.stock_g.size)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """Turn some users into retail dealers, add wholesalers and traffickers, and stock them."""
+    p, pop, m = world.people, world.scenario.population, world.scenario.market
+    size = world.geo.n * N_SUBSTANCES
+    users = _active(p, USER)
+    key_u = _key(p, users)
+    n_users = np.bincount(key_u, minlength=size)
+    n_dealers = np.where(n_users > 0, np.maximum(1, np.round(n_users / pop.users_per_retail_dealer)), 0)
+    score = 1.0 - np.abs(p.addiction[users] - 0.5) * 2.0 + rng.random(users.size)
+    dealers = users[top_k_per_group(key_u, score, n_dealers.astype(np.int64))]
+    tenure = (rng.random(dealers.size) * START_TENURE_YEARS * WEEKS_PER_YEAR).astype(np.int32)
+    p.role[dealers] = RETAIL
+    p.since[dealers] = world.t - tenure
+
+    n_wh = np.ceil(n_dealers / pop.retail_per_wholesaler).astype(np.int64)
+    k = np.repeat(np.arange(size), n_wh)
+    wh = p.append(k.size, role=WHOLESALE, status=ACTIVE, region=k // N_SUBSTANCES,
+                  substance=k % N_SUBSTANCES, supplier=-1,
+                  since=world.t - (rng.random(k.size) * 2 * START_TENURE_YEARS * WEEKS_PER_YEAR).astype(int))
+    open_slots = slots(wh, np.full(wh.size, pop.retail_per_wholesaler))
+    p.supplier[dealers] = fill_slots(rng, _key(p, dealers), open_slots, _key(p, open_slots), size)
+    reassign_dealers(world, rng)
+
+    n_her = int(np.sum(p.substance[wh] == HEROIN))
+    for group, n_group in ((HEROIN, n_her), (MARIJUANA, wh.size - n_her)):
+        count = max(1, round(n_group / pop.wholesalers_per_trafficker))
+        regions = world.geo.regions
+        p.append(count, role=TRAFFICKER, status=ACTIVE, substance=group, supplier=-1,
+                 region=regions[rng.integers(0, regions.size, count)], since=world.t)
+    _stock_up(world)
+
+
+def _stock_up(world: World) -> None:
+    """Initial stocks and smoothed sales at the dealers' target cover, at the level's purity."""
+    p, m, s = world.people, world.scenario.market, world.scenario.supply
+    a = cutting(world)
+    src = np.array([s.heroin_purity, s.cannabis_purity, s.cannabis_purity])
+    users = _active(p, USER)
+    rd, wh = _active(p, RETAIL), _active(p, WHOLESALE)
+    demand = np.bincount(p.supplier[users][p.supplier[users] >= 0],
+                         p.need_g[users][p.supplier[users] >= 0], p.stock_g.size)
+    p.demand_ewma[rd] = demand[rd]
+    p.stock_g[rd] = m.retail_cover_weeks * demand[rd] + p.need_g[rd]
+    p.pure_g[rd] = p.stock_g[rd] * (src * (1 - a) ** 2)[p.substance[rd]]
+    team = np.bincount(p.supplier[rd], (p.demand_ewma[rd] + p.need_g[rd]) * (1 - a[p.substance[rd]]),
+                       p.stock_g.size)
+    p.demand_ewma[wh] = team[wh]
+    p.stock_g[wh] = m.stock_cover_weeks * team[wh]
+    p.pure_g[wh] = p.stock_g[wh] * (src * (1 - a))[p.substance[wh]]
+
+
+def fund(world: World) -> None:
+    """Start wholesalers with cash for two restocks at current prices (assumption)."""
+    p, m = world.people, world.scenario.market
+    wh = _active(p, WHOLESALE)
+    p.cash[wh] = 2 * m.stock_cover_weeks * p.demand_ewma[wh] * world.price_wholesale[p.region[wh], p.substance[wh]]
+
+
+def _leave(world: World, rng: np.random.Generator) -> None:
+    p, u = world.people, world.scenario.users
+    size = world.geo.n * N_SUBSTANCES
+    rd = _active(p, RETAIL)
+    key = _key(p, rd)
+    mean_sales = np.divide(np.bincount(key, p.demand_ewma[rd], size), np.bincount(key, minlength=size),
+                           out=np.zeros(size), where=np.bincount(key, minlength=size) > 0)
+    idle = p.demand_ewma[rd] < IDLE_SHARE * mean_sales[key]
+    hazard = (u.dealer_quit_rate + idle * u.idle_dealer_quit_rate) / WEEKS_PER_YEAR
+    quit = rd[rng.random(rd.size) < hazard]
+    sup = p.supplier[quit]
+    back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
+    _hand_over(p, quit[back], sup[back])
+    p.role[quit] = USER
+    p.since[quit] = world.t
+    p.supplier[quit] = -1
+    world.log("stop_dealing", person=quit, place=p.region[quit], substance=p.substance[quit])
+
+    wh = _active(p, WHOLESALE)
+    gone = wh[rng.random(wh.size) < u.wholesaler_exit_rate / WEEKS_PER_YEAR]
+    p.status[gone] = OUT
+    stay = _active(p, WHOLESALE)
+    heir = random_member(rng, _key(p, gone), stay, _key(p, stay), size)
+    _hand_over(p, gone[heir >= 0], heir[heir >= 0])
+    world.log("leave_wholesale", person=gone, place=p.region[gone], substance=p.substance[gone])
+
+
+def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
+    np.add.at(p.stock_g, to, p.stock_g[rows])
+    np.add.at(p.pure_g, to, p.pure_g[rows])
+    p.stock_g[rows] = 0.0
+    p.pure_g[rows] = 0.0
+
+
+def _open_slots(world: World) -> np.ndarray:
+    p = world.people
+    wh = _active(p, WHOLESALE)
+    return slots(wh, world.scenario.population.retail_per_wholesaler - _team_sizes(p)[wh])
+
+
+def _place_orphans(world: World, rng: np.random.Generator) -> None:
+    """Retail dealers whose wholesaler left join a wholesaler of their region with room."""
+    p = world.people
+    rd = _active(p, RETAIL)
+    sup = p.supplier[rd]
+    ok = sup >= 0
+    ok[ok] = (p.status[sup[ok]] == ACTIVE) & (p.role[sup[ok]] == WHOLESALE)
+    orphans = rd[~ok]
+    if orphans.size:
+        free = _open_slots(world)
+        p.supplier[orphans] = fill_slots(rng, _key(p, orphans), free, _key(p, free),
+                                         world.geo.n * N_SUBSTANCES)
+
+
+def _grow(world: World, rng: np.random.Generator) -> None:
+    """Recruit retail dealers where users outgrow dealers; promote when wholesalers are full."""
+    p, m, u = world.people, world.scenario.market, world.scenario.users
+    size = world.geo.n * N_SUBSTANCES
+    users, rd = _active(p, USER), _active(p, RETAIL)
+    n_users = np.bincount(_key(p, users), minlength=size)
+    n_rd = np.bincount(_key(p, rd), minlength=size)
+    wanted = np.ceil(n_users / m.users_per_dealer_target - n_rd)
+    wanted = np.minimum(wanted, np.maximum(1, np.ceil(RECRUIT_CAP * n_rd)))
+    wanted = np.maximum(wanted, 0).astype(np.int64)
+    if wanted.sum() == 0:
+        return
+    free = _open_slots(world)
+    n_free = np.bincount(_key(p, free), minlength=size)
+    short = np.maximum(wanted - n_free, 0)
+    n_promote = np.ceil(short / world.scenario.population.retail_per_wholesaler).astype(np.int64)
+    if n_promote.sum():
+        senior = rd[world.t - p.since[rd] >= u.promotion_tenure_weeks]
+        score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size))
+        up = senior[top_k_per_group(_key(p, senior), score, n_promote)]
+        p.role[up] = WHOLESALE
+        p.since[up] = world.t
+        p.supplier[up] = -1
+        world.log("promote", person=up, place=p.region[up], substance=p.substance[up])
+        free = _open_slots(world)
+    cand = users
+    score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
+    score += rng.random(cand.size)
+    key_free = _key(p, free)
+    take = np.minimum(wanted, np.bincount(key_free, minlength=size))
+    recruits = cand[top_k_per_group(_key(p, cand), score, take)]
+    p.role[recruits] = RETAIL
+    p.since[recruits] = world.t
+    p.pool[recruits] = -1
+    p.supplier[recruits] = fill_slots(rng, _key(p, recruits), free, key_free, size)
+    mean_sales = np.divide(np.bincount(_key(p, rd), p.demand_ewma[rd], size), n_rd,
+                           out=np.zeros(size), where=n_rd > 0)
+    p.demand_ewma[recruits] = mean_sales[_key(p, recruits)]
+    world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits])
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    _leave(world, rng)
+    _place_orphans(world, rng)
+    _grow(world, rng)
+    reassign_dealers(world, rng)

@@ -1,0 +1,175 @@
+"""Prices by place, substance and level, formed from cost, markup, scarcity and risk (M10).
+
+Nothing here imposes the 2012 prices of Table 5.6: the wholesale price is the landed cost of a
+gram (source price, transport, and a risk premium 1/survival for the share of lots seized on the
+way, after Reuter & Kleiman's 'risks and prices') times the traffickers' markup and a scarcity
+factor from wholesalers' stock cover; the retail price is the wholesaler's cost of a street gram
+after two rounds of cutting, plus the retail dealer's in-kind pay (thesis L964 [DE11]), times the
+retail markup and retail scarcity. Prices move part of the way to that target each week.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.world.people import ACTIVE, HEROIN, RETAIL, WHOLESALE
+from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
+from northroute.world.state import N_SUBSTANCES, World
+
+
+def source_price_per_g(world: World) -> np.ndarray:
+    s = world.scenario.supply
+    return np.array([s.heroin_source_price, s.marijuana_source_price, s.hashish_source_price]) / 1000.0
+
+
+def russia_price_per_g(world: World) -> np.ndarray:
+    t = world.scenario.trafficking
+    return np.array([t.heroin_russia_price, t.marijuana_russia_price, t.hashish_russia_price]) / 1000.0
+
+
+def cover_shares(world: World) -> np.ndarray:
+    t = world.scenario.trafficking
+    shares = np.array([t.truck_share, t.car_share, t.rail_share, 0.0])
+    total = shares.sum()
+    if total > 1.0:
+        shares /= total
+    shares[BODY] = 1.0 - shares.sum()
+    return shares
+
+
+def search_probability(world: World) -> np.ndarray:
+    """Chance per place and cover that a vehicle is searched: inspections / legitimate traffic (M48).
+
+    Falls as legitimate traffic per inspector rises: ">3,000 trucks can pass during a day" (L1241 [P20]).
+    """
+    geo, t = world.geo, world.scenario.trafficking
+    base = np.divide(geo.inspections_per_day * t.inspection_multiplier, geo.trucks_per_day,
+                     out=np.zeros(geo.n), where=geo.trucks_per_day > 0)
+    attention = np.zeros(4)
+    attention[[TRUCK, CAR, RAIL, BODY]] = [t.truck_attention, t.car_attention, 1.0, 1.0]
+    return np.minimum(1.0, base[:, None] * attention[None, :])
+
+
+def expected_crossing_loss(world: World) -> np.ndarray:
+    """Expected share of lots seized at each place, over the cover mix."""
+    p = search_probability(world) * world.scenario.trafficking.detect_if_searched
+    return p @ cover_shares(world)
+
+
+def route_survival(world: World) -> np.ndarray:
+    """[routes, positions] chance a lot survives the crossings up to and including each node."""
+    nodes = world.geo.route_nodes
+    loss = np.where(nodes >= 0, world.crossing_loss[np.maximum(nodes, 0)], 0.0)
+    return np.cumprod(1.0 - loss, axis=1)
+
+
+def landed_cost(world: World) -> np.ndarray:
+    """[places, substances] cost of a gram delivered to each region node, risk premium included."""
+    geo = world.geo
+    src = source_price_per_g(world)
+    tc = world.scenario.trafficking.transport_cost_per_1000km
+    surv = route_survival(world)
+    num = np.zeros((geo.n, N_SUBSTANCES))
+    den = np.zeros((geo.n, N_SUBSTANCES))
+    for r in range(len(geo.route_names)):
+        k = geo.route_len[r]
+        nodes = geo.route_nodes[r, :k]
+        for s in np.flatnonzero(geo.route_carries[r]):
+            cost = src[s] * (1.0 + tc * geo.route_km[r, :k] / 1000.0) / np.maximum(surv[r, :k], 1e-9)
+            np.add.at(num[:, s], nodes, geo.route_share[r] * cost)
+            np.add.at(den[:, s], nodes, geo.route_share[r])
+    out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return np.take_along_axis(out, geo.buy_node.T, axis=0)
+
+
+def cutting(world: World) -> np.ndarray:
+    m = world.scenario.market
+    a = np.full(N_SUBSTANCES, m.cannabis_adulteration)
+    a[HEROIN] = m.adulteration
+    return a
+
+
+def _cover(world: World, role: int) -> np.ndarray:
+    """Weeks of sales in stock per region and substance for one dealer level."""
+    p = world.people
+    mask = (p.status == ACTIVE) & (p.role == role)
+    key = p.region[mask].astype(np.int64) * N_SUBSTANCES + p.substance[mask]
+    size = world.geo.n * N_SUBSTANCES
+    stock = np.bincount(key, p.stock_g[mask], size).reshape(-1, N_SUBSTANCES)
+    sales = np.bincount(key, p.demand_ewma[mask], size).reshape(-1, N_SUBSTANCES)
+    return np.divide(stock, sales, out=np.full_like(stock, np.nan), where=sales > 0)
+
+
+def _scarcity(cover: np.ndarray, target: float, elasticity: float) -> np.ndarray:
+    ratio = np.where(np.isnan(cover), 1.0, cover / target)
+    return np.clip(np.maximum(ratio, 1e-3) ** -elasticity, 0.5, 3.0)
+
+
+def target_prices(world: World) -> tuple[np.ndarray, np.ndarray]:
+    m = world.scenario.market
+    wholesale = landed_cost(world) * m.trafficker_markup
+    wholesale *= _scarcity(_cover(world, WHOLESALE), m.stock_cover_weeks, m.scarcity_elasticity)
+    a = cutting(world)
+    street_cost = wholesale * (1.0 - a) ** 2 * (1.0 + m.dealer_commission)
+    retail = street_cost * m.retail_markup
+    retail *= _scarcity(_cover(world, RETAIL), m.retail_cover_weeks, m.scarcity_elasticity)
+    return wholesale, retail
+
+
+def export_value_ratio(world: World) -> np.ndarray:
+    """[routes, substances] log of expected export value over expected domestic value of a lot.
+
+    Export: the Russian price times the chance of reaching the hub; domestic: the wholesale price
+    times the chance of reaching each Kazakh region of the route, averaged over those regions.
+    """
+    geo = world.geo
+    surv = route_survival(world)
+    ru = russia_price_per_g(world)
+    out = np.zeros((len(geo.route_names), N_SUBSTANCES))
+    for r in range(len(geo.route_names)):
+        k = geo.route_len[r]
+        nodes = geo.route_nodes[r, :k]
+        regions = geo.kind[nodes] == "region"
+        for s in range(N_SUBSTANCES):
+            v_dom = np.mean(world.price_wholesale[nodes[regions], s] * surv[r, :k][regions])
+            v_exp = ru[s] * surv[r, k - 1]
+            out[r, s] = np.log(max(v_exp, 1e-9) / max(v_dom, 1e-9))
+    return out
+
+
+def export_probability(world: World) -> np.ndarray:
+    """[routes, substances] chance a trafficker sends a new lot on to Russia (thesis L2031, hedged).
+
+    A logit in the export/domestic value ratio, centred so that `trafficking.export_share` of lots go
+    to Russia at the first week's prices; afterwards the share follows relative values.
+    """
+    t = world.scenario.trafficking
+    z = world.export_bias + t.export_sensitivity * export_value_ratio(world)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    world.crossing_loss = expected_crossing_loss(world)
+    world.price_wholesale, world.price_retail = target_prices(world)
+    t = world.scenario.trafficking
+    share = t.export_share
+    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * export_value_ratio(world)
+    world.export_prob = export_probability(world)
+
+
+def reference_retail(world: World) -> np.ndarray:
+    """User-weighted national retail price per substance (the base for price responses)."""
+    p = world.people
+    mask = p.status == ACTIVE
+    w = np.bincount(p.substance[mask] + N_SUBSTANCES * p.region[mask].astype(np.int64),
+                    minlength=world.geo.n * N_SUBSTANCES).reshape(-1, N_SUBSTANCES)
+    tot = w.sum(axis=0)
+    return np.divide((w * world.price_retail).sum(axis=0), tot, out=np.ones(N_SUBSTANCES), where=tot > 0)
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    lam = world.scenario.market.price_adjustment
+    wholesale, retail = target_prices(world)
+    world.price_wholesale += lam * (wholesale - world.price_wholesale)
+    world.price_retail += lam * (retail - world.price_retail)
+    world.export_prob = export_probability(world)

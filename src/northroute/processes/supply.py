@@ -1,0 +1,132 @@
+"""Supply: Afghan heroin reaching Osh and Uzbekistan, Chu Valley cannabis, greenhouse growing.
+
+Foreign suppliers sell whole lots to Kazakh traffickers for cash and go home (M8, thesis L1090
+[P5]); a lot is created owned by a trafficker row who pays the source price. Whether it is bound
+for Russia or for buyers in Kazakhstan is the trafficker's choice (prices.export_probability).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from northroute.processes.prices import cover_shares, source_price_per_g
+from northroute.world.geography import read_table
+from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, TRAFFICKER
+from northroute.world.state import WEEKS_PER_YEAR, World
+
+LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (lots span ~1 kg to 100 kg, thesis L1201-1203)
+GREENHOUSE_REGIONS = ("ZHA", "YUZ", "KAR", "AKT", "KZY")  # thesis L1341
+WARM_START_WEEKS = 8  # assumption: about the length of the longest route in weekly legs
+
+
+@lru_cache(maxsize=1)
+def _afghan() -> dict[int, float]:
+    df = read_table("afghan_opium.csv")
+    return dict(zip(df["year"].astype(int), df["opium_t"].astype(float), strict=True))
+
+
+def afghan_factor(year: int, elasticity: float) -> float:
+    """Heroin arrivals relative to 2012, following Afghan opium of the previous year."""
+    if elasticity == 0.0:
+        return 1.0
+    table = _afghan()
+    prev = table.get(year - 1, table[max(table)] if year - 1 > max(table) else table[min(table)])
+    return (prev / table[2011]) ** elasticity
+
+
+def harvest_weight(month: int, start: int, months: int, in_season_share: float) -> float:
+    """Share of a year's wild harvest shipped in one week of the given month."""
+    season = {(start - 1 + k) % 12 + 1 for k in range(months)}
+    weeks_in = months * WEEKS_PER_YEAR / 12
+    if month in season:
+        return in_season_share / weeks_in
+    return (1.0 - in_season_share) / (WEEKS_PER_YEAR - weeks_in)
+
+
+def _lot_sizes(rng: np.random.Generator, kg_this_week: float, median_kg: float) -> np.ndarray:
+    """Lot sizes in grams; the number of lots is Poisson with the right expected total."""
+    if kg_this_week <= 0:
+        return np.zeros(0)
+    mean = median_kg * np.exp(LOT_SIGMA**2 / 2)
+    n = rng.poisson(kg_this_week / mean)
+    return 1000.0 * median_kg * np.exp(LOT_SIGMA * rng.standard_normal(n))
+
+
+def _traffickers(world: World, group: int) -> np.ndarray:
+    p = world.people
+    return np.flatnonzero((p.status == ACTIVE) & (p.role == TRAFFICKER) & (p.substance == group))
+
+
+def create_lots(world: World, rng: np.random.Generator, substance: int, grams: np.ndarray,
+                routes: np.ndarray, route_weights: np.ndarray, pos: int = 0, age: int = 0) -> None:
+    """Create lots on the given routes, bought by traffickers at the source price.
+
+    `age` > 0 places lots bought that many weeks ago further down their route (warm start).
+    """
+    n = grams.size
+    if n == 0:
+        return
+    geo = world.geo
+    route = routes[rng.choice(routes.size, n, p=route_weights / route_weights.sum())]
+    pos = np.minimum(pos + age, geo.route_len[route] - 2)
+    group = HEROIN if substance == HEROIN else MARIJUANA
+    owners = _traffickers(world, group)
+    owner = owners[rng.integers(0, owners.size, n)]
+    purity = world.scenario.supply.heroin_purity if substance == HEROIN else world.scenario.supply.cannabis_purity
+    export = rng.random(n) < world.export_prob[route, substance]
+    cover = rng.choice(4, n, p=cover_shares(world))
+    price = source_price_per_g(world)[substance]
+    world.lots.append(n, substance=substance, cover=cover, export=export, route=route, pos=pos,
+                      owner=owner, born=world.t - age, cost=price, bulk_g=grams, pure_g=grams * purity)
+    np.subtract.at(world.people.cash, owner, grams * price)
+    led = world.ledger
+    led.supplied_bulk += float(grams.sum())
+    led.supplied_pure += float((grams * purity).sum())
+    np.add.at(world.week.route_supply_g[:, substance], route, grams)
+    world.log("supply", person=owner, place=geo.route_nodes[route, pos], substance=substance, grams=grams)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """Warm start: the routes hold the lots bought in the weeks before the run begins."""
+    for age in range(1, WARM_START_WEEKS + 1):
+        deliver(world, rng, age)
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    deliver(world, rng)
+
+
+def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
+    """One week of arrivals at the sources (bought `age` weeks ago)."""
+    s, geo, scale = world.scenario.supply, world.geo, world.scale
+    d = world.date
+    per_week = scale / WEEKS_PER_YEAR
+
+    heroin_kg = s.heroin_kg_per_year * per_week * afghan_factor(d.year, s.afghan_elasticity)
+    for code, share in (("OSH", 1.0 - s.heroin_uzbek_share), ("UZB", s.heroin_uzbek_share)):
+        routes = geo.routes_from(code, HEROIN)
+        grams = _lot_sizes(rng, heroin_kg * share, s.heroin_lot_kg)
+        create_lots(world, rng, HEROIN, grams, routes, geo.route_share[routes], age=age)
+
+    chu = geo.routes_from("CHU", MARIJUANA)
+    wild = s.marijuana_kg_per_year * scale * harvest_weight(d.month, s.harvest_start_month,
+                                                           s.harvest_months, s.harvest_share)
+    create_lots(world, rng, MARIJUANA, _lot_sizes(rng, wild, s.marijuana_lot_kg), chu, geo.route_share[chu],
+                age=age)
+    hash_routes = geo.routes_from("CHU", HASHISH)
+    create_lots(world, rng, HASHISH, _lot_sizes(rng, s.hashish_kg_per_year * per_week, s.hashish_lot_kg),
+                hash_routes, geo.route_share[hash_routes], age=age)
+
+    if s.greenhouse_kg_per_year > 0 and age == 0:
+        each = s.greenhouse_kg_per_year * per_week / len(GREENHOUSE_REGIONS)
+        for code in GREENHOUSE_REGIONS:
+            node = geo.index(code)
+            on = np.flatnonzero(geo.route_carries[:, MARIJUANA] & (geo.route_nodes == node).any(axis=1))
+            if on.size == 0:
+                continue
+            grams = _lot_sizes(rng, each, s.marijuana_lot_kg / 3)
+            route = on[:1]
+            pos = int(np.flatnonzero(geo.route_nodes[route[0]] == node)[0])
+            create_lots(world, rng, MARIJUANA, grams, route, np.ones(1), pos=pos)

@@ -1,0 +1,77 @@
+"""Trafficking: lots move a leg a week along their route, cross borders, are split at hubs and
+are sold at Russian hubs.
+
+- Lots travel hidden in legitimate cargo (thesis L1064-1072, L1239); at a crossing a lot is searched
+  with the chance inspections/traffic (M48, L1241 [P20], L1243 [P30]) scaled by the attention its
+  vehicle draws, and found with `detect_if_searched`.
+- At the hubs Shymkent, Almaty, Karaganda and Kostanay large lots are split and repacked (M7, L1309
+  [DE7][P13]); each part then runs its own risks, which lowers the loss from any one search.
+- Lots that reach a Russian hub are sold there (M10, L952); lots bound for Kazakh buyers are sold to
+  wholesalers on the way by `trade`, and what nobody buys is carried on to Russia (L2031).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.prices import russia_price_per_g, search_probability
+from northroute.world.state import World
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """Routes start empty; the burn-in fills them."""
+
+
+def _split_at_hubs(world: World) -> None:
+    lots, geo = world.lots, world.geo
+    t = world.scenario.trafficking
+    node = geo.route_nodes[lots.route, lots.pos]
+    big = np.flatnonzero(geo.is_hub[node] & (lots.bulk_g > t.split_min_kg * 1000.0) & (lots.born < world.t))
+    k = t.split_parts
+    if big.size == 0 or k < 2:
+        return
+    lots.bulk_g[big] /= k
+    lots.pure_g[big] /= k
+    rep = np.repeat(big, k - 1)
+    lots.append(rep.size, **{name: getattr(lots, name)[rep] for name in lots.COLUMNS})
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    lots, geo, led, wk = world.lots, world.geo, world.ledger, world.week
+    stay = lots.selling & ~lots.export & (lots.wait < world.scenario.trafficking.max_wait_weeks)
+    moving = (lots.born < world.t) & ~stay
+    lots.pos[moving] += 1
+    lots.wait[moving] = 0
+    lots.wait[~moving] += 1
+    lots.selling[:] = False
+    node = geo.route_nodes[lots.route, lots.pos]
+    inside = moving & ((geo.kind[node] == "region") | (geo.kind[node] == "crossing"))
+    np.add.at(wk.route_moved_g, (lots.route[inside], lots.substance[inside]), lots.bulk_g[inside])
+
+    at_crossing = moving & (geo.kind[node] == "crossing")
+    p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched
+    seized = at_crossing & (rng.random(len(lots)) < p_find)
+    if seized.any():
+        s, n, g = lots.substance[seized], node[seized], lots.bulk_g[seized]
+        led.seized_bulk += float(g.sum())
+        led.seized_pure += float(lots.pure_g[seized].sum())
+        np.add.at(wk.seized_g, (n, s), g)
+        np.add.at(wk.route_seized_g, (lots.route[seized], s), g)
+        world.log("seizure", person=lots.owner[seized], place=n, substance=s, grams=g,
+                  value=lots.cover[seized])
+    arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)
+    lost = np.bincount(node[seized], lots.bulk_g[seized], geo.n)
+    seen = arrived > 0
+    alpha = 1.0 / world.scenario.market.risk_memory_weeks
+    world.crossing_loss[seen] += alpha * (lost[seen] / arrived[seen] - world.crossing_loss[seen])
+
+    sold = ~seized & geo.is_russia[node]
+    if sold.any():
+        s, n, g = lots.substance[sold], node[sold], lots.bulk_g[sold]
+        led.exported_bulk += float(g.sum())
+        led.exported_pure += float(lots.pure_g[sold].sum())
+        np.add.at(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
+        np.add.at(wk.exported_g, (n, s), g)
+        np.add.at(wk.route_exported_g, (lots.route[sold], s), g)
+    lots.keep(~(seized | sold))
+    _split_at_hubs(world)

@@ -1,0 +1,127 @@
+"""Users: where they live, what they use, what they can pay, starting, stopping and buying pools.
+
+- Heroin use is heavier in the north (thesis L1404 [DE11]) and cannabis in the south, where it is
+  seen as medicine (L1353-1357 [P11][P10]); regional counts follow population times those weights.
+- Users buy what they want up to what their income allows; those who cannot finance their habit are
+  the ones wholesalers recruit as retail dealers (M31, L690 [P32]; see `careers`).
+- Higher retail prices raise quitting (L1406 [DE9], L746); starting balances quitting at 2012 prices.
+- Some heroin users pool money so one buys for the group (M35, L976 [DE1][DE2], L1084 [P11]).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.matching import random_member, rank_in_group
+from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+
+POOL_REFRESH_WEEKS = 4  # assumption: pools re-form about monthly
+ADDICTION_DRIFT = 0.02  # assumption: weekly pull of addiction toward the share of need met
+CASH_CAP_WEEKS = 4.0  # assumption: users hold at most a month of income
+
+
+def daily_dose(world: World) -> np.ndarray:
+    u = world.scenario.users
+    return np.array([u.heroin_g_per_day, u.marijuana_g_per_day, u.hashish_g_per_day])
+
+
+def regional_counts(world: World, rng: np.random.Generator) -> np.ndarray:
+    """[places, substances] users at the start, by population and zone weights."""
+    geo, pop = world.geo, world.scenario.population
+    regions = geo.regions
+    w = geo.population[regions]
+    north = np.isin(geo.zone[regions], ("north", "central"))
+    south = geo.zone[regions] == "south"
+    w_her = w * np.where(north, pop.heroin_zone_weight_north, 1.0)
+    w_can = w * np.where(south, pop.cannabis_zone_weight_south, 1.0)
+    out = np.zeros((geo.n, N_SUBSTANCES), np.int64)
+    scale = world.scale
+    out[regions, HEROIN] = rng.multinomial(round(pop.heroin_users * scale), w_her / w_her.sum())
+    cannabis = rng.multinomial(round(pop.cannabis_users * scale), w_can / w_can.sum())
+    out[regions, HASHISH] = rng.binomial(cannabis, pop.hashish_share)
+    out[regions, MARIJUANA] = cannabis - out[regions, HASHISH]
+    return out
+
+
+def add_users(world: World, rng: np.random.Generator, region: np.ndarray, substance: np.ndarray) -> np.ndarray:
+    """Append new users with drawn addiction, income and need; returns their rows."""
+    n = region.size
+    u = world.scenario.users
+    heroin = substance == HEROIN
+    addiction = np.where(heroin, rng.beta(4.0, 2.0, n), rng.beta(2.0, 4.0, n))
+    income = u.weekly_income * np.exp(u.income_spread * rng.standard_normal(n))
+    need = daily_dose(world)[substance] * 7.0 * np.exp(0.3 * rng.standard_normal(n))
+    return world.people.append(n, role=USER, status=ACTIVE, substance=substance, region=region,
+                               since=world.t, entered=world.t, addiction=addiction, income=income,
+                               need_g=need, cash=income)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    counts = regional_counts(world, rng)
+    place, subst = np.nonzero(counts)
+    n = counts[place, subst]
+    add_users(world, rng, np.repeat(place, n).astype(np.int16), np.repeat(subst, n).astype(np.int8))
+
+
+def reassign_dealers(world: World, rng: np.random.Generator) -> None:
+    """Users whose dealer left find another retail dealer of their drug in their region."""
+    p = world.people
+    users = np.flatnonzero((p.status == ACTIVE) & (p.role == USER))
+    sup = p.supplier[users]
+    valid = sup >= 0
+    valid[valid] = (p.status[sup[valid]] == ACTIVE) & (p.role[sup[valid]] == RETAIL)
+    lost = users[~valid]
+    if lost.size == 0:
+        return
+    dealers = np.flatnonzero((p.status == ACTIVE) & (p.role == RETAIL))
+    key = lambda rows: p.region[rows].astype(np.int64) * N_SUBSTANCES + p.substance[rows]  # noqa: E731
+    p.supplier[lost] = random_member(rng, key(lost), dealers, key(dealers), world.geo.n * N_SUBSTANCES)
+
+
+def form_pools(world: World, rng: np.random.Generator) -> None:
+    """Re-form buying pools among heroin users of the same region and dealer area."""
+    p, m = world.people, world.scenario.market
+    p.pool[:] = -1
+    her = np.flatnonzero((p.status == ACTIVE) & (p.role == USER) & (p.substance == HEROIN))
+    members = her[rng.random(her.size) < m.pool_share]
+    if members.size < m.pool_size:
+        return
+    members = members[np.lexsort((rng.random(members.size), p.region[members]))]
+    region = p.region[members].astype(np.int64)
+    rank = rank_in_group(region, world.geo.n)
+    counts = np.bincount(region, minlength=world.geo.n)
+    full = rank < (counts[region] // m.pool_size) * m.pool_size
+    members, rank = members[full], rank[full]
+    leader = members[np.arange(members.size) - rank % m.pool_size]
+    p.pool[members] = leader
+    p.supplier[members] = p.supplier[leader]
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    p, u = world.people, world.scenario.users
+    users = np.flatnonzero((p.status == ACTIVE) & (p.role == USER))
+    p.cash[users] = np.minimum(p.cash[users] + p.income[users], CASH_CAP_WEEKS * p.income[users])
+    p.addiction[users] += ADDICTION_DRIFT * (np.minimum(p.fill[users], 1.0) - p.addiction[users])
+
+    s = p.substance[users]
+    quit_rate = np.where(s == HEROIN, u.heroin_quit_rate, u.cannabis_quit_rate)
+    rel_price = world.price_retail[p.region[users], s] / world.price_retail_ref[s]
+    hazard = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity * (1.5 - p.addiction[users])
+    quits = users[rng.random(users.size) < hazard]
+    p.status[quits] = OUT
+    p.supplier[quits] = -1
+
+    key = p.region[users].astype(np.int64) * N_SUBSTANCES + s
+    size = world.geo.n * N_SUBSTANCES
+    counts = np.bincount(key, minlength=size).astype(float)
+    start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], world.geo.n)
+    new = rng.poisson(counts * start / WEEKS_PER_YEAR)
+    k = np.repeat(np.arange(size), new)
+    rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
+    world.log("start_use", person=rows, place=world.people.region[rows], substance=world.people.substance[rows])
+    world.log("stop_use", person=quits, place=p.region[quits], substance=p.substance[quits])
+
+    if world.t % POOL_REFRESH_WEEKS == 0:
+        form_pools(world, rng)
+    reassign_dealers(world, rng)

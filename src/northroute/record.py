@@ -1,0 +1,153 @@
+"""Weekly metrics: every output says which world it comes from (DESIGN §2.4).
+
+This issue's model has no police records yet, so every metric here is world=true; the policing
+issue adds world=recorded series beside them. Metrics are kept in dense arrays while running and
+turned into one long table (week, date, place, substance, level, metric, world, value) at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from northroute.world.people import ACTIVE, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.world.state import N_SUBSTANCES, World
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    level: str
+    places: str  # region | crossing | russia | route | national
+    unit: str
+    doc: str
+
+
+METRICS = (
+    Metric("users", "user", "region", "persons", "people who use the drug"),
+    Metric("dealers", "retail", "region", "persons", "active retail dealers"),
+    Metric("dealers", "wholesale", "region", "persons", "active wholesalers"),
+    Metric("consumption_g", "user", "region", "g/week", "street grams consumed (users and dealers)"),
+    Metric("consumption_pure_g", "user", "region", "g/week", "pure grams consumed"),
+    Metric("unmet_need_share", "user", "region", "fraction", "share of wanted grams not obtained"),
+    Metric("price", "wholesale", "region", "KZT/g", "price wholesalers pay traffickers per gram"),
+    Metric("price", "retail", "region", "KZT/g", "price users pay per street gram"),
+    Metric("purity", "wholesale", "region", "fraction", "purity of wholesalers' stock"),
+    Metric("purity", "retail", "region", "fraction", "purity of retail dealers' stock"),
+    Metric("stock_g", "wholesale", "region", "g", "grams held by wholesalers"),
+    Metric("stock_g", "retail", "region", "g", "grams held by retail dealers"),
+    Metric("purchases_g", "wholesale", "region", "g/week", "lot grams bought by wholesalers at the node"),
+    Metric("buyers", "retail", "region", "buyers/week", "distinct buyers (a pool counts once) served"),
+    Metric("pooled_purchases", "user", "region", "purchases/week", "purchases made by a pool's buyer"),
+    Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
+    Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
+    Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
+    Metric("route_flow_g", "trafficking", "route", "g/week", "grams moving a leg inside Kazakhstan"),
+    Metric("route_seizures_g", "trafficking", "route", "g/week", "grams seized on the route"),
+    Metric("route_exports_g", "trafficking", "route", "g/week", "grams leaving the route into Russia"),
+    Metric("in_transit_g", "trafficking", "national", "g", "grams in lots on the routes"),
+    Metric("traffickers", "trafficking", "national", "persons", "active traffickers (cannabis under marijuana)"),
+    Metric("price", "retail", "national", "KZT/g", "user-weighted national retail price"),
+    Metric("price", "wholesale", "national", "KZT/g", "user-weighted national wholesale price"),
+)
+
+
+class Recorder:
+    def __init__(self, world: World) -> None:
+        geo = world.geo
+        self.weeks = world.scenario.weeks
+        self.start = world.scenario.time.start
+        n_routes = len(geo.route_names)
+        self.place_sets = {
+            "region": (geo.regions, [geo.codes[i] for i in geo.regions]),
+            "crossing": (np.flatnonzero(geo.kind == "crossing"), None),
+            "russia": (np.flatnonzero(geo.is_russia), None),
+        }
+        for kind in ("crossing", "russia"):
+            idx = self.place_sets[kind][0]
+            self.place_sets[kind] = (idx, [geo.codes[i] for i in idx])
+        self.place_sets["route"] = (np.arange(n_routes), list(geo.route_names))
+        self.place_sets["national"] = (np.zeros(1, int), ["KZ"])
+        self.data = {
+            m: np.zeros((self.weeks, len(self.place_sets[m.places][1]), N_SUBSTANCES)) for m in METRICS
+        }
+
+    def _set(self, w: int, name: str, level: str, places: str, values: np.ndarray) -> None:
+        idx = self.place_sets[places][0]
+        arr = values if places in ("route", "national") else values[idx]
+        self.data[next(m for m in METRICS if (m.name, m.level, m.places) == (name, level, places))][w] = arr
+
+    def record(self, world: World) -> None:
+        w = world.week_index
+        if w < 0 or w >= self.weeks:
+            return
+        p, wk, geo = world.people, world.week, world.geo
+        n = geo.n * N_SUBSTANCES
+        act = p.status == ACTIVE
+        key = p.region.astype(np.int64) * N_SUBSTANCES + p.substance
+
+        def by_role(role: int, weights: np.ndarray | None = None) -> np.ndarray:
+            mask = act & (p.role == role)
+            wts = None if weights is None else weights[mask]
+            return np.bincount(key[mask], wts, n).reshape(geo.n, N_SUBSTANCES)
+
+        users = by_role(USER) + by_role(RETAIL)
+        self._set(w, "users", "user", "region", users)
+        self._set(w, "dealers", "retail", "region", by_role(RETAIL))
+        self._set(w, "dealers", "wholesale", "region", by_role(WHOLESALE))
+        self._set(w, "consumption_g", "user", "region", wk.consumed_g)
+        self._set(w, "consumption_pure_g", "user", "region", wk.consumed_pure)
+        unmet = np.divide(wk.need_g - wk.consumed_g, wk.need_g, out=np.zeros_like(wk.need_g),
+                          where=wk.need_g > 0)
+        self._set(w, "unmet_need_share", "user", "region", unmet)
+        self._set(w, "price", "wholesale", "region", world.price_wholesale)
+        self._set(w, "price", "retail", "region", world.price_retail)
+        for role, level in ((WHOLESALE, "wholesale"), (RETAIL, "retail")):
+            stock, pure = by_role(role, p.stock_g), by_role(role, p.pure_g)
+            self._set(w, "purity", level, "region", purity(stock, pure))
+            self._set(w, "stock_g", level, "region", stock)
+        self._set(w, "purchases_g", "wholesale", "region", wk.bought_wholesale_g)
+        self._set(w, "buyers", "retail", "region", wk.buyers)
+        self._set(w, "pooled_purchases", "user", "region", wk.transactions_pooled)
+        self._set(w, "seizures_g", "trafficking", "crossing", wk.seized_g)
+        self._set(w, "exports_g", "trafficking", "russia", wk.exported_g)
+        self._set(w, "route_supply_g", "trafficking", "route", wk.route_supply_g)
+        self._set(w, "route_flow_g", "trafficking", "route", wk.route_moved_g)
+        self._set(w, "route_seizures_g", "trafficking", "route", wk.route_seized_g)
+        self._set(w, "route_exports_g", "trafficking", "route", wk.route_exported_g)
+        lots = world.lots
+        self._set(w, "in_transit_g", "trafficking", "national",
+                  np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])
+        tr = act & (p.role == TRAFFICKER)
+        self._set(w, "traffickers", "trafficking", "national",
+                  np.bincount(p.substance[tr], minlength=N_SUBSTANCES)[None, :].astype(float))
+        weights = users.astype(float)
+        tot = weights.sum(axis=0)
+        for level, price in (("retail", world.price_retail), ("wholesale", world.price_wholesale)):
+            nat = np.divide((weights * price).sum(axis=0), tot, out=np.zeros(N_SUBSTANCES), where=tot > 0)
+            self._set(w, "price", level, "national", nat[None, :])
+
+    def to_frame(self) -> pd.DataFrame:
+        frames = []
+        weeks = np.arange(self.weeks, dtype=np.int32)
+        dates = pd.to_datetime([self.start + timedelta(weeks=int(k)) for k in weeks])
+        for m, arr in self.data.items():
+            names = self.place_sets[m.places][1]
+            nw, npl, ns = arr.shape
+            frames.append(pd.DataFrame({
+                "week": np.repeat(weeks, npl * ns),
+                "date": np.repeat(dates, npl * ns),
+                "place": np.tile(np.repeat(np.array(names, dtype=object), ns), nw),
+                "substance": np.tile(np.array(SUBSTANCE_NAMES, dtype=object), nw * npl),
+                "level": m.level,
+                "metric": m.name,
+                "world": "true",
+                "value": arr.ravel(),
+            }))
+        df = pd.concat(frames, ignore_index=True)
+        for col in ("place", "substance", "level", "metric", "world"):
+            df[col] = df[col].astype("category")
+        return df

@@ -1,0 +1,127 @@
+"""Results of one run: time series, event log and manifest, saved as Parquet plus JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from northroute.world.geography import data_hashes
+from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
+from northroute.world.state import World
+
+TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.json"
+
+
+def code_version() -> str:
+    from northroute import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+
+
+def events_frame(world: World) -> pd.DataFrame:
+    cols = ("week", "kind", "person", "place", "substance", "grams", "value")
+    if not world.events:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    data = {c: np.concatenate([e[c] for e in world.events]) for c in cols}
+    codes = np.array([*world.geo.codes, ""], dtype=object)
+    subst = np.array([*SUBSTANCE_NAMES, ""], dtype=object)
+    df = pd.DataFrame({
+        "week": data["week"],
+        "date": pd.to_datetime(world.scenario.time.start) + pd.to_timedelta(data["week"].astype(np.int64) * 7, "D"),
+        "kind": pd.Categorical(data["kind"]),
+        "person": data["person"],
+        "place": pd.Categorical(codes[data["place"]]),
+        "substance": pd.Categorical(subst[data["substance"]]),
+        "grams": data["grams"],
+        "value": data["value"],
+    })
+    return df
+
+
+def rows_by_kind(world: World) -> dict[str, int]:
+    p = world.people
+    counts = np.bincount(p.role, minlength=len(ROLE_NAMES))
+    out = {f"people_{name}": int(c) for name, c in zip(ROLE_NAMES, counts, strict=True)}
+    out["people_total"] = len(p)
+    out["lots_final"] = len(world.lots)
+    return out
+
+
+@dataclass
+class Results:
+    timeseries: pd.DataFrame
+    events: pd.DataFrame
+    manifest: dict[str, Any]
+    run_dir: Path | None = None
+
+    def series(self, metric: str, level: str | None = None, place: str | None = None,
+               substance: str | None = None) -> pd.DataFrame:
+        """Rows of one metric, optionally filtered by level, place and substance."""
+        ts = self.timeseries
+        mask = ts["metric"] == metric
+        for col, val in (("level", level), ("place", place), ("substance", substance)):
+            if val is not None:
+                mask &= ts[col] == val
+        return ts[mask]
+
+    def save(self, runs_dir: str | Path, run_id: str) -> Path:
+        """Write the run folder atomically: a half-written folder is never left behind."""
+        runs_dir = Path(runs_dir)
+        final = runs_dir / run_id
+        tmp = runs_dir / f".tmp-{run_id}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            self.timeseries.to_parquet(tmp / TS_FILE, index=False)
+            self.events.to_parquet(tmp / EV_FILE, index=False)
+            manifest = dict(self.manifest, run_dir=str(final))
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.manifest = manifest
+        self.run_dir = final
+        return final
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Results:
+        run_dir = Path(run_dir)
+        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+        return cls(pd.read_parquet(run_dir / TS_FILE), pd.read_parquet(run_dir / EV_FILE), manifest, run_dir)
+
+
+def build_manifest(world: World, seed: int, stats: dict[str, Any]) -> dict[str, Any]:
+    pure, bulk = world.stock_totals()
+    return {
+        "scenario": world.scenario.model_dump(mode="json"),
+        "seed": seed,
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "data_hashes": data_hashes(),
+        "rows_by_kind": rows_by_kind(world),
+        **stats,
+        "ledger": {**asdict(world.ledger), "initial_pure": world.initial_stock[0],
+                   "initial_bulk": world.initial_stock[1], "final_pure": pure, "final_bulk": bulk},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,108 @@
+"""Build the world and run the weekly schedule (DESIGN §5), in one place.
+
+One week, in order:
+ 1. timeline events (a scenario changes a parameter from a date on)
+ 2. supply       Afghan heroin at Osh/Uzbekistan, Chu Valley harvest, greenhouses
+ 3. trafficking  lots move a leg, cross borders, are split at hubs, are sold in Russia
+ 4. trade        wholesalers buy lots, supply retail teams, dealers sell to users
+ 5. users        income, addiction, quitting, starting, buying pools, finding a dealer
+ 6. careers      recruitment into retail, promotion to wholesale, leaving the trade
+ 7. prices       by region, substance and level, from cost, markup, scarcity and risk
+ 8. record       metrics of the week
+Policing, corruption, justice, prison and relational capital come with later issues and slot in
+between careers and prices.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+
+import numpy as np
+
+from northroute.processes import careers, prices, supply, trade, trafficking, users
+from northroute.record import Recorder
+from northroute.scenario import Scenario, ScenarioError, apply_override
+from northroute.world.geography import load_geography
+from northroute.world.people import People
+from northroute.world.shipments import Lots
+from northroute.world.state import World
+
+SCHEDULE = (
+    ("supply", supply),
+    ("trafficking", trafficking),
+    ("trade", trade),
+    ("users", users),
+    ("careers", careers),
+    ("prices", prices),
+)
+INIT_ORDER = ("users", "careers", "prices", "supply", "trafficking", "trade")
+
+Progress = Callable[[int, int], None]
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The random stream of one module: depends only on the seed and the module's name, so
+    scenarios that differ in one lever share all other randomness (common random numbers)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()),)))
+
+
+def build_world(scenario: Scenario, seed: int) -> World:
+    scenario = scenario.model_copy(deep=True)
+    geo = load_geography()
+    pop = scenario.population
+    rows = int((pop.heroin_users + pop.cannabis_users) * pop.scale * 1.2) + 1024
+    rngs = {name: stream(seed, name) for name, _ in SCHEDULE}
+    world = World(scenario=scenario, geo=geo, people=People(rows), lots=Lots(1024), rngs=rngs)
+    world.new_week()
+    modules = dict(SCHEDULE)
+    for name in INIT_ORDER:
+        modules[name].init(world, rngs[name])
+    careers.fund(world)
+    world.price_retail_ref = prices.reference_retail(world)
+    world.initial_stock = world.stock_totals()
+    return world
+
+
+def _apply_timeline(world: World, done: int) -> int:
+    events = world.scenario.timeline
+    while done < len(events) and events[done].date <= world.date:
+        for key, value in events[done].set.items():
+            try:
+                apply_override(world.scenario, key, value)
+            except ScenarioError as exc:
+                raise ScenarioError(f"timeline {events[done].date}: {exc}") from None
+        done += 1
+    return done
+
+
+def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None) -> tuple[World, Recorder, dict]:
+    """Run the whole schedule; returns the final world, its recorder and run statistics."""
+    t0 = time.perf_counter()
+    world = build_world(scenario, seed)
+    recorder = Recorder(world)
+    total = world.burn_in + scenario.weeks
+    done = 0
+    agent_steps = 0
+    peak_rows = len(world.people)
+    for _ in range(total):
+        done = _apply_timeline(world, done)
+        world.new_week()
+        for name, module in SCHEDULE:
+            module.step(world, world.rngs[name])
+        recorder.record(world)
+        agent_steps += int(np.count_nonzero(world.people.status == 0))
+        peak_rows = max(peak_rows, len(world.people))
+        world.t += 1
+        if progress is not None:
+            progress(world.t, total)
+    stats = {
+        "wall_time_s": time.perf_counter() - t0,
+        "weeks_simulated": total,
+        "weeks_recorded": scenario.weeks,
+        "agent_steps": agent_steps,
+        "agent_rows": len(world.people),
+        "lot_rows_final": len(world.lots),
+    }
+    return world, recorder, stats

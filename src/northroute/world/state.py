@@ -1,0 +1,125 @@
+"""The world: every table and shared array one simulated week reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from northroute.scenario import Scenario
+from northroute.world.geography import Geography
+from northroute.world.people import People
+from northroute.world.shipments import Lots
+
+N_SUBSTANCES = 3
+WEEKS_PER_YEAR = 52.1775
+
+
+@dataclass
+class Ledger:
+    """Running totals of every way grams enter or leave the system (pure and bulk)."""
+
+    supplied_pure: float = 0.0
+    supplied_bulk: float = 0.0
+    consumed_pure: float = 0.0
+    consumed_bulk: float = 0.0
+    seized_pure: float = 0.0
+    seized_bulk: float = 0.0
+    exported_pure: float = 0.0
+    exported_bulk: float = 0.0
+    adulterant_bulk: float = 0.0
+
+
+@dataclass
+class Week:
+    """What happened this week, for the recorder (reset every week)."""
+
+    consumed_g: np.ndarray  # [places, substances] street grams consumed
+    consumed_pure: np.ndarray
+    need_g: np.ndarray
+    bought_wholesale_g: np.ndarray  # lot grams bought by wholesalers at each node
+    seized_g: np.ndarray  # at each place
+    exported_g: np.ndarray  # at each Russian hub
+    route_supply_g: np.ndarray  # [routes, substances] grams entering each route
+    route_moved_g: np.ndarray  # grams that moved a leg inside Kazakhstan
+    route_seized_g: np.ndarray
+    route_exported_g: np.ndarray
+    buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
+    transactions_pooled: np.ndarray
+
+
+@dataclass
+class World:
+    scenario: Scenario
+    geo: Geography
+    people: People
+    lots: Lots
+    rngs: dict[str, np.random.Generator]
+    t: int = 0  # weeks since the burn-in began
+    price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
+    price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))
+    crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
+    export_prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [routes, subst] this week
+    export_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))  # logit centre per route
+    ledger: Ledger = field(default_factory=Ledger)
+    initial_stock: tuple[float, float] = (0.0, 0.0)  # pure and bulk grams held at the start
+    week: Week | None = None
+    events: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    @property
+    def burn_in(self) -> int:
+        return self.scenario.time.burn_in_weeks
+
+    @property
+    def recording(self) -> bool:
+        return self.t >= self.burn_in
+
+    @property
+    def week_index(self) -> int:
+        """Recorded week number (negative during burn-in)."""
+        return self.t - self.burn_in
+
+    @property
+    def date(self) -> date:
+        return self.scenario.time.start + timedelta(weeks=self.week_index)
+
+    @property
+    def scale(self) -> float:
+        return self.scenario.population.scale
+
+    def new_week(self) -> None:
+        p, r = self.geo.n, len(self.geo.route_names)
+        z = lambda *shape: np.zeros(shape)  # noqa: E731
+        self.week = Week(
+            consumed_g=z(p, 3), consumed_pure=z(p, 3), need_g=z(p, 3), bought_wholesale_g=z(p, 3),
+            seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_moved_g=z(r, 3),
+            route_seized_g=z(r, 3), route_exported_g=z(r, 3), buyers=z(p, 3), transactions_pooled=z(p, 3),
+        )
+
+    def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
+            substance: np.ndarray | int = -1, grams: np.ndarray | float = 0.0,
+            value: np.ndarray | float = 0.0) -> None:
+        """Append events of one kind (arrays broadcast to one length)."""
+        if not self.recording:
+            return
+        arrs = np.broadcast_arrays(np.asarray(person), np.asarray(place), np.asarray(substance),
+                                   np.asarray(grams, float), np.asarray(value, float))
+        n = arrs[0].size
+        if n == 0:
+            return
+        self.events.append({
+            "week": np.full(n, self.week_index, np.int32),
+            "kind": np.full(n, kind, object),
+            "person": arrs[0].astype(np.int64).ravel(),
+            "place": arrs[1].astype(np.int32).ravel(),
+            "substance": arrs[2].astype(np.int8).ravel(),
+            "grams": arrs[3].ravel(),
+            "value": arrs[4].ravel(),
+        })
+
+    def stock_totals(self) -> tuple[float, float]:
+        """Pure and bulk grams held by anyone (people and lots in transit)."""
+        return (float(self.people.pure_g.sum() + self.lots.pure_g.sum()),
+                float(self.people.stock_g.sum() + self.lots.bulk_g.sum()))
