@@ -13,7 +13,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from northroute.world.people import ACTIVE, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.world.people import RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
 
 
@@ -86,18 +86,16 @@ class Recorder:
             return
         p, wk, geo = world.people, world.week, world.geo
         n = geo.n * N_SUBSTANCES
-        act = p.status == ACTIVE
-        key = p.region.astype(np.int64) * N_SUBSTANCES + p.substance
+        shape = (geo.n, N_SUBSTANCES)
 
-        def by_role(role: int, weights: np.ndarray | None = None) -> np.ndarray:
-            mask = act & (p.role == role)
-            wts = None if weights is None else weights[mask]
-            return np.bincount(key[mask], wts, n).reshape(geo.n, N_SUBSTANCES)
+        def per_market(role: int, values: np.ndarray | None = None) -> np.ndarray:
+            rows = p.rows(role)
+            return np.bincount(p.market[rows], None if values is None else values[rows], n).reshape(shape)
 
-        users = by_role(USER) + by_role(RETAIL)
+        users = per_market(USER) + per_market(RETAIL)
         self._set(w, "users", "user", "region", users)
-        self._set(w, "dealers", "retail", "region", by_role(RETAIL))
-        self._set(w, "dealers", "wholesale", "region", by_role(WHOLESALE))
+        self._set(w, "dealers", "retail", "region", per_market(RETAIL))
+        self._set(w, "dealers", "wholesale", "region", per_market(WHOLESALE))
         self._set(w, "consumption_g", "user", "region", wk.consumed_g)
         self._set(w, "consumption_pure_g", "user", "region", wk.consumed_pure)
         unmet = np.divide(wk.need_g - wk.consumed_g, wk.need_g, out=np.zeros_like(wk.need_g),
@@ -106,7 +104,7 @@ class Recorder:
         self._set(w, "price", "wholesale", "region", world.price_wholesale)
         self._set(w, "price", "retail", "region", world.price_retail)
         for role, level in ((WHOLESALE, "wholesale"), (RETAIL, "retail")):
-            stock, pure = by_role(role, p.stock_g), by_role(role, p.pure_g)
+            stock, pure = per_market(role, p.stock_g), per_market(role, p.pure_g)
             self._set(w, "purity", level, "region", purity(stock, pure))
             self._set(w, "stock_g", level, "region", stock)
         self._set(w, "purchases_g", "wholesale", "region", wk.bought_wholesale_g)
@@ -121,9 +119,7 @@ class Recorder:
         lots = world.lots
         self._set(w, "in_transit_g", "trafficking", "national",
                   np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])
-        tr = act & (p.role == TRAFFICKER)
-        self._set(w, "traffickers", "trafficking", "national",
-                  np.bincount(p.substance[tr], minlength=N_SUBSTANCES)[None, :].astype(float))
+        self._set(w, "traffickers", "trafficking", "national", per_market(TRAFFICKER).sum(axis=0)[None, :])
         weights = users.astype(float)
         tot = weights.sum(axis=0)
         for level, price in (("retail", world.price_retail), ("wholesale", world.price_wholesale)):

@@ -323,7 +323,7 @@ def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if parent:
         if str(parent) in seen:
             raise ScenarioError(f"scenario '{source}' extends itself through '{parent}'")
-        if where is not None and not str(parent) in builtin_names():
+        if where is not None and str(parent) not in builtin_names():
             parent = where.parent / str(parent)
         base = _raw(parent, (*seen, str(source)))
         base.pop("name", None)

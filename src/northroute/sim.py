@@ -27,7 +27,7 @@ from northroute.scenario import Scenario, ScenarioError, apply_override
 from northroute.world.geography import load_geography
 from northroute.world.people import People
 from northroute.world.shipments import Lots
-from northroute.world.state import World
+from northroute.world.state import Ledger, World
 
 SCHEDULE = (
     ("supply", supply),
@@ -61,6 +61,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
         modules[name].init(world, rngs[name])
     careers.fund(world)
     world.price_retail_ref = prices.reference_retail(world)
+    world.ledger = Ledger()  # what the warm start put on the routes counts as initial stock
+    world.events.clear()
     world.initial_stock = world.stock_totals()
     return world
 
@@ -86,12 +88,18 @@ def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None
     done = 0
     agent_steps = 0
     peak_rows = len(world.people)
+    module_time = dict.fromkeys([name for name, _ in SCHEDULE] + ["record"], 0.0)
+    clock = time.perf_counter
     for _ in range(total):
         done = _apply_timeline(world, done)
         world.new_week()
         for name, module in SCHEDULE:
+            t1 = clock()
             module.step(world, world.rngs[name])
+            module_time[name] += clock() - t1
+        t1 = clock()
         recorder.record(world)
+        module_time["record"] += clock() - t1
         agent_steps += int(np.count_nonzero(world.people.status == 0))
         peak_rows = max(peak_rows, len(world.people))
         world.t += 1
@@ -104,5 +112,6 @@ def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None
         "agent_steps": agent_steps,
         "agent_rows": len(world.people),
         "lot_rows_final": len(world.lots),
+        "module_time_s": {k: round(v, 3) for k, v in module_time.items()},
     }
     return world, recorder, stats

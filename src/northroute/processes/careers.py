@@ -20,6 +20,7 @@ import numpy as np
 from northroute.processes.matching import fill_slots, random_member, slots, top_k_per_group
 from northroute.processes.prices import cutting
 from northroute.processes.users import reassign_dealers
+from northroute.world.arrays import scatter_add
 from northroute.world.people import (
     ACTIVE,
     HEROIN,
@@ -32,17 +33,19 @@ from northroute.world.people import (
 )
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
-RECRUIT_CAP = 0.05  # assumption: at most 5% more retail dealers per region and drug in one week
+CAREER_STEP_WEEKS = 4  # assumption: dealers meet their suppliers about monthly (thesis L1962 [P22])
+RECRUIT_CAP = 0.2  # assumption: at most 20% more retail dealers per region and drug in one month
+CANDIDATES_PER_PLACE = 20  # a wholesaler weighs ~20 users he comes across per opening (assumption)
 IDLE_SHARE = 0.2  # assumption: a dealer selling under a fifth of the regional mean counts as idle
 START_TENURE_YEARS = 5.0  # assumption: spread of career starts before 2012 for the initial dealers
 
 
 def _key(p, rows: np.ndarray) -> np.ndarray:
-    return p.region[rows].astype(np.int64) * N_SUBSTANCES + p.substance[rows]
+    return p.market[rows]
 
 
 def _active(p, role: int) -> np.ndarray:
-    return np.flatnonzero((p.status == ACTIVE) & (p.role == role))
+    return p.rows(role)
 
 
 def _team_sizes(p) -> np.ndarray:
@@ -54,7 +57,7 @@ def _team_sizes(p) -> np.ndarray:
 
 def init(world: World, rng: np.random.Generator) -> None:
     """Turn some users into retail dealers, add wholesalers and traffickers, and stock them."""
-    p, pop, m = world.people, world.scenario.population, world.scenario.market
+    p, pop, _m = world.people, world.scenario.population, world.scenario.market
     size = world.geo.n * N_SUBSTANCES
     users = _active(p, USER)
     key_u = _key(p, users)
@@ -63,7 +66,7 @@ def init(world: World, rng: np.random.Generator) -> None:
     score = 1.0 - np.abs(p.addiction[users] - 0.5) * 2.0 + rng.random(users.size)
     dealers = users[top_k_per_group(key_u, score, n_dealers.astype(np.int64))]
     tenure = (rng.random(dealers.size) * START_TENURE_YEARS * WEEKS_PER_YEAR).astype(np.int32)
-    p.role[dealers] = RETAIL
+    p.set_role(dealers, RETAIL)
     p.since[dealers] = world.t - tenure
 
     n_wh = np.ceil(n_dealers / pop.retail_per_wholesaler).astype(np.int64)
@@ -118,19 +121,19 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     mean_sales = np.divide(np.bincount(key, p.demand_ewma[rd], size), np.bincount(key, minlength=size),
                            out=np.zeros(size), where=np.bincount(key, minlength=size) > 0)
     idle = p.demand_ewma[rd] < IDLE_SHARE * mean_sales[key]
-    hazard = (u.dealer_quit_rate + idle * u.idle_dealer_quit_rate) / WEEKS_PER_YEAR
+    hazard = (u.dealer_quit_rate + idle * u.idle_dealer_quit_rate) * CAREER_STEP_WEEKS / WEEKS_PER_YEAR
     quit = rd[rng.random(rd.size) < hazard]
     sup = p.supplier[quit]
     back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
     _hand_over(p, quit[back], sup[back])
-    p.role[quit] = USER
+    p.set_role(quit, USER)
     p.since[quit] = world.t
     p.supplier[quit] = -1
     world.log("stop_dealing", person=quit, place=p.region[quit], substance=p.substance[quit])
 
     wh = _active(p, WHOLESALE)
-    gone = wh[rng.random(wh.size) < u.wholesaler_exit_rate / WEEKS_PER_YEAR]
-    p.status[gone] = OUT
+    gone = wh[rng.random(wh.size) < u.wholesaler_exit_rate * CAREER_STEP_WEEKS / WEEKS_PER_YEAR]
+    p.set_status(gone, OUT)
     stay = _active(p, WHOLESALE)
     heir = random_member(rng, _key(p, gone), stay, _key(p, stay), size)
     _hand_over(p, gone[heir >= 0], heir[heir >= 0])
@@ -138,8 +141,8 @@ def _leave(world: World, rng: np.random.Generator) -> None:
 
 
 def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
-    np.add.at(p.stock_g, to, p.stock_g[rows])
-    np.add.at(p.pure_g, to, p.pure_g[rows])
+    scatter_add(p.stock_g, to, p.stock_g[rows])
+    scatter_add(p.pure_g, to, p.pure_g[rows])
     p.stock_g[rows] = 0.0
     p.pure_g[rows] = 0.0
 
@@ -184,18 +187,20 @@ def _grow(world: World, rng: np.random.Generator) -> None:
         senior = rd[world.t - p.since[rd] >= u.promotion_tenure_weeks]
         score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size))
         up = senior[top_k_per_group(_key(p, senior), score, n_promote)]
-        p.role[up] = WHOLESALE
+        p.set_role(up, WHOLESALE)
         p.since[up] = world.t
         p.supplier[up] = -1
         world.log("promote", person=up, place=p.region[up], substance=p.substance[up])
         free = _open_slots(world)
-    cand = users
-    score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
-    score += rng.random(cand.size)
     key_free = _key(p, free)
     take = np.minimum(wanted, np.bincount(key_free, minlength=size))
+    key_u = _key(p, users)
+    look = np.minimum(1.0, CANDIDATES_PER_PLACE * take / np.maximum(n_users, 1))[key_u]
+    cand = users[(look > 0) & (rng.random(users.size) < look)]
+    score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
+    score += rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]
-    p.role[recruits] = RETAIL
+    p.set_role(recruits, RETAIL)
     p.since[recruits] = world.t
     p.pool[recruits] = -1
     p.supplier[recruits] = fill_slots(rng, _key(p, recruits), free, key_free, size)
@@ -206,6 +211,9 @@ def _grow(world: World, rng: np.random.Generator) -> None:
 
 
 def step(world: World, rng: np.random.Generator) -> None:
+    """Careers move monthly: leaving, finding a new wholesaler, recruiting, promoting."""
+    if world.t % CAREER_STEP_WEEKS:
+        return
     _leave(world, rng)
     _place_orphans(world, rng)
     _grow(world, rng)

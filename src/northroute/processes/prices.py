@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.world.people import ACTIVE, HEROIN, RETAIL, WHOLESALE
+from northroute.world.arrays import scatter_add
+from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, World
 
@@ -76,8 +77,8 @@ def landed_cost(world: World) -> np.ndarray:
         nodes = geo.route_nodes[r, :k]
         for s in np.flatnonzero(geo.route_carries[r]):
             cost = src[s] * (1.0 + tc * geo.route_km[r, :k] / 1000.0) / np.maximum(surv[r, :k], 1e-9)
-            np.add.at(num[:, s], nodes, geo.route_share[r] * cost)
-            np.add.at(den[:, s], nodes, geo.route_share[r])
+            scatter_add(num[:, s], nodes, geo.route_share[r] * cost)
+            scatter_add(den[:, s], nodes, geo.route_share[r])
     out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.take_along_axis(out, geo.buy_node.T, axis=0)
 
@@ -92,8 +93,8 @@ def cutting(world: World) -> np.ndarray:
 def _cover(world: World, role: int) -> np.ndarray:
     """Weeks of sales in stock per region and substance for one dealer level."""
     p = world.people
-    mask = (p.status == ACTIVE) & (p.role == role)
-    key = p.region[mask].astype(np.int64) * N_SUBSTANCES + p.substance[mask]
+    mask = p.rows(role)
+    key = p.market[mask]
     size = world.geo.n * N_SUBSTANCES
     stock = np.bincount(key, p.stock_g[mask], size).reshape(-1, N_SUBSTANCES)
     sales = np.bincount(key, p.demand_ewma[mask], size).reshape(-1, N_SUBSTANCES)
@@ -160,9 +161,8 @@ def init(world: World, rng: np.random.Generator) -> None:
 def reference_retail(world: World) -> np.ndarray:
     """User-weighted national retail price per substance (the base for price responses)."""
     p = world.people
-    mask = p.status == ACTIVE
-    w = np.bincount(p.substance[mask] + N_SUBSTANCES * p.region[mask].astype(np.int64),
-                    minlength=world.geo.n * N_SUBSTANCES).reshape(-1, N_SUBSTANCES)
+    rows = np.concatenate([p.rows(USER), p.rows(RETAIL)])
+    w = np.bincount(p.market[rows], minlength=world.geo.n * N_SUBSTANCES).reshape(-1, N_SUBSTANCES)
     tot = w.sum(axis=0)
     return np.divide((w * world.price_retail).sum(axis=0), tot, out=np.ones(N_SUBSTANCES), where=tot > 0)
 

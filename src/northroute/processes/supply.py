@@ -12,8 +12,9 @@ from functools import lru_cache
 import numpy as np
 
 from northroute.processes.prices import cover_shares, source_price_per_g
+from northroute.world.arrays import scatter_add
 from northroute.world.geography import read_table
-from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, TRAFFICKER
+from northroute.world.people import HASHISH, HEROIN, MARIJUANA, TRAFFICKER
 from northroute.world.state import WEEKS_PER_YEAR, World
 
 LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (lots span ~1 kg to 100 kg, thesis L1201-1203)
@@ -56,7 +57,8 @@ def _lot_sizes(rng: np.random.Generator, kg_this_week: float, median_kg: float) 
 
 def _traffickers(world: World, group: int) -> np.ndarray:
     p = world.people
-    return np.flatnonzero((p.status == ACTIVE) & (p.role == TRAFFICKER) & (p.substance == group))
+    rows = p.rows(TRAFFICKER)
+    return rows[p.substance[rows] == group]
 
 
 def create_lots(world: World, rng: np.random.Generator, substance: int, grams: np.ndarray,
@@ -80,11 +82,11 @@ def create_lots(world: World, rng: np.random.Generator, substance: int, grams: n
     price = source_price_per_g(world)[substance]
     world.lots.append(n, substance=substance, cover=cover, export=export, route=route, pos=pos,
                       owner=owner, born=world.t - age, cost=price, bulk_g=grams, pure_g=grams * purity)
-    np.subtract.at(world.people.cash, owner, grams * price)
+    scatter_add(world.people.cash, owner, -(grams * price))
     led = world.ledger
     led.supplied_bulk += float(grams.sum())
     led.supplied_pure += float((grams * purity).sum())
-    np.add.at(world.week.route_supply_g[:, substance], route, grams)
+    scatter_add(world.week.route_supply_g[:, substance], route, grams)
     world.log("supply", person=owner, place=geo.route_nodes[route, pos], substance=substance, grams=grams)
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import kernels
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
+from northroute.world.arrays import scatter_add
 from northroute.world.people import ACTIVE, RETAIL, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
 
@@ -43,7 +45,7 @@ def wholesale_purchases(world: World) -> None:
     p, lots, geo, wk = world.people, world.lots, world.geo, world.week
     m = world.scenario.market
     a = cutting(world)
-    wh = np.flatnonzero((p.status == ACTIVE) & (p.role == WHOLESALE))
+    wh = p.rows(WHOLESALE)
     if wh.size == 0 or len(lots) == 0:
         return
     s_wh = p.substance[wh].astype(np.int64)
@@ -71,7 +73,7 @@ def wholesale_purchases(world: World) -> None:
     bulk_taken = lots.bulk_g * take
     lot_rev = np.divide(revenue[key_lot] * bulk_taken, taken[key_lot], out=np.zeros(len(lots)),
                         where=taken[key_lot] > 0)
-    np.add.at(p.cash, lots.owner, lot_rev)
+    scatter_add(p.cash, lots.owner, lot_rev)
     lots.pure_g -= lots.pure_g * take
     lots.bulk_g -= bulk_taken
     lots.selling |= take >= world.scenario.trafficking.keep_selling_share
@@ -80,7 +82,7 @@ def wholesale_purchases(world: World) -> None:
     p.pure_g[wh] += got * purity[key_wh]
     p.stock_g[wh] += got / (1.0 - a[s_wh])
     world.ledger.adulterant_bulk += float((got * a[s_wh] / (1.0 - a[s_wh])).sum())
-    np.add.at(wk.bought_wholesale_g, (node_wh, s_wh), got)
+    scatter_add(wk.bought_wholesale_g, (node_wh, s_wh), got)
     lots.keep(lots.bulk_g > 1e-6)
 
 
@@ -88,99 +90,83 @@ def consign_to_retail(world: World) -> None:
     """Wholesalers hand stock to their retail dealers up to the dealers' target cover."""
     p, m = world.people, world.scenario.market
     a = cutting(world)
-    rd = np.flatnonzero((p.status == ACTIVE) & (p.role == RETAIL) & (p.supplier >= 0))
-    wh_all = np.flatnonzero((p.status == ACTIVE) & (p.role == WHOLESALE))
-    if rd.size:
-        sup = p.supplier[rd]
-        rd = rd[(p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)]
-    asked = np.zeros(p.stock_g.size)
-    if rd.size:
-        sup = p.supplier[rd]
-        s_rd = p.substance[rd].astype(np.int64)
-        target = (m.retail_cover_weeks + 1.0) * p.demand_ewma[rd] + p.need_g[rd]
-        want = np.maximum(target - p.stock_g[rd], 0.0) * (1.0 - a[s_rd])
-        got, _ = ration(sup, want, p.stock_g)
-        pur = purity(p.stock_g[sup], p.pure_g[sup])
-        p.pure_g[rd] += got * pur
-        p.stock_g[rd] += got / (1.0 - a[s_rd])
-        np.subtract.at(p.pure_g, sup, got * pur)
-        np.subtract.at(p.stock_g, sup, got)
-        world.ledger.adulterant_bulk += float((got * a[s_rd] / (1.0 - a[s_rd])).sum())
-        asked = np.bincount(sup, want, p.stock_g.size)
-    p.demand_ewma[wh_all] += EWMA * (asked[wh_all] - p.demand_ewma[wh_all])
+    wh = p.rows(WHOLESALE)
+    slot = np.full(len(p), -1, np.int64)
+    slot[wh] = np.arange(wh.size)
+    rd = p.rows(RETAIL)
+    sup = slot[np.maximum(p.supplier[rd], 0)]
+    rd, sup = rd[(p.supplier[rd] >= 0) & (sup >= 0)], sup[(p.supplier[rd] >= 0) & (sup >= 0)]
+    s_rd = p.substance[rd]
+    target = (m.retail_cover_weeks + 1.0) * p.demand_ewma[rd] + p.need_g[rd]
+    want = np.maximum(target - p.stock_g[rd], 0.0) * (1.0 - a[s_rd])
+    got, taken = ration(sup, want, p.stock_g[wh])
+    pur = purity(p.stock_g[wh], p.pure_g[wh])
+    p.pure_g[rd] += got * pur[sup]
+    p.stock_g[rd] += got / (1.0 - a[s_rd])
+    p.pure_g[wh] -= taken * pur
+    p.stock_g[wh] -= taken
+    world.ledger.adulterant_bulk += float((got * a[s_rd] / (1.0 - a[s_rd])).sum())
+    asked = np.bincount(sup, want, wh.size)
+    p.demand_ewma[wh] += EWMA * (asked - p.demand_ewma[wh])
 
 
 def retail_sales(world: World, rng: np.random.Generator) -> None:
-    """Users (alone or pooled) buy from their retail dealer; dealers take their contract pay."""
+    """Users (alone or pooled) buy from their retail dealer; dealers take their contract pay.
+
+    Dealer-side arrays are indexed by dealer slot (0..dealers-1), not by person row, so the cost of
+    a week grows with the number of buyers and dealers, not with the size of the people table.
+    """
     p, m, wk = world.people, world.scenario.market, world.week
-    dealers = np.flatnonzero((p.status == ACTIVE) & (p.role == RETAIL))
-    users = np.flatnonzero((p.status == ACTIVE) & (p.role == USER))
-    s_u = p.substance[users].astype(np.int64)
-    reg_u = p.region[users].astype(np.int64)
-    pooled = p.pool[users] >= 0
-    price = world.price_retail[reg_u, s_u] * np.where(pooled, 1.0 - m.pool_discount, 1.0)
-    want = np.minimum(p.need_g[users], np.maximum(p.cash[users], 0.0) / price)
-    got = np.zeros(users.size)
-    dealer_of = p.supplier[users].astype(np.int64)
-    ok = dealer_of >= 0
-    ok[ok] = (p.status[dealer_of[ok]] == ACTIVE) & (p.role[dealer_of[ok]] == RETAIL)
-    stock = p.stock_g.copy()
-    sold = np.zeros(p.stock_g.size)
-    revenue = np.zeros(p.stock_g.size)
-
-    def sell(idx: np.ndarray, dealer: np.ndarray) -> None:
-        g, taken = ration(dealer, want[idx] - got[idx], stock)
-        got[idx] += g
-        stock[:] -= taken
-        sold[:] += taken
-        revenue[:] += np.bincount(dealer, g * price[idx], stock.size)
-
-    first = np.flatnonzero(ok)
-    asked = np.bincount(dealer_of[first], want[first], stock.size)
-    sell(first, dealer_of[first])
+    n_keys = world.geo.n * N_SUBSTANCES
+    dealers, users = p.rows(RETAIL), p.rows(USER)
+    nd = dealers.size
+    slot = np.full(len(p), -1, np.int64)
+    slot[dealers] = np.arange(nd)
+    price, want, mine, asked = kernels.retail_demand(
+        users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
+        m.pool_discount, slot, nd)
+    stock = np.append(p.stock_g[dealers], 0.0)
+    got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
+    kernels.retail_fill(want, mine, price, stock, got, sold, revenue)
     short = np.flatnonzero(got < 0.999 * want)
-    if short.size and dealers.size:
-        has = dealers[stock[dealers] > 0]
-        key_d = p.region[has].astype(np.int64) * N_SUBSTANCES + p.substance[has]
-        alt = random_member(rng, reg_u[short] * N_SUBSTANCES + s_u[short], has, key_d,
-                            world.geo.n * N_SUBSTANCES)
-        found = alt >= 0
-        sell(short[found], alt[found])
+    if short.size and nd:
+        has = np.flatnonzero(stock[:nd] > 0)
+        key_d = p.market[dealers]
+        alt = random_member(rng, p.market[users[short]], has, key_d[has], n_keys)
+        idx = short[alt >= 0]
+        got_alt = got[idx]
+        kernels.retail_fill(want[idx], alt[alt >= 0], price[idx], stock, got_alt, sold, revenue)
+        got[idx] = got_alt
+    sold, revenue, asked = sold[:nd], revenue[:nd], asked[:nd]
 
-    pur = purity(p.stock_g, p.pure_g)
-    p.cash[users] -= got * price
+    pur = purity(p.stock_g[dealers], p.pure_g[dealers])
     pure_sold = sold * pur
-    p.pure_g -= pure_sold
-    p.stock_g -= sold
+    allowance = m.dealer_commission * sold + (p.need_g[dealers] if m.dealer_daily_dose else 0.0)
+    own = np.minimum(np.minimum(allowance, p.need_g[dealers]), p.stock_g[dealers] - sold)
+    own = np.maximum(own, 0.0)
+    own_pure = own * pur
+    p.stock_g[dealers] -= sold + own
+    p.pure_g[dealers] -= pure_sold + own_pure
     sup = p.supplier[dealers]
-    to_wh = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
-    np.add.at(p.cash, sup[to_wh], revenue[dealers[to_wh]])
-    p.cash[dealers[~to_wh]] += revenue[dealers[~to_wh]]
+    to_wh = (sup >= 0) & (p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)
+    scatter_add(p.cash, sup[to_wh], revenue[to_wh])
+    p.cash[dealers[~to_wh]] += revenue[~to_wh]
 
-    allowance = m.dealer_commission * sold[dealers] + (p.need_g[dealers] if m.dealer_daily_dose else 0.0)
-    own = np.minimum(np.minimum(allowance, p.need_g[dealers]), p.stock_g[dealers])
-    own_pure = own * pur[dealers]
-    p.stock_g[dealers] -= own
-    p.pure_g[dealers] -= own_pure
-    p.demand_ewma[dealers] += EWMA * (asked[dealers] - p.demand_ewma[dealers])
-    p.ever_sold[dealers[sold[dealers] > 0]] = True
-    p.fill[users] = np.divide(got, p.need_g[users], out=np.ones(users.size), where=p.need_g[users] > 0)
-    p.fill[dealers] = np.divide(own, p.need_g[dealers], out=np.ones(dealers.size),
-                                where=p.need_g[dealers] > 0)
+    p.demand_ewma[dealers] += EWMA * (asked - p.demand_ewma[dealers])
+    p.ever_sold[dealers[sold > 0]] = True
+    need_d = p.need_g[dealers]
+    p.fill[dealers] = np.divide(own, need_d, out=np.ones(nd), where=need_d > 0)
 
     led = world.ledger
     led.consumed_bulk += float(got.sum() + own.sum())
-    led.consumed_pure += float(pure_sold[dealers].sum() + own_pure.sum())
-
-    r_d, s_d = p.region[dealers], p.substance[dealers]
-    np.add.at(wk.consumed_g, (reg_u, s_u), got)
-    np.add.at(wk.consumed_g, (r_d, s_d), own)
-    np.add.at(wk.consumed_pure, (r_d, s_d), pure_sold[dealers] + own_pure)
-    np.add.at(wk.need_g, (reg_u, s_u), p.need_g[users])
-    np.add.at(wk.need_g, (r_d, s_d), p.need_g[dealers])
-    units = (got > 0) & (~pooled | (p.pool[users] == users))
-    np.add.at(wk.buyers, (reg_u[units], s_u[units]), 1.0)
-    np.add.at(wk.transactions_pooled, (reg_u[units & pooled], s_u[units & pooled]), 1.0)
+    led.consumed_pure += float(pure_sold.sum() + own_pure.sum())
+    key_d = p.market[dealers]
+    flat = lambda a: a.reshape(-1)  # noqa: E731
+    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, n_keys,
+                          flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled))
+    wk.consumed_g += np.bincount(key_d, own, n_keys).reshape(wk.consumed_g.shape)
+    wk.consumed_pure += np.bincount(key_d, pure_sold + own_pure, n_keys).reshape(wk.consumed_g.shape)
+    wk.need_g += np.bincount(key_d, need_d, n_keys).reshape(wk.consumed_g.shape)
 
 
 def init(world: World, rng: np.random.Generator) -> None:

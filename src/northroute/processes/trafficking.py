@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes.prices import russia_price_per_g, search_probability
+from northroute.world.arrays import scatter_add
 from northroute.world.state import World
 
 
@@ -46,7 +47,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     lots.selling[:] = False
     node = geo.route_nodes[lots.route, lots.pos]
     inside = moving & ((geo.kind[node] == "region") | (geo.kind[node] == "crossing"))
-    np.add.at(wk.route_moved_g, (lots.route[inside], lots.substance[inside]), lots.bulk_g[inside])
+    scatter_add(wk.route_moved_g, (lots.route[inside], lots.substance[inside]), lots.bulk_g[inside])
 
     at_crossing = moving & (geo.kind[node] == "crossing")
     p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched
@@ -55,8 +56,8 @@ def step(world: World, rng: np.random.Generator) -> None:
         s, n, g = lots.substance[seized], node[seized], lots.bulk_g[seized]
         led.seized_bulk += float(g.sum())
         led.seized_pure += float(lots.pure_g[seized].sum())
-        np.add.at(wk.seized_g, (n, s), g)
-        np.add.at(wk.route_seized_g, (lots.route[seized], s), g)
+        scatter_add(wk.seized_g, (n, s), g)
+        scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
         world.log("seizure", person=lots.owner[seized], place=n, substance=s, grams=g,
                   value=lots.cover[seized])
     arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)
@@ -70,8 +71,8 @@ def step(world: World, rng: np.random.Generator) -> None:
         s, n, g = lots.substance[sold], node[sold], lots.bulk_g[sold]
         led.exported_bulk += float(g.sum())
         led.exported_pure += float(lots.pure_g[sold].sum())
-        np.add.at(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
-        np.add.at(wk.exported_g, (n, s), g)
-        np.add.at(wk.route_exported_g, (lots.route[sold], s), g)
+        scatter_add(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
+        scatter_add(wk.exported_g, (n, s), g)
+        scatter_add(wk.route_exported_g, (lots.route[sold], s), g)
     lots.keep(~(seized | sold))
     _split_at_hubs(world)

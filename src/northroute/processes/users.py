@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import kernels
 from northroute.processes.matching import random_member, rank_in_group
 from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
@@ -67,23 +68,23 @@ def init(world: World, rng: np.random.Generator) -> None:
 def reassign_dealers(world: World, rng: np.random.Generator) -> None:
     """Users whose dealer left find another retail dealer of their drug in their region."""
     p = world.people
-    users = np.flatnonzero((p.status == ACTIVE) & (p.role == USER))
+    users = p.rows(USER)
     sup = p.supplier[users]
     valid = sup >= 0
     valid[valid] = (p.status[sup[valid]] == ACTIVE) & (p.role[sup[valid]] == RETAIL)
     lost = users[~valid]
     if lost.size == 0:
         return
-    dealers = np.flatnonzero((p.status == ACTIVE) & (p.role == RETAIL))
-    key = lambda rows: p.region[rows].astype(np.int64) * N_SUBSTANCES + p.substance[rows]  # noqa: E731
-    p.supplier[lost] = random_member(rng, key(lost), dealers, key(dealers), world.geo.n * N_SUBSTANCES)
+    dealers = p.rows(RETAIL)
+    p.supplier[lost] = random_member(rng, p.market[lost], dealers, p.market[dealers], world.geo.n * N_SUBSTANCES)
 
 
 def form_pools(world: World, rng: np.random.Generator) -> None:
     """Re-form buying pools among heroin users of the same region and dealer area."""
     p, m = world.people, world.scenario.market
     p.pool[:] = -1
-    her = np.flatnonzero((p.status == ACTIVE) & (p.role == USER) & (p.substance == HEROIN))
+    her = p.rows(USER)
+    her = her[p.substance[her] == HEROIN]
     members = her[rng.random(her.size) < m.pool_share]
     if members.size < m.pool_size:
         return
@@ -100,22 +101,21 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
 
 def step(world: World, rng: np.random.Generator) -> None:
     p, u = world.people, world.scenario.users
-    users = np.flatnonzero((p.status == ACTIVE) & (p.role == USER))
-    p.cash[users] = np.minimum(p.cash[users] + p.income[users], CASH_CAP_WEEKS * p.income[users])
-    p.addiction[users] += ADDICTION_DRIFT * (np.minimum(p.fill[users], 1.0) - p.addiction[users])
-
-    s = p.substance[users]
-    quit_rate = np.where(s == HEROIN, u.heroin_quit_rate, u.cannabis_quit_rate)
-    rel_price = world.price_retail[p.region[users], s] / world.price_retail_ref[s]
-    hazard = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity * (1.5 - p.addiction[users])
-    quits = users[rng.random(users.size) < hazard]
-    p.status[quits] = OUT
+    users = p.rows(USER)
+    n = world.geo.n
+    size = n * N_SUBSTANCES
+    quit_rate = np.tile([u.heroin_quit_rate, u.cannabis_quit_rate, u.cannabis_quit_rate], n)
+    rel_price = (world.price_retail / world.price_retail_ref).ravel()
+    base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
+    quit = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
+                             ADDICTION_DRIFT, base, rng.random(users.size))
+    quits = users[quit]
+    p.set_status(quits, OUT)
     p.supplier[quits] = -1
+    key = p.market[users[~quit]]
 
-    key = p.region[users].astype(np.int64) * N_SUBSTANCES + s
-    size = world.geo.n * N_SUBSTANCES
     counts = np.bincount(key, minlength=size).astype(float)
-    start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], world.geo.n)
+    start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], n)
     new = rng.poisson(counts * start / WEEKS_PER_YEAR)
     k = np.repeat(np.arange(size), new)
     rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
@@ -124,4 +124,3 @@ def step(world: World, rng: np.random.Generator) -> None:
 
     if world.t % POOL_REFRESH_WEEKS == 0:
         form_pools(world, rng)
-    reassign_dealers(world, rng)

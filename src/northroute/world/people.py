@@ -28,6 +28,7 @@ class People(Table):
         "status": np.dtype(np.int8),
         "substance": np.dtype(np.int8),
         "region": np.dtype(np.int16),  # place index of home region
+        "market": np.dtype(np.int32),  # region * 3 + substance: the local market a person trades in
         "supplier": np.dtype(np.int32),  # users: retail dealer; retail: wholesaler; else -1
         "pool": np.dtype(np.int32),  # heroin buying pool: row of the pool's buyer, or -1
         "since": np.dtype(np.int32),  # week the current role started
@@ -44,12 +45,42 @@ class People(Table):
     }
     DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0}
 
-    def active(self, role: int | None = None) -> np.ndarray:
-        mask = self.status == ACTIVE
-        if role is not None:
-            mask &= self.role == role
-        return mask
+    def __init__(self, capacity: int = 16) -> None:
+        super().__init__(capacity)
+        self._active: np.ndarray | None = None
+        self._by_role: dict[int, np.ndarray] = {}
 
+    def append(self, count: int, **values) -> np.ndarray:
+        rows = super().append(count, **values)
+        self.market[rows] = self.region[rows].astype(np.int32) * 3 + self.substance[rows]
+        self._forget()
+        return rows
+
+    def _forget(self, roles: np.ndarray | None = None) -> None:
+        if roles is None:
+            self._active = None
+            self._by_role.clear()
+        else:
+            for r in np.unique(roles):
+                self._by_role.pop(int(r), None)
+
+    def rows(self, role: int) -> np.ndarray:
+        """Active rows of one role, cached until it changes (change roles and status only through
+        set_role and set_status, which keep the cache true)."""
+        if role not in self._by_role:
+            if self._active is None:
+                self._active = np.flatnonzero(self.status == ACTIVE)
+            act = self._active
+            self._by_role[role] = act[self.role[act] == role]
+        return self._by_role[role]
+
+    def set_role(self, rows: np.ndarray, role: int) -> None:
+        self._forget(np.append(self.role[rows], role))
+        self.role[rows] = role
+
+    def set_status(self, rows: np.ndarray, status: int) -> None:
+        self.status[rows] = status
+        self._forget()
 
 def purity(stock_g: np.ndarray, pure_g: np.ndarray) -> np.ndarray:
     """Pure share of a holding; empty or rounding-level holdings count as 0."""

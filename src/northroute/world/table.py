@@ -59,7 +59,7 @@ class Table:
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where `mask` is False (row indices change; only for tables nobody indexes)."""
         idx = np.flatnonzero(mask)
-        for name, arr in self._data.items():
+        for _name, arr in self._data.items():
             arr[: idx.size] = arr[idx]
         self._n = idx.size
         self._refresh()
