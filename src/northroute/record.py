@@ -45,7 +45,7 @@ METRICS = (
     Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
     Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
     Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
-    Metric("route_flow_g", "trafficking", "route", "g/week", "grams moving a leg inside Kazakhstan"),
+    Metric("route_flow_g", "trafficking", "route", "g/week", "grams entering Kazakhstan on the route"),
     Metric("route_seizures_g", "trafficking", "route", "g/week", "grams seized on the route"),
     Metric("route_exports_g", "trafficking", "route", "g/week", "grams leaving the route into Russia"),
     Metric("in_transit_g", "trafficking", "national", "g", "grams in lots on the routes"),
@@ -113,7 +113,7 @@ class Recorder:
         self._set(w, "seizures_g", "trafficking", "crossing", wk.seized_g)
         self._set(w, "exports_g", "trafficking", "russia", wk.exported_g)
         self._set(w, "route_supply_g", "trafficking", "route", wk.route_supply_g)
-        self._set(w, "route_flow_g", "trafficking", "route", wk.route_moved_g)
+        self._set(w, "route_flow_g", "trafficking", "route", wk.route_entered_g)
         self._set(w, "route_seizures_g", "trafficking", "route", wk.route_seized_g)
         self._set(w, "route_exports_g", "trafficking", "route", wk.route_exported_g)
         lots = world.lots

@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from northroute.world.geography import data_hashes
+from northroute.world.geography import data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
 from northroute.world.state import World
 
@@ -82,8 +83,11 @@ class Results:
                 mask &= ts[col] == val
         return ts[mask]
 
-    def save(self, runs_dir: str | Path, run_id: str) -> Path:
-        """Write the run folder atomically: a half-written folder is never left behind."""
+    def save(self, runs_dir: str | Path, run_id: str, extra: Callable[[Path], None] | None = None) -> Path:
+        """Write the run folder atomically: a half-written folder is never left behind.
+
+        `extra` writes more files (e.g. the report) into the folder before it is moved in place.
+        """
         runs_dir = Path(runs_dir)
         final = runs_dir / run_id
         tmp = runs_dir / f".tmp-{run_id}-{os.getpid()}"
@@ -95,9 +99,13 @@ class Results:
             self.events.to_parquet(tmp / EV_FILE, index=False)
             manifest = dict(self.manifest, run_dir=str(final))
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+            self.run_dir = final
+            if extra is not None:
+                extra(tmp)
             tmp.rename(final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            self.run_dir = None
             raise
         self.manifest = manifest
         self.run_dir = final
@@ -124,4 +132,57 @@ def build_manifest(world: World, seed: int, stats: dict[str, Any]) -> dict[str, 
         "ledger": {**asdict(world.ledger), "initial_pure": world.initial_stock[0],
                    "initial_bulk": world.initial_stock[1], "final_pure": pure, "final_bulk": bulk},
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def summarize(results: Results) -> dict[str, Any]:
+    """The numbers `northroute run` prints: flows by route, seizures, prices, users and dealers."""
+    ts, man = results.timeseries, results.manifest
+    scen = man["scenario"]
+
+    def total(metric: str, by: list[str]) -> pd.Series:
+        d = ts[ts["metric"] == metric]
+        return d.groupby(by, observed=True)["value"].sum() / 1000.0
+
+    route = pd.concat({k: total(m, ["place", "substance"]) for k, m in (
+        ("entered_kg", "route_supply_g"), ("flow_kg", "route_flow_g"), ("seized_kg", "route_seizures_g"),
+        ("exported_kg", "route_exports_g"))}, axis=1).fillna(0.0)
+    route = route[route["entered_kg"] > 0]
+    routes = [{"route": r, "substance": s, **{k: float(v) for k, v in row.items()}}
+              for (r, s), row in route.iterrows()]
+
+    first_year = ts["week"] < 52
+    nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & first_year]
+    price = nat.groupby(["substance", "level"], observed=True)["value"].mean()
+    table = read_table("prices_2012.csv")
+    table = table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
+    last = ts[ts["week"] == ts["week"].max()]
+    count = last.groupby(["metric", "level", "substance"], observed=True)["value"].sum()
+    seized = total("seizures_g", ["substance"])
+    consumed = total("consumption_g", ["substance"])
+    substances = []
+    for sub in SUBSTANCE_NAMES:
+        substances.append({
+            "substance": sub,
+            "seized_kg": float(seized.get(sub, 0.0)),
+            "consumed_kg": float(consumed.get(sub, 0.0)),
+            "wholesale_price_first_year": float(price.get((sub, "wholesale"), np.nan)),
+            "retail_price_first_year": float(price.get((sub, "retail"), np.nan)),
+            "wholesale_price_2012_table": float(table.get((sub, "wholesale"), np.nan)),
+            "retail_price_2012_table": float(table.get((sub, "retail"), np.nan)),
+            "users_end": float(count.get(("users", "user", sub), 0.0)),
+            "retail_dealers_end": float(count.get(("dealers", "retail", sub), 0.0)),
+            "wholesalers_end": float(count.get(("dealers", "wholesale", sub), 0.0)),
+        })
+    wall = man.get("wall_time_s", 0.0)
+    return {
+        "scenario": scen["name"],
+        "seed": man["seed"],
+        "run_dir": str(results.run_dir) if results.run_dir else None,
+        "weeks": man.get("weeks_recorded"),
+        "scale": scen["population"]["scale"],
+        "wall_time_s": wall,
+        "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,
+        "routes": routes,
+        "substances": substances,
     }

@@ -70,7 +70,8 @@ class PopulationParams(Section):
     retail_per_wholesaler: int = P(7, 1, 30, "persons", "thesis L1022 [P23]: 'each wholesale dealer has "
                                    "6-7-8 other dealers'", "Target retail team of a wholesaler.")
     wholesalers_per_trafficker: float = P(8.0, 1.0, 100.0, "persons", "assumption: traffickers make 'only "
-                                          "a few huge transactions' (L1086 [P13])", "Wholesalers per trafficker at the start.")
+                                          "a few huge transactions' (L1086 [P13])",
+                                          "Wholesalers per trafficker at the start.")
 
 
 class SupplyParams(Section):
@@ -170,7 +171,8 @@ class TraffickingParams(Section):
     marijuana_russia_price: float = P(160_000, 100, 1e8, "KZT/kg", "thesis L1374 [DE9]: marijuana 'more "
                                       "expensive there'; level assumption", "Price of marijuana at a Russian hub.")
     hashish_russia_price: float = P(700_000, 100, 1e9, "KZT/kg", "thesis L1398 [DE3]: hashish especially "
-                                    "profitable if it reaches Russia; level assumption", "Price of hashish at a Russian hub.")
+                                    "profitable if it reaches Russia; level assumption",
+                                    "Price of hashish at a Russian hub.")
     transport_cost_per_1000km: float = P(0.04, 0.0, 2.0, "fraction of value", "assumption: couriers and "
                                          "drivers are paid 'good money' (L1149 [P25])", "Transport cost "
                                          "per 1,000 km as a share of the source price.")

@@ -41,13 +41,14 @@ def step(world: World, rng: np.random.Generator) -> None:
     lots, geo, led, wk = world.lots, world.geo, world.ledger, world.week
     stay = lots.selling & ~lots.export & (lots.wait < world.scenario.trafficking.max_wait_weeks)
     moving = (lots.born < world.t) & ~stay
+    was_outside = ~geo.in_kazakhstan[geo.route_nodes[lots.route, lots.pos]]
     lots.pos[moving] += 1
     lots.wait[moving] = 0
     lots.wait[~moving] += 1
     lots.selling[:] = False
     node = geo.route_nodes[lots.route, lots.pos]
-    inside = moving & ((geo.kind[node] == "region") | (geo.kind[node] == "crossing"))
-    scatter_add(wk.route_moved_g, (lots.route[inside], lots.substance[inside]), lots.bulk_g[inside])
+    entering = moving & was_outside & geo.in_kazakhstan[node]
+    scatter_add(wk.route_entered_g, (lots.route[entering], lots.substance[entering]), lots.bulk_g[entering])
 
     at_crossing = moving & (geo.kind[node] == "crossing")
     p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched

@@ -64,6 +64,11 @@ class Geography:
         return len(self.codes)
 
     @property
+    def in_kazakhstan(self) -> np.ndarray:
+        """Kazakh regions and border crossings (a lot there has entered the country)."""
+        return (self.kind == "region") | (self.kind == "crossing")
+
+    @property
     def regions(self) -> np.ndarray:
         return np.flatnonzero(self.kind == "region")
 

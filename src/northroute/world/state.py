@@ -42,7 +42,7 @@ class Week:
     seized_g: np.ndarray  # at each place
     exported_g: np.ndarray  # at each Russian hub
     route_supply_g: np.ndarray  # [routes, substances] grams entering each route
-    route_moved_g: np.ndarray  # grams that moved a leg inside Kazakhstan
+    route_entered_g: np.ndarray  # grams that crossed into Kazakhstan (or left the Chu Valley)
     route_seized_g: np.ndarray
     route_exported_g: np.ndarray
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
@@ -94,7 +94,7 @@ class World:
         z = lambda *shape: np.zeros(shape)  # noqa: E731
         self.week = Week(
             consumed_g=z(p, 3), consumed_pure=z(p, 3), need_g=z(p, 3), bought_wholesale_g=z(p, 3),
-            seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_moved_g=z(r, 3),
+            seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_entered_g=z(r, 3),
             route_seized_g=z(r, 3), route_exported_g=z(r, 3), buyers=z(p, 3), transactions_pooled=z(p, 3),
         )
 

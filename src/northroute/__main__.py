@@ -1,0 +1,3 @@
+from northroute.cli import main
+
+main()

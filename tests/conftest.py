@@ -1,0 +1,18 @@
+"""Shared fixtures: tiny scenarios that run in a second or two."""
+
+from __future__ import annotations
+
+import pytest
+
+import northroute as nr
+
+TINY = ["population.scale=0.01", "time.years=0.5", "time.burn_in_weeks=4"]
+
+
+@pytest.fixture(scope="session")
+def tiny_results() -> nr.Results:
+    return nr.run(nr.load_scenario("baseline-2012", TINY), seed=3)
+
+
+def tiny(*extra: str) -> nr.Scenario:
+    return nr.load_scenario("baseline-2012", [*TINY, *extra])

@@ -1,0 +1,112 @@
+"""The command line as a user meets it: runs, summaries, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet"]
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_run_json_writes_a_complete_run_folder(tmp_path):
+    res = cli("run", *TINY, "--seed", "7", "--json", "--no-report", "--out", str(tmp_path / "runs"))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    run_dir = Path(summary["run_dir"])
+    assert run_dir.parent == tmp_path / "runs"
+    for name in ("timeseries.parquet", "events.parquet", "manifest.json"):
+        assert (run_dir / name).is_file()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["scenario"]["population"]["scale"] == 0.01
+    assert manifest["rows_by_kind"]["people_user"] > 0
+    assert manifest["weeks_recorded"] == 16 and manifest["weeks_simulated"] == 20
+    assert manifest["wall_time_s"] > 0
+    assert manifest["code_version"]
+    ts = pd.read_parquet(run_dir / "timeseries.parquet")
+    assert list(ts.columns) == ["week", "date", "place", "substance", "level", "metric", "world", "value"]
+    assert set(ts["world"].unique()) == {"true"}
+    assert {r["substance"] for r in summary["substances"]} == {"heroin", "marijuana", "hashish"}
+    assert not any(p.name.startswith(".tmp") for p in run_dir.parent.iterdir())
+
+
+def test_run_scenario_file_with_sets(tmp_path):
+    scen = tmp_path / "mine.toml"
+    scen.write_text('extends = "baseline-2012"\nname = "mine"\n[market]\npool_share = 0.5\n')
+    res = cli("run", str(scen), *TINY, "--set", "market.adulteration=0.2", "--json", "--no-report",
+              "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    run_dir = Path(json.loads(res.stdout.splitlines()[-1])["run_dir"])
+    market = json.loads((run_dir / "manifest.json").read_text())["scenario"]["market"]
+    assert (market["pool_share"], market["adulteration"]) == (0.5, 0.2)
+    assert run_dir.name.startswith("mine-s0-")
+
+
+def test_human_summary(tmp_path):
+    res = cli("run", *TINY, "--no-report", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "Flows by route" in res.stdout and "CHU_NORTH" in res.stdout and "heroin" in res.stdout
+    assert "run folder:" in res.stdout
+
+
+def _bad_toml(tmp: Path) -> str:
+    (tmp / "bad.toml").write_text("name = [\n")
+    return str(tmp / "bad.toml")
+
+
+def _not_a_folder(tmp: Path) -> str:
+    (tmp / "afile").write_text("x")
+    return str(tmp / "afile" / "runs")
+
+
+@pytest.mark.parametrize("make_args, fragment", [
+    (lambda t: ["run", "no-such-scenario"], "unknown scenario"),
+    (lambda t: ["run", _bad_toml(t)], "bad TOML"),
+    (lambda t: ["run", "--set", "market.nope=1"], "unknown parameter 'market.nope'"),
+    (lambda t: ["run", "--set", "market.adulteration=2"], "market.adulteration"),
+    (lambda t: ["run", "--years", "-1"], "time.years"),
+    (lambda t: ["run", "--scale", "abc"], "--scale"),
+    (lambda t: ["run", "--nonsense"], "--nonsense"),
+    (lambda t: ["run", "--out", _not_a_folder(t)], "cannot write to output folder"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
+    args = make_args(tmp_path)
+    before = set(tmp_path.rglob("*"))
+    res = cli(*args, "--quiet", cwd=tmp_path)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert "Traceback" not in res.stderr
+    assert any(fragment in ln for ln in lines), res.stderr
+    assert len(lines) == 1, res.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    assert set(tmp_path.rglob("*")) - before <= {tmp_path / "runs"}
+
+
+def test_existing_runs_are_kept(tmp_path):
+    out = tmp_path / "runs"
+    first = cli("run", *TINY, "--json", "--no-report", "--out", str(out))
+    second = cli("run", *TINY, "--json", "--no-report", "--out", str(out))
+    d1 = Path(json.loads(first.stdout.splitlines()[-1])["run_dir"])
+    d2 = Path(json.loads(second.stdout.splitlines()[-1])["run_dir"])
+    assert d1 != d2 and d1.is_dir() and d2.is_dir()
+
+
+def test_scenarios_and_params():
+    res = cli("scenarios")
+    assert res.returncode == 0 and "baseline-2012" in res.stdout
+    res = cli("params", "--json")
+    rows = json.loads(res.stdout)
+    assert any(r["name"] == "market.adulteration" and r["provenance"] for r in rows)
+    res = cli("params", "--section", "supply")
+    assert res.returncode == 0 and "heroin_kg_per_year" in res.stdout
+    assert cli("params", "--section", "nope").returncode == 2

@@ -1,0 +1,90 @@
+"""Scenarios are validated at the door: clear one-line errors, ranges, provenance."""
+
+from __future__ import annotations
+
+import pytest
+
+import northroute as nr
+from northroute.scenario import ScenarioError, builtin_names, param_table
+
+
+def test_builtins_load():
+    names = builtin_names()
+    assert "baseline-2012" in names
+    for name in names:
+        scen = nr.load_scenario(name)
+        assert scen.name == name
+        assert scen.description
+
+
+def test_extends_inherits_and_overrides():
+    scen = nr.load_scenario("no-greenhouse")
+    base = nr.load_scenario("baseline-2012")
+    assert scen.supply.greenhouse_kg_per_year == 0
+    assert scen.supply.heroin_kg_per_year == base.supply.heroin_kg_per_year
+
+
+def test_override_sets_value():
+    scen = nr.load_scenario("baseline-2012", ["market.adulteration=0.2", "time.years=3"])
+    assert scen.market.adulteration == 0.2
+    assert scen.weeks == 157
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("market.adulteration=1.5", "market.adulteration"),
+    ("market.nonsense=1", "unknown parameter 'market.nonsense'"),
+    ("nosuch.field=1", "unknown parameter 'nosuch.field'"),
+    ("market.adulteration", "section.field=value"),
+    ("population.scale=0", "population.scale"),
+])
+def test_bad_overrides(override, fragment):
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario("baseline-2012", [override])
+    msg = str(exc.value)
+    assert fragment in msg
+    assert "\n" not in msg
+
+
+def test_unknown_scenario():
+    with pytest.raises(ScenarioError, match="unknown scenario 'nope'"):
+        nr.load_scenario("nope")
+
+
+def test_bad_toml(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n[market\n")
+    with pytest.raises(ScenarioError, match="bad TOML"):
+        nr.load_scenario(bad)
+
+
+def test_unknown_field_in_file(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('extends = "baseline-2012"\n[market]\nadulteraton = 0.1\n')
+    with pytest.raises(ScenarioError, match="unknown parameter 'market.adulteraton'"):
+        nr.load_scenario(f)
+
+
+def test_file_extends_file(tmp_path):
+    (tmp_path / "a.toml").write_text('extends = "baseline-2012"\nname = "a"\n[market]\nadulteration = 0.1\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\nname = "b"\n[market]\npool_share = 0.5\n')
+    scen = nr.load_scenario(tmp_path / "b.toml")
+    assert (scen.name, scen.market.adulteration, scen.market.pool_share) == ("b", 0.1, 0.5)
+
+
+def test_timeline_checked(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-01\nset = {"market.adulteration" = 3}\n')
+    with pytest.raises(ScenarioError, match="adulteration"):
+        nr.load_scenario(f)
+
+
+def test_every_parameter_has_unit_range_and_provenance():
+    rows = param_table()
+    assert len(rows) > 50
+    for r in rows:
+        assert r["provenance"], r["name"]
+        assert r["unit"], r["name"]
+        assert r["description"], r["name"]
+        if isinstance(r["default"], (int, float)) and not isinstance(r["default"], bool):
+            assert r["min"] is not None and r["max"] is not None, r["name"]
+            assert r["min"] <= r["default"] <= r["max"], r["name"]
