@@ -8,7 +8,6 @@ turned into one long table (week, date, place, substance, level, metric, world, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -105,6 +104,7 @@ class Recorder:
         self._set(w, "price", "retail", "region", world.price_retail)
         for role, level in ((WHOLESALE, "wholesale"), (RETAIL, "retail")):
             stock, pure = per_market(role, p.stock_g), per_market(role, p.pure_g)
+            stock[stock < 1e-6] = 0.0  # rounding leftovers of sold-out stock
             self._set(w, "purity", level, "region", purity(stock, pure))
             self._set(w, "stock_g", level, "region", stock)
         self._set(w, "purchases_g", "wholesale", "region", wk.bought_wholesale_g)
@@ -127,23 +127,31 @@ class Recorder:
             self._set(w, "price", level, "national", nat[None, :])
 
     def to_frame(self) -> pd.DataFrame:
-        frames = []
-        weeks = np.arange(self.weeks, dtype=np.int32)
-        dates = pd.to_datetime([self.start + timedelta(weeks=int(k)) for k in weeks])
+        """One long table; text columns are categoricals built from integer codes (no object arrays)."""
+        places = list(dict.fromkeys(n for _, names in self.place_sets.values() for n in names))
+        place_code = {n: i for i, n in enumerate(places)}
+        levels = sorted({m.level for m in METRICS})
+        names = sorted({m.name for m in METRICS})
+        weeks = np.arange(self.weeks, dtype=np.int16)
+        dates = np.datetime64(self.start, "D") + (7 * weeks.astype(np.int64)).astype("timedelta64[D]")
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("week", "place", "substance", "level", "metric", "value")}
         for m, arr in self.data.items():
-            names = self.place_sets[m.places][1]
             nw, npl, ns = arr.shape
-            frames.append(pd.DataFrame({
-                "week": np.repeat(weeks, npl * ns),
-                "date": np.repeat(dates, npl * ns),
-                "place": np.tile(np.repeat(np.array(names, dtype=object), ns), nw),
-                "substance": np.tile(np.array(SUBSTANCE_NAMES, dtype=object), nw * npl),
-                "level": m.level,
-                "metric": m.name,
-                "world": "true",
-                "value": arr.ravel(),
-            }))
-        df = pd.concat(frames, ignore_index=True)
-        for col in ("place", "substance", "level", "metric", "world"):
-            df[col] = df[col].astype("category")
-        return df
+            codes = np.array([place_code[n] for n in self.place_sets[m.places][1]], np.int16)
+            parts["week"].append(np.repeat(weeks, npl * ns))
+            parts["place"].append(np.tile(np.repeat(codes, ns), nw))
+            parts["substance"].append(np.tile(np.arange(ns, dtype=np.int8), nw * npl))
+            parts["level"].append(np.full(arr.size, levels.index(m.level), np.int8))
+            parts["metric"].append(np.full(arr.size, names.index(m.name), np.int8))
+            parts["value"].append(arr.ravel())
+        col = {k: np.concatenate(v) for k, v in parts.items()}
+        return pd.DataFrame({
+            "week": col["week"],
+            "date": dates[col["week"]],
+            "place": pd.Categorical.from_codes(col["place"], places),
+            "substance": pd.Categorical.from_codes(col["substance"], list(SUBSTANCE_NAMES)),
+            "level": pd.Categorical.from_codes(col["level"], levels),
+            "metric": pd.Categorical.from_codes(col["metric"], names),
+            "world": pd.Categorical.from_codes(np.zeros(col["value"].size, np.int8), ["true", "recorded"]),
+            "value": col["value"],
+        })

@@ -18,7 +18,7 @@ import pandas as pd
 
 from northroute.world.geography import data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
-from northroute.world.state import World
+from northroute.world.state import EVENT_KINDS, World
 
 TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.json"
 
@@ -38,23 +38,22 @@ def code_version() -> str:
 
 
 def events_frame(world: World) -> pd.DataFrame:
-    cols = ("week", "kind", "person", "place", "substance", "grams", "value")
-    if not world.events:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
-    data = {c: np.concatenate([e[c] for e in world.events]) for c in cols}
-    codes = np.array([*world.geo.codes, ""], dtype=object)
-    subst = np.array([*SUBSTANCE_NAMES, ""], dtype=object)
-    df = pd.DataFrame({
+    """The event log as a table with readable categories (place codes, substance names)."""
+    data = world.events.columns()
+    places = [*world.geo.codes, ""]
+    subst = [*SUBSTANCE_NAMES, ""]
+    week = data["week"].astype(np.int64)
+    return pd.DataFrame({
         "week": data["week"],
-        "date": pd.to_datetime(world.scenario.time.start) + pd.to_timedelta(data["week"].astype(np.int64) * 7, "D"),
-        "kind": pd.Categorical(data["kind"]),
+        "date": np.datetime64(world.scenario.time.start, "D") + (7 * week).astype("timedelta64[D]"),
+        "kind": pd.Categorical.from_codes(data["kind"], EVENT_KINDS),
         "person": data["person"],
-        "place": pd.Categorical(codes[data["place"]]),
-        "substance": pd.Categorical(subst[data["substance"]]),
+        "place": pd.Categorical.from_codes(np.where(data["place"] < 0, len(places) - 1, data["place"]), places),
+        "substance": pd.Categorical.from_codes(np.where(data["substance"] < 0, len(subst) - 1, data["substance"]),
+                                               subst),
         "grams": data["grams"],
         "value": data["value"],
     })
-    return df
 
 
 def rows_by_kind(world: World) -> dict[str, int]:

@@ -48,11 +48,21 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()),)))
 
 
+def expected_rows(scenario: Scenario) -> int:
+    """People rows a run will need: users at the start plus those who start during the run, with
+    dealers and traffickers, so the table is allocated once instead of grown and copied."""
+    pop, u = scenario.population, scenario.users
+    years = (scenario.weeks + scenario.time.burn_in_weeks) / 52.1775
+    her = pop.heroin_users * (1 + u.heroin_start_rate * years)
+    can = pop.cannabis_users * (1 + u.cannabis_start_rate * years)
+    staff = 1 + 1 / pop.users_per_retail_dealer / pop.retail_per_wholesaler
+    return int(1.05 * (her + can) * pop.scale * staff) + 1024
+
+
 def build_world(scenario: Scenario, seed: int) -> World:
     scenario = scenario.model_copy(deep=True)
     geo = load_geography()
-    pop = scenario.population
-    rows = int((pop.heroin_users + pop.cannabis_users) * pop.scale * 1.2) + 1024
+    rows = expected_rows(scenario)
     rngs = {name: stream(seed, name) for name, _ in SCHEDULE}
     world = World(scenario=scenario, geo=geo, people=People(rows), lots=Lots(1024), rngs=rngs)
     world.new_week()

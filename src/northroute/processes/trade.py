@@ -3,7 +3,9 @@
 - Buy first, then look for buyers (M1, thesis L1004-1006 [P13]): lots bound for Kazakh buyers are
   offered to the wholesalers of each region they pass; whatever nobody takes travels on.
 - A wholesaler supplies a small team of retail dealers on the thesis's contract (M27, L964 [DE11]):
-  the dealer hands over all cash, gets a daily dose and 1 g for every 10 g sold.
+  the dealer hands over the cash, gets a daily dose and 1 g for every 10 g sold "to use or sell as
+  they wish": the model has the dealer sell those grams on his own account (he keeps a tenth of the
+  takings) and use the daily dose, or, without the daily dose, use his tenth first.
 - Each hand-over below trafficking is cut (`market.adulteration`), so purity falls down the chain
   (thesis L1406 [DE9]; UNODC via external-facts §4).
 - Users buy from their own dealer, in pools for a discount (M35, L1084 [P11]); when their dealer is
@@ -141,20 +143,23 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
 
     pur = purity(p.stock_g[dealers], p.pure_g[dealers])
     pure_sold = sold * pur
-    allowance = m.dealer_commission * sold + (p.need_g[dealers] if m.dealer_daily_dose else 0.0)
-    own = np.minimum(np.minimum(allowance, p.need_g[dealers]), p.stock_g[dealers] - sold)
-    own = np.maximum(own, 0.0)
+    need_d = p.need_g[dealers]
+    commission = m.dealer_commission * sold
+    left = np.maximum(p.stock_g[dealers] - sold, 0.0)
+    own = np.minimum(need_d if m.dealer_daily_dose else np.minimum(need_d, commission), left)
     own_pure = own * pur
     p.stock_g[dealers] -= sold + own
     p.pure_g[dealers] -= pure_sold + own_pure
+    kept = np.maximum(commission - (0.0 if m.dealer_daily_dose else own), 0.0)
+    dealer_share = np.divide(kept, sold, out=np.zeros(nd), where=sold > 0)
     sup = p.supplier[dealers]
     to_wh = (sup >= 0) & (p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)
-    scatter_add(p.cash, sup[to_wh], revenue[to_wh])
-    p.cash[dealers[~to_wh]] += revenue[~to_wh]
+    dealer_share[~to_wh] = 1.0
+    scatter_add(p.cash, sup[to_wh], revenue[to_wh] * (1.0 - dealer_share[to_wh]))
+    p.cash[dealers] += revenue * dealer_share
 
     p.demand_ewma[dealers] += EWMA * (asked - p.demand_ewma[dealers])
     p.ever_sold[dealers[sold > 0]] = True
-    need_d = p.need_g[dealers]
     p.fill[dealers] = np.divide(own, need_d, out=np.ones(nd), where=need_d > 0)
 
     led = world.ledger

@@ -16,6 +16,38 @@ N_SUBSTANCES = 3
 WEEKS_PER_YEAR = 52.1775
 
 
+EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_dealing", "promote",
+               "leave_wholesale")
+
+
+class EventLog:
+    """Events as compact column chunks (an int8 kind code, int32 person, float32 amounts)."""
+
+    DTYPES = {"week": np.int16, "kind": np.int8, "person": np.int32, "place": np.int16,
+              "substance": np.int8, "grams": np.float32, "value": np.float32}
+
+    def __init__(self) -> None:
+        self.chunks: list[dict[str, np.ndarray]] = []
+
+    def add(self, week: int, kind: str, *values) -> None:
+        arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
+        n = arrs[0].size
+        if n == 0:
+            return
+        cols = dict(zip(("person", "place", "substance", "grams", "value"), arrs, strict=True))
+        chunk = {"week": np.full(n, week), "kind": np.full(n, EVENT_KINDS.index(kind))}
+        chunk |= {k: v.ravel() for k, v in cols.items()}
+        self.chunks.append({k: v.astype(self.DTYPES[k]) for k, v in chunk.items()})
+
+    def clear(self) -> None:
+        self.chunks.clear()
+
+    def columns(self) -> dict[str, np.ndarray]:
+        if not self.chunks:
+            return {k: np.zeros(0, t) for k, t in self.DTYPES.items()}
+        return {k: np.concatenate([c[k] for c in self.chunks]) for k in self.DTYPES}
+
+
 @dataclass
 class Ledger:
     """Running totals of every way grams enter or leave the system (pure and bulk)."""
@@ -66,7 +98,7 @@ class World:
     ledger: Ledger = field(default_factory=Ledger)
     initial_stock: tuple[float, float] = (0.0, 0.0)  # pure and bulk grams held at the start
     week: Week | None = None
-    events: list[dict[str, np.ndarray]] = field(default_factory=list)
+    events: EventLog = field(default_factory=lambda: EventLog())
 
     @property
     def burn_in(self) -> int:
@@ -101,23 +133,9 @@ class World:
     def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
             substance: np.ndarray | int = -1, grams: np.ndarray | float = 0.0,
             value: np.ndarray | float = 0.0) -> None:
-        """Append events of one kind (arrays broadcast to one length)."""
-        if not self.recording:
-            return
-        arrs = np.broadcast_arrays(np.asarray(person), np.asarray(place), np.asarray(substance),
-                                   np.asarray(grams, float), np.asarray(value, float))
-        n = arrs[0].size
-        if n == 0:
-            return
-        self.events.append({
-            "week": np.full(n, self.week_index, np.int32),
-            "kind": np.full(n, kind, object),
-            "person": arrs[0].astype(np.int64).ravel(),
-            "place": arrs[1].astype(np.int32).ravel(),
-            "substance": arrs[2].astype(np.int8).ravel(),
-            "grams": arrs[3].ravel(),
-            "value": arrs[4].ravel(),
-        })
+        """Append events of one kind (arrays broadcast to one length); nothing during burn-in."""
+        if self.recording:
+            self.events.add(self.week_index, kind, person, place, substance, grams, value)
 
     def stock_totals(self) -> tuple[float, float]:
         """Pure and bulk grams held by anyone (people and lots in transit)."""

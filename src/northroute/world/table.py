@@ -41,7 +41,7 @@ class Table:
             return np.arange(start, start, dtype=np.int64)
         need = start + count
         if need > self._cap:
-            cap = max(need, int(self._cap * 1.5))
+            cap = max(need, int(self._cap * 1.25))
             for name, arr in self._data.items():
                 grown = np.zeros(cap, arr.dtype)
                 grown[:start] = arr[:start]

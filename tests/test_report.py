@@ -1,0 +1,108 @@
+"""The HTML report: one self-contained file, plotly.js inlined once, the Table 5.6 comparison computed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import northroute
+from northroute.report import write_report
+from northroute.report.figures import map_figure, price_comparison
+
+LIB = re.compile(r"<script[^>]*>\s*/\*\*\s*\*\s*plotly\.js v.*?</script>", re.S)
+
+
+@pytest.fixture(scope="module")
+def results() -> northroute.Results:
+    scen = northroute.load_scenario(
+        "baseline-2012", ["population.scale=0.01", "time.years=0.5", "time.burn_in_weeks=4"]
+    )
+    return northroute.run(scen, seed=1)
+
+
+@pytest.fixture(scope="module")
+def page(results, tmp_path_factory) -> str:
+    path = write_report(results, tmp_path_factory.mktemp("report") / "report.html")
+    assert path.exists()
+    return path.read_text(encoding="utf-8")
+
+
+def test_report_file_written(results, tmp_path: Path) -> None:
+    out = write_report(results, tmp_path / "sub" / "r.html", title="My run")
+    assert out == tmp_path / "sub" / "r.html"
+    assert out.exists()
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<title>My run</title>" in text
+    assert out.stat().st_size < 6_000_000
+
+
+def test_plotly_inlined_once(page: str) -> None:
+    assert page.count("plotly.js v") == 1
+    assert len(LIB.findall(page)) == 1
+    rest = LIB.sub("", page)
+    assert rest.count("Plotly.newPlot(") >= 5
+
+
+def test_nothing_fetched_from_the_internet(page: str) -> None:
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
+    assert not re.search(r"<link[^>]*\bhref\s*=", page, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?https?:", page, re.I)
+    # plotly.js itself mentions URLs (CDN fallbacks for maps it is not asked to draw); the rest of the page none.
+    rest = LIB.sub("", page)
+    assert not re.search(r"https?://", rest)
+
+
+def test_sections_in_order(page: str, results) -> None:
+    headings = [
+        "Summary",
+        "Flows by route over time",
+        "Prices by substance and level",
+        "How close the model lands",
+        "Users and dealers by region",
+        "Seizures",
+        "Map",
+    ]
+    positions = [max(page.find(f"<h2>{h}"), page.find(f"<h3>{h}")) for h in headings]
+    assert all(p >= 0 for p in positions), dict(zip(headings, positions, strict=True))
+    assert positions == sorted(positions)
+    m = results.manifest
+    assert "baseline-2012" in page
+    assert m["scenario"]["description"] in page
+    assert m["code_version"] in page
+    assert "world=true" in page
+
+
+def test_price_comparison_table(page: str, results) -> None:
+    table = page[page.index("<table id='price-comparison'>") :]
+    table = table[: table.index("</table>")]
+    # Table 5.6 heroin wholesale average 3,343,750 KZT/kg = 3,343.75 KZT/g; retail average 7,375 KZT/g.
+    assert "3,343.75" in table
+    assert "7,375.00" in table
+    assert "2,275.00" in table  # heroin wholesale median
+    comp = price_comparison(results.timeseries)
+    ts = results.timeseries
+    nat = ts[
+        (ts["metric"] == "price")
+        & (ts["place"] == "KZ")
+        & (ts["level"] == "wholesale")
+        & (ts["substance"] == "heroin")
+        & (ts["date"].dt.year == 2012)
+        & (ts["value"] > 0)
+    ]
+    expect = nat["value"].mean()
+    got = comp.loc[("heroin", "wholesale")]
+    assert got["model_mean"] == pytest.approx(expect)
+    assert got["ratio_average"] == pytest.approx(expect / 3343.75)
+    assert f"{expect:,.2f}" in table
+    assert np.isfinite(comp["model_mean"]).all()
+
+
+def test_map_needs_no_topojson(results) -> None:
+    ts = results.timeseries
+    fig = map_figure(ts[ts["world"] == "true"])
+    assert {t.type for t in fig.data} == {"scatter"}
+    assert fig.layout.yaxis.scaleanchor == "x"
