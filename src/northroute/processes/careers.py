@@ -207,7 +207,8 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     mean_sales = np.divide(np.bincount(_key(p, rd), p.demand_ewma[rd], size), n_rd,
                            out=np.zeros(size), where=n_rd > 0)
     p.demand_ewma[recruits] = mean_sales[_key(p, recruits)]
-    world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits])
+    world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits],
+              value=p.fill[recruits])
 
 
 def step(world: World, rng: np.random.Generator) -> None:

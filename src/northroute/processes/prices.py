@@ -15,6 +15,7 @@ import numpy as np
 from northroute.world.arrays import scatter_add
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
+from northroute.scenario import TraffickingParams
 from northroute.world.state import N_SUBSTANCES, World
 
 
@@ -23,8 +24,9 @@ def source_price_per_g(world: World) -> np.ndarray:
     return np.array([s.heroin_source_price, s.marijuana_source_price, s.hashish_source_price]) / 1000.0
 
 
-def russia_price_per_g(world: World) -> np.ndarray:
-    t = world.scenario.trafficking
+def russia_price_per_g(world: World, reference: bool = False) -> np.ndarray:
+    """Prices at the Russian hubs; `reference` gives the schema defaults the export share is set at."""
+    t = TraffickingParams() if reference else world.scenario.trafficking
     return np.array([t.heroin_russia_price, t.marijuana_russia_price, t.hashish_russia_price]) / 1000.0
 
 
@@ -117,7 +119,7 @@ def target_prices(world: World) -> tuple[np.ndarray, np.ndarray]:
     return wholesale, retail
 
 
-def export_value_ratio(world: World) -> np.ndarray:
+def export_value_ratio(world: World, reference: bool = False) -> np.ndarray:
     """[routes, substances] log of expected export value over expected domestic value of a lot.
 
     Export: the Russian price times the chance of reaching the hub; domestic: the wholesale price
@@ -125,7 +127,7 @@ def export_value_ratio(world: World) -> np.ndarray:
     """
     geo = world.geo
     surv = route_survival(world)
-    ru = russia_price_per_g(world)
+    ru = russia_price_per_g(world, reference)
     out = np.zeros((len(geo.route_names), N_SUBSTANCES))
     for r in range(len(geo.route_names)):
         k = geo.route_len[r]
@@ -142,7 +144,8 @@ def export_probability(world: World) -> np.ndarray:
     """[routes, substances] chance a trafficker sends a new lot on to Russia (thesis L2031, hedged).
 
     A logit in the export/domestic value ratio, centred so that `trafficking.export_share` of lots go
-    to Russia at the first week's prices; afterwards the share follows relative values.
+    to Russia at the first week's domestic prices and the reference (default) Russian prices; a
+    scenario with other Russian prices, and any later change of domestic prices, moves the share.
     """
     t = world.scenario.trafficking
     z = world.export_bias + t.export_sensitivity * export_value_ratio(world)
@@ -154,7 +157,7 @@ def init(world: World, rng: np.random.Generator) -> None:
     world.price_wholesale, world.price_retail = target_prices(world)
     t = world.scenario.trafficking
     share = t.export_share
-    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * export_value_ratio(world)
+    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * export_value_ratio(world, True)
     world.export_prob = export_probability(world)
 
 

@@ -34,8 +34,9 @@ def ration(group: np.ndarray, want: np.ndarray, available: np.ndarray) -> tuple[
     Returns (received per request, amount taken per group).
     """
     demand = np.bincount(group, want, available.size)
-    fill = np.divide(available, demand, out=np.ones_like(demand), where=demand > 0)
-    np.minimum(fill, 1.0, out=fill)
+    fill = np.ones_like(demand)
+    short = (demand > available) & (demand > 0)
+    fill[short] = np.maximum(available[short], 0.0) / demand[short]
     got = want * fill[group]
     return got, np.bincount(group, got, available.size)
 

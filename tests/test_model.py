@@ -1,0 +1,150 @@
+"""Mechanisms do what their rules say; each test fails if its mechanism stops working."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import northroute as nr
+from northroute.processes.matching import fill_slots, random_member, top_k_per_group
+from northroute.processes.trade import ration
+from northroute.sim import SCHEDULE, build_world
+from northroute.world.people import HEROIN, RETAIL, USER
+from tests.conftest import tiny
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.floats(0, 100)), min_size=1, max_size=40),
+       st.lists(st.floats(0, 150), min_size=5, max_size=5))
+def test_ration_shares_in_proportion_and_never_oversells(requests, available):
+    group = np.array([g for g, _ in requests])
+    want = np.array([w for _, w in requests])
+    avail = np.array(available)
+    got, taken = ration(group, want, avail)
+    assert np.all(got <= want + 1e-9)
+    assert np.all(taken <= avail + 1e-9)
+    demand = np.bincount(group, want, 5)
+    for g in range(5):
+        rows = group == g
+        if demand[g] <= avail[g]:
+            assert np.allclose(got[rows], want[rows])
+        elif demand[g] > 0:
+            assert np.allclose(got[rows], want[rows] * avail[g] / demand[g])
+
+
+def test_matching_kernels_respect_keys():
+    rng = np.random.default_rng(0)
+    cand = np.arange(100, 110)
+    keys = np.array([0, 0, 1, 1, 1, 2, 2, 2, 2, 2])
+    picks = random_member(rng, np.array([0, 1, 2, 3]), cand, keys, 4)
+    assert picks[3] == -1
+    assert keys[picks[:3] - 100].tolist() == [0, 1, 2]
+    owners = fill_slots(rng, np.array([1, 1, 1, 1]), cand, keys, 4)
+    assert sorted(owners[owners >= 0].tolist()) == [102, 103, 104] and (owners == -1).sum() == 1
+    top = top_k_per_group(keys, np.arange(10.0), np.array([1, 0, 2]))
+    assert sorted(top.tolist()) == [1, 8, 9]
+
+
+def _weeks(scen, seed=1, weeks=20):
+    world = build_world(scen, seed)
+    for _ in range(weeks):
+        world.new_week()
+        for name, module in SCHEDULE:
+            module.step(world, world.rngs[name])
+        world.t += 1
+    return world
+
+
+def test_more_searches_seize_more():
+    loose = _weeks(tiny("trafficking.inspection_multiplier=0.05"), weeks=30).ledger.seized_bulk
+    tight = _weeks(tiny("trafficking.inspection_multiplier=2.0"), weeks=30).ledger.seized_bulk
+    assert tight > 3 * loose > 0
+
+
+def test_cutting_lowers_purity_down_the_chain():
+    res = nr.run(tiny("market.adulteration=0.3"), seed=2)
+    pur = res.series("purity", substance="heroin")
+    pur = pur[pur["value"] > 0].groupby("level", observed=True)["value"].mean()
+    assert pur["retail"] < pur["wholesale"] * 0.8
+    res0 = nr.run(tiny("market.adulteration=0.0"), seed=2)
+    pur0 = res0.series("purity", substance="heroin")
+    pur0 = pur0[pur0["value"] > 0].groupby("level", observed=True)["value"].mean()
+    assert abs(pur0["retail"] - pur0["wholesale"]) < 0.02
+
+
+def test_regional_drug_cultures(tiny_results):
+    users = tiny_results.series("users")
+    users = users[users["week"] == 0].pivot_table(index="place", columns="substance", values="value",
+                                                  observed=True)
+    heroin_share = users["heroin"] / users.sum(axis=1)
+    north, south = ["KUS", "SEV", "PAV", "AKM"], ["ZHA", "YUZ", "KZY"]
+    assert heroin_share[north].mean() > heroin_share[south].mean()
+
+
+def test_harvest_season_brings_the_wild_marijuana():
+    res = nr.run(tiny("time.years=2", "population.scale=0.05", "supply.greenhouse_kg_per_year=0"), seed=4)
+    sup = res.series("route_supply_g", substance="marijuana")
+    month = sup.groupby(sup["date"].dt.month)["value"].sum()
+    assert month[[8, 9, 10]].mean() > 3 * month[[1, 2, 3, 4, 5]].mean()
+
+
+def test_higher_russian_price_sends_more_to_russia():
+    def export_share(*sets):
+        res = nr.run(tiny(*sets), seed=6)
+        exported = res.series("route_exports_g", substance="heroin")["value"].sum()
+        entered = res.series("route_flow_g", substance="heroin")["value"].sum()
+        return exported / entered
+    assert export_share("trafficking.heroin_russia_price=9000000") > export_share() + 0.05
+
+
+def test_timeline_changes_a_parameter_from_its_date(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2012-03-05\n'
+                 'set = {"supply.heroin_kg_per_year" = 0, "supply.heroin_uzbek_share" = 0.5}\n')
+    scen = nr.load_scenario(f, ["population.scale=0.01", "time.years=0.4", "time.burn_in_weeks=2"])
+    res = nr.run(scen, seed=1)
+    sup = res.series("route_supply_g", substance="heroin").groupby("week")["value"].sum()
+    assert sup.loc[:8].sum() > 0
+    assert sup.loc[10:].sum() == 0
+    assert scen.supply.heroin_kg_per_year > 0  # the caller's scenario is not modified
+
+
+def test_retail_contract_dose_and_tenth():
+    world = _weeks(tiny(), weeks=12)
+    p = world.people
+    dealers = p.rows(RETAIL)
+    sold_any = dealers[p.ever_sold[dealers]]
+    assert sold_any.size > 0
+    assert np.all(p.fill[dealers] <= 1.0 + 1e-6)  # a dealer never consumes more than his need
+    assert np.median(p.cash[sold_any]) > 0  # he keeps the takings of his tenth
+
+
+def test_greenhouse_switch():
+    def greenhouse_lots(grams):
+        res = nr.run(tiny(f"supply.greenhouse_kg_per_year={grams}", "supply.marijuana_kg_per_year=0"), seed=1)
+        ev = res.events
+        return int(((ev["kind"] == "supply") & (ev["substance"] == "marijuana")).sum())
+    assert greenhouse_lots(0) == 0
+    assert greenhouse_lots(50_000) > 0
+
+
+def test_users_who_cannot_pay_are_recruited_first():
+    """M31/M28: when wholesalers need retail dealers they pick users who cannot finance their habit."""
+    from northroute.processes import careers
+
+    world = build_world(tiny(), 1)
+    p = world.people
+    rng = np.random.default_rng(0)
+    users = p.rows(USER)
+    p.fill[users] = rng.choice([0.0, 1.0], users.size)
+    p.addiction[users] = 0.5
+    dealers = p.rows(RETAIL)
+    p.set_role(dealers[: dealers.size // 2], USER)
+    p.fill[dealers[: dealers.size // 2]] = 1.0
+    before = p.role.copy()
+    world.new_week()
+    careers.step(world, rng)
+    recruits = np.flatnonzero((before == USER) & (p.role == RETAIL))
+    assert recruits.size > 20
+    assert p.fill[recruits].mean() < 0.2
