@@ -10,7 +10,7 @@ import northroute as nr
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
 from northroute.processes.trade import ration
 from northroute.sim import SCHEDULE, build_world
-from northroute.world.people import HEROIN, RETAIL, USER
+from northroute.world.people import RETAIL, USER
 from tests.conftest import tiny
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.scenario import TraffickingParams
 from northroute.world.arrays import scatter_add
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
-from northroute.scenario import TraffickingParams
 from northroute.world.state import N_SUBSTANCES, World
 
 
