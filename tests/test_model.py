@@ -148,3 +148,26 @@ def test_users_who_cannot_pay_are_recruited_first():
     recruits = np.flatnonzero((before == USER) & (p.role == RETAIL))
     assert recruits.size > 20
     assert p.fill[recruits].mean() < 0.2
+
+
+def test_role_index_cache_stays_true_through_a_run():
+    world = _weeks(tiny(), weeks=9)
+    p = world.people
+    for role in range(4):
+        assert np.array_equal(p.rows(role), np.flatnonzero((p.status == 0) & (p.role == role)))
+
+
+def test_new_dealer_takes_his_pool_as_customers():
+    """M30: recruits bring the users they bought with."""
+    from northroute.processes import careers
+
+    world = _weeks(tiny(), weeks=4)
+    p = world.people
+    users = p.rows(USER)
+    pooled = users[p.pool[users] >= 0]
+    leader = pooled[0]
+    mates = pooled[(p.pool[pooled] == p.pool[leader]) & (pooled != leader)]
+    assert mates.size > 0
+    careers._bring_customers(p, np.array([leader]))
+    assert np.all(p.supplier[mates] == leader)
+    assert np.all(p.pool[mates] == -1)

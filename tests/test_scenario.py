@@ -88,3 +88,10 @@ def test_every_parameter_has_unit_range_and_provenance():
         if isinstance(r["default"], (int, float)) and not isinstance(r["default"], bool):
             assert r["min"] is not None and r["max"] is not None, r["name"]
             assert r["min"] <= r["default"] <= r["max"], r["name"]
+
+
+def test_timeline_refuses_start_only_parameters(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-01\nset = {"population.scale" = 0.5}\n')
+    with pytest.raises(ScenarioError, match="only sets up the start"):
+        nr.load_scenario(f)

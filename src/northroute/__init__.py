@@ -21,7 +21,9 @@ def run(scenario: Scenario | str = "baseline-2012", seed: int = 0, progress=None
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     world, recorder, stats = simulate(scenario, seed, progress)
-    return Results(recorder.to_frame(), events_frame(world), build_manifest(world, seed, stats))
+    events, manifest = events_frame(world), build_manifest(world, seed, stats)
+    del world  # free the agent tables before the time series is built: lowers peak memory
+    return Results(recorder.to_frame(), events, manifest)
 
 
 __all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "run", "__version__"]

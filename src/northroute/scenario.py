@@ -53,8 +53,9 @@ class PopulationParams(Section):
                             "estimate of people who inject drugs, 2011 (AIDS & Behavior 2013)",
                             "People who use heroin nationally at the start.")
     cannabis_users: float = P(200_000, 0, 2_000_000, "persons", "assumption: no general-population "
-                              "survey found (external-facts, 'not found' #3); set to ~1.6x the heroin "
-                              "users, since cannabis is the more common drug (thesis L1329, L1337)",
+                              "survey found (external-facts, 'not found' #3); set to ~1.6x the heroin users: "
+                              "cannabis is the most popular drug in Russia (L1329, Paoli) and its use in "
+                              "Kazakhstan is growing (L1337, INL 2017)",
                               "People who use marijuana or hashish nationally at the start.")
     hashish_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: hashish is the rarer, costlier "
                              "cannabis product (thesis L1398-1402 [DE3])", "Share of cannabis users who use hashish.")
@@ -81,8 +82,9 @@ class SupplyParams(Section):
                                   "external-facts §6); 'only 3%' seized (EU, external-facts §3) with 307 kg "
                                   "seized in 2012 (Table 5.5) would imply ~10 t", "Afghan heroin arriving in "
                                   "Osh/Uzbekistan for the Kazakh routes (national scale).")
-    heroin_uzbek_share: float = P(0.15, 0.0, 1.0, "fraction", "thesis L1279-1281: Uzbek flows smaller "
-                                  "than Kyrgyz and 'liquidated' 2014-2017; share is an assumption",
+    heroin_uzbek_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: heroin 'mostly came from "
+                                  "Kyrgyzstan' (thesis L2029); Uzbek flows were 'liquidated' in 2014-2017 and "
+                                  "Kyrgyz volume grew (L1279-1281), which a timeline can express",
                                   "Share of heroin entering from Uzbekistan rather than Osh/Bishkek.")
     heroin_purity: float = P(0.65, 0.05, 1.0, "fraction", "UNODC Opiate Flows 2012 p.85 via external-facts "
                              "§4: '1 kg at 70% purity can become 2 kg at 35%'", "Purity of heroin on arrival.")
@@ -129,10 +131,10 @@ class SupplyParams(Section):
 
 class TraffickingParams(Section):
     inspection_multiplier: float = P(0.1, 0.0, 50.0, "ratio", "assumption: the 5-6 searches an hour in "
-                                     "places.csv were measured at Kordai in May 2019 during a deliberate "
-                                     "slow-down, and customs control on the KZ-RU border ended on 1 July 2011 "
-                                     "(external-facts §3, §7); routine thorough searches are taken as a tenth "
-                                     "of that. Lever for border control (thesis S10, L952, L1247)",
+                                     "places.csv are one 2019 measurement at Kordai (external-facts §7) "
+                                     "applied to every post, and customs control on the KZ-RU border ended on "
+                                     "1 July 2011 (external-facts §3); routine thorough searches are taken as a "
+                                     "tenth of that. Lever for border control (thesis S10, L952, L1247)",
                                      "Multiplies the search capacity of every crossing.")
     detect_if_searched: float = P(0.35, 0.0, 1.0, "probability", "assumption: drugs are hidden in "
                                   "legitimate cargo (thesis L1068-1072, L1239 CADAP)", "Chance a "
@@ -218,21 +220,23 @@ class MarketParams(Section):
 
 class UsersParams(Section):
     heroin_g_per_day: float = P(0.3, 0.01, 5.0, "g/day", "assumption: the thesis gives no dose in grams "
-                                "(gaps #1); a 'check' is 0.33 g (L1404 [DE11])", "Street heroin a user wants per day.")
+                                "(gaps #1); a 'check' is 0.33 g (L1404 [DE11], 'repeatedly stated in many "
+                                "interviews', footnote L1416)", "Street heroin a user wants per day.")
     marijuana_g_per_day: float = P(0.4, 0.01, 10.0, "g/day", "assumption (matchbox of 2-3 g, L1394)",
                                    "Marijuana a user wants per day.")
     hashish_g_per_day: float = P(0.25, 0.01, 10.0, "g/day", "assumption (shaiba of 3-5 g, L1402 [O11])",
                                  "Hashish a user wants per day.")
-    weekly_income: float = P(18_000, 0, 1e6, "KZT/week", "assumption: below a sergeant's 70,000-75,000 "
-                             "KZT/month (external-facts §5); many users cannot finance their habit (L690 [P32])",
-                             "Median legal income a user can spend on drugs per week.")
+    weekly_income: float = P(18_000, 0, 1e6, "KZT/week", "assumption: about 78,000 KZT a month, near a "
+                             "police sergeant's 70,000-87,000 (external-facts §5); many users cannot finance "
+                             "their habit (L690 [P32])", "Median legal income a user can spend on drugs per week.")
     income_spread: float = P(0.6, 0.0, 3.0, "log-sd", "assumption", "Spread of users' incomes.")
     heroin_quit_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: registered users fall by 500-700 a "
                                 "year from ~17,000 (external-facts §1) plus deaths", "Yearly chance a heroin "
                                 "user stops (or dies) at 2012 prices.")
     cannabis_quit_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption", "Yearly chance a cannabis user stops.")
-    heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: equals the quit rate so 2012 "
-                                 "prevalence is stable at 2012 prices", "New heroin users per year as a "
+    heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: set equal to the quit rate; "
+                                 "prevalence still drifts, since quitting also depends on addiction and "
+                                 "users who deal do not quit as users", "New heroin users per year as a "
                                  "share of current users.")
     cannabis_start_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption (as above)", "New cannabis "
                                    "users per year as a share of current users.")
@@ -244,8 +248,9 @@ class UsersParams(Section):
     idle_dealer_quit_rate: float = P(3.0, 0.0, 52.0, "1/year", "assumption: retail dealers are 'not "
                                      "really that dependant on a specific wholesale dealer' (L986)",
                                      "Yearly chance that a retail dealer with almost no sales stops.")
-    wholesaler_exit_rate: float = P(0.08, 0.0, 5.0, "1/year", "thesis L1024 [P23]: careers of 10-15 "
-                                    "years; L1018", "Yearly chance a wholesaler leaves the trade.")
+    wholesaler_exit_rate: float = P(0.08, 0.0, 5.0, "1/year", "assumption: upper-level traders were "
+                                    "active 10-15 years without being caught (thesis L1024 [P23], L1018)",
+                                    "Yearly chance a wholesaler leaves the trade.")
     promotion_tenure_weeks: int = P(52, 0, 1040, "weeks", "thesis L1012 [DE7][P22][P21]: it 'takes "
                                     "years' to build trust; threshold assumption", "Retail tenure needed "
                                     "before a dealer can become a wholesaler.")
@@ -276,6 +281,9 @@ class Scenario(BaseModel):
     def _check_timeline(cls, events: list[TimelineEvent]) -> list[TimelineEvent]:
         for ev in events:
             for key, value in ev.set.items():
+                if key.split(".")[0] in INIT_ONLY_SECTIONS or key in INIT_ONLY_PARAMS:
+                    raise ScenarioError(f"timeline {ev.date}: '{key}' only sets up the start and cannot change "
+                                        "during a run")
                 check_override(Scenario(), key, value)
         return sorted(events, key=lambda e: e.date)
 
@@ -285,6 +293,8 @@ class Scenario(BaseModel):
 
 
 SECTIONS = ("time", "population", "supply", "trafficking", "market", "users")
+INIT_ONLY_SECTIONS = ("time", "population")
+INIT_ONLY_PARAMS = ("trafficking.export_share",)
 
 
 def builtin_names() -> list[str]:

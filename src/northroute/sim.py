@@ -5,8 +5,9 @@ One week, in order:
  2. supply       Afghan heroin at Osh/Uzbekistan, Chu Valley harvest, greenhouses
  3. trafficking  lots move a leg, cross borders, are split at hubs, are sold in Russia
  4. trade        wholesalers buy lots, supply retail teams, dealers sell to users
- 5. users        income, addiction, quitting, starting, buying pools, finding a dealer
- 6. careers      recruitment into retail, promotion to wholesale, leaving the trade
+ 5. users        income, addiction, quitting, starting, buying pools
+ 6. careers      (monthly) leaving the trade, recruitment into retail, promotion to wholesale,
+                 users finding a new regular dealer
  7. prices       by region, substance and level, from cost, markup, scarcity and risk
  8. record       metrics of the week
 Policing, corruption, justice, prison and relational capital come with later issues and slot in

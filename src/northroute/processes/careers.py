@@ -200,6 +200,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
     score += rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]
+    _bring_customers(p, recruits)
     p.set_role(recruits, RETAIL)
     p.since[recruits] = world.t
     p.pool[recruits] = -1
@@ -209,6 +210,19 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     p.demand_ewma[recruits] = mean_sales[_key(p, recruits)]
     world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits],
               value=p.fill[recruits])
+
+
+def _bring_customers(p, recruits: np.ndarray) -> None:
+    """M30 (L974): the people a new dealer used with become his customers; here, his buying pool."""
+    pooled = recruits[p.pool[recruits] >= 0]
+    if pooled.size == 0:
+        return
+    order = np.argsort(p.pool[pooled], kind="stable")
+    pools, dealer = p.pool[pooled][order], pooled[order]
+    users = p.rows(USER)
+    mates = users[np.isin(p.pool[users], pools) & ~np.isin(users, recruits)]
+    p.supplier[mates] = dealer[np.searchsorted(pools, p.pool[mates])]
+    p.pool[mates] = -1
 
 
 def step(world: World, rng: np.random.Generator) -> None:

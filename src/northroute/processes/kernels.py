@@ -47,19 +47,19 @@ def retail_demand(users, market, supplier, pool, need, cash, price_table, pool_d
 
 
 @njit(cache=True)
-def retail_fill(want, mine, price, stock, got, sold, revenue):
+def retail_fill(want, mine, price, stock, demand, got, sold, revenue):
     """Share each dealer's stock among its buyers in proportion to what they still want.
 
-    Adds to `got`, `sold` and `revenue` and takes the grams out of `stock`.
+    `demand` is what each dealer's buyers still want in all. Adds to `got`, `sold` and `revenue`,
+    takes the grams out of `stock`, and returns the buyers who still got less than they wanted.
     """
-    demand = np.zeros(stock.size)
-    for i in range(want.size):
-        demand[mine[i]] += want[i] - got[i]
     fill = np.ones(stock.size)
     for d in range(stock.size):
         if demand[d] > stock[d] and demand[d] > 0.0:
             fill[d] = max(stock[d], 0.0) / demand[d]
     taken = np.zeros(stock.size)
+    short = np.empty(want.size, np.int64)
+    n_short = 0
     for i in range(want.size):
         d = mine[i]
         g = (want[i] - got[i]) * fill[d]
@@ -67,9 +67,13 @@ def retail_fill(want, mine, price, stock, got, sold, revenue):
             got[i] += g
             taken[d] += g
             revenue[d] += g * price[i]
+        if got[i] < 0.999 * want[i]:
+            short[n_short] = i
+            n_short += 1
     for d in range(stock.size):
         stock[d] -= taken[d]
         sold[d] += taken[d]
+    return short[:n_short]
 
 
 @njit(cache=True)
@@ -91,8 +95,12 @@ def retail_settle(users, market, pool, need, cash, fill, got, price, n_keys, con
 
 @njit(cache=True)
 def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drift, base_hazard, draws):
-    """Income, addiction drift and the quit decision of each user; returns who quits."""
+    """Income, addiction drift and the quit decision of each user.
+
+    Returns who quits and how many users of each market stay.
+    """
     quit = np.zeros(users.size, np.bool_)
+    staying = np.zeros(base_hazard.size)
     for i in range(users.size):
         r = users[i]
         c = cash[r] + income[r]
@@ -102,4 +110,6 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
         a = addiction[r] + drift * (f - addiction[r])
         addiction[r] = a
         quit[i] = draws[i] < base_hazard[market[r]] * (1.5 - a)
-    return quit
+        if not quit[i]:
+            staying[market[r]] += 1.0
+    return quit, staying

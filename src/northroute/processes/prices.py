@@ -66,12 +66,22 @@ def route_survival(world: World) -> np.ndarray:
     return np.cumprod(1.0 - loss, axis=1)
 
 
+def route_weight(world: World) -> np.ndarray:
+    """Share of each substance's supply that takes each route: the route's share among routes from
+    its source, times the source's share (Osh or Uzbekistan for heroin)."""
+    geo, uz = world.geo, world.scenario.supply.heroin_uzbek_share
+    from_uzb = geo.route_nodes[:, 0] == geo.index("UZB")
+    source = np.where(geo.route_carries[:, HEROIN], np.where(from_uzb, uz, 1.0 - uz), 1.0)
+    return geo.route_share * source
+
+
 def landed_cost(world: World) -> np.ndarray:
     """[places, substances] cost of a gram delivered to each region node, risk premium included."""
     geo = world.geo
     src = source_price_per_g(world)
     tc = world.scenario.trafficking.transport_cost_per_1000km
     surv = route_survival(world)
+    weight = route_weight(world)
     num = np.zeros((geo.n, N_SUBSTANCES))
     den = np.zeros((geo.n, N_SUBSTANCES))
     for r in range(len(geo.route_names)):
@@ -79,8 +89,8 @@ def landed_cost(world: World) -> np.ndarray:
         nodes = geo.route_nodes[r, :k]
         for s in np.flatnonzero(geo.route_carries[r]):
             cost = src[s] * (1.0 + tc * geo.route_km[r, :k] / 1000.0) / np.maximum(surv[r, :k], 1e-9)
-            scatter_add(num[:, s], nodes, geo.route_share[r] * cost)
-            scatter_add(den[:, s], nodes, geo.route_share[r])
+            scatter_add(num[:, s], nodes, weight[r] * cost)
+            scatter_add(den[:, s], nodes, weight[r])
     out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.take_along_axis(out, geo.buy_node.T, axis=0)
 

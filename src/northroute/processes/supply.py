@@ -81,7 +81,7 @@ def create_lots(world: World, rng: np.random.Generator, substance: int, grams: n
     cover = rng.choice(4, n, p=cover_shares(world))
     price = source_price_per_g(world)[substance]
     world.lots.append(n, substance=substance, cover=cover, export=export, route=route, pos=pos,
-                      owner=owner, born=world.t - age, cost=price, bulk_g=grams, pure_g=grams * purity)
+                      owner=owner, born=world.t - age, bulk_g=grams, pure_g=grams * purity)
     scatter_add(world.people.cash, owner, -(grams * price))
     led = world.ledger
     led.supplied_bulk += float(grams.sum())

@@ -94,11 +94,10 @@ def consign_to_retail(world: World) -> None:
     p, m = world.people, world.scenario.market
     a = cutting(world)
     wh = p.rows(WHOLESALE)
-    slot = np.full(len(p), -1, np.int64)
-    slot[wh] = np.arange(wh.size)
     rd = p.rows(RETAIL)
-    sup = slot[np.maximum(p.supplier[rd], 0)]
-    rd, sup = rd[(p.supplier[rd] >= 0) & (sup >= 0)], sup[(p.supplier[rd] >= 0) & (sup >= 0)]
+    with p.slots(wh) as slot:
+        sup = np.where(p.supplier[rd] >= 0, slot[p.supplier[rd]], -1)
+    rd, sup = rd[sup >= 0], sup[sup >= 0]
     s_rd = p.substance[rd]
     target = (m.retail_cover_weeks + 1.0) * p.demand_ewma[rd] + p.need_g[rd]
     want = np.maximum(target - p.stock_g[rd], 0.0) * (1.0 - a[s_rd])
@@ -123,22 +122,21 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     n_keys = world.geo.n * N_SUBSTANCES
     dealers, users = p.rows(RETAIL), p.rows(USER)
     nd = dealers.size
-    slot = np.full(len(p), -1, np.int64)
-    slot[dealers] = np.arange(nd)
-    price, want, mine, asked = kernels.retail_demand(
-        users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
-        m.pool_discount, slot, nd)
+    with p.slots(dealers) as slot:
+        price, want, mine, asked = kernels.retail_demand(
+            users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
+            m.pool_discount, slot, nd)
     stock = np.append(p.stock_g[dealers], 0.0)
     got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
-    kernels.retail_fill(want, mine, price, stock, got, sold, revenue)
-    short = np.flatnonzero(got < 0.999 * want)
+    short = kernels.retail_fill(want, mine, price, stock, asked, got, sold, revenue)
     if short.size and nd:
         has = np.flatnonzero(stock[:nd] > 0)
         key_d = p.market[dealers]
         alt = random_member(rng, p.market[users[short]], has, key_d[has], n_keys)
-        idx = short[alt >= 0]
+        idx, seller = short[alt >= 0], alt[alt >= 0]
         got_alt = got[idx]
-        kernels.retail_fill(want[idx], alt[alt >= 0], price[idx], stock, got_alt, sold, revenue)
+        still = np.bincount(seller, want[idx] - got_alt, nd + 1)
+        kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
     sold, revenue, asked = sold[:nd], revenue[:nd], asked[:nd]
 

@@ -5,7 +5,8 @@
 - Users buy what they want up to what their income allows; those who cannot finance their habit are
   the ones wholesalers recruit as retail dealers (M31, L690 [P32]; see `careers`).
 - Higher retail prices raise quitting (L1406 [DE9], L746); starting balances quitting at 2012 prices.
-- Some heroin users pool money so one buys for the group (M35, L976 [DE1][DE2], L1084 [P11]).
+- Some heroin users pool money for a cheaper, bigger portion (M35, L976 [DE1][DE2], L1084 [P11]):
+  members pay the pool price and share the buyer's dealer; the dealer sees the pool as one buyer.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def reassign_dealers(world: World, rng: np.random.Generator) -> None:
 
 
 def form_pools(world: World, rng: np.random.Generator) -> None:
-    """Re-form buying pools among heroin users of the same region and dealer area."""
+    """Re-form buying pools among heroin users of the same region; members take the buyer's dealer."""
     p, m = world.people, world.scenario.market
     p.pool[:] = -1
     her = p.rows(USER)
@@ -107,14 +108,12 @@ def step(world: World, rng: np.random.Generator) -> None:
     quit_rate = np.tile([u.heroin_quit_rate, u.cannabis_quit_rate, u.cannabis_quit_rate], n)
     rel_price = (world.price_retail / world.price_retail_ref).ravel()
     base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
-    quit = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
-                             ADDICTION_DRIFT, base, rng.random(users.size))
+    quit, counts = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
+                                     ADDICTION_DRIFT, base, rng.random(users.size))
     quits = users[quit]
     p.set_status(quits, OUT)
     p.supplier[quits] = -1
-    key = p.market[users[~quit]]
 
-    counts = np.bincount(key, minlength=size).astype(float)
     start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], n)
     new = rng.poisson(counts * start / WEEKS_PER_YEAR)
     k = np.repeat(np.arange(size), new)

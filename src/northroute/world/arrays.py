@@ -14,7 +14,7 @@ def scatter_add(target: np.ndarray, index: np.ndarray | tuple[np.ndarray, ...],
         flat = np.asarray(index, np.int64)
     if flat.size == 0:
         return
-    if flat.size * 16 < target.size:
+    if flat.size * 128 < target.size:  # np.add.at costs ~60 ns an element, bincount ~1 ns a slot
         np.add.at(target.reshape(-1), flat, values)
         return
     weights = np.broadcast_to(np.asarray(values, float), flat.shape)

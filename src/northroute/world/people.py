@@ -6,6 +6,9 @@ are shared constants so every module speaks the same language.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from northroute.world.table import Table
@@ -39,11 +42,12 @@ class People(Table):
         "demand_ewma": np.dtype(np.float32),  # grams asked of a dealer per week, smoothed
         "fill": np.dtype(np.float32),  # share of last week's need that was met (users)
         "ever_sold": np.dtype(np.bool_),
+        "scratch": np.dtype(np.int32),  # -1 except inside a `slots` block
         "cash": np.dtype(np.float64),
         "stock_g": np.dtype(np.float64),  # bulk grams held
         "pure_g": np.dtype(np.float64),  # pure grams in that bulk
     }
-    DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0}
+    DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0, "scratch": -1}
 
     def __init__(self, capacity: int = 16) -> None:
         super().__init__(capacity)
@@ -51,22 +55,28 @@ class People(Table):
         self._by_role: dict[int, np.ndarray] = {}
 
     def append(self, count: int, **values) -> np.ndarray:
+        """New rows come last, so cached index lists stay sorted by simply extending them."""
         rows = super().append(count, **values)
         self.market[rows] = self.region[rows].astype(np.int32) * 3 + self.substance[rows]
-        self._forget()
+        new = rows[self.status[rows] == ACTIVE]
+        if self._active is not None:
+            self._active = np.concatenate([self._active, new])
+        for role, cached in self._by_role.items():
+            self._by_role[role] = np.concatenate([cached, new[self.role[new] == role]])
         return rows
 
-    def _forget(self, roles: np.ndarray | None = None) -> None:
-        if roles is None:
-            self._active = None
-            self._by_role.clear()
-        else:
-            for r in np.unique(roles):
-                self._by_role.pop(int(r), None)
+    @contextmanager
+    def slots(self, rows: np.ndarray) -> Iterator[np.ndarray]:
+        """Map person rows to 0..len(rows)-1 (other rows to -1) without allocating a table-sized array."""
+        self.scratch[rows] = np.arange(rows.size, dtype=np.int32)
+        try:
+            yield self.scratch
+        finally:
+            self.scratch[rows] = -1
 
     def rows(self, role: int) -> np.ndarray:
-        """Active rows of one role, cached until it changes (change roles and status only through
-        set_role and set_status, which keep the cache true)."""
+        """Active rows of one role in increasing order, cached; roles and status change only through
+        set_role and set_status, which keep the cache true."""
         if role not in self._by_role:
             if self._active is None:
                 self._active = np.flatnonzero(self.status == ACTIVE)
@@ -75,12 +85,33 @@ class People(Table):
         return self._by_role[role]
 
     def set_role(self, rows: np.ndarray, role: int) -> None:
-        self._forget(np.append(self.role[rows], role))
+        for r in np.unique(np.append(self.role[rows], role)):
+            self._by_role.pop(int(r), None)
         self.role[rows] = role
 
     def set_status(self, rows: np.ndarray, status: int) -> None:
+        """Leaving the market (the common case) removes rows from the cached lists in place."""
+        rows = np.unique(rows)
+        leaving = rows[(self.status[rows] == ACTIVE) & (status != ACTIVE)]
         self.status[rows] = status
-        self._forget()
+        if status == ACTIVE or leaving.size < rows.size:
+            self._active = None
+            self._by_role.clear()
+            return
+        if self._active is not None:
+            self._active = _without(self._active, leaving)
+        for role, cached in self._by_role.items():
+            self._by_role[role] = _without(cached, leaving[self.role[leaving] == role])
+
+
+def _without(sorted_rows: np.ndarray, remove: np.ndarray) -> np.ndarray:
+    """`sorted_rows` minus `remove` (both sorted, `remove` a subset)."""
+    if remove.size == 0:
+        return sorted_rows
+    keep = np.ones(sorted_rows.size, bool)
+    keep[np.searchsorted(sorted_rows, remove)] = False
+    return sorted_rows[keep]
+
 
 def purity(stock_g: np.ndarray, pure_g: np.ndarray) -> np.ndarray:
     """Pure share of a holding; empty or rounding-level holdings count as 0."""

@@ -21,7 +21,6 @@ class Lots(Table):
         "wait": np.dtype(np.int16),  # weeks spent at the current node
         "selling": np.dtype(np.bool_),  # found buyers at this node last week
         "born": np.dtype(np.int32),
-        "cost": np.dtype(np.float64),  # KZT per bulk gram paid at source plus transport so far
         "bulk_g": np.dtype(np.float64),
         "pure_g": np.dtype(np.float64),
     }
