@@ -24,17 +24,83 @@ HERE = pathlib.Path(__file__).resolve().parent
 GROUPS = {
     "run": ["time.start", "time.years", "time.burn_in_weeks", "population.scale"],
     "supply": [r for r in (p["name"] for p in param_table()) if r.startswith("supply.")],
-    "trafficking": ["trafficking." + n for n in ["inspection_multiplier", "detect_if_searched", "truck_share", "car_share", "rail_share", "truck_attention", "car_attention", "max_wait_weeks", "keep_selling_share", "split_min_kg", "split_parts", "export_share", "export_sensitivity", "heroin_russia_price", "marijuana_russia_price", "hashish_russia_price"]],
-    "trade": ["market." + n for n in ["adulteration", "cannabis_adulteration", "dealer_commission", "dealer_daily_dose", "stock_cover_weeks", "retail_cover_weeks", "pool_discount"]],
-    "users": ["population." + n for n in ["heroin_users", "cannabis_users", "hashish_share", "heroin_zone_weight_north", "cannabis_zone_weight_south"]]
-        + ["users." + n for n in ["heroin_g_per_day", "marijuana_g_per_day", "hashish_g_per_day", "weekly_income", "income_spread", "heroin_quit_rate", "cannabis_quit_rate", "heroin_start_rate", "cannabis_start_rate", "price_elasticity"]]
-        + ["market.pool_share", "market.pool_size"],
-    "careers": ["population.users_per_retail_dealer", "population.retail_per_wholesaler",
-                "population.wholesalers_per_trafficker", "market.users_per_dealer_target",
-                "users.dealer_quit_rate", "users.idle_dealer_quit_rate", "users.wholesaler_exit_rate",
-                "users.promotion_tenure_weeks"],
-    "prices": ["market.trafficker_markup", "market.retail_markup", "market.scarcity_elasticity",
-               "market.price_adjustment", "market.risk_memory_weeks", "trafficking.transport_cost_per_1000km"],
+    "trafficking": [
+        "trafficking." + n
+        for n in [
+            "inspection_multiplier",
+            "detect_if_searched",
+            "truck_share",
+            "car_share",
+            "rail_share",
+            "truck_attention",
+            "car_attention",
+            "max_wait_weeks",
+            "keep_selling_share",
+            "split_min_kg",
+            "split_parts",
+            "export_share",
+            "export_sensitivity",
+            "heroin_russia_price",
+            "marijuana_russia_price",
+            "hashish_russia_price",
+        ]
+    ],
+    "trade": [
+        "market." + n
+        for n in [
+            "adulteration",
+            "cannabis_adulteration",
+            "dealer_commission",
+            "dealer_daily_dose",
+            "stock_cover_weeks",
+            "retail_cover_weeks",
+            "pool_discount",
+        ]
+    ],
+    "users": [
+        "population." + n
+        for n in [
+            "heroin_users",
+            "cannabis_users",
+            "hashish_share",
+            "heroin_zone_weight_north",
+            "cannabis_zone_weight_south",
+        ]
+    ]
+    + [
+        "users." + n
+        for n in [
+            "heroin_g_per_day",
+            "marijuana_g_per_day",
+            "hashish_g_per_day",
+            "weekly_income",
+            "income_spread",
+            "heroin_quit_rate",
+            "cannabis_quit_rate",
+            "heroin_start_rate",
+            "cannabis_start_rate",
+            "price_elasticity",
+        ]
+    ]
+    + ["market.pool_share", "market.pool_size"],
+    "careers": [
+        "population.users_per_retail_dealer",
+        "population.retail_per_wholesaler",
+        "population.wholesalers_per_trafficker",
+        "market.users_per_dealer_target",
+        "users.dealer_quit_rate",
+        "users.idle_dealer_quit_rate",
+        "users.wholesaler_exit_rate",
+        "users.promotion_tenure_weeks",
+    ],
+    "prices": [
+        "market.trafficker_markup",
+        "market.retail_markup",
+        "market.scarcity_elasticity",
+        "market.price_adjustment",
+        "market.risk_memory_weeks",
+        "trafficking.transport_cost_per_1000km",
+    ],
 }
 
 rows = {r["name"]: r for r in param_table()}
@@ -43,8 +109,10 @@ missing = set(rows) - set(assigned)
 extra = set(assigned) - set(rows)
 dups = {n for n in assigned if assigned.count(n) > 1}
 if missing or extra or dups:
-    sys.exit(f"parameters not placed in exactly one ODD group: missing {sorted(missing)}, unknown "
-             f"{sorted(extra)}, twice {sorted(dups)}")
+    sys.exit(
+        f"parameters not placed in exactly one ODD group: missing {sorted(missing)}, unknown "
+        f"{sorted(extra)}, twice {sorted(dups)}"
+    )
 
 # which modules read each parameter (source scan, for the "read in" column)
 MODS = {p.stem: p.read_text() for p in (SRC / "processes").glob("*.py")}
@@ -90,12 +158,13 @@ def esc(s):
 
 
 def table(group):
-    out = ["| Parameter | Unit | Default | Range | Meaning | Provenance | Read in |",
-           "|---|---|---|---|---|---|---|"]
+    out = ["| Parameter | Unit | Default | Range | Meaning | Provenance | Read in |", "|---|---|---|---|---|---|---|"]
     for n in GROUPS[group]:
         r = rows[n]
-        out.append(f"| `{n}` | {esc(r['unit'])} | {num(r['default'])} | {rng(r)} | {esc(r['description'])} | "
-                   f"{esc(r['provenance'])} | {', '.join(readers(n))} |")
+        out.append(
+            f"| `{n}` | {esc(r['unit'])} | {num(r['default'])} | {rng(r)} | {esc(r['description'])} | "
+            f"{esc(r['provenance'])} | {', '.join(readers(n))} |"
+        )
     return "\n".join(out)
 
 
@@ -103,8 +172,10 @@ CONSTS = {
     "supply": ("processes/supply.py", ["LOT_SIGMA", "GREENHOUSE_REGIONS", "WARM_START_WEEKS"]),
     "trade": ("processes/trade.py", ["EWMA"]),
     "users": ("processes/users.py", ["POOL_REFRESH_WEEKS", "ADDICTION_DRIFT", "CASH_CAP_WEEKS"]),
-    "careers": ("processes/careers.py", ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE",
-                                         "IDLE_SHARE", "START_TENURE_YEARS"]),
+    "careers": (
+        "processes/careers.py",
+        ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE", "IDLE_SHARE", "START_TENURE_YEARS"],
+    ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
 }
 
@@ -136,8 +207,9 @@ def build() -> str:
 
     def sub(m):
         kind, arg = m.group(1), m.group(2)
-        return {"PARAMS": lambda: table(arg), "CONSTS": lambda: consts(arg), "METRICS": metrics,
-                "EVENTS": events}[kind]()
+        return {"PARAMS": lambda: table(arg), "CONSTS": lambda: consts(arg), "METRICS": metrics, "EVENTS": events}[
+            kind
+        ]()
 
     doc = re.sub(r"<<(PARAMS|CONSTS|METRICS|EVENTS):?([a-z]*)>>", sub, tpl)
     assert "<<" not in doc
