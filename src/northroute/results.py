@@ -38,8 +38,10 @@ def code_version() -> str:
 
 
 def events_frame(world: World) -> pd.DataFrame:
-    """The event log as a table with readable categories (place codes, substance names)."""
-    data = world.events.columns()
+    """The event log as a table with readable categories (place codes, substance names).
+
+    Consumes the world's event log (it is built once, at the end of a run)."""
+    data = world.events.columns(consume=True)
     places = [*world.geo.codes, ""]
     subst = [*SUBSTANCE_NAMES, ""]
     week = data["week"].astype(np.int64)

@@ -42,10 +42,20 @@ class EventLog:
     def clear(self) -> None:
         self.chunks.clear()
 
-    def columns(self) -> dict[str, np.ndarray]:
+    def columns(self, consume: bool = False) -> dict[str, np.ndarray]:
+        """All events as one array per column; `consume` frees the chunks column by column as it goes
+        (lower peak memory at the end of a run) and leaves the log empty."""
         if not self.chunks:
             return {k: np.zeros(0, t) for k, t in self.DTYPES.items()}
-        return {k: np.concatenate([c[k] for c in self.chunks]) for k in self.DTYPES}
+        out = {}
+        for k in self.DTYPES:
+            out[k] = np.concatenate([c[k] for c in self.chunks])
+            if consume:
+                for c in self.chunks:
+                    del c[k]
+        if consume:
+            self.chunks.clear()
+        return out
 
 
 @dataclass
