@@ -21,9 +21,10 @@ def run(scenario: Scenario | str = "baseline-2012", seed: int = 0, progress=None
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     world, recorder, stats = simulate(scenario, seed, progress)
-    events, manifest = events_frame(world), build_manifest(world, seed, stats)
-    del world  # free the agent tables before the time series is built: lowers peak memory
-    return Results(recorder.to_frame(), events, manifest)
+    manifest = build_manifest(world, seed, stats)
+    log, geo, start = world.events, world.geo, world.scenario.time.start
+    del world  # free the agent tables before the output tables are built: lowers peak memory
+    return Results(recorder.to_frame(), events_frame(log, geo, start), manifest)
 
 
 __all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "run", "__version__"]

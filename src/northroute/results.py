@@ -9,16 +9,16 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from northroute.world.geography import data_hashes, read_table
+from northroute.world.geography import Geography, data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
-from northroute.world.state import EVENT_KINDS, World
+from northroute.world.state import EVENT_KINDS, EventLog, World
 
 TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.json"
 
@@ -37,17 +37,17 @@ def code_version() -> str:
         return __version__
 
 
-def events_frame(world: World) -> pd.DataFrame:
+def events_frame(log: EventLog, geo: Geography, start: date) -> pd.DataFrame:
     """The event log as a table with readable categories (place codes, substance names).
 
-    Consumes the world's event log (it is built once, at the end of a run)."""
-    data = world.events.columns(consume=True)
-    places = [*world.geo.codes, ""]
+    Consumes the log (it is built once, at the end of a run)."""
+    data = log.columns(consume=True)
+    places = [*geo.codes, ""]
     subst = [*SUBSTANCE_NAMES, ""]
     week = data["week"].astype(np.int64)
     return pd.DataFrame({
         "week": data["week"],
-        "date": np.datetime64(world.scenario.time.start, "D") + (7 * week).astype("timedelta64[D]"),
+        "date": np.datetime64(start, "D") + (7 * week).astype("timedelta64[D]"),
         "kind": pd.Categorical.from_codes(data["kind"], EVENT_KINDS),
         "person": data["person"],
         "place": pd.Categorical.from_codes(np.where(data["place"] < 0, len(places) - 1, data["place"]), places),
