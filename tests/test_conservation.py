@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from northroute.sim import SCHEDULE, build_world
+from northroute.sim import advance, build_world
 from tests.conftest import tiny
 
 
@@ -41,9 +41,7 @@ def test_grams_balance(seed, adulteration, heroin, marijuana, inspections, expor
                 f"trafficking.export_share={export_share}", f"market.pool_share={pool_share}")
     world = build_world(scen, seed)
     for _ in range(weeks):
-        world.new_week()
-        for name, module in SCHEDULE:
-            module.step(world, world.rngs[name])
+        advance(world)
         world.t += 1
         pure_gap, bulk_gap, scale = _balance(world)
         assert abs(pure_gap) <= 1e-9 * scale

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import northroute as nr
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
 from northroute.processes.trade import ration
-from northroute.sim import SCHEDULE, build_world
+from northroute.sim import advance, build_world
 from northroute.world.people import RETAIL, USER
 from tests.conftest import tiny
 
@@ -49,9 +49,7 @@ def test_matching_kernels_respect_keys():
 def _weeks(scen, seed=1, weeks=20):
     world = build_world(scen, seed)
     for _ in range(weeks):
-        world.new_week()
-        for name, module in SCHEDULE:
-            module.step(world, world.rngs[name])
+        advance(world)
         world.t += 1
     return world
 

@@ -90,6 +90,16 @@ def _apply_timeline(world: World, done: int) -> int:
     return done
 
 
+def advance(world: World, module_time: dict[str, float] | None = None) -> None:
+    """Simulate one week: every process of the schedule once, in order."""
+    world.new_week()
+    for name, module in SCHEDULE:
+        t1 = time.perf_counter()
+        module.step(world, world.rngs[name])
+        if module_time is not None:
+            module_time[name] += time.perf_counter() - t1
+
+
 def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None) -> tuple[World, Recorder, dict]:
     """Run the whole schedule; returns the final world, its recorder and run statistics."""
     t0 = time.perf_counter()
@@ -100,17 +110,12 @@ def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None
     agent_steps = 0
     peak_rows = len(world.people)
     module_time = dict.fromkeys([name for name, _ in SCHEDULE] + ["record"], 0.0)
-    clock = time.perf_counter
     for _ in range(total):
         done = _apply_timeline(world, done)
-        world.new_week()
-        for name, module in SCHEDULE:
-            t1 = clock()
-            module.step(world, world.rngs[name])
-            module_time[name] += clock() - t1
-        t1 = clock()
+        advance(world, module_time)
+        t1 = time.perf_counter()
         recorder.record(world)
-        module_time["record"] += clock() - t1
+        module_time["record"] += time.perf_counter() - t1
         agent_steps += int(np.count_nonzero(world.people.status == 0))
         peak_rows = max(peak_rows, len(world.people))
         world.t += 1
