@@ -175,6 +175,9 @@ def params(
     out.print(table)
 
 
+# Command groups that live with their subsystems register themselves here (one line each).
+
+
 def main() -> None:
     """Entry point: the parser's usage errors become one line too."""
     try:
