@@ -155,17 +155,15 @@ def test_role_index_cache_stays_true_through_a_run():
         assert np.array_equal(p.rows(role), np.flatnonzero((p.status == 0) & (p.role == role)))
 
 
-def test_new_dealer_takes_his_pool_as_customers():
-    """M30: recruits bring the users they bought with."""
+def test_new_dealer_takes_his_circle_as_customers():
+    """M30: recruits bring the users they used with."""
     from northroute.processes import careers
 
     world = _weeks(tiny(), weeks=4)
     p = world.people
     users = p.rows(USER)
-    pooled = users[p.pool[users] >= 0]
-    leader = pooled[0]
-    mates = pooled[(p.pool[pooled] == p.pool[leader]) & (pooled != leader)]
+    recruit = users[0]
+    mates = users[(p.circle[users] == p.circle[recruit]) & (users != recruit)]
     assert mates.size > 0
-    careers._bring_customers(p, np.array([leader]))
-    assert np.all(p.supplier[mates] == leader)
-    assert np.all(p.pool[mates] == -1)
+    careers._bring_customers(p, np.array([recruit]))
+    assert np.all(p.supplier[mates] == recruit)

@@ -256,6 +256,47 @@ class UsersParams(Section):
                                     "before a dealer can become a wholesaler.")
 
 
+class RelationsParams(Section):
+    community_share: float = P(0.02, 0.0, 0.5, "fraction", "assumption: the only ethnic descriptor respondents "
+                               "used was Roma (thesis L892); 'larger ones are mostly Roma' (L886 [P16]); "
+                               "their share of the population is an assumption", "Share of people who belong "
+                               "to the kin-trust community (Roma-like).")
+    kin_group_size: int = P(12, 2, 200, "persons", "assumption: kin spread across cities and countries "
+                            "(L884 [DE11], L886, L1118 [DE12])", "People in one kin group of the community.")
+    circle_size: int = P(6, 2, 100, "persons", "assumption: users who use together become a dealer's customers "
+                         "(M30, L974)", "Users in one co-use circle.")
+    contact_cap: int = P(8, 1, 10_000, "persons", "thesis L1022 [P23]: 'each wholesale dealer has 6-7-8' retail "
+                         "dealers; M5 buffers", "Most retail dealers a wholesaler deals with directly.")
+    need_introducer: bool = P(True, None, None, "flag", "thesis L1141, L1161 [DE9], L1151 [DE2]: access to 'the "
+                              "weight' needs one acquaintance with an 'exit' (M14)", "Moving up to wholesale "
+                              "needs an introducer who already trades at that level.")
+    vouching: bool = P(True, None, None, "flag", "thesis L1100-1102 [P6][P28][P13], L1175 [P30] ('maza'), L1195 "
+                       "[P18] (M15)", "Large purchases need a voucher or a verified reputation.")
+    voucher_threshold_g: float = P(1000.0, 1.0, 1e7, "g/week", "thesis L1195 [P18]: 'only then will he be given "
+                                   "large shipments'; L1201: 10 kg needs reputation; 1 kg is an assumption",
+                                   "Weekly purchase above which a wholesaler needs a voucher or reputation.")
+    reputation_years: float = P(3.0, 0.0, 30.0, "years", "thesis L1012 [DE7][P22][P21]: 'it takes years to "
+                                "develop the kind of strong bond'; years assumption", "Years of trading without "
+                                "a failure after which a reputation counts as verified.")
+    vouch_willingness: float = P(0.5, 0.0, 1.0, "probability", "assumption: the voucher must be willing to "
+                                 "share the costs of a failure (L1100-1102 [P13])", "Chance an introducer with a "
+                                 "verified reputation also vouches for the entrant.")
+    internship_weeks: int = P(8, 0, 260, "weeks", "thesis L1034-1038 [P8]: recruits are tested and not told "
+                              "whom they work for; length assumption", "Weeks a new retail dealer is on trial.")
+    cheat_rate: float = P(0.03, 0.0, 1.0, "1/year", "assumption: disputes come from cheating and lost lots "
+                          "(thesis L826, L848)", "Yearly chance a dealer cheats his supplier.")
+    vory_uptake: float = P(0.1, 0.0, 1.0, "fraction", "assumption: the Vory are peripheral and the north is "
+                           "'predominantly red' (thesis L850 [P5][P32][P28]); some dealers relied on police "
+                           "instead (L862 [DE2])", "Share of wholesalers and traffickers who buy Vory protection.")
+    vory_fee: float = P(0.1, 0.0, 1.0, "share of value", "thesis L854 [DE7]: protection costs about 1/10 of "
+                        "the value of the drugs traded", "Fee Vory clients pay on what they sell.")
+    exposure_weeks: float = P(13.0, 1.0, 260.0, "weeks", "assumption: 'who knows about me' (M3, L1042-1058 "
+                              "[P13]) over about a quarter", "Window over which distinct counterparties are counted.")
+    tie_memory_weeks: float = P(52.0, 1.0, 1040.0, "weeks", "assumption: trade ties are 'only with a single "
+                                "purpose' (L1010 [DE1][DE2][DE12]) and fade when unused", "Weeks after which an "
+                                "unused trade tie is forgotten.")
+
+
 class TimelineEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: date
@@ -274,6 +315,7 @@ class Scenario(BaseModel):
     trafficking: TraffickingParams = Field(default_factory=TraffickingParams)
     market: MarketParams = Field(default_factory=MarketParams)
     users: UsersParams = Field(default_factory=UsersParams)
+    relations: RelationsParams = Field(default_factory=RelationsParams)
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
     @field_validator("timeline")
@@ -292,9 +334,10 @@ class Scenario(BaseModel):
         return max(1, round(self.time.years * 52.1775))
 
 
-SECTIONS = ("time", "population", "supply", "trafficking", "market", "users")
+SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "relations")
 INIT_ONLY_SECTIONS = ("time", "population")
-INIT_ONLY_PARAMS = ("trafficking.export_share",)
+INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.kin_group_size",
+                    "relations.circle_size")
 
 
 def builtin_names() -> list[str]:

@@ -6,12 +6,13 @@ One week, in order:
  3. trafficking  lots move a leg, cross borders, are split at hubs, are sold in Russia
  4. trade        wholesalers buy lots, supply retail teams, dealers sell to users
  5. users        income, addiction, quitting, starting, buying pools
- 6. careers      (monthly) leaving the trade, recruitment into retail, promotion to wholesale,
+ 6. relations    (monthly) reputation, cheating and sanctions, vouching failures, fading trade ties
+ 7. careers      (monthly) leaving the trade, recruitment into retail, promotion to wholesale,
                  users finding a new regular dealer
- 7. prices       by region, substance and level, from cost, markup, scarcity and risk
- 8. record       metrics of the week
-Policing, corruption, justice, prison and relational capital come with later issues and slot in
-between careers and prices.
+ 8. prices       by region, substance and level, from cost, markup, scarcity and risk
+ 9. record       metrics of the week
+Policing, corruption, justice and prison come with a later issue and slot in between careers and
+prices.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from northroute.processes import careers, prices, supply, trade, trafficking, users
+from northroute.processes import careers, prices, relations, supply, trade, trafficking, users
 from northroute.record import Recorder
 from northroute.scenario import Scenario, ScenarioError, apply_override
 from northroute.world.geography import load_geography
@@ -35,10 +36,11 @@ SCHEDULE = (
     ("trafficking", trafficking),
     ("trade", trade),
     ("users", users),
+    ("relations", relations),
     ("careers", careers),
     ("prices", prices),
 )
-INIT_ORDER = ("users", "careers", "prices", "supply", "trafficking", "trade")
+INIT_ORDER = ("users", "careers", "relations", "prices", "supply", "trafficking", "trade")
 
 Progress = Callable[[int, int], None]
 

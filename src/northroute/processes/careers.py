@@ -1,13 +1,15 @@
 """Careers in the trade: who deals, who supplies whom, who moves up and who leaves.
 
-- Wholesalers keep a small retail team (6-8, thesis L1022 [P23]) and recruit users to fill it,
-  preferring users who cannot finance their habit (M31, L690 [P32]) and are not too addicted
-  (M28, L982 [P26]); recruits serve users nearby (M30, L974).
+- Wholesalers deal directly with a few retail dealers only (`relations.contact_cap`, 6-8 in thesis
+  L1022 [P23]; M4, M5) and recruit users to fill their teams, preferring users who cannot finance
+  their habit (M31, L690 [P32]), are not too addicted (M28, L982 [P26]) and have a circle of co-users
+  who become their customers (M28, M30, L974).
 - When a region's users outgrow its dealers and no wholesaler has room, a retail dealer with years
-  in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]). The relational-capital issue
-  replaces this rule with introductions and vouching (M14-M16).
+  in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]) if someone with an "exit" to the
+  weight introduces him (M14; `relations.find_introducers`); the introducer may vouch (M15).
 - Retail dealers stop dealing at a base rate and faster when they sell almost nothing (M32, L986);
-  wholesalers leave after careers of 10-15 years on average (L1024 [P23]). Arrest comes with the
+  sanctioned cheats are dropped at once (M17). Wholesalers leave at a low rate (upper-level traders
+  were active 10-15 years, L1024 [P23]) or when shunned for cheating. Arrest comes with the
   policing issue.
 Stock never vanishes when someone leaves: a retail dealer's goods go back to the wholesaler who
 consigned them, a wholesaler's to another wholesaler of the region.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import relations
 from northroute.processes.matching import fill_slots, random_member, slots, top_k_per_group
 from northroute.processes.prices import cutting
 from northroute.processes.users import reassign_dealers
 from northroute.world.arrays import scatter_add
 from northroute.world.people import (
     ACTIVE,
+    EXCLUDED,
     HEROIN,
     MARIJUANA,
     OUT,
@@ -122,22 +126,26 @@ def _leave(world: World, rng: np.random.Generator) -> None:
                            out=np.zeros(size), where=np.bincount(key, minlength=size) > 0)
     idle = p.demand_ewma[rd] < IDLE_SHARE * mean_sales[key]
     hazard = (u.dealer_quit_rate + idle * u.idle_dealer_quit_rate) * CAREER_STEP_WEEKS / WEEKS_PER_YEAR
-    quit = rd[rng.random(rd.size) < hazard]
+    excluded = (p.flags[rd] & EXCLUDED) != 0  # sanctioned cheats lose their supplier (M17)
+    quit = rd[excluded | (rng.random(rd.size) < hazard)]
     sup = p.supplier[quit]
     back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
     _hand_over(p, quit[back], sup[back])
+    world.log("stop_dealing", person=quit, place=p.region[quit], substance=p.substance[quit],
+              value=world.t - p.since[quit])
     p.set_role(quit, USER)
     p.since[quit] = world.t
     p.supplier[quit] = -1
-    world.log("stop_dealing", person=quit, place=p.region[quit], substance=p.substance[quit])
 
     wh = _active(p, WHOLESALE)
-    gone = wh[rng.random(wh.size) < u.wholesaler_exit_rate * CAREER_STEP_WEEKS / WEEKS_PER_YEAR]
+    shunned = (p.flags[wh] & EXCLUDED) != 0  # "no one will ever deal with me" (L896 [DE11])
+    gone = wh[shunned | (rng.random(wh.size) < u.wholesaler_exit_rate * CAREER_STEP_WEEKS / WEEKS_PER_YEAR)]
     p.set_status(gone, OUT)
     stay = _active(p, WHOLESALE)
     heir = random_member(rng, _key(p, gone), stay, _key(p, stay), size)
     _hand_over(p, gone[heir >= 0], heir[heir >= 0])
-    world.log("leave_wholesale", person=gone, place=p.region[gone], substance=p.substance[gone])
+    world.log("leave_wholesale", person=gone, place=p.region[gone], substance=p.substance[gone],
+              value=world.t - p.since[gone])
 
 
 def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
@@ -150,7 +158,7 @@ def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
 def _open_slots(world: World) -> np.ndarray:
     p = world.people
     wh = _active(p, WHOLESALE)
-    return slots(wh, world.scenario.population.retail_per_wholesaler - _team_sizes(p)[wh])
+    return slots(wh, world.scenario.relations.contact_cap - _team_sizes(p)[wh])
 
 
 def _place_orphans(world: World, rng: np.random.Generator) -> None:
@@ -167,9 +175,30 @@ def _place_orphans(world: World, rng: np.random.Generator) -> None:
                                          world.geo.n * N_SUBSTANCES)
 
 
+def _promote(world: World, rd: np.ndarray, n_promote: np.ndarray, rng: np.random.Generator) -> None:
+    """Retail dealers with years in the trade move up where the market needs wholesalers, but only
+    those with an introducer (M14, when `relations.need_introducer`)."""
+    p = world.people
+    tenure = world.t - p.since[rd] >= world.scenario.users.promotion_tenure_weeks
+    senior = rd[tenure & ((p.flags[rd] & EXCLUDED) == 0)]
+    senior = senior[n_promote[_key(p, senior)] > 0]
+    intro, how = relations.find_introducers(world, senior, rng)
+    if world.scenario.relations.need_introducer:
+        senior, intro, how = senior[intro >= 0], intro[intro >= 0], how[intro >= 0]
+    score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size))
+    pick = top_k_per_group(_key(p, senior), score, n_promote)
+    up = senior[pick]
+    world.log("promote", person=up, place=p.region[up], substance=p.substance[up],
+              value=world.t - p.since[up])
+    p.set_role(up, WHOLESALE)
+    p.since[up] = world.t
+    p.supplier[up] = -1
+    relations.admit(world, up, intro[pick], how[pick], rng)
+
+
 def _grow(world: World, rng: np.random.Generator) -> None:
     """Recruit retail dealers where users outgrow dealers; promote when wholesalers are full."""
-    p, m, u = world.people, world.scenario.market, world.scenario.users
+    p, m = world.people, world.scenario.market
     size = world.geo.n * N_SUBSTANCES
     users, rd = _active(p, USER), _active(p, RETAIL)
     n_users = np.bincount(_key(p, users), minlength=size)
@@ -182,23 +211,22 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     free = _open_slots(world)
     n_free = np.bincount(_key(p, free), minlength=size)
     short = np.maximum(wanted - n_free, 0)
-    n_promote = np.ceil(short / world.scenario.population.retail_per_wholesaler).astype(np.int64)
+    n_promote = np.ceil(short / world.scenario.relations.contact_cap).astype(np.int64)
     if n_promote.sum():
-        senior = rd[world.t - p.since[rd] >= u.promotion_tenure_weeks]
-        score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size))
-        up = senior[top_k_per_group(_key(p, senior), score, n_promote)]
-        p.set_role(up, WHOLESALE)
-        p.since[up] = world.t
-        p.supplier[up] = -1
-        world.log("promote", person=up, place=p.region[up], substance=p.substance[up])
+        _promote(world, rd, n_promote, rng)
         free = _open_slots(world)
     key_free = _key(p, free)
     take = np.minimum(wanted, np.bincount(key_free, minlength=size))
     key_u = _key(p, users)
     look = np.minimum(1.0, CANDIDATES_PER_PLACE * take / np.maximum(n_users, 1))[key_u]
     cand = users[(look > 0) & (rng.random(users.size) < look)]
+    cand = cand[(p.flags[cand] & EXCLUDED) == 0]
+    circle = relations.circle_sizes(p, users)
+    mean_circle = max(float(circle.mean()), 1.0) if circle.size else 1.0
+    with p.slots(users) as slot:
+        reach = circle[slot[cand]] / mean_circle
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
-    score += rng.random(cand.size)
+    score += 0.5 * np.minimum(reach, 2.0) + rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]
     _bring_customers(p, recruits)
     p.set_role(recruits, RETAIL)
@@ -213,16 +241,12 @@ def _grow(world: World, rng: np.random.Generator) -> None:
 
 
 def _bring_customers(p, recruits: np.ndarray) -> None:
-    """M30 (L974): the people a new dealer used with become his customers; here, his buying pool."""
-    pooled = recruits[p.pool[recruits] >= 0]
-    if pooled.size == 0:
-        return
-    order = np.argsort(p.pool[pooled], kind="stable")
-    pools, dealer = p.pool[pooled][order], pooled[order]
+    """M30 (L974): the people a new dealer used with (his co-use circle) become his customers."""
+    order = np.argsort(p.circle[recruits], kind="stable")
+    circles, dealer = p.circle[recruits][order], recruits[order]
     users = p.rows(USER)
-    mates = users[np.isin(p.pool[users], pools) & ~np.isin(users, recruits)]
-    p.supplier[mates] = dealer[np.searchsorted(pools, p.pool[mates])]
-    p.pool[mates] = -1
+    mates = users[np.isin(p.circle[users], circles) & ~np.isin(users, recruits)]
+    p.supplier[mates] = dealer[np.searchsorted(circles, p.circle[mates])]
 
 
 def step(world: World, rng: np.random.Generator) -> None:

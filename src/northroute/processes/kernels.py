@@ -77,9 +77,11 @@ def retail_fill(want, mine, price, stock, demand, got, sold, revenue):
 
 
 @njit(cache=True)
-def retail_settle(users, market, pool, need, cash, fill, got, price, n_keys, consumed, need_by_key,
-                  buyers, pooled_buys):
-    """Users pay, record how much of their need was met, and add to the market totals."""
+def retail_settle(users, market, pool, need, cash, fill, got, price, mine, consumed, need_by_key,
+                  buyers, pooled_buys, buyers_per_dealer):
+    """Users pay, record how much of their need was met, and add to the market and dealer totals.
+
+    A buying pool counts as one buyer, of its market and of its dealer (M3, M35)."""
     for i in range(users.size):
         r = users[i]
         k = market[r]
@@ -89,6 +91,7 @@ def retail_settle(users, market, pool, need, cash, fill, got, price, n_keys, con
         need_by_key[k] += need[r]
         if got[i] > 0 and (pool[r] < 0 or pool[r] == r):
             buyers[k] += 1.0
+            buyers_per_dealer[mine[i]] += 1.0
             if pool[r] >= 0:
                 pooled_buys[k] += 1.0
 

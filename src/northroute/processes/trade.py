@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import kernels
+from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
 from northroute.world.arrays import scatter_add
-from northroute.world.people import ACTIVE, RETAIL, USER, WHOLESALE, purity
+from northroute.world.people import ACTIVE, COMMUNITY, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
 
 EWMA = 0.25  # assumption: weight of the latest week in dealers' smoothed sales
@@ -43,8 +43,13 @@ def ration(group: np.ndarray, want: np.ndarray, available: np.ndarray) -> tuple[
 
 
 
-def wholesale_purchases(world: World) -> None:
-    """Wholesalers buy lots bound for Kazakh buyers at their region's supply node."""
+def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
+    """Wholesalers buy lots bound for Kazakh buyers at their region's supply node.
+
+    Kin of the community buy on credit (M24, L1169 [P20]); a wholesaler with neither a voucher nor a
+    verified reputation is kept to small purchases, since sellers withhold larger deals (M15, M19).
+    Each buyer's main seller this week becomes (or renews) a trade tie.
+    """
     p, lots, geo, wk = world.people, world.lots, world.geo, world.week
     m = world.scenario.market
     a = cutting(world)
@@ -56,7 +61,10 @@ def wholesale_purchases(world: World) -> None:
     price = world.price_wholesale[p.region[wh], s_wh]
     target = (m.stock_cover_weeks + 1.0) * p.demand_ewma[wh]
     want = np.maximum(target - p.stock_g[wh], 0.0) * (1.0 - a[s_wh])
-    want = np.minimum(want, np.maximum(p.cash[wh], 0.0) / price)
+    credit = (p.flags[wh] & COMMUNITY) != 0
+    want = np.where(credit, want, np.minimum(want, np.maximum(p.cash[wh], 0.0) / price))
+    want = np.where(relations.verified(world, wh), want,
+                    np.minimum(want, world.scenario.relations.voucher_threshold_g))
 
     node = geo.route_nodes[lots.route, lots.pos]
     offered = ~lots.export & (geo.kind[node] == "region")
@@ -76,7 +84,13 @@ def wholesale_purchases(world: World) -> None:
     bulk_taken = lots.bulk_g * take
     lot_rev = np.divide(revenue[key_lot] * bulk_taken, taken[key_lot], out=np.zeros(len(lots)),
                         where=taken[key_lot] > 0)
-    scatter_add(p.cash, lots.owner, lot_rev)
+    scatter_add(p.cash, lots.owner, lot_rev * (1.0 - vory_fee(world, lots.owner)))
+    world.week.vory_fees += float((lot_rev * vory_fee(world, lots.owner)).sum())
+    buyers = np.flatnonzero(got > 0)
+    selling = np.flatnonzero(take > 0)
+    seller = random_member(rng, key_wh[buyers], selling, key_lot[selling], size)
+    world.ties.merge_trade(lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]], world.t)
+    world.week.trades = (lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]])
     lots.pure_g -= lots.pure_g * take
     lots.bulk_g -= bulk_taken
     lots.selling |= take >= world.scenario.trafficking.keep_selling_share
@@ -87,6 +101,11 @@ def wholesale_purchases(world: World) -> None:
     world.ledger.adulterant_bulk += float((got * a[s_wh] / (1.0 - a[s_wh])).sum())
     scatter_add(wk.bought_wholesale_g, (node_wh, s_wh), got)
     lots.keep(lots.bulk_g > 1e-6)
+
+
+def vory_fee(world: World, rows: np.ndarray) -> np.ndarray:
+    """Share of takings a seller pays the Vory: their fee for clients, nothing for others (M64, L854 [DE7])."""
+    return np.where((world.people.flags[rows] & VORY) != 0, world.scenario.relations.vory_fee, 0.0)
 
 
 def consign_to_retail(world: World) -> None:
@@ -129,6 +148,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     stock = np.append(p.stock_g[dealers], 0.0)
     got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
     short = kernels.retail_fill(want, mine, price, stock, asked, got, sold, revenue)
+    extra_buyers = np.zeros(nd + 1)
     if short.size and nd:
         has = np.flatnonzero(stock[:nd] > 0)
         key_d = p.market[dealers]
@@ -154,7 +174,10 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     sup = p.supplier[dealers]
     to_wh = (sup >= 0) & (p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)
     dealer_share[~to_wh] = 1.0
-    scatter_add(p.cash, sup[to_wh], revenue[to_wh] * (1.0 - dealer_share[to_wh]))
+    to_wholesaler = revenue[to_wh] * (1.0 - dealer_share[to_wh])
+    fee = vory_fee(world, sup[to_wh])
+    scatter_add(p.cash, sup[to_wh], to_wholesaler * (1.0 - fee))
+    wk.vory_fees += float((to_wholesaler * fee).sum())
     p.cash[dealers] += revenue * dealer_share
 
     p.demand_ewma[dealers] += EWMA * (asked - p.demand_ewma[dealers])
@@ -166,11 +189,35 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     led.consumed_pure += float(pure_sold.sum() + own_pure.sum())
     key_d = p.market[dealers]
     flat = lambda a: a.reshape(-1)  # noqa: E731
-    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, n_keys,
-                          flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled))
+    counterparts = extra_buyers + 1.0  # his buyers and his wholesaler
+    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
+                          flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
+                          counterparts)
+    _expose(world, dealers, counterparts[:nd])
     wk.consumed_g += np.bincount(key_d, own, n_keys).reshape(wk.consumed_g.shape)
     wk.consumed_pure += np.bincount(key_d, pure_sold + own_pure, n_keys).reshape(wk.consumed_g.shape)
     wk.need_g += np.bincount(key_d, need_d, n_keys).reshape(wk.consumed_g.shape)
+
+
+def _expose(world: World, rows: np.ndarray, counterparts: np.ndarray) -> None:
+    """Smoothed count of distinct counterparties a week: who knows about him (M3, "25 tomatoes")."""
+    p = world.people
+    alpha = 1.0 / world.scenario.relations.exposure_weeks
+    p.exposure[rows] += alpha * (counterparts - p.exposure[rows])
+
+
+def expose_upper_tiers(world: World) -> None:
+    """Wholesalers know their team and this week's seller; traffickers know this week's buyers."""
+    p = world.people
+    wh, tr = p.rows(WHOLESALE), p.rows(TRAFFICKER)
+    rd = p.rows(RETAIL)
+    team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
+    sellers, buyers = world.week.trades if world.week.trades is not None else (np.zeros(0, int),) * 2
+    bought = np.zeros(len(p))
+    bought[buyers] = 1.0
+    sold_to = np.bincount(sellers, minlength=len(p))
+    _expose(world, wh, team[wh] + bought[wh])
+    _expose(world, tr, 1.0 + sold_to[tr])
 
 
 def init(world: World, rng: np.random.Generator) -> None:
@@ -178,6 +225,7 @@ def init(world: World, rng: np.random.Generator) -> None:
 
 
 def step(world: World, rng: np.random.Generator) -> None:
-    wholesale_purchases(world)
+    wholesale_purchases(world, rng)
     consign_to_retail(world)
     retail_sales(world, rng)
+    expose_upper_tiers(world)

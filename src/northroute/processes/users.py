@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import kernels
+from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member, rank_in_group
 from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
@@ -98,6 +98,8 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     leader = members[np.arange(members.size) - rank % m.pool_size]
     p.pool[members] = leader
     p.supplier[members] = p.supplier[leader]
+    p.exposure[her] = 1.0  # a user knows his dealer; a pool's buyer also knows the pool (M35)
+    p.exposure[members[members == leader]] = m.pool_size
 
 
 def step(world: World, rng: np.random.Generator) -> None:
@@ -118,6 +120,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     new = rng.poisson(counts * start / WEEKS_PER_YEAR)
     k = np.repeat(np.arange(size), new)
     rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
+    relations.join_circles(world, rows, rng)
     world.log("start_use", person=rows, place=world.people.region[rows], substance=world.people.substance[rows])
     world.log("stop_use", person=quits, place=p.region[quits], substance=p.substance[quits])
 

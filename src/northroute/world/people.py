@@ -20,6 +20,8 @@ ACTIVE, OUT = 0, 1
 STATUS_NAMES = ("active", "out")
 
 HEROIN, MARIJUANA, HASHISH = 0, 1, 2
+
+COMMUNITY, EXCLUDED, VORY = 1, 2, 4  # bits of People.flags
 SUBSTANCE_NAMES = ("heroin", "marijuana", "hashish")
 
 
@@ -42,12 +44,20 @@ class People(Table):
         "demand_ewma": np.dtype(np.float32),  # grams asked of a dealer per week, smoothed
         "fill": np.dtype(np.float32),  # share of last week's need that was met (users)
         "ever_sold": np.dtype(np.bool_),
+        "flags": np.dtype(np.uint8),  # COMMUNITY | EXCLUDED | VORY bits
+        "kin": np.dtype(np.int32),  # kin group of the community, or -1
+        "circle": np.dtype(np.int32),  # co-use circle (users of one market), or -1
+        "introducer": np.dtype(np.int32),  # who introduced him to the upper tier; -1 none, -2 before the run
+        "voucher": np.dtype(np.int32),  # who vouches for his large purchases, or -1
+        "reputation": np.dtype(np.float32),  # years of trading without a failure
+        "exposure": np.dtype(np.float32),  # distinct counterparties per week, smoothed (M3)
         "scratch": np.dtype(np.int32),  # -1 except inside a `slots` block
         "cash": np.dtype(np.float64),
         "stock_g": np.dtype(np.float64),  # bulk grams held
         "pure_g": np.dtype(np.float64),  # pure grams in that bulk
     }
-    DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0, "scratch": -1}
+    DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0, "scratch": -1, "kin": -1, "circle": -1,
+                "introducer": -1, "voucher": -1}
 
     def __init__(self, capacity: int = 16) -> None:
         super().__init__(capacity)

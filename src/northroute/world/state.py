@@ -11,13 +11,14 @@ from northroute.scenario import Scenario
 from northroute.world.geography import Geography
 from northroute.world.people import People
 from northroute.world.shipments import Lots
+from northroute.world.ties import Ties
 
 N_SUBSTANCES = 3
 WEEKS_PER_YEAR = 52.1775
 
 
 EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_dealing", "promote",
-               "leave_wholesale")
+               "leave_wholesale", "introduced", "dispute", "vouch_failure")
 
 
 class EventLog:
@@ -89,6 +90,8 @@ class Week:
     route_exported_g: np.ndarray
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
     transactions_pooled: np.ndarray
+    vory_fees: float = 0.0  # KZT paid to the Vory this week
+    trades: tuple[np.ndarray, np.ndarray] | None = None  # (seller, buyer) of the week's wholesale deals
 
 
 @dataclass
@@ -98,6 +101,7 @@ class World:
     people: People
     lots: Lots
     rngs: dict[str, np.random.Generator]
+    ties: Ties = field(default_factory=lambda: Ties(1024))
     t: int = 0  # weeks since the burn-in began
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))

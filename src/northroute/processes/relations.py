@@ -1,0 +1,192 @@
+"""Relational capital: kin, co-use circles, introductions, vouching, reputation, cheating, the Vory.
+
+The thesis's market is disorganised (Ch. 4): who can trade big depends on relational capital, not
+on an organisation.
+- A Roma-like community is the one group whose kin trust matters: goods on credit and kin spread
+  across cities who know "who sells where" (M24, M20; thesis L884 [DE11], L886 [P16], L1169 [P20]).
+- Users belong to co-use circles; when one becomes a dealer, his circle become his customers (M30, L974).
+- Moving up to wholesale needs one acquaintance who already has an "exit" to the weight: a kin member
+  or prison mate at that level, or (after his trial period) the dealer's own wholesaler (M14, L1141,
+  L1161 [DE9], L1151 [DE2]). The introducer vouches ("gives maza") only if he has a verified reputation
+  and is willing to share the cost of a failure (M15, L1100-1102 [P13], L1175 [P30]); kin always do.
+- Reputation is years of trading without a failure (M19, L1012 [DE7][P22][P21]).
+- Cheating is sanctioned by exclusion ("no one will ever deal with me", L896 [DE11]; rumours of working
+  for the police, L986); a voucher pays for the failure of the man he vouched for (L826, L1175 [P30]).
+  Disputes of Vory clients are arbitrated by the Vory, who take about a tenth of the value traded as
+  protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.matching import random_member, rank_in_group
+from northroute.world.people import (
+    COMMUNITY,
+    EXCLUDED,
+    RETAIL,
+    TRAFFICKER,
+    USER,
+    VORY,
+    WHOLESALE,
+)
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+from northroute.world.ties import INTRO, PRISON, VOUCH
+
+MONTH = 4  # weeks between the monthly updates (reputation, cheating, forgetting), as careers
+INTRO_KIN, INTRO_PRISON, INTRO_SUPPLIER = 1, 2, 3  # how an entrant found his introducer
+
+
+def group(substance: np.ndarray) -> np.ndarray:
+    """Substance group: heroin (0) or cannabis (1); marijuana and hashish traders know each other."""
+    return (substance != 0).astype(np.int64)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """Community and kin groups, co-use circles, the Vory's clients, pre-run reputations."""
+    p, r = world.people, world.scenario.relations
+    everyone = np.arange(len(p))
+    members = everyone[rng.random(everyone.size) < r.community_share]
+    p.flags[members] |= COMMUNITY
+    p.kin[members] = rng.permutation(members.size) // r.kin_group_size
+    users = np.concatenate([p.rows(USER), p.rows(RETAIL)])
+    form_circles(world, np.sort(users), rng)
+    upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    p.flags[upper[rng.random(upper.size) < r.vory_uptake]] |= VORY
+    dealers = np.concatenate([p.rows(RETAIL), upper])
+    p.reputation[dealers] = (world.t - p.since[dealers]) / WEEKS_PER_YEAR
+    p.introducer[upper] = -2
+    young = upper[p.reputation[upper] < r.reputation_years]
+    vouched = young[rng.random(young.size) < r.vouch_willingness]
+    traffickers = p.rows(TRAFFICKER)
+    p.voucher[vouched] = traffickers[rng.integers(0, traffickers.size, vouched.size)]
+    p.exposure[users] = 1.0
+
+
+def form_circles(world: World, users: np.ndarray, rng: np.random.Generator) -> None:
+    """Group users of one market into co-use circles of about `relations.circle_size`."""
+    p = world.people
+    order = users[np.lexsort((rng.random(users.size), p.market[users]))]
+    rank = rank_in_group(p.market[order].astype(np.int64), world.geo.n * N_SUBSTANCES)
+    size = world.scenario.relations.circle_size
+    first = order[rank - rank % size + np.arange(order.size) - rank]
+    p.circle[order] = first
+
+
+def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """New users join the circle of a user they meet in their market; community births join kin."""
+    p, r = world.people, world.scenario.relations
+    users = p.rows(USER)
+    users = users[p.circle[users] >= 0]
+    mate = random_member(rng, p.market[rows], users, p.market[users], world.geo.n * N_SUBSTANCES)
+    p.circle[rows] = np.where(mate >= 0, p.circle[np.maximum(mate, 0)], rows)
+    joins = rows[rng.random(rows.size) < r.community_share]
+    if joins.size:
+        kin_rows = np.flatnonzero(p.kin >= 0)
+        if kin_rows.size:
+            p.flags[joins] |= COMMUNITY
+            p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
+
+
+def circle_sizes(p, users: np.ndarray) -> np.ndarray:
+    """Active users in each user's circle (his network of potential customers, M28)."""
+    counts = np.bincount(p.circle[users], minlength=len(p))
+    return counts[p.circle[users]]
+
+
+def find_introducers(world: World, candidates: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """For each candidate, an acquaintance who trades at wholesale or above in his drug group (M14).
+
+    Kin first (community only, any region: mobility, M20), then prison mates, then his own wholesaler
+    once his trial period is over. Returns (introducer row or -1, how found).
+    """
+    p, r = world.people, world.scenario.relations
+    intro = np.full(candidates.size, -1, np.int64)
+    how = np.zeros(candidates.size, np.int8)
+    upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    upper = upper[(p.flags[upper] & EXCLUDED) == 0]
+    kin_c = p.kin[candidates] >= 0
+    if kin_c.any() and upper.size:
+        up_kin = upper[p.kin[upper] >= 0]
+        key_up = p.kin[up_kin].astype(np.int64) * 2 + group(p.substance[up_kin])
+        key_c = p.kin[candidates[kin_c]].astype(np.int64) * 2 + group(p.substance[candidates[kin_c]])
+        n_keys = int(max(key_up.max(initial=0), key_c.max(initial=0))) + 1
+        found = random_member(rng, key_c, up_kin, key_up, n_keys)
+        idx = np.flatnonzero(kin_c)[found >= 0]
+        intro[idx], how[idx] = found[found >= 0], INTRO_KIN
+    todo = np.flatnonzero(intro < 0)
+    if todo.size and len(world.ties):
+        who, other = world.ties.neighbours(candidates[todo], (PRISON,), len(p))
+        ok = np.isin(other, upper) & (group(p.substance[other]) == group(p.substance[who]))
+        first = np.unique(who[ok], return_index=True)
+        with p.slots(candidates[todo]) as slot:
+            pos = todo[slot[first[0]]]
+        intro[pos], how[pos] = other[ok][first[1]], INTRO_PRISON
+    todo = np.flatnonzero(intro < 0)
+    sup = p.supplier[candidates[todo]]
+    trained = world.t - p.since[candidates[todo]] >= r.internship_weeks
+    ok = (sup >= 0) & trained & np.isin(sup, upper)
+    intro[todo[ok]], how[todo[ok]] = sup[ok], INTRO_SUPPLIER
+    return intro, how
+
+
+def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.ndarray,
+          rng: np.random.Generator) -> None:
+    """Record the introduction; the introducer vouches if his reputation is verified and he is
+    willing (kin always are); entrants may buy Vory protection."""
+    p, r = world.people, world.scenario.relations
+    known = introducers >= 0
+    p.introducer[entrants] = np.where(known, introducers, -1)
+    world.ties.add(introducers[known], entrants[known], INTRO, world.t)
+    verified = p.reputation[np.maximum(introducers, 0)] >= r.reputation_years
+    willing = (how == INTRO_KIN) | (rng.random(entrants.size) < r.vouch_willingness)
+    vouch = known & verified & willing
+    p.voucher[entrants[vouch]] = introducers[vouch]
+    world.ties.add(introducers[vouch], entrants[vouch], VOUCH, world.t)
+    p.flags[entrants[rng.random(entrants.size) < r.vory_uptake]] |= VORY
+    world.log("introduced", person=entrants, place=p.region[entrants], substance=p.substance[entrants],
+              value=np.where(known, how, 0))
+
+
+def verified(world: World, rows: np.ndarray) -> np.ndarray:
+    """May these wholesalers make large purchases? A living voucher or years of clean trading (M15, M19)."""
+    p, r = world.people, world.scenario.relations
+    if not r.vouching:
+        return np.ones(rows.size, bool)
+    v = p.voucher[rows]
+    vouched = (v >= 0) & (p.status[np.maximum(v, 0)] == 0) & ((p.flags[np.maximum(v, 0)] & EXCLUDED) == 0)
+    return vouched | (p.reputation[rows] >= r.reputation_years)
+
+
+def _cheating(world: World, rng: np.random.Generator) -> None:
+    """Dealers who cheat their supplier are excluded (careers then drops them from the trade); the
+    man who vouched for them pays with his own reputation (maza)."""
+    p, r = world.people, world.scenario.relations
+    chance = r.cheat_rate * MONTH / WEEKS_PER_YEAR
+    rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
+    cheats = np.concatenate([rd[rng.random(rd.size) < chance], wh[rng.random(wh.size) < chance]])
+    if cheats.size == 0:
+        return
+    victim = p.supplier[cheats]
+    arbitrated = (victim >= 0) & ((p.flags[np.maximum(victim, 0)] & VORY) != 0)
+    p.flags[cheats] |= EXCLUDED
+    p.reputation[cheats] = 0.0
+    world.log("dispute", person=cheats, place=p.region[cheats], substance=p.substance[cheats],
+              value=arbitrated.astype(float))
+    v = p.voucher[cheats]
+    failed = v[v >= 0]
+    p.reputation[failed] = 0.0
+    world.log("vouch_failure", person=failed, place=p.region[failed], substance=p.substance[failed])
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    """Monthly: reputations grow, cheats are sanctioned, unused trade ties fade."""
+    if world.t % MONTH:
+        return
+    p, r = world.people, world.scenario.relations
+    dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    clean = dealers[(p.flags[dealers] & EXCLUDED) == 0]
+    p.reputation[clean] += MONTH / WEEKS_PER_YEAR
+    _cheating(world, rng)
+    world.ties.forget_trade(world.t - int(r.tie_memory_weeks))
+

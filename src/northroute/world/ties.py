@@ -1,0 +1,69 @@
+"""Sparse ties between people: trade between the upper tiers, introductions, vouching, prison.
+
+Dense, group-like relations live in People columns instead (kin groups of the community, co-use
+circles of users, a dealer's supplier); this table holds the pair ties that matter for entry,
+vouching and exposure and that the network snapshots export. Edges are rows of numpy columns;
+neighbour queries use a CSR view built by sorting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.world.table import Table
+
+TRADE, INTRO, VOUCH, PRISON = 0, 1, 2, 3
+TIE_KINDS = ("trade", "intro", "vouch", "prison")
+
+
+class Ties(Table):
+    COLUMNS = {
+        "src": np.dtype(np.int32),  # seller, introducer, voucher; either side for prison
+        "dst": np.dtype(np.int32),  # buyer, entrant
+        "kind": np.dtype(np.int8),
+        "first": np.dtype(np.int32),  # week the tie formed
+        "last": np.dtype(np.int32),  # week it was last used
+        "uses": np.dtype(np.int32),  # times used
+    }
+
+    def add(self, src: np.ndarray, dst: np.ndarray, kind: int, week: int) -> None:
+        """New ties of one kind (introductions, vouching, prison): no merging."""
+        n = np.size(src)
+        if n:
+            self.append(n, src=src, dst=dst, kind=kind, first=week, last=week, uses=1)
+
+    def merge_trade(self, src: np.ndarray, dst: np.ndarray, week: int) -> None:
+        """Record trades: an existing seller-buyer pair counts one more use, a new pair becomes a tie."""
+        if np.size(src) == 0:
+            return
+        pairs = np.unique(src.astype(np.int64) << 32 | dst.astype(np.int64))
+        trade = np.flatnonzero(self.kind == TRADE)
+        known = self.src[trade].astype(np.int64) << 32 | self.dst[trade].astype(np.int64)
+        order = np.argsort(known)
+        pos = np.searchsorted(known[order], pairs)
+        found = pos < known.size
+        found[found] = known[order][pos[found]] == pairs[found]
+        rows = trade[order[pos[found]]]
+        self.uses[rows] += 1
+        self.last[rows] = week
+        new = pairs[~found]
+        self.add((new >> 32).astype(np.int32), (new & 0xFFFFFFFF).astype(np.int32), TRADE, week)
+
+    def forget_trade(self, before_week: int) -> None:
+        """Trade ties unused since `before_week` fade; other kinds stay."""
+        self.keep((self.kind != TRADE) | (self.last >= before_week))
+
+    def neighbours(self, rows: np.ndarray, kinds: tuple[int, ...], n_people: int) -> tuple[np.ndarray, np.ndarray]:
+        """(who, other) pairs: every tie of the given kinds touching `rows`, both directions."""
+        sel = np.isin(self.kind, kinds)
+        a = np.concatenate([self.src[sel], self.dst[sel]])
+        b = np.concatenate([self.dst[sel], self.src[sel]])
+        order = np.argsort(a, kind="stable")
+        b = b[order]
+        indptr = np.zeros(n_people + 1, np.int64)
+        np.cumsum(np.bincount(a, minlength=n_people), out=indptr[1:])
+        counts = indptr[rows + 1] - indptr[rows]
+        who = np.repeat(rows, counts)
+        starts = np.repeat(indptr[rows], counts)
+        offset = np.arange(who.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        return who, b[starts + offset]
