@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from northroute.world.people import RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
+from northroute.world.people import COMMUNITY, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
+from northroute.world.ties import TRADE
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,35 @@ METRICS = (
     Metric("traffickers", "trafficking", "national", "persons", "active traffickers (cannabis under marijuana)"),
     Metric("price", "retail", "national", "KZT/g", "user-weighted national retail price"),
     Metric("price", "wholesale", "national", "KZT/g", "user-weighted national wholesale price"),
+    Metric("team_size", "wholesale", "national", "persons", "mean retail dealers per active wholesaler (SF2)"),
+    Metric("team_size_max", "wholesale", "national", "persons", "largest retail team of a wholesaler"),
+    Metric("handovers", "user", "national", "hand-overs", "grams-weighted hand-overs from trafficker to "
+           "consumer (SF3)"),
+    Metric("one_off_pairs", "wholesale", "national", "fraction", "share of trafficker-wholesaler ties used "
+           "only once in the last year (SF3)"),
+    Metric("exposure", "user", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+    Metric("exposure", "retail", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+    Metric("exposure", "wholesale", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+    Metric("exposure", "trafficking", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+    Metric("leavers", "retail", "national", "persons/week", "retail dealers who stopped dealing"),
+    Metric("leavers", "wholesale", "national", "persons/week", "wholesalers who left the trade"),
+    Metric("tenure_weeks", "retail", "national", "weeks/week", "summed career weeks of this week's leavers "
+           "(divide by leavers for the mean career length)"),
+    Metric("tenure_weeks", "wholesale", "national", "weeks/week", "summed career weeks of this week's leavers"),
+    Metric("entrants", "wholesale", "national", "persons/week", "new wholesalers (all)"),
+    Metric("entrants_introduced", "wholesale", "national", "persons/week", "new wholesalers with an introducer"),
+    Metric("entrants_kin", "wholesale", "national", "persons/week", "new wholesalers introduced by kin"),
+    Metric("entrants_prison", "wholesale", "national", "persons/week", "new wholesalers introduced by a "
+           "prison mate"),
+    Metric("ever_sold_share", "user", "national", "fraction", "share of people using now who have ever sold "
+           "(SF10)"),
+    Metric("community_share", "user", "national", "fraction", "share of users in the kin community"),
+    Metric("community_share", "wholesale", "national", "fraction", "share of wholesalers in the kin community "
+           "(SF8)"),
+    Metric("disputes", "retail", "national", "disputes/week", "cheating disputes settled by reputation "
+           "(exclusion)"),
+    Metric("disputes_vory", "retail", "national", "disputes/week", "cheating disputes arbitrated by the Vory"),
+    Metric("vory_fees", "wholesale", "national", "KZT/week", "protection fees paid to the Vory"),
 )
 
 
@@ -120,11 +151,56 @@ class Recorder:
         self._set(w, "in_transit_g", "trafficking", "national",
                   np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])
         self._set(w, "traffickers", "trafficking", "national", per_market(TRAFFICKER).sum(axis=0)[None, :])
+        self._record_relations(w, world)
         weights = users.astype(float)
         tot = weights.sum(axis=0)
         for level, price in (("retail", world.price_retail), ("wholesale", world.price_wholesale)):
             nat = np.divide((weights * price).sum(axis=0), tot, out=np.zeros(N_SUBSTANCES), where=tot > 0)
             self._set(w, "price", level, "national", nat[None, :])
+
+    def _record_relations(self, w: int, world: World) -> None:
+        """Enterprise structure, exposure, careers and entry (relational capital, issue #3)."""
+        p, wk = world.people, world.week
+        nat = lambda values: np.asarray(values, float)[None, :]  # noqa: E731
+        rd, wh, tr = p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)
+        team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))[wh]
+        s_wh = p.substance[wh]
+        n_wh = np.bincount(s_wh, minlength=N_SUBSTANCES)
+        self._set(w, "team_size", "wholesale", "national", nat(_ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh)))
+        top = np.zeros(N_SUBSTANCES)
+        np.maximum.at(top, s_wh, team)
+        self._set(w, "team_size_max", "wholesale", "national", nat(top))
+        self._set(w, "handovers", "user", "national", nat(_ratio(wk.handovers[0], wk.handovers[1])))
+        ties = world.ties
+        recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
+        s_buyer = p.substance[ties.dst[recent]]
+        once = np.bincount(s_buyer, ties.uses[recent] == 1, N_SUBSTANCES)
+        self._set(w, "one_off_pairs", "wholesale", "national",
+                  nat(_ratio(once, np.bincount(s_buyer, minlength=N_SUBSTANCES))))
+        users = np.concatenate([p.rows(USER), rd])
+        for rows, level in ((p.rows(USER), "user"), (rd, "retail"), (wh, "wholesale"), (tr, "trafficking")):
+            s_r = p.substance[rows]
+            mean = _ratio(np.bincount(s_r, p.exposure[rows], N_SUBSTANCES), np.bincount(s_r, minlength=N_SUBSTANCES))
+            self._set(w, "exposure", level, "national", nat(mean))
+        for role, level in ((RETAIL, "retail"), (WHOLESALE, "wholesale")):
+            self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
+            self._set(w, "tenure_weeks", level, "national", nat(wk.exits[role, :, 0]))
+        self._set(w, "entrants", "wholesale", "national", nat(wk.entrants.sum(axis=0)))
+        self._set(w, "entrants_introduced", "wholesale", "national", nat(wk.entrants[1:].sum(axis=0)))
+        self._set(w, "entrants_kin", "wholesale", "national", nat(wk.entrants[INTRO_KIN]))
+        self._set(w, "entrants_prison", "wholesale", "national", nat(wk.entrants[INTRO_PRISON]))
+        s_u = p.substance[users]
+        n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
+        self._set(w, "ever_sold_share", "user", "national",
+                  nat(_ratio(np.bincount(s_u, p.ever_sold[users], N_SUBSTANCES), n_u)))
+        community = (p.flags & COMMUNITY) != 0
+        self._set(w, "community_share", "user", "national",
+                  nat(_ratio(np.bincount(s_u, community[users], N_SUBSTANCES), n_u)))
+        self._set(w, "community_share", "wholesale", "national",
+                  nat(_ratio(np.bincount(s_wh, community[wh], N_SUBSTANCES), n_wh)))
+        self._set(w, "disputes", "retail", "national", nat(wk.disputes[0]))
+        self._set(w, "disputes_vory", "retail", "national", nat(wk.disputes[1]))
+        self._set(w, "vory_fees", "wholesale", "national", nat(wk.vory_fees))
 
     def to_frame(self) -> pd.DataFrame:
         """One long table; text columns are categoricals built from integer codes (no object arrays)."""
@@ -155,3 +231,8 @@ class Recorder:
             "world": pd.Categorical.from_codes(np.zeros(col["value"].size, np.int8), ["true", "recorded"]),
             "value": col["value"],
         })
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)

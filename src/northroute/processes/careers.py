@@ -131,8 +131,7 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     sup = p.supplier[quit]
     back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
     _hand_over(p, quit[back], sup[back])
-    world.log("stop_dealing", person=quit, place=p.region[quit], substance=p.substance[quit],
-              value=world.t - p.since[quit])
+    _count_exits(world, quit)
     p.set_role(quit, USER)
     p.since[quit] = world.t
     p.supplier[quit] = -1
@@ -144,8 +143,20 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     stay = _active(p, WHOLESALE)
     heir = random_member(rng, _key(p, gone), stay, _key(p, stay), size)
     _hand_over(p, gone[heir >= 0], heir[heir >= 0])
-    world.log("leave_wholesale", person=gone, place=p.region[gone], substance=p.substance[gone],
-              value=world.t - p.since[gone])
+    _count_exits(world, gone)
+
+
+def _count_exits(world: World, rows: np.ndarray) -> None:
+    """Log leavers and add their career lengths to the week's totals (before their role changes)."""
+    p = world.people
+    weeks = world.t - p.since[rows]
+    kind = {RETAIL: "stop_dealing", WHOLESALE: "leave_wholesale"}
+    for role in np.unique(p.role[rows]):
+        sel = rows[p.role[rows] == role]
+        world.log(kind[int(role)], person=sel, place=p.region[sel], substance=p.substance[sel],
+                  value=world.t - p.since[sel])
+    scatter_add(world.week.exits, (p.role[rows], p.substance[rows], 0), weeks)
+    scatter_add(world.week.exits, (p.role[rows], p.substance[rows], 1), 1.0)
 
 
 def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:

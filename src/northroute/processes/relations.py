@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes.matching import random_member, rank_in_group
+from northroute.world.arrays import scatter_add
 from northroute.world.people import (
     COMMUNITY,
     EXCLUDED,
@@ -146,6 +147,7 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
     p.flags[entrants[rng.random(entrants.size) < r.vory_uptake]] |= VORY
     world.log("introduced", person=entrants, place=p.region[entrants], substance=p.substance[entrants],
               value=np.where(known, how, 0))
+    scatter_add(world.week.entrants, (np.where(known, how, 0), p.substance[entrants]), 1.0)
 
 
 def verified(world: World, rows: np.ndarray) -> np.ndarray:
@@ -173,6 +175,7 @@ def _cheating(world: World, rng: np.random.Generator) -> None:
     p.reputation[cheats] = 0.0
     world.log("dispute", person=cheats, place=p.region[cheats], substance=p.substance[cheats],
               value=arbitrated.astype(float))
+    scatter_add(world.week.disputes, (arbitrated.astype(int), p.substance[cheats]), 1.0)
     v = p.voucher[cheats]
     failed = v[v >= 0]
     p.reputation[failed] = 0.0

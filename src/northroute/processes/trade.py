@@ -85,7 +85,7 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     lot_rev = np.divide(revenue[key_lot] * bulk_taken, taken[key_lot], out=np.zeros(len(lots)),
                         where=taken[key_lot] > 0)
     scatter_add(p.cash, lots.owner, lot_rev * (1.0 - vory_fee(world, lots.owner)))
-    world.week.vory_fees += float((lot_rev * vory_fee(world, lots.owner)).sum())
+    world.week.vory_fees += np.bincount(lots.substance, lot_rev * vory_fee(world, lots.owner), N_SUBSTANCES)
     buyers = np.flatnonzero(got > 0)
     selling = np.flatnonzero(take > 0)
     seller = random_member(rng, key_wh[buyers], selling, key_lot[selling], size)
@@ -177,7 +177,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     to_wholesaler = revenue[to_wh] * (1.0 - dealer_share[to_wh])
     fee = vory_fee(world, sup[to_wh])
     scatter_add(p.cash, sup[to_wh], to_wholesaler * (1.0 - fee))
-    wk.vory_fees += float((to_wholesaler * fee).sum())
+    wk.vory_fees += np.bincount(p.substance[sup[to_wh]], to_wholesaler * fee, N_SUBSTANCES)
     p.cash[dealers] += revenue * dealer_share
 
     p.demand_ewma[dealers] += EWMA * (asked - p.demand_ewma[dealers])
@@ -197,6 +197,9 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     wk.consumed_g += np.bincount(key_d, own, n_keys).reshape(wk.consumed_g.shape)
     wk.consumed_pure += np.bincount(key_d, pure_sold + own_pure, n_keys).reshape(wk.consumed_g.shape)
     wk.need_g += np.bincount(key_d, need_d, n_keys).reshape(wk.consumed_g.shape)
+    s_d = p.substance[dealers]
+    wk.handovers[0] += np.bincount(s_d, 3.0 * sold + 2.0 * own, N_SUBSTANCES)  # trafficker->wholesaler->dealer->user
+    wk.handovers[1] += np.bincount(s_d, sold + own, N_SUBSTANCES)
 
 
 def _expose(world: World, rows: np.ndarray, counterparts: np.ndarray) -> None:

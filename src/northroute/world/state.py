@@ -90,7 +90,11 @@ class Week:
     route_exported_g: np.ndarray
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
     transactions_pooled: np.ndarray
-    vory_fees: float = 0.0  # KZT paid to the Vory this week
+    handovers: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # sum(g x steps), sum(g)
+    exits: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES, 2)))  # role: sum weeks, count
+    entrants: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES)))  # by how introduced
+    disputes: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # settled by word, by Vory
+    vory_fees: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # KZT paid to the Vory
     trades: tuple[np.ndarray, np.ndarray] | None = None  # (seller, buyer) of the week's wholesale deals
 
 
