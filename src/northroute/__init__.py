@@ -15,6 +15,7 @@ from northroute.scenario import Scenario, ScenarioError, load_scenario
 
 def run(scenario: Scenario | str = "baseline-2012", seed: int = 0, progress=None) -> Results:
     """Run one scenario with one seed and return its results (nothing is written to disk)."""
+    from northroute.network import frames as network_frames
     from northroute.results import build_manifest, events_frame
     from northroute.sim import simulate
 
@@ -24,7 +25,8 @@ def run(scenario: Scenario | str = "baseline-2012", seed: int = 0, progress=None
     manifest = build_manifest(world, seed, stats)
     log, geo, start = world.events, world.geo, world.scenario.time.start
     del world  # free the agent tables before the output tables are built: lowers peak memory
-    return Results(recorder.to_frame(), events_frame(log, geo, start), manifest)
+    nodes, edges = network_frames(recorder.network_nodes, recorder.network_edges, geo.codes)
+    return Results(recorder.to_frame(), events_frame(log, geo, start), manifest, network=edges, network_nodes=nodes)
 
 
 __all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "run", "__version__"]

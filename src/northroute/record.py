@@ -8,10 +8,12 @@ turned into one long table (week, date, place, substance, level, metric, world, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
+from northroute.network import snapshot
 from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
 from northroute.world.people import COMMUNITY, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
@@ -104,6 +106,8 @@ class Recorder:
         self.data = {
             m: np.zeros((self.weeks, len(self.place_sets[m.places][1]), N_SUBSTANCES)) for m in METRICS
         }
+        self.network_nodes: list[dict[str, np.ndarray]] = []
+        self.network_edges: list[dict[str, np.ndarray]] = []
 
     def _set(self, w: int, name: str, level: str, places: str, values: np.ndarray) -> None:
         idx = self.place_sets[places][0]
@@ -152,6 +156,10 @@ class Recorder:
                   np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])
         self._set(w, "traffickers", "trafficking", "national", per_market(TRAFFICKER).sum(axis=0)[None, :])
         self._record_relations(w, world)
+        if w == self.weeks - 1 or (world.date + timedelta(weeks=1)).year != world.date.year:
+            nodes, edges = snapshot(world, world.date.year)
+            self.network_nodes.append(nodes)
+            self.network_edges.append(edges)
         weights = users.astype(float)
         tot = weights.sum(axis=0)
         for level, price in (("retail", world.price_retail), ("wholesale", world.price_wholesale)):

@@ -8,7 +8,7 @@ import platform
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog, World
 
 TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.json"
+NET_FILE, NODES_FILE = "network.parquet", "network_nodes.parquet"
 
 
 def code_version() -> str:
@@ -72,6 +73,8 @@ class Results:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     manifest: dict[str, Any]
+    network: pd.DataFrame = field(default_factory=pd.DataFrame)  # yearly snapshots: edges
+    network_nodes: pd.DataFrame = field(default_factory=pd.DataFrame)  # and their nodes
     run_dir: Path | None = None
 
     def series(self, metric: str, level: str | None = None, place: str | None = None,
@@ -98,6 +101,8 @@ class Results:
         try:
             self.timeseries.to_parquet(tmp / TS_FILE, index=False)
             self.events.to_parquet(tmp / EV_FILE, index=False)
+            self.network.to_parquet(tmp / NET_FILE, index=False)
+            self.network_nodes.to_parquet(tmp / NODES_FILE, index=False)
             manifest = dict(self.manifest, run_dir=str(final))
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
             self.run_dir = final
@@ -116,7 +121,10 @@ class Results:
     def load(cls, run_dir: str | Path) -> Results:
         run_dir = Path(run_dir)
         manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-        return cls(pd.read_parquet(run_dir / TS_FILE), pd.read_parquet(run_dir / EV_FILE), manifest, run_dir)
+        optional = {name: pd.read_parquet(run_dir / f) if (run_dir / f).is_file() else pd.DataFrame()
+                    for name, f in (("network", NET_FILE), ("network_nodes", NODES_FILE))}
+        return cls(pd.read_parquet(run_dir / TS_FILE), pd.read_parquet(run_dir / EV_FILE), manifest,
+                   run_dir=run_dir, **optional)
 
 
 def build_manifest(world: World, seed: int, stats: dict[str, Any]) -> dict[str, Any]:

@@ -281,7 +281,7 @@ class RelationsParams(Section):
     vouch_willingness: float = P(0.5, 0.0, 1.0, "probability", "assumption: the voucher must be willing to "
                                  "share the costs of a failure (L1100-1102 [P13])", "Chance an introducer with a "
                                  "verified reputation also vouches for the entrant.")
-    internship_weeks: int = P(8, 0, 260, "weeks", "thesis L1034-1038 [P8]: recruits are tested and not told "
+    internship_weeks: int = P(8, 0, 1040, "weeks", "thesis L1034-1038 [P8]: recruits are tested and not told "
                               "whom they work for; length assumption", "Weeks a new retail dealer is on trial.")
     cheat_rate: float = P(0.03, 0.0, 1.0, "1/year", "assumption: disputes come from cheating and lost lots "
                           "(thesis L826, L848)", "Yearly chance a dealer cheats his supplier.")

@@ -1,0 +1,136 @@
+"""Yearly snapshots of the trade network, and their export to GraphML and GEXF (for Gephi).
+
+A snapshot holds the people who trade (retail dealers, wholesalers, traffickers) and the ties
+between them: who supplies whom, trade ties between traffickers and wholesalers, introductions,
+vouching, prison ties and kin of the community. Users are not nodes (there are hundreds of
+thousands); each retail dealer carries his number of customers as an attribute instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import typer
+
+from northroute.world.people import COMMUNITY, RETAIL, ROLE_NAMES, SUBSTANCE_NAMES, TRAFFICKER, USER, VORY, WHOLESALE
+from northroute.world.state import World
+from northroute.world.ties import TIE_KINDS, TRADE
+
+EDGE_KINDS = ("supply", *TIE_KINDS, "kin")
+NODES_FILE, EDGES_FILE = "network_nodes.parquet", "network.parquet"
+
+
+def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Nodes and edges of the trade network now, as column arrays."""
+    p, ties = world.people, world.ties
+    rd, wh, tr = p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)
+    nodes = np.concatenate([rd, wh, tr])
+    users = p.rows(USER)
+    customers = np.bincount(p.supplier[users][p.supplier[users] >= 0], minlength=len(p))
+    team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
+    node_cols = {
+        "year": np.full(nodes.size, year, np.int16),
+        "person": nodes.astype(np.int32),
+        "role": p.role[nodes],
+        "region": p.region[nodes],
+        "substance": p.substance[nodes],
+        "community": (p.flags[nodes] & COMMUNITY) != 0,
+        "vory": (p.flags[nodes] & VORY) != 0,
+        "reputation": p.reputation[nodes],
+        "exposure": p.exposure[nodes],
+        "customers": customers[nodes].astype(np.int32),
+        "team": team[nodes].astype(np.int32),
+    }
+    supplied = rd[p.supplier[rd] >= 0]
+    recent = (ties.kind != TRADE) | (ties.last >= world.t - 52)
+    in_net = np.zeros(len(p), bool)
+    in_net[nodes] = True
+    keep = recent & in_net[ties.src] & in_net[ties.dst]
+    kin_nodes = nodes[p.kin[nodes] >= 0]
+    head = _first_of_group(p.kin[kin_nodes], kin_nodes)
+    kin_src, kin_dst = head[head != kin_nodes], kin_nodes[head != kin_nodes]
+    src = np.concatenate([p.supplier[supplied], ties.src[keep], kin_src])
+    dst = np.concatenate([supplied, ties.dst[keep], kin_dst])
+    kind = np.concatenate([np.zeros(supplied.size, np.int8), ties.kind[keep] + 1,
+                           np.full(kin_src.size, EDGE_KINDS.index("kin"), np.int8)])
+    weight = np.concatenate([np.ones(supplied.size), ties.uses[keep], np.ones(kin_src.size)])
+    edge_cols = {"year": np.full(src.size, year, np.int16), "src": src.astype(np.int32),
+                 "dst": dst.astype(np.int32), "kind": kind, "weight": weight.astype(np.float32)}
+    return node_cols, edge_cols
+
+
+def _first_of_group(groups: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each row, the first row (lowest index) of its group: kin ties drawn as stars."""
+    if rows.size == 0:
+        return rows.copy()
+    order = np.lexsort((rows, groups))
+    g, r = groups[order], rows[order]
+    starts = np.r_[True, g[1:] != g[:-1]]
+    first = r[starts][np.cumsum(starts) - 1]
+    out = np.empty_like(rows)
+    out[order] = first
+    return out
+
+
+def frames(node_chunks: list[dict], edge_chunks: list[dict], codes: tuple[str, ...]) -> tuple[pd.DataFrame,
+                                                                                                pd.DataFrame]:
+    """All snapshots as two tables with readable categories."""
+    def cat(chunks: list[dict]) -> dict[str, np.ndarray]:
+        keys = chunks[0].keys() if chunks else []
+        return {k: np.concatenate([c[k] for c in chunks]) for k in keys}
+
+    n, e = cat(node_chunks), cat(edge_chunks)
+    if not n:
+        return pd.DataFrame(), pd.DataFrame()
+    nodes = pd.DataFrame(n)
+    nodes["role"] = pd.Categorical.from_codes(nodes["role"], ROLE_NAMES)
+    nodes["region"] = pd.Categorical.from_codes(nodes["region"], list(codes))
+    nodes["substance"] = pd.Categorical.from_codes(nodes["substance"], list(SUBSTANCE_NAMES))
+    edges = pd.DataFrame(e)
+    edges["kind"] = pd.Categorical.from_codes(edges["kind"], list(EDGE_KINDS))
+    return nodes, edges
+
+
+def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.DiGraph:
+    """One year's snapshot as a networkx graph with node and edge attributes."""
+    g = nx.DiGraph(year=int(year))
+    for row in nodes[nodes["year"] == year].itertuples(index=False):
+        g.add_node(int(row.person), role=str(row.role), region=str(row.region), substance=str(row.substance),
+                   community=bool(row.community), vory=bool(row.vory), reputation=float(row.reputation),
+                   exposure=float(row.exposure), customers=int(row.customers), team=int(row.team))
+    for row in edges[edges["year"] == year].itertuples(index=False):
+        g.add_edge(int(row.src), int(row.dst), kind=str(row.kind), weight=float(row.weight))
+    return g
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def network(
+        run_dir: Annotated[Path, typer.Argument(help="A run folder written by `northroute run`.")],
+        year: Annotated[int, typer.Option(help="Which yearly snapshot.")],
+        format: Annotated[str, typer.Option("--format", help="gexf or graphml.")] = "gexf",
+        out: Annotated[Path | None, typer.Option(help="Output file (default: RUN_DIR/network-YEAR.FORMAT).")] = None,
+    ) -> None:
+        """Export one year's trade network for Gephi and other network tools."""
+        from northroute.cli import _fail
+        from northroute.cli import out as console
+
+        if format not in ("gexf", "graphml"):
+            _fail(f"--format must be gexf or graphml, got '{format}'")
+        if not (run_dir / EDGES_FILE).is_file() or not (run_dir / NODES_FILE).is_file():
+            _fail(f"no network snapshots in {run_dir} (expected {EDGES_FILE} and {NODES_FILE})")
+        nodes, edges = pd.read_parquet(run_dir / NODES_FILE), pd.read_parquet(run_dir / EDGES_FILE)
+        years = sorted(int(y) for y in nodes["year"].unique())
+        if year not in years:
+            _fail(f"no snapshot for {year} in {run_dir} (years: {', '.join(map(str, years))})")
+        target = out or run_dir / f"network-{year}.{format}"
+        g = graph(nodes, edges, year)
+        try:
+            (nx.write_gexf if format == "gexf" else nx.write_graphml)(g, target)
+        except OSError as exc:
+            _fail(f"cannot write {target}: {exc.strerror or exc}")
+        console.print(f"{g.number_of_nodes():,} nodes, {g.number_of_edges():,} edges -> {target}")

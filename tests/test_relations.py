@@ -1,0 +1,190 @@
+"""Relational capital: the mechanisms fail these tests if they stop working, and the stylised facts
+of the thesis (SF2, SF3, SF7, SF10) are checked over several seeds with the tolerances stated here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import northroute as nr
+from northroute.processes import careers, relations, trade
+from northroute.processes.prices import cutting
+from northroute.sim import advance, build_world
+from northroute.world.people import EXCLUDED, RETAIL, TRAFFICKER, WHOLESALE
+from northroute.world.ties import TRADE, Ties
+from tests.conftest import tiny
+
+SEEDS = (1, 2, 3)
+MEDIUM = ("population.scale=0.05", "time.years=3")
+
+
+def _run_weeks(world, weeks: int):
+    for _ in range(weeks):
+        advance(world)
+        world.t += 1
+    return world
+
+
+def _purchases_of_strangers(vouching: bool) -> np.ndarray:
+    """Lot grams each wholesaler without voucher or reputation buys in one week when he wants a lot."""
+    world = build_world(tiny("population.scale=0.05", f"relations.vouching={str(vouching).lower()}"), 4)
+    p = world.people
+    wh = p.rows(WHOLESALE)
+    p.voucher[wh], p.reputation[wh] = -1, 0.0
+    p.stock_g[wh], p.pure_g[wh] = 0.0, 0.0
+    p.demand_ewma[wh] = 5_000.0
+    p.cash[wh] = 1e12
+    before = p.stock_g[wh].copy()
+    world.new_week()
+    trade.wholesale_purchases(world, np.random.default_rng(0))
+    return (p.stock_g[wh] - before) * (1 - cutting(world)[p.substance[wh]])
+
+
+def test_vouching_keeps_strangers_off_kilograms():
+    """M15/M19: without a voucher or years of reputation nobody sells a stranger a kilogram a week."""
+    limit = nr.load_scenario("baseline-2012").relations.voucher_threshold_g
+    guarded = _purchases_of_strangers(vouching=True)
+    open_market = _purchases_of_strangers(vouching=False)
+    assert guarded.max() <= limit * (1 + 1e-9)
+    assert (open_market > limit).sum() > 0
+
+
+def test_contact_cap_keeps_retail_teams_small():
+    def teams(cap: int) -> np.ndarray:
+        world = _run_weeks(build_world(tiny("population.scale=0.05", f"relations.contact_cap={cap}"), 2), 104)
+        p = world.people
+        rd = p.rows(RETAIL)
+        return np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))[p.rows(WHOLESALE)]
+    capped, uncapped = teams(8), teams(10_000)
+    assert capped.max() <= 8
+    assert uncapped.max() > 8
+    assert uncapped.mean() > capped.mean()
+
+
+def test_no_entrant_to_wholesale_lacks_an_introducer():
+    """M14, SF7: every promotion has an introducer; without one (no kin, no prison mate, and a trial
+    period longer than the run) nobody moves up, unless the rule is switched off."""
+    def entrants(*sets: str):
+        res = nr.run(tiny(*MEDIUM, *sets), seed=5)
+        return res.events[res.events["kind"] == "introduced"]
+    ev = entrants()
+    assert len(ev) > 0
+    assert (ev["value"] > 0).all()
+    closed = ("relations.community_share=0", "relations.internship_weeks=1000")
+    assert len(entrants(*closed)) == 0
+    loose = entrants(*closed, "relations.need_introducer=false")
+    assert len(loose) > 0 and (loose["value"] == 0).all()
+
+
+def test_cheats_are_excluded_and_their_voucher_pays():
+    world = _run_weeks(build_world(tiny("relations.cheat_rate=1.0"), 1), 1)
+    p = world.people
+    wh = p.rows(WHOLESALE)
+    p.voucher[wh] = p.rows(TRAFFICKER)[0]
+    p.reputation[p.rows(TRAFFICKER)[0]] = 10.0
+    world.t = 4 * (world.t // 4 + 1)
+    world.new_week()
+    relations.step(world, np.random.default_rng(1))
+    assert ((p.flags[p.rows(RETAIL)] & EXCLUDED) != 0).any()
+    if ((p.flags[wh] & EXCLUDED) != 0).any():
+        assert p.reputation[p.rows(TRAFFICKER)[0]] == 0.0
+    careers.step(world, np.random.default_rng(1))
+    still = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE)])
+    assert ((p.flags[still] & EXCLUDED) == 0).all()
+
+
+def test_trade_ties_count_repeat_deals():
+    ties = Ties(4)
+    ties.merge_trade(np.array([1, 1, 2]), np.array([5, 6, 5]), week=0)
+    ties.merge_trade(np.array([1, 3]), np.array([5, 5]), week=1)
+    pairs = {(int(s), int(d)): int(u) for s, d, u in zip(ties.src, ties.dst, ties.uses, strict=True)}
+    assert pairs == {(1, 5): 2, (1, 6): 1, (2, 5): 1, (3, 5): 1}
+    ties.forget_trade(before_week=1)
+    assert sorted(zip(ties.src.tolist(), ties.dst.tolist())) == [(1, 5), (3, 5)]
+
+
+@pytest.fixture(scope="module")
+def medium_runs() -> list[nr.Results]:
+    return [nr.run(tiny(*MEDIUM), seed=s) for s in SEEDS]
+
+
+def _national(res: nr.Results, metric: str, level: str) -> float:
+    d = res.series(metric, level=level, place="KZ")
+    return float(d[d["week"] >= d["week"].max() - 51]["value"].mean())
+
+
+def test_sf2_enterprises_are_small(medium_runs):
+    """SF2: 6-8 retail dealers per wholesaler (L1022 [P23]); accepted band 4-10; no enterprise above
+    ~20 members (thesis-mechanisms SF2, [interp])."""
+    for res in medium_runs:
+        team = _national(res, "team_size", "wholesale")
+        assert 4.0 <= team <= 10.0, team
+        assert res.series("team_size_max", place="KZ")["value"].max() + 1 <= 20
+
+
+def test_sf3_buyer_seller_ties_are_short_lived(medium_runs):
+    """SF3: pairs trade once or a few times (L1008, L1010): at least half of the trafficker-wholesaler
+    ties of the last year were used at most three times (band is ours, [interp] in the spec)."""
+    for res in medium_runs:
+        one_off = _national(res, "one_off_pairs", "wholesale")
+        assert 0.0 < one_off <= 1.0
+    world = _run_weeks(build_world(tiny("population.scale=0.05"), 1), 60)
+    ties = world.ties
+    recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
+    assert recent.sum() > 50
+    assert np.mean(ties.uses[recent] <= 3) >= 0.5
+
+
+def test_exposure_falls_with_level(medium_runs):
+    """M3 ('25 tomatoes', L1042-1058 [P13]): retail dealers know more people than wholesalers, who know
+    more than traffickers."""
+    for res in medium_runs:
+        retail = _national(res, "exposure", "retail")
+        wholesale = _national(res, "exposure", "wholesale")
+        trafficking = _national(res, "exposure", "trafficking")
+        assert retail > wholesale > trafficking > 0
+
+
+def test_sf7_every_upper_entrant_was_introduced(medium_runs):
+    """SF7: 100% of entrants into wholesale had an introducer (L1141, L1151, L1161)."""
+    total = 0
+    for res in medium_runs:
+        ev = res.events[res.events["kind"] == "introduced"]
+        total += len(ev)
+        assert (ev["value"] > 0).all()
+    assert total > 0
+
+
+@pytest.mark.xfail(strict=True, reason="known miss: the model gives ~0.15 of current users who ever sold; the "
+                   "thesis says almost all users deal at some point (L690 [P32]). Dealing spells are too long and "
+                   "too few users are recruited; see docs/ODD.md")
+def test_sf10_most_users_deal_at_some_point(medium_runs):
+    """SF10: lifetime share of users who ever sell >= 0.7 (thesis-mechanisms SF10, [interp])."""
+    for res in medium_runs:
+        assert _national(res, "ever_sold_share", "user") >= 0.7
+
+
+def test_network_export(tmp_path):
+    out = tmp_path / "runs"
+    res = subprocess.run([sys.executable, "-m", "northroute", "run", "--scale", "0.01", "--years", "1.1",
+                          "--set", "time.burn_in_weeks=4", "--quiet", "--json", "--no-report", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    run_dir = json.loads(res.stdout.splitlines()[-1])["run_dir"]
+    for fmt, read in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
+        target = tmp_path / f"net.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "northroute", "network", run_dir, "--year", "2012",
+                               "--format", fmt, "--out", str(target)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        g = read(target)
+        roles = {d["role"] for _, d in g.nodes(data=True)}
+        assert {"retail", "wholesale"} <= roles
+        kinds = {d["kind"] for _, _, d in g.edges(data=True)}
+        assert "supply" in kinds
+    bad = subprocess.run([sys.executable, "-m", "northroute", "network", run_dir, "--year", "1999"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no snapshot for 1999" in bad.stderr
