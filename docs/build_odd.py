@@ -24,6 +24,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 GROUPS = {
     "run": ["time.start", "time.years", "time.burn_in_weeks", "population.scale"],
     "supply": [r for r in (p["name"] for p in param_table()) if r.startswith("supply.")],
+    "relations": [r for r in (p["name"] for p in param_table()) if r.startswith("relations.")],
     "trafficking": [
         "trafficking." + n
         for n in [
@@ -177,6 +178,7 @@ CONSTS = {
         ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE", "IDLE_SHARE", "START_TENURE_YEARS"],
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
+    "relations": ("processes/relations.py", ["MONTH"]),
 }
 
 
