@@ -171,7 +171,8 @@ class Recorder:
         p, wk = world.people, world.week
         nat = lambda values: np.asarray(values, float)[None, :]  # noqa: E731
         rd, wh, tr = p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)
-        team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))[wh]
+        with p.slots(wh) as slot:
+            team = np.bincount(slot[p.supplier[rd][p.supplier[rd] >= 0]] + 1, minlength=wh.size + 1)[1:]
         s_wh = p.substance[wh]
         n_wh = np.bincount(s_wh, minlength=N_SUBSTANCES)
         self._set(w, "team_size", "wholesale", "national", nat(_ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh)))

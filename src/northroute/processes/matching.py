@@ -23,18 +23,29 @@ def rank_in_group(sorted_keys: np.ndarray, n_keys: int) -> np.ndarray:
     return np.arange(sorted_keys.size) - starts[sorted_keys]
 
 
+class Groups:
+    """Candidates sorted by key once, for many random picks (e.g. a month of newcomers)."""
+
+    def __init__(self, cand_rows: np.ndarray, cand_keys: np.ndarray, n_keys: int) -> None:
+        order, self.starts, self.counts = _groups(cand_keys, n_keys)
+        self.sorted_rows = cand_rows[order]
+
+    def pick(self, rng: np.random.Generator, query_keys: np.ndarray) -> np.ndarray:
+        """For each query, a uniformly random candidate with the same key (-1 where there is none)."""
+        out = np.full(query_keys.size, -1, np.int64)
+        if self.sorted_rows.size == 0 or query_keys.size == 0:
+            return out
+        c = self.counts[query_keys]
+        ok = c > 0
+        off = (rng.random(int(ok.sum())) * c[ok]).astype(np.int64)
+        out[ok] = self.sorted_rows[self.starts[query_keys[ok]] + off]
+        return out
+
+
 def random_member(rng: np.random.Generator, query_keys: np.ndarray, cand_rows: np.ndarray,
                   cand_keys: np.ndarray, n_keys: int) -> np.ndarray:
     """For each query, a uniformly random candidate with the same key (-1 where there is none)."""
-    out = np.full(query_keys.size, -1, np.int64)
-    if cand_rows.size == 0 or query_keys.size == 0:
-        return out
-    order, starts, counts = _groups(cand_keys, n_keys)
-    c = counts[query_keys]
-    ok = c > 0
-    off = (rng.random(int(ok.sum())) * c[ok]).astype(np.int64)
-    out[ok] = cand_rows[order[starts[query_keys[ok]] + off]]
-    return out
+    return Groups(cand_rows, cand_keys, n_keys).pick(rng, query_keys)
 
 
 def fill_slots(rng: np.random.Generator, query_keys: np.ndarray, slot_owner: np.ndarray,

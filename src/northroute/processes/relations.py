@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes.matching import random_member, rank_in_group
+from northroute.processes.matching import Groups, random_member, rank_in_group
 from northroute.world.arrays import scatter_add
 from northroute.world.people import (
     COMMUNITY,
@@ -74,19 +74,29 @@ def form_circles(world: World, users: np.ndarray, rng: np.random.Generator) -> N
     p.circle[order] = first
 
 
-def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
-    """New users join the circle of a user they meet in their market; community births join kin."""
-    p, r = world.people, world.scenario.relations
+def _index_users(world: World) -> None:
+    """Users by market, for the month's newcomers to meet someone (rebuilt monthly: cheap weeks)."""
+    p = world.people
     users = p.rows(USER)
     users = users[p.circle[users] >= 0]
-    mate = random_member(rng, p.market[rows], users, p.market[users], world.geo.n * N_SUBSTANCES)
+    world.user_index = Groups(users, p.market[users], world.geo.n * N_SUBSTANCES)
+    world.kin_rows = np.flatnonzero(p.kin >= 0)
+
+
+def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """New users join the circle of a user they meet in their market (who may since have stopped:
+    the circle stays); newcomers join the community at its share of the population, in a random kin
+    group."""
+    p, r = world.people, world.scenario.relations
+    if world.user_index is None:
+        _index_users(world)
+    mate = world.user_index.pick(rng, p.market[rows])
     p.circle[rows] = np.where(mate >= 0, p.circle[np.maximum(mate, 0)], rows)
     joins = rows[rng.random(rows.size) < r.community_share]
-    if joins.size:
-        kin_rows = np.flatnonzero(p.kin >= 0)
-        if kin_rows.size:
-            p.flags[joins] |= COMMUNITY
-            p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
+    kin_rows = world.kin_rows
+    if joins.size and kin_rows.size:
+        p.flags[joins] |= COMMUNITY
+        p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
 
 
 def circle_sizes(p, users: np.ndarray) -> np.ndarray:
@@ -182,6 +192,15 @@ def _cheating(world: World, rng: np.random.Generator) -> None:
     world.log("vouch_failure", person=failed, place=p.region[failed], substance=p.substance[failed])
 
 
+def merge_trades(world: World) -> None:
+    """The month's wholesale deals become trade ties (merged monthly: one sort a month)."""
+    if world.trade_log:
+        src = np.concatenate([s for s, _ in world.trade_log])
+        dst = np.concatenate([d for _, d in world.trade_log])
+        world.ties.merge_trade(src, dst, world.t)
+        world.trade_log.clear()
+
+
 def step(world: World, rng: np.random.Generator) -> None:
     """Monthly: reputations grow, cheats are sanctioned, unused trade ties fade."""
     if world.t % MONTH:
@@ -191,5 +210,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     clean = dealers[(p.flags[dealers] & EXCLUDED) == 0]
     p.reputation[clean] += MONTH / WEEKS_PER_YEAR
     _cheating(world, rng)
+    merge_trades(world)
     world.ties.forget_trade(world.t - int(r.tie_memory_weeks))
+    _index_users(world)
 

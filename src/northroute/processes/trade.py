@@ -89,8 +89,8 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     buyers = np.flatnonzero(got > 0)
     selling = np.flatnonzero(take > 0)
     seller = random_member(rng, key_wh[buyers], selling, key_lot[selling], size)
-    world.ties.merge_trade(lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]], world.t)
     world.week.trades = (lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]])
+    world.trade_log.append(world.week.trades)
     lots.pure_g -= lots.pure_g * take
     lots.bulk_g -= bulk_taken
     lots.selling |= take >= world.scenario.trafficking.keep_selling_share
@@ -212,15 +212,15 @@ def _expose(world: World, rows: np.ndarray, counterparts: np.ndarray) -> None:
 def expose_upper_tiers(world: World) -> None:
     """Wholesalers know their team and this week's seller; traffickers know this week's buyers."""
     p = world.people
-    wh, tr = p.rows(WHOLESALE), p.rows(TRAFFICKER)
-    rd = p.rows(RETAIL)
-    team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
+    wh, tr, rd = p.rows(WHOLESALE), p.rows(TRAFFICKER), p.rows(RETAIL)
     sellers, buyers = world.week.trades if world.week.trades is not None else (np.zeros(0, int),) * 2
-    bought = np.zeros(len(p))
-    bought[buyers] = 1.0
-    sold_to = np.bincount(sellers, minlength=len(p))
-    _expose(world, wh, team[wh] + bought[wh])
-    _expose(world, tr, 1.0 + sold_to[tr])
+    with p.slots(wh) as slot:
+        team = np.bincount(slot[p.supplier[rd][p.supplier[rd] >= 0]] + 1, minlength=wh.size + 1)[1:]
+        bought = np.bincount(slot[buyers] + 1, minlength=wh.size + 1)[1:]
+    with p.slots(tr) as slot:
+        sold_to = np.bincount(slot[sellers] + 1, minlength=tr.size + 1)[1:]
+    _expose(world, wh, team + bought)
+    _expose(world, tr, 1.0 + sold_to)
 
 
 def init(world: World, rng: np.random.Generator) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -106,6 +107,9 @@ class World:
     lots: Lots
     rngs: dict[str, np.random.Generator]
     ties: Ties = field(default_factory=lambda: Ties(1024))
+    user_index: Any = None  # users grouped by market, rebuilt monthly (relations)
+    trade_log: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # deals since last merge
+    kin_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     t: int = 0  # weeks since the burn-in began
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))

@@ -33,10 +33,10 @@ class Ties(Table):
             self.append(n, src=src, dst=dst, kind=kind, first=week, last=week, uses=1)
 
     def merge_trade(self, src: np.ndarray, dst: np.ndarray, week: int) -> None:
-        """Record trades: an existing seller-buyer pair counts one more use, a new pair becomes a tie."""
+        """Record deals: an existing seller-buyer pair counts its uses, a new pair becomes a tie."""
         if np.size(src) == 0:
             return
-        pairs = np.unique(src.astype(np.int64) << 32 | dst.astype(np.int64))
+        pairs, uses = np.unique(src.astype(np.int64) << 32 | dst.astype(np.int64), return_counts=True)
         trade = np.flatnonzero(self.kind == TRADE)
         known = self.src[trade].astype(np.int64) << 32 | self.dst[trade].astype(np.int64)
         order = np.argsort(known)
