@@ -188,8 +188,9 @@ class Recorder:
                   nat(_ratio(once, np.bincount(s_buyer, minlength=N_SUBSTANCES))))
         users = np.concatenate([p.rows(USER), rd])
         for rows, level in ((p.rows(USER), "user"), (rd, "retail"), (wh, "wholesale"), (tr, "trafficking")):
-            s_r = p.substance[rows]
-            mean = _ratio(np.bincount(s_r, p.exposure[rows], N_SUBSTANCES), np.bincount(s_r, minlength=N_SUBSTANCES))
+            s_r = p.substance[rows].astype(np.intp)
+            mean = _ratio(np.bincount(s_r, p.exposure[rows].astype(float), N_SUBSTANCES),
+                          np.bincount(s_r, minlength=N_SUBSTANCES))
             self._set(w, "exposure", level, "national", nat(mean))
         for role, level in ((RETAIL, "retail"), (WHOLESALE, "wholesale")):
             self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
@@ -198,15 +199,14 @@ class Recorder:
         self._set(w, "entrants_introduced", "wholesale", "national", nat(wk.entrants[1:].sum(axis=0)))
         self._set(w, "entrants_kin", "wholesale", "national", nat(wk.entrants[INTRO_KIN]))
         self._set(w, "entrants_prison", "wholesale", "national", nat(wk.entrants[INTRO_PRISON]))
-        s_u = p.substance[users]
+        s_u = p.substance[users].astype(np.intp)
         n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
-        self._set(w, "ever_sold_share", "user", "national",
-                  nat(_ratio(np.bincount(s_u, p.ever_sold[users], N_SUBSTANCES), n_u)))
-        community = (p.flags & COMMUNITY) != 0
+        count = lambda mask, s_rows: np.bincount(s_rows[mask], minlength=N_SUBSTANCES)  # noqa: E731
+        self._set(w, "ever_sold_share", "user", "national", nat(_ratio(count(p.ever_sold[users], s_u), n_u)))
         self._set(w, "community_share", "user", "national",
-                  nat(_ratio(np.bincount(s_u, community[users], N_SUBSTANCES), n_u)))
+                  nat(_ratio(count((p.flags[users] & COMMUNITY) != 0, s_u), n_u)))
         self._set(w, "community_share", "wholesale", "national",
-                  nat(_ratio(np.bincount(s_wh, community[wh], N_SUBSTANCES), n_wh)))
+                  nat(_ratio(count((p.flags[wh] & COMMUNITY) != 0, s_wh.astype(np.intp)), n_wh)))
         self._set(w, "disputes", "retail", "national", nat(wk.disputes[0]))
         self._set(w, "disputes_vory", "retail", "national", nat(wk.disputes[1]))
         self._set(w, "vory_fees", "wholesale", "national", nat(wk.vory_fees))
