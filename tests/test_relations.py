@@ -105,7 +105,7 @@ def test_trade_ties_count_repeat_deals():
     pairs = {(int(s), int(d)): int(u) for s, d, u in zip(ties.src, ties.dst, ties.uses, strict=True)}
     assert pairs == {(1, 5): 2, (1, 6): 1, (2, 5): 1, (3, 5): 1}
     ties.forget_trade(before_week=1)
-    assert sorted(zip(ties.src.tolist(), ties.dst.tolist())) == [(1, 5), (3, 5)]
+    assert sorted(zip(ties.src.tolist(), ties.dst.tolist(), strict=True)) == [(1, 5), (3, 5)]
 
 
 @pytest.fixture(scope="module")

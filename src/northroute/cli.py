@@ -176,6 +176,10 @@ def params(
 
 
 # Command groups that live with their subsystems register themselves here (one line each).
+from northroute.dashboard.commands import register as register_dashboard  # noqa: E402, I001
+register_dashboard(app)
+from northroute.network import register as register_network  # noqa: E402, I001
+register_network(app)
 
 
 def main() -> None:

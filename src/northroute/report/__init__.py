@@ -172,7 +172,8 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         "<p class='note'>Purity of wholesalers' and retail dealers' stock: regional purities averaged with the "
         "regions' stock (grams) as weights.</p>",
         fig_html(figures.purity_figure(ts), "fig-purity"),
-        "<h2>Map</h2>\n<p class='note'>Schematic, no basemap: places at their coordinates, each route drawn "
+        "<h2>Map</h2>\n<p class='note'>The 16 regions of 2012 and neighbouring countries (Natural Earth, public "
+        "domain, simplified; shipped with the package), places at their coordinates, each route drawn "
         "through its nodes (shifted a little sideways where routes share a road), line width proportional to the "
         "route's total <code>route_flow_g</code> over the run (all substances). Latitude is stretched by "
         "1/cos(mean latitude) so that distances look right.</p>",

@@ -3,7 +3,8 @@
 Every function takes the long table (week, date, place, substance, level, metric, world, value), already
 restricted to one world, and works with pandas groupby; loops run only over substances, routes or levels
 to make traces. No figure needs anything from the internet: the map is a plain `go.Scatter` on lon/lat
-axes, not a `Scattergeo` (which would fetch topojson from a CDN).
+axes, not a `Scattergeo` (which would fetch topojson from a CDN), and its region polygons come from the
+GeoJSON shipped in `northroute/data` (see `boundaries.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from northroute.report.boundaries import BBOX, load_boundaries, rings
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import SUBSTANCE_NAMES
 
@@ -52,6 +54,7 @@ MAP_TEXT = {
     "AUYL": "middle left",
     "SHARBAKTY": "bottom right",
 }
+MAP_SCALE = [[0.0, "#fbf6e9"], [1.0, "#b98b5a"]]  # pale, so routes stay readable on top
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
@@ -80,13 +83,23 @@ def _label_year(year: int, n_weeks: int) -> str:
     return str(year) if n_weeks >= 52 else f"{year} ({n_weeks} wk)"
 
 
-def substance_menu(n_per: list[int], labels: list[str], y: float = 1.16) -> list[dict]:
-    """A dropdown that shows one group of traces at a time (groups given by their trace counts)."""
+def empty_note(text: str) -> dict:
+    """A centred annotation that says in words why a chart (or one menu choice of it) has nothing to draw."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+            "font": {"size": 14, "color": "#666"}}
+
+
+def substance_menu(n_per: list[int], labels: list[str], y: float = 1.16,
+                   notes: list[str | None] | None = None) -> list[dict]:
+    """A dropdown that shows one group of traces at a time (groups given by their trace counts); `notes` gives
+    each group an optional sentence shown instead of an empty plot."""
     total = sum(n_per)
     buttons, start = [], 0
-    for n, label in zip(n_per, labels, strict=True):
+    notes = notes or [None] * len(n_per)
+    for n, label, note in zip(n_per, labels, notes, strict=True):
         visible = [start <= i < start + n for i in range(total)]
-        buttons.append({"label": label, "method": "update", "args": [{"visible": visible}]})
+        buttons.append({"label": label, "method": "update",
+                        "args": [{"visible": visible}, {"annotations": [empty_note(note)] if note else []}]})
         start += n
     return [
         {
@@ -206,11 +219,14 @@ def flows_figure(ts: pd.DataFrame, route_names: tuple[str, ...]) -> go.Figure:
             )
         n_per.append(len(routes))
     unit = f"kg per {block} weeks" if block > 1 else "kg per week"
+    notes = [None if n else f"No {sub} entered Kazakhstan on any route in these weeks."
+             for n, sub in zip(n_per, SUBSTANCE_NAMES, strict=True)]
     fig.update_layout(
         template=TEMPLATE,
         height=HEIGHT,
         margin={"t": 70, "r": 20, "b": 40, "l": 60},
-        updatemenus=substance_menu(n_per, list(SUBSTANCE_NAMES)),
+        updatemenus=substance_menu(n_per, list(SUBSTANCE_NAMES), notes=notes),
+        annotations=[empty_note(notes[0])] if notes[0] else [],
         yaxis={"title": unit, "rangemode": "tozero"},
         legend_title="route",
     )
@@ -348,12 +364,15 @@ def seizures_figure(ts: pd.DataFrame) -> go.Figure:
                     hovertemplate=f"%{{customdata}}<br>{label}: %{{y:,.2f}} kg<extra>{sub}</extra>",
                 )
             )
+    notes = [None if g.get(sub, pd.Series(dtype=float)).sum() > 0 else
+             f"Nothing of {sub} was seized at the crossings in these weeks." for sub in SUBSTANCE_NAMES]
     fig.update_layout(
         template=TEMPLATE,
         height=HEIGHT,
         barmode="group",
         margin={"t": 70, "r": 20, "b": 80, "l": 60},
-        updatemenus=substance_menu([len(years)] * len(SUBSTANCE_NAMES), list(SUBSTANCE_NAMES)),
+        updatemenus=substance_menu([len(years)] * len(SUBSTANCE_NAMES), list(SUBSTANCE_NAMES), notes=notes),
+        annotations=[empty_note(notes[0])] if notes[0] else [],
         yaxis={"title": "kg seized", "rangemode": "tozero"},
         legend_title="year",
         xaxis_tickangle=-25,
@@ -387,8 +406,69 @@ def purity_figure(ts: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def map_figure(ts: pd.DataFrame) -> go.Figure:
-    """Schematic map on lon/lat axes: places as labelled markers, routes as lines whose width is the run's flow."""
+def region_values(ts: pd.DataFrame, metric: str, level: str, substance: str | None = None) -> pd.Series:
+    """One number per region for shading the map: the metric's mean over the weeks, summed over substances
+    unless one is named (use a substance for prices and fractions, which do not add up)."""
+    df = select(ts, metric, level)
+    if substance is not None:
+        df = df[df["substance"] == substance]
+    regions = places_table().query("kind == 'region'").index
+    weekly = df.groupby(["place", "week"], observed=True)["value"].sum()
+    return weekly.groupby(level="place", observed=True).mean().reindex(regions)
+
+
+def _boundary_traces(fig: go.Figure, shade: pd.Series | None, shade_title: str, places: pd.DataFrame) -> None:
+    """Neighbouring countries in grey, the 2012 regions filled plainly or shaded by `shade` (one value a region)."""
+    from plotly.colors import sample_colorscale
+
+    feats = load_boundaries()["features"]
+
+    def xy(feature: dict) -> tuple[list, list]:
+        xs: list = []
+        ys: list = []
+        for ring in rings(feature["geometry"]):
+            xs += [p[0] for p in ring] + [None]
+            ys += [p[1] for p in ring] + [None]
+        return xs, ys
+
+    for f in (f for f in feats if f["properties"]["kind"] == "neighbour"):
+        xs, ys = xy(f)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor="#eceff3",
+                                 line={"color": "#d5d9df", "width": 0.8}, hoveron="fills", hoverinfo="text",
+                                 text=f["properties"]["name"], showlegend=False))
+    lab = [f["properties"] for f in feats if f["properties"]["kind"] == "neighbour" and "label_lon" in f["properties"]]
+    fig.add_trace(go.Scatter(x=[p["label_lon"] for p in lab], y=[p["label_lat"] for p in lab], mode="text",
+                             text=[p["name"] for p in lab], textfont={"size": 11, "color": "#9aa1ab"},
+                             hoverinfo="skip", showlegend=False))
+    vals = shade.dropna() if shade is not None else pd.Series(dtype=float)
+    lo, hi = (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 1.0)
+    # Cities last: Almaty and Astana are holes in their oblasts and must be drawn on top of them.
+    regions = sorted((f for f in feats if f["properties"]["kind"] == "region"),
+                     key=lambda f: f["properties"]["code"] in ("ALA", "AST"))
+    for f in regions:
+        code = f["properties"]["code"]
+        name = places.loc[code, "name"] if code in places.index else code
+        value = vals.get(code, np.nan)
+        if np.isfinite(value):
+            colour = sample_colorscale(MAP_SCALE, [(value - lo) / (hi - lo) if hi > lo else 0.5])[0]
+            text = f"{name}<br>{shade_title}: {value:,.4g}"
+        else:
+            colour, text = "#faf7ee", f"{name}" + (f"<br>{shade_title}: no data" if shade is not None else "")
+        xs, ys = xy(f)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour,
+                                 line={"color": "#a8b0bb", "width": 0.8}, hoveron="fills", hoverinfo="text",
+                                 text=text, showlegend=False))
+    if len(vals):
+        colorbar = {"title": {"text": shade_title, "side": "top"}, "orientation": "h", "x": 0.0, "xanchor": "left",
+                    "y": -0.1, "yanchor": "top", "len": 0.45, "thickness": 12}
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker={"color": [lo, hi], "colorscale": MAP_SCALE, "cmin": lo, "cmax": hi,
+                                         "showscale": True, "colorbar": colorbar}))
+
+
+def map_figure(ts: pd.DataFrame, shade: pd.Series | None = None, shade_title: str = "") -> go.Figure:
+    """Map on lon/lat axes: the 2012 regions (shipped polygons, optionally shaded by `shade`, one value per
+    region code), places as labelled markers, routes as lines whose width is the run's flow."""
     geo = load_geography()
     places = places_table().reindex(list(geo.codes))
     flow = select(ts, "route_flow_g").groupby(["place", "substance"], observed=True)["value"].sum().div(1e3)
@@ -396,6 +476,7 @@ def map_figure(ts: pd.DataFrame) -> go.Figure:
     top = max(float(by_route.max()), 1e-9)
     lat0 = float(np.mean(geo.lat))
     fig = go.Figure()
+    _boundary_traces(fig, shade, shade_title, places)
     # Routes that share legs are drawn side by side: each one is shifted a little across its direction.
     n_routes = len(geo.route_names)
     offsets = (np.arange(n_routes) - (n_routes - 1) / 2) * 0.09
@@ -451,13 +532,17 @@ def map_figure(ts: pd.DataFrame) -> go.Figure:
         template=TEMPLATE,
         height=620,
         margin={"t": 30, "r": 20, "b": 40, "l": 50},
-        xaxis={"title": "longitude °E", "showgrid": True, "zeroline": False},
+        plot_bgcolor="#f4f8fb",
+        xaxis={"title": "longitude °E", "showgrid": False, "zeroline": False, "range": [BBOX[0], BBOX[2]],
+               "constrain": "domain"},
         yaxis={
             "title": "latitude °N",
             "scaleanchor": "x",
             "scaleratio": 1 / np.cos(np.radians(lat0)),
-            "showgrid": True,
+            "showgrid": False,
             "zeroline": False,
+            "range": [BBOX[1], BBOX[3]],
+            "constrain": "domain",
         },
     )
     return fig

@@ -1,0 +1,322 @@
+"""The dashboard's page logic (streamlit AppTest), its run manager, path confinement, the shipped region
+polygons and the `northroute report` / `dashboard` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import northroute as nr
+from northroute.dashboard import levers as lv
+from northroute.dashboard import sections
+from northroute.dashboard.runs import ENV_RUNS, PathError, RunManager, Task, confine, find_runs
+from northroute.report.boundaries import _inside, load_boundaries
+from northroute.report.compare import trend_figure
+from northroute.report.figures import map_figure, places_table
+
+APP = Path(nr.__file__).parent / "dashboard" / "app.py"
+TINY = ["population.scale=0.005", "time.years=0.2", "time.burn_in_weeks=2"]
+GOOD_TOML = b'name = "mine"\nextends = "baseline-2012"\n[market]\npool_share = 0.5\n'
+
+
+@pytest.fixture(scope="module")
+def tiny_run() -> nr.Results:
+    return nr.run(nr.load_scenario("baseline-2012", TINY), seed=0)
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path, tiny_run: nr.Results, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "runs"
+    tiny_run.save(root, "tiny-run")
+    monkeypatch.setenv(ENV_RUNS, str(root))
+    return root
+
+
+@pytest.fixture
+def app(runs_dir: Path) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def lever(at: AppTest, label: str):
+    return next(w for w in at.number_input if w.label.startswith(label))
+
+
+def scenario_line(at: AppTest) -> str:
+    return next(m.value for m in at.sidebar.markdown if m.value.startswith("**Scenario:**"))
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+# ------------------------------------------------------------------------------------------------ the page
+
+
+def test_page_renders_the_open_run(app: AppTest) -> None:
+    heads = [m.value for m in app.markdown if m.value.startswith("### ")]
+    for title in ("Flows by route", "Map", "Prices by substance and level", "Seizures", "Arrests by role",
+                  "Prison population", "Corruption", "Users and dealers"):
+        assert f"### {title}" in heads, heads
+    assert app.subheader[0].value.startswith("baseline-2012 · seed 0")
+    infos = " ".join(i.value for i in app.info)
+    assert "no arrests yet" in infos and "no corruption yet" in infos
+    assert len(app.get("plotly_chart")) >= 6
+    assert {b.label for b in app.get("download_button")} >= {"Time series (CSV)", "Time series (Parquet)",
+                                                              "Report (HTML)"}
+    assert not errors(app)
+
+
+def test_levers_show_unit_range_and_provenance(app: AppTest) -> None:
+    w = lever(app, "Heroin arriving")
+    assert "kg/year" in w.label and "0 – 200,000" in w.label
+    assert "Provenance:" in w.help and "supply.heroin_kg_per_year" in w.help
+    assert w.value == 35_000
+
+
+def test_scenario_pick(app: AppTest) -> None:
+    assert lever(app, "Greenhouse marijuana").value > 0
+    app.sidebar.selectbox(key="builtin").set_value("no-greenhouse").run()
+    assert "no-greenhouse" in scenario_line(app)
+    assert lever(app, "Greenhouse marijuana").value == 0
+
+
+def test_lever_validation(app: AppTest) -> None:
+    lever(app, "Years to simulate").set_value(100.0).run()
+    msg = " ".join(errors(app))
+    assert "Years to simulate: 100 years is outside the allowed range 0.02 – 30 years." in msg
+    assert app.sidebar.button(key="run").disabled
+    lever(app, "Years to simulate").set_value(1.0).run()
+    assert not errors(app)
+    assert not app.sidebar.button(key="run").disabled
+    lever(app, "Burn-in weeks").set_value(-1).run()
+    assert "Burn-in weeks (not recorded): -1 weeks is outside the allowed range 0 – 104 weeks." in errors(app)
+
+
+def test_other_parameters_are_checked(app: AppTest) -> None:
+    box = next(t for t in app.text_area if t.label.startswith("One per line"))
+    box.set_value("market.nonsense = 1").run()
+    assert "unknown parameter 'market.nonsense'" in " ".join(errors(app))
+    box = next(t for t in app.text_area if t.label.startswith("One per line"))
+    box.set_value("market.pool_discount = 0.2  # bigger discount").run()
+    assert not errors(app)
+
+
+def test_bad_upload_keeps_previous_state(app: AppTest, runs_dir: Path) -> None:
+    app.sidebar.radio(key="source").set_value("Upload a TOML file").run()
+    app.sidebar.file_uploader[0].set_value(("mine.toml", GOOD_TOML, "application/toml")).run()
+    assert "`mine`" in scenario_line(app) and lever(app, "Users who buy in pools").value == 0.5
+    bad = [
+        ("notes.toml", b"this is [not toml", "is not valid TOML"),
+        ("picture.png", b"\x89PNG\r\n\x1a\n\x00\xff\xfe", "is not a text file"),
+        ("fields.toml", b'[market]\nnonsense = 1\n', "unknown parameter 'market.nonsense'"),
+        ("range.toml", b'[market]\nadulteration = 5\n', "market.adulteration"),
+        ("escape.toml", b'extends = "/etc/hostname"\n', "may extend only a built-in scenario"),
+    ]
+    for name, data, expect in bad:
+        app.sidebar.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+        assert not app.exception
+        msg = " ".join(errors(app))
+        assert expect in msg and "unchanged" in msg, (name, msg)
+        assert "`mine`" in scenario_line(app), name
+        assert lever(app, "Users who buy in pools").value == 0.5, name
+    assert not any((runs_dir / ".uploads").iterdir())  # temp files are removed after parsing
+
+
+def test_path_confinement(tmp_path: Path, app: AppTest, runs_dir: Path) -> None:
+    root = runs_dir.resolve()
+    assert confine(root, "tiny-run") == root / "tiny-run"
+    for bad in ("../outside", "/etc", "tiny-run/../../x", ""):
+        with pytest.raises(PathError):
+            confine(root, bad)
+    (tmp_path / "elsewhere").mkdir()
+    (runs_dir / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(PathError):
+        confine(root, "link")
+    with pytest.raises(PathError):
+        RunManager(root).job_dir("../../etc")
+    app.radio(key="view").set_value("Open a run").run()
+    app.text_input(key="open_text").set_value("../../etc").run()
+    app.button(key="open_text_btn").click().run()
+    assert "not inside the runs folder" in " ".join(errors(app))
+
+
+def test_open_view_lists_runs(app: AppTest) -> None:
+    app.radio(key="view").set_value("Open a run").run()
+    assert app.selectbox(key="open_pick").options[0].endswith("tiny-run")
+    app.button(key="open_btn").click().run()
+    assert app.radio(key="view").value == "Results"
+
+
+# ------------------------------------------------------------------------------ sections from the metric list
+
+
+def test_recorded_and_new_metrics_show_up_without_code_changes(tiny_run: nr.Results) -> None:
+    ts = tiny_run.timeseries
+    users = ts[(ts["metric"] == "users") & (ts["place"] == "KUS")]
+    fake = []
+    for metric, world, factor in (("arrests", "true", 0.01), ("arrests", "recorded", 0.005),
+                                  ("widgets_made", "true", 1.0)):
+        part = users.copy()
+        part["metric"], part["level"], part["world"] = metric, "retail", world
+        part["value"] = part["value"] * factor
+        fake.append(part)
+    grown = pd.concat([ts.astype({c: str for c in ("place", "substance", "level", "metric", "world")}), *fake])
+    plans = {p.section.key: p for p in sections.plan(grown)}
+    arrests = plans["arrests"]
+    assert not arrests.empty and arrests.recorded and ("arrests", "retail") in arrests.trend_pairs
+    assert ("widgets_made", "retail") in plans["other"].pairs
+    assert plans["prison"].empty and plans["corruption"].empty
+    fig = trend_figure({"run": [grown]}, "arrests", "retail")
+    assert {t.line.dash for t in fig.data} == {"solid", "dash"}
+    assert not {p.section.key: p for p in sections.plan(ts)}["arrests"].pairs
+
+
+# ------------------------------------------------------------------------------------------ the run manager
+
+
+def wait(mgr: RunManager, job: str, until, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = mgr.status(job)
+        if until(st):
+            return st
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} stuck at {mgr.status(job)}")
+
+
+def test_run_manager_start_progress_cancel(tmp_path: Path) -> None:
+    mgr = RunManager(tmp_path)
+    scen = nr.load_scenario("baseline-2012", TINY)
+    job = mgr.start([Task(scen.model_dump(mode="json"), 4)])
+    st = wait(mgr, job, lambda s: s.finished)
+    assert st.state == "done", st.message
+    assert st.fraction == 1.0 and st.total == scen.weeks + scen.time.burn_in_weeks
+    run = tmp_path / st.runs[0]["run"]
+    assert (run / "manifest.json").is_file() and (run / "report.html").is_file()
+    assert json.loads((run / "manifest.json").read_text())["seed"] == 4
+
+    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=6", "time.burn_in_weeks=2"])
+    job = mgr.start([Task(long.model_dump(mode="json"), 1)])
+    st = wait(mgr, job, lambda s: s.state == "running" and s.done > 0 or s.finished)
+    assert st.state == "running" and 0 < st.fraction < 1
+    mgr.cancel(job)
+    st = mgr.status(job)
+    assert st.state == "cancelled"
+    assert not mgr._alive(job)
+    assert find_runs(tmp_path) == [run]  # nothing new, nothing half-written
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_failed_job_is_reported_in_words(tmp_path: Path) -> None:
+    mgr = RunManager(tmp_path)
+    scen = nr.load_scenario("baseline-2012", TINY).model_dump(mode="json")
+    with pytest.raises(ValueError):
+        mgr.start([Task({**scen, "market": {"adulteration": 9}}, 0)])  # refused before a process starts
+    assert not any((tmp_path / ".jobs").iterdir())
+
+
+def test_run_from_the_page(app: AppTest, runs_dir: Path) -> None:
+    lever(app, "Years to simulate").set_value(0.2).run()
+    lever(app, "Burn-in weeks").set_value(2).run()
+    lever(app, "Share of the population simulated").set_value(0.005).run()
+    app.sidebar.number_input(key="seed").set_value(9).run()
+    app.sidebar.button(key="run").click().run()
+    job = app.session_state["job"]
+    assert job is not None
+    assert app.sidebar.button(key="run").disabled
+    wait(RunManager(runs_dir), job, lambda s: s.finished)
+    app.run()
+    assert not app.exception
+    assert "Run finished." in [s.value for s in app.success]
+    assert app.subheader[0].value.startswith("baseline-2012 · seed 9")
+    assert len(find_runs(runs_dir)) == 2
+
+
+def test_compare_view(app: AppTest, runs_dir: Path) -> None:
+    other = nr.run(nr.load_scenario("baseline-2012", [*TINY, "trafficking.inspection_multiplier=1.0"]), seed=0)
+    other.save(runs_dir, "tight-borders")
+    app.radio(key="view").set_value("Compare").run()
+    app.multiselect(key="cmp_a").set_value(["tiny-run"]).run()
+    app.multiselect(key="cmp_b").set_value(["tight-borders"]).run()
+    assert not app.exception
+    settings, table = (d.value for d in app.dataframe)
+    assert settings["parameter"].tolist() == ["trafficking.inspection_multiplier"]
+    assert {"A mean", "B mean", "B − A"} <= set(table.columns)
+    assert len(app.get("plotly_chart")) >= 5
+
+
+# --------------------------------------------------------------------------------------------- boundaries
+
+
+def test_boundaries_ship_the_2012_regions() -> None:
+    path = Path(nr.__file__).parent / "data" / "kz_regions_2012.geojson"
+    assert path.stat().st_size < 1_000_000
+    feats = load_boundaries()["features"]
+    codes = sorted(f["properties"]["code"] for f in feats if f["properties"]["kind"] == "region")
+    places = places_table()
+    assert codes == sorted(places.index[places["kind"] == "region"])
+    # Every region's centre in places.csv lies inside that region's polygon (so the codes are mapped right).
+    for f in (f for f in feats if f["properties"]["kind"] == "region"):
+        code = f["properties"]["code"]
+        lon, lat = places.loc[code, ["lon", "lat"]]
+        rings = [np.asarray(poly[0]) for poly in f["geometry"]["coordinates"]]
+        assert any(_inside(lon, lat, r) for r in rings), code
+
+
+def test_map_draws_regions_without_internet(tiny_run: nr.Results) -> None:
+    ts = tiny_run.timeseries
+    fig = map_figure(ts[ts["world"] == "true"])
+    assert {t.type for t in fig.data} == {"scatter"}
+    fills = [t for t in fig.data if t.fill == "toself"]
+    assert len(fills) >= 16
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300, env=dict(os.environ))
+
+
+def test_report_command(tmp_path: Path, tiny_run: nr.Results) -> None:
+    a = tiny_run.save(tmp_path, "a")
+    nr.run(nr.load_scenario("baseline-2012", [*TINY, "market.adulteration=0.4"]), seed=0).save(tmp_path, "b")
+    res = cli("report", str(a))
+    assert res.returncode == 0, res.stderr
+    assert (a / "report.html").is_file()
+    res = cli("report", str(a), str(tmp_path / "b"), "--out", str(tmp_path / "cmp.html"))
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "market.adulteration" in page and "id='differences'" in page
+    assert page.count("plotly.js v") == 1 and "<script src" not in page
+    res = cli("report", str(tmp_path / "missing"))
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "not found" in res.stderr
+
+
+def test_dashboard_command_checks_its_options(tmp_path: Path) -> None:
+    res = cli("dashboard", "--port", "0", "--runs", str(tmp_path))
+    assert res.returncode == 2 and "--port" in res.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    res = cli("dashboard", "--runs", str(blocked / "runs"))
+    assert res.returncode == 2 and "cannot write" in res.stderr
+
+
+def test_upload_parser_directly(tmp_path: Path) -> None:
+    scen = lv.parse_upload(GOOD_TOML, "mine.toml", tmp_path)
+    assert scen.name == "mine" and scen.market.pool_share == 0.5
+    with pytest.raises(lv.UploadError, match="a few kB"):
+        lv.parse_upload(b"#" * (lv.MAX_UPLOAD_BYTES + 1), "big.toml", tmp_path)
