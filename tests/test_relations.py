@@ -188,3 +188,11 @@ def test_network_export(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "northroute", "network", run_dir, "--year", "1999"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no snapshot for 1999" in bad.stderr
+
+
+def test_report_shows_an_enterprise(tmp_path, medium_runs):
+    from northroute.report import write_report
+
+    page = write_report(medium_runs[0], tmp_path / "r.html").read_text()
+    assert "<h2>Enterprises</h2>" in page
+    assert "fig-enterprise" in page and "fig-enterprise-sizes" in page

@@ -48,7 +48,7 @@ METRICS = (
     Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
     Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
     Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
-    Metric("route_flow_g", "trafficking", "route", "g/week", "grams entering Kazakhstan on the route"),
+    Metric("route_flow_g", "trafficking", "route", "g/week", "grams entering Kazakhstan on the route, after the entry search"),
     Metric("route_seizures_g", "trafficking", "route", "g/week", "grams seized on the route"),
     Metric("route_exports_g", "trafficking", "route", "g/week", "grams leaving the route into Russia"),
     Metric("in_transit_g", "trafficking", "national", "g", "grams in lots on the routes"),

@@ -48,7 +48,6 @@ def step(world: World, rng: np.random.Generator) -> None:
     lots.selling[:] = False
     node = geo.route_nodes[lots.route, lots.pos]
     entering = moving & was_outside & geo.in_kazakhstan[node]
-    scatter_add(wk.route_entered_g, (lots.route[entering], lots.substance[entering]), lots.bulk_g[entering])
 
     at_crossing = moving & (geo.kind[node] == "crossing")
     p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched
@@ -61,6 +60,8 @@ def step(world: World, rng: np.random.Generator) -> None:
         scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
         world.log("seizure", person=lots.owner[seized], place=n, substance=s, grams=g,
                   value=lots.cover[seized])
+    entered = entering & ~seized  # through the entry search, if there was one
+    scatter_add(wk.route_entered_g, (lots.route[entered], lots.substance[entered]), lots.bulk_g[entered])
     arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)
     lost = np.bincount(node[seized], lots.bulk_g[seized], geo.n)
     seen = arrived > 0

@@ -1,4 +1,5 @@
-"""One self-contained HTML report per run: header, summary, flows, prices, people, seizures, map.
+"""One self-contained HTML report per run: header, summary, flows, prices, people, seizures, map,
+enterprises.
 
     from northroute.report import write_report
     write_report(results, Path("report.html"))
@@ -21,7 +22,7 @@ import pandas as pd
 import plotly.io as pio
 
 from northroute.record import METRICS
-from northroute.report import figures
+from northroute.report import figures, network
 from northroute.results import Results
 from northroute.world.geography import load_geography
 
@@ -130,6 +131,22 @@ def _price_table_html(ts: pd.DataFrame) -> str:
     )
 
 
+def _enterprise_parts(results: Results, fig_html) -> list[str]:
+    """The social organisation of the trade (issue #3): one enterprise and the size distribution."""
+    nodes, edges = results.network_nodes, results.network
+    one, sizes = network.enterprise_figure(nodes, edges), network.size_figure(nodes)
+    if one is None or sizes is None:
+        return ["<h2>Enterprises</h2>\n<p class='note'>This run has no network snapshots.</p>"]
+    return [
+        "<h2>Enterprises</h2>\n<p class='note'>The wholesaler with the largest retail team at the last "
+        "snapshot, with everyone tied to him: the retail dealers he supplies (marker size grows with their "
+        "customers), the traffickers he bought from in the last year, whoever introduced or vouched for him or "
+        "was introduced by him, and his kin. Below, how big enterprises are.</p>",
+        fig_html(one, "fig-enterprise"),
+        fig_html(sizes, "fig-enterprise-sizes"),
+    ]
+
+
 def write_report(results: Results, path: Path, title: str | None = None) -> Path:
     """Write one self-contained HTML report of `results` to `path` and return the path."""
     path = Path(path)
@@ -178,6 +195,7 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         "route's total <code>route_flow_g</code> over the run (all substances). Latitude is stretched by "
         "1/cos(mean latitude) so that distances look right.</p>",
         fig_html(figures.map_figure(ts), "fig-map"),
+        *_enterprise_parts(results, fig_html),
     ]
     now = datetime.now(UTC).isoformat(timespec="seconds")
     footer = (
