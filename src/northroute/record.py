@@ -66,8 +66,11 @@ METRICS = (
     Metric("exposure", "retail", "national", "counterparties", "mean distinct counterparties a week (M3)"),
     Metric("exposure", "wholesale", "national", "counterparties", "mean distinct counterparties a week (M3)"),
     Metric("exposure", "trafficking", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+    Metric("leavers", "user", "national", "persons/week", "users who stopped using (or died)"),
     Metric("leavers", "retail", "national", "persons/week", "retail dealers who stopped dealing"),
     Metric("leavers", "wholesale", "national", "persons/week", "wholesalers who left the trade"),
+    Metric("tenure_weeks", "user", "national", "weeks/week", "summed weeks of use of this week's leavers "
+           "(divide by leavers for the mean)"),
     Metric("tenure_weeks", "retail", "national", "weeks/week", "summed career weeks of this week's leavers "
            "(divide by leavers for the mean career length)"),
     Metric("tenure_weeks", "wholesale", "national", "weeks/week", "summed career weeks of this week's leavers"),
@@ -193,7 +196,7 @@ class Recorder:
             mean = _ratio(np.bincount(s_r, p.exposure[rows].astype(float), N_SUBSTANCES),
                           np.bincount(s_r, minlength=N_SUBSTANCES))
             self._set(w, "exposure", level, "national", nat(mean))
-        for role, level in ((RETAIL, "retail"), (WHOLESALE, "wholesale")):
+        for role, level in ((USER, "user"), (RETAIL, "retail"), (WHOLESALE, "wholesale")):
             self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
             self._set(w, "tenure_weeks", level, "national", nat(wk.exits[role, :, 0]))
         self._set(w, "entrants", "wholesale", "national", nat(wk.entrants.sum(axis=0)))

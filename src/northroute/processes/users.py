@@ -15,6 +15,7 @@ import numpy as np
 
 from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member, rank_in_group
+from northroute.world.arrays import scatter_add
 from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
@@ -122,7 +123,10 @@ def step(world: World, rng: np.random.Generator) -> None:
     rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
     relations.join_circles(world, rows, rng)
     world.log("start_use", person=rows, place=world.people.region[rows], substance=world.people.substance[rows])
-    world.log("stop_use", person=quits, place=p.region[quits], substance=p.substance[quits])
+    world.log("stop_use", person=quits, place=p.region[quits], substance=p.substance[quits],
+              value=world.t - p.entered[quits])
+    scatter_add(world.week.exits, (p.role[quits], p.substance[quits], 0), world.t - p.entered[quits])
+    scatter_add(world.week.exits, (p.role[quits], p.substance[quits], 1), 1.0)
 
     if world.t % POOL_REFRESH_WEEKS == 0:
         form_pools(world, rng)
