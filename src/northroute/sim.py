@@ -27,7 +27,7 @@ from northroute.processes import careers, prices, relations, supply, trade, traf
 from northroute.record import Recorder
 from northroute.scenario import Scenario, ScenarioError, apply_override
 from northroute.world.geography import load_geography
-from northroute.world.memory import tune_allocator
+from northroute.world.memory import release
 from northroute.world.people import People
 from northroute.world.shipments import Lots
 from northroute.world.state import Ledger, World
@@ -105,7 +105,6 @@ def advance(world: World, module_time: dict[str, float] | None = None) -> None:
 
 def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None) -> tuple[World, Recorder, dict]:
     """Run the whole schedule; returns the final world, its recorder and run statistics."""
-    tune_allocator()
     t0 = time.perf_counter()
     world = build_world(scenario, seed)
     recorder = Recorder(world)
@@ -121,6 +120,8 @@ def simulate(scenario: Scenario, seed: int = 0, progress: Progress | None = None
         recorder.record(world)
         module_time["record"] += time.perf_counter() - t1
         agent_steps += int(np.count_nonzero(world.people.status == 0))
+        if world.t % 4 == 0:
+            release()
         peak_rows = max(peak_rows, len(world.people))
         world.t += 1
         if progress is not None:
