@@ -19,6 +19,8 @@ from northroute.world.people import COMMUNITY, RETAIL, SUBSTANCE_NAMES, TRAFFICK
 from northroute.world.state import N_SUBSTANCES, World
 from northroute.world.ties import TRADE
 
+MONTHLY = 4  # weeks between measurements of network structure and exposure (slow to change, costly)
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -56,16 +58,20 @@ METRICS = (
     Metric("traffickers", "trafficking", "national", "persons", "active traffickers (cannabis under marijuana)"),
     Metric("price", "retail", "national", "KZT/g", "user-weighted national retail price"),
     Metric("price", "wholesale", "national", "KZT/g", "user-weighted national wholesale price"),
-    Metric("team_size", "wholesale", "national", "persons", "mean retail dealers per active wholesaler (SF2)"),
-    Metric("team_size_max", "wholesale", "national", "persons", "largest retail team of a wholesaler"),
+    Metric("team_size", "wholesale", "national", "persons",
+           "mean retail dealers per active wholesaler (SF2); every 4 weeks"),
+    Metric("team_size_max", "wholesale", "national", "persons", "largest retail team of a wholesaler; every 4 weeks"),
     Metric("handovers", "user", "national", "hand-overs", "grams-weighted hand-overs from trafficker to "
            "consumer (SF3)"),
     Metric("one_off_pairs", "wholesale", "national", "fraction", "share of trafficker-wholesaler ties used "
-           "only once in the last year (SF3)"),
-    Metric("exposure", "user", "national", "counterparties", "mean distinct counterparties a week (M3)"),
-    Metric("exposure", "retail", "national", "counterparties", "mean distinct counterparties a week (M3)"),
-    Metric("exposure", "wholesale", "national", "counterparties", "mean distinct counterparties a week (M3)"),
-    Metric("exposure", "trafficking", "national", "counterparties", "mean distinct counterparties a week (M3)"),
+           "only once in the last year (SF3); every 4 weeks"),
+    Metric("exposure", "user", "national", "counterparties", "mean distinct counterparties a week (M3); "
+           "every 4 weeks"),
+    Metric("exposure", "retail", "national", "counterparties", "mean distinct counterparties a week; every 4 weeks"),
+    Metric("exposure", "wholesale", "national", "counterparties", "mean distinct counterparties a week; every "
+           "4 weeks"),
+    Metric("exposure", "trafficking", "national", "counterparties", "mean distinct counterparties a week; every 4 "
+           "weeks"),
     Metric("leavers", "user", "national", "persons/week", "users who stopped using (or died)"),
     Metric("leavers", "retail", "national", "persons/week", "retail dealers who stopped dealing"),
     Metric("leavers", "wholesale", "national", "persons/week", "wholesalers who left the trade"),
@@ -80,10 +86,11 @@ METRICS = (
     Metric("entrants_prison", "wholesale", "national", "persons/week", "new wholesalers introduced by a "
            "prison mate"),
     Metric("ever_sold_share", "user", "national", "fraction", "share of people using now who have ever sold "
-           "(SF10)"),
-    Metric("community_share", "user", "national", "fraction", "share of users in the kin community"),
+           "(SF10); every 4 weeks"),
+    Metric("community_share", "user", "national", "fraction", "share of users in the kin community; every 4 "
+           "weeks"),
     Metric("community_share", "wholesale", "national", "fraction", "share of wholesalers in the kin community "
-           "(SF8)"),
+           "(SF8); every 4 weeks"),
     Metric("disputes", "retail", "national", "disputes/week", "cheating disputes settled by reputation "
            "(exclusion)"),
     Metric("disputes_vory", "retail", "national", "disputes/week", "cheating disputes arbitrated by the Vory"),
@@ -110,6 +117,7 @@ class Recorder:
         self.data = {
             m: np.zeros((self.weeks, len(self.place_sets[m.places][1]), N_SUBSTANCES)) for m in METRICS
         }
+        self._structure: dict[tuple[str, str], np.ndarray] | None = None
         self.network_nodes: list[dict[str, np.ndarray]] = []
         self.network_edges: list[dict[str, np.ndarray]] = []
 
@@ -171,31 +179,18 @@ class Recorder:
             self._set(w, "price", level, "national", nat[None, :])
 
     def _record_relations(self, w: int, world: World) -> None:
-        """Enterprise structure, exposure, careers and entry (relational capital, issue #3)."""
-        p, wk = world.people, world.week
+        """Enterprise structure, exposure, careers and entry (relational capital, issue #3).
+
+        Structure and exposure change slowly and cost passes over large tables, so they are measured
+        every `MONTHLY` weeks and carried between; counts of events (leavers, entrants, disputes, fees)
+        are weekly."""
+        wk = world.week
         nat = lambda values: np.asarray(values, float)[None, :]  # noqa: E731
-        rd, wh, tr = p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)
-        with p.slots(wh) as slot:
-            team = np.bincount(slot[p.supplier[rd][p.supplier[rd] >= 0]] + 1, minlength=wh.size + 1)[1:]
-        s_wh = p.substance[wh]
-        n_wh = np.bincount(s_wh, minlength=N_SUBSTANCES)
-        self._set(w, "team_size", "wholesale", "national", nat(_ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh)))
-        top = np.zeros(N_SUBSTANCES)
-        np.maximum.at(top, s_wh, team)
-        self._set(w, "team_size_max", "wholesale", "national", nat(top))
+        if world.t % MONTHLY == 0 or self._structure is None:
+            self._structure = self._measure_structure(world)
+        for (name, level), values in self._structure.items():
+            self._set(w, name, level, "national", nat(values))
         self._set(w, "handovers", "user", "national", nat(_ratio(wk.handovers[0], wk.handovers[1])))
-        ties = world.ties
-        recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
-        s_buyer = p.substance[ties.dst[recent]]
-        once = np.bincount(s_buyer, ties.uses[recent] == 1, N_SUBSTANCES)
-        self._set(w, "one_off_pairs", "wholesale", "national",
-                  nat(_ratio(once, np.bincount(s_buyer, minlength=N_SUBSTANCES))))
-        users = np.concatenate([p.rows(USER), rd])
-        for rows, level in ((p.rows(USER), "user"), (rd, "retail"), (wh, "wholesale"), (tr, "trafficking")):
-            s_r = p.substance[rows].astype(np.intp)
-            mean = _ratio(np.bincount(s_r, p.exposure[rows].astype(float), N_SUBSTANCES),
-                          np.bincount(s_r, minlength=N_SUBSTANCES))
-            self._set(w, "exposure", level, "national", nat(mean))
         for role, level in ((USER, "user"), (RETAIL, "retail"), (WHOLESALE, "wholesale")):
             self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
             self._set(w, "tenure_weeks", level, "national", nat(wk.exits[role, :, 0]))
@@ -203,17 +198,39 @@ class Recorder:
         self._set(w, "entrants_introduced", "wholesale", "national", nat(wk.entrants[1:].sum(axis=0)))
         self._set(w, "entrants_kin", "wholesale", "national", nat(wk.entrants[INTRO_KIN]))
         self._set(w, "entrants_prison", "wholesale", "national", nat(wk.entrants[INTRO_PRISON]))
-        s_u = p.substance[users].astype(np.intp)
-        n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
-        count = lambda mask, s_rows: np.bincount(s_rows[mask], minlength=N_SUBSTANCES)  # noqa: E731
-        self._set(w, "ever_sold_share", "user", "national", nat(_ratio(count(p.ever_sold[users], s_u), n_u)))
-        self._set(w, "community_share", "user", "national",
-                  nat(_ratio(count((p.flags[users] & COMMUNITY) != 0, s_u), n_u)))
-        self._set(w, "community_share", "wholesale", "national",
-                  nat(_ratio(count((p.flags[wh] & COMMUNITY) != 0, s_wh.astype(np.intp)), n_wh)))
         self._set(w, "disputes", "retail", "national", nat(wk.disputes[0]))
         self._set(w, "disputes_vory", "retail", "national", nat(wk.disputes[1]))
         self._set(w, "vory_fees", "wholesale", "national", nat(wk.vory_fees))
+
+    @staticmethod
+    def _measure_structure(world: World) -> dict[tuple[str, str], np.ndarray]:
+        p, ties = world.people, world.ties
+        rd, wh, tr = p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)
+        with p.slots(wh) as slot:
+            team = np.bincount(slot[p.supplier[rd][p.supplier[rd] >= 0]] + 1, minlength=wh.size + 1)[1:]
+        s_wh = p.substance[wh].astype(np.intp)
+        n_wh = np.bincount(s_wh, minlength=N_SUBSTANCES)
+        top = np.zeros(N_SUBSTANCES)
+        np.maximum.at(top, s_wh, team)
+        recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
+        s_buyer = p.substance[ties.dst[recent]].astype(np.intp)
+        users = np.concatenate([p.rows(USER), rd])
+        s_u = p.substance[users].astype(np.intp)
+        n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
+        count = lambda keys, mask: np.bincount(keys[mask], minlength=N_SUBSTANCES)  # noqa: E731
+        return {
+            ("team_size", "wholesale"): _ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh),
+            ("team_size_max", "wholesale"): top,
+            ("one_off_pairs", "wholesale"): _ratio(count(s_buyer, ties.uses[recent] == 1),
+                                                   np.bincount(s_buyer, minlength=N_SUBSTANCES)),
+            ("exposure", "user"): _mean_by_substance(p, p.rows(USER), p.exposure),
+            ("exposure", "retail"): _mean_by_substance(p, rd, p.exposure),
+            ("exposure", "wholesale"): _mean_by_substance(p, wh, p.exposure),
+            ("exposure", "trafficking"): _mean_by_substance(p, tr, p.exposure),
+            ("ever_sold_share", "user"): _ratio(count(s_u, p.ever_sold[users]), n_u),
+            ("community_share", "user"): _ratio(count(s_u, (p.flags[users] & COMMUNITY) != 0), n_u),
+            ("community_share", "wholesale"): _ratio(count(s_wh, (p.flags[wh] & COMMUNITY) != 0), n_wh),
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """One long table; text columns are categoricals built from integer codes (no object arrays)."""
@@ -244,6 +261,11 @@ class Recorder:
             "world": pd.Categorical.from_codes(np.zeros(col["value"].size, np.int8), ["true", "recorded"]),
             "value": col["value"],
         })
+
+
+def _mean_by_substance(p, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    s = p.substance[rows].astype(np.intp)
+    return _ratio(np.bincount(s, values[rows].astype(float), N_SUBSTANCES), np.bincount(s, minlength=N_SUBSTANCES))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
