@@ -176,6 +176,8 @@ def params(
 
 
 # Command groups that live with their subsystems register themselves here (one line each).
+from northroute.experiments.commands import register as register_studies  # noqa: E402, I001
+register_studies(app)
 from northroute.dashboard.commands import register as register_dashboard  # noqa: E402, I001
 register_dashboard(app)
 from northroute.network import register as register_network  # noqa: E402, I001

@@ -1,0 +1,102 @@
+"""Scalar outputs of one run: the numbers a sweep compares and a sensitivity analysis decomposes.
+
+Each is computed from the run's world=true time series (`Results.timeseries`). Quantities of people
+and drugs are national equivalents (simulated value / `population.scale`), so that runs at different
+scales compare. Every output is documented by its `doc` (shown in the study report and in
+docs/studies.md); an output that a run cannot define (no heroin users at all, say) is NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+WEEKS_PER_YEAR = 52.1775
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    unit: str
+    doc: str
+    compute: Callable[[pd.DataFrame, float], float]  # (world=true time series, scale) -> value
+
+
+def _rows(ts: pd.DataFrame, metric: str, level: str, substance: str, place: str | None = None) -> pd.DataFrame:
+    mask = (ts["metric"] == metric) & (ts["level"] == level) & (ts["substance"] == substance)
+    if place is not None:
+        mask &= ts["place"] == place
+    return ts.loc[mask, ["week", "place", "value"]]
+
+
+def _years(ts: pd.DataFrame) -> float:
+    return (int(ts["week"].max()) + 1) / WEEKS_PER_YEAR
+
+
+def retail_price(substance: str) -> Callable[[pd.DataFrame, float], float]:
+    def compute(ts: pd.DataFrame, scale: float) -> float:
+        v = _rows(ts, "price", "retail", substance, "KZ")["value"]
+        v = v[v > 0]  # 0 = no users anywhere that week
+        return float(v.mean()) if len(v) else np.nan
+
+    return compute
+
+
+def heroin_seizures(ts: pd.DataFrame, scale: float) -> float:
+    return float(_rows(ts, "seizures_g", "trafficking", "heroin")["value"].sum()) / 1000 / scale / _years(ts)
+
+
+def heroin_export_share(ts: pd.DataFrame, scale: float) -> float:
+    exported = _rows(ts, "exports_g", "trafficking", "heroin")["value"].sum()
+    domestic = _rows(ts, "purchases_g", "wholesale", "heroin")["value"].sum()
+    total = exported + domestic
+    return float(exported / total) if total > 0 else np.nan
+
+
+def heroin_users_end(ts: pd.DataFrame, scale: float) -> float:
+    users = _rows(ts, "users", "user", "heroin")
+    return float(users.loc[users["week"] == ts["week"].max(), "value"].sum()) / scale
+
+
+def heroin_unmet_need(ts: pd.DataFrame, scale: float) -> float:
+    keys = ["week", "place"]
+    unmet = _rows(ts, "unmet_need_share", "user", "heroin").set_index(keys)["value"]
+    users = _rows(ts, "users", "user", "heroin").set_index(keys)["value"].reindex(unmet.index, fill_value=0.0)
+    weekly = pd.DataFrame({"w": unmet * users, "users": users}).groupby(level="week").sum()
+    weekly = weekly[weekly["users"] > 0]
+    return float((weekly["w"] / weekly["users"]).mean()) if len(weekly) else np.nan
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("heroin_retail_price", "KZT/g", "mean over the recorded weeks of the user-weighted national retail "
+           "price of heroin per street gram (weeks without users left out)", retail_price("heroin")),
+    Output("heroin_seizures_kg_year", "kg/year", "heroin seized at border crossings per year, national "
+           "equivalent", heroin_seizures),
+    Output("heroin_export_share", "fraction", "share of the heroin that traffickers sold which was sold at "
+           "Russian hubs (the rest was bought by Kazakh wholesalers)", heroin_export_share),
+    Output("heroin_users_end", "persons", "people using heroin in the last recorded week (users and retail "
+           "dealers who use), national equivalent", heroin_users_end),
+    Output("heroin_unmet_need", "fraction", "mean over the recorded weeks of the share of wanted heroin not "
+           "obtained, regions weighted by their users", heroin_unmet_need),
+    Output("marijuana_retail_price", "KZT/g", "mean over the recorded weeks of the user-weighted national "
+           "retail price of marijuana per gram", retail_price("marijuana")),
+)
+NAMES = tuple(o.name for o in OUTPUTS)
+
+
+def by_name(name: str) -> Output:
+    for out in OUTPUTS:
+        if out.name == name:
+            return out
+    raise KeyError(f"unknown output '{name}' (outputs: {', '.join(NAMES)})")
+
+
+def compute(timeseries: pd.DataFrame, manifest: dict[str, Any]) -> dict[str, float]:
+    """Every output of one run, from its time series and manifest (for the scale)."""
+    ts = timeseries[timeseries["world"] == "true"]
+    scale = float(manifest["scenario"]["population"]["scale"])
+    return {o.name: o.compute(ts, scale) for o in OUTPUTS}

@@ -1,0 +1,119 @@
+"""A study from start to finish, for the command line and for Python alike.
+
+    from northroute.experiments import plan_sweep, run_study
+    plan = plan_sweep("baseline-2012", ["market.adulteration=0:0.4:0.1"], seeds=10, overrides=["population.scale=0.05"])
+    study, session = run_study(plan, "studies/adulteration", workers=2)
+    study.outputs()            # one row per run: run_id, point, seed and every output
+    study.connect().sql("SELECT * FROM design JOIN outputs USING (point)").df()
+
+Everything that can be wrong with the input is found before anything is written: the scenario and every
+design value are checked by the scenario schema, an existing study folder must hold the same study, and a
+Dask scheduler must answer. Then the folder is locked, created (or grown by more seeds), and the runs
+without a complete folder are run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from northroute.experiments import designs
+from northroute.experiments.designs import Design
+from northroute.experiments.runner import Executor, Outcome, RunFn, execute, make_executor, run_one
+from northroute.experiments.store import Study, StudyError, locked
+from northroute.scenario import Scenario, ScenarioError, load_scenario
+
+MAX_RUNS = 10_000_000
+
+
+@dataclass
+class Plan:
+    """What to run: a base scenario, a design over it and the number of seeds (0..seeds-1 at every point)."""
+
+    kind: str  # sweep | sensitivity
+    scenario: Scenario
+    design: Design
+    seeds: int
+    command: str = ""
+
+    @property
+    def runs(self) -> int:
+        return len(self.design.points) * self.seeds
+
+
+def _base(scenario: str | Path | Scenario, overrides: list[str] | tuple[str, ...]) -> Scenario:
+    """A scenario by name or file with `section.field=value` overrides; a Scenario object is taken as it is."""
+    if isinstance(scenario, Scenario):
+        if overrides:
+            raise ScenarioError("overrides apply to a scenario name or file; set them on the Scenario object")
+        return scenario.model_copy(deep=True)
+    return load_scenario(scenario, list(overrides))
+
+
+def _check_seeds(seeds: int, design: Design) -> None:
+    if seeds < 1:
+        raise ScenarioError(f"--seeds must be 1 or more, got {seeds}")
+    if len(design.points) * seeds > MAX_RUNS:
+        raise ScenarioError(f"{len(design.points):,} points x {seeds} seeds is more than {MAX_RUNS:,} runs")
+
+
+def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,
+               overrides: list[str] | tuple[str, ...] = (), command: str = "") -> Plan:
+    """A full grid over every `section.field=start:stop:step` (or `=a,b,c`) in `vary`."""
+    base = _base(scenario, overrides)
+    design = designs.grid([designs.parse_vary(v, base) for v in vary])
+    _check_seeds(seeds, design)
+    return Plan("sweep", base, design, seeds, command)
+
+
+def plan_sensitivity(scenario: str | Path | Scenario, method: str, params: str | Path | dict[str, tuple[float, float]],
+                     n: int, seeds: int = 1, levels: int = 4, sample_seed: int = 0,
+                     overrides: list[str] | tuple[str, ...] = (), command: str = "") -> Plan:
+    """A Morris or Sobol design over parameter ranges (a file, or {name: (min, max)})."""
+    base = _base(scenario, overrides)
+    ranges = params if isinstance(params, dict) else designs.read_params(params)
+    design = designs.sensitivity(method, designs.problem(ranges, base), n, base, levels, sample_seed)
+    _check_seeds(seeds, design)
+    return Plan("sensitivity", base, design, seeds, command)
+
+
+def connect_executor(workers: int | None, scheduler: str | None, timeout: float) -> Executor:
+    """The executor, or a StudyError naming the scheduler that did not answer."""
+    if workers is not None and workers < 1:
+        raise StudyError(f"--workers must be 1 or more, got {workers}")
+    if scheduler is not None and "://" not in scheduler:
+        raise StudyError(f"--scheduler needs an address like tcp://HOST:8786, got '{scheduler}'")
+    try:
+        return make_executor(workers, scheduler, timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise StudyError(f"cannot reach the Dask scheduler at {scheduler}: {' '.join(str(exc).split())}") from None
+
+
+def run_study(plan: Plan, path: str | Path, workers: int | None = None, scheduler: str | None = None,
+              timeout: float = 10.0, fn: RunFn = run_one,
+              on_start: Callable[[Study, int, str], None] | None = None,
+              on_outcome: Callable[[Outcome], None] | None = None) -> tuple[Study, dict[str, Any]]:
+    """Create or resume the study in `path` and run what is left of it; returns the study and the session.
+
+    `fn` runs one task (default `run_one`); it must be importable by the workers (a module-level function)."""
+    path = Path(path).resolve()
+    existing = Study.check_resumable(path, plan.kind, plan.scenario, plan.design, plan.seeds)
+    executor = connect_executor(workers, scheduler, timeout)
+    with contextlib.ExitStack() as stack:
+        stack.callback(executor.close)
+        try:
+            stack.enter_context(locked(path))
+        except OSError as exc:
+            raise StudyError(f"cannot write to study folder {path}: {exc.strerror or exc}") from None
+        if existing is None:
+            study = Study.create(path, plan.kind, plan.scenario, plan.design, plan.seeds, plan.command)
+        else:
+            study = existing
+            study.grow_seeds(plan.seeds)
+        if on_start is not None:
+            on_start(study, len(study.all_runs()) - len(study.done()), executor.description)
+        session = execute(study, executor, fn, on_outcome)
+    return study, session

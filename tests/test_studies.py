@@ -1,0 +1,441 @@
+"""Studies: designs, the study folder, resuming after Ctrl-C or a kill, failed runs, CRN, views, reports, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+import northroute as nr
+from northroute.experiments import designs, outputs
+from northroute.experiments import sensitivity as sa
+from northroute.experiments.runner import RunTask, run_one
+from northroute.experiments.store import Study
+from northroute.experiments.study import plan_sweep, run_study
+from northroute.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_SETS = ["population.scale=0.005", "time.years=0.2", "time.burn_in_weeks=2"]
+TINY = ["--scale", "0.005", "--years", "0.2", "--set", "time.burn_in_weeks=2", "--quiet"]
+VOLATILE = {"wall_time_s", "module_time_s", "created", "run_dir"}  # manifest fields that differ run to run
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def run_files(study: Path) -> dict[str, dict[str, object]]:
+    """Per run: bytes of the data files and the manifest without its timings (what must be reproducible)."""
+    out = {}
+    for run in sorted((study / "runs").iterdir()):
+        man = json.loads((run / "manifest.json").read_text())
+        out[run.name] = {
+            **{name: (run / name).read_bytes() for name in ("timeseries.parquet", "events.parquet",
+                                                             "outputs.parquet")},
+            "manifest": {k: v for k, v in man.items() if k not in VOLATILE},
+        }
+    return out
+
+
+def one_line_error(res: subprocess.CompletedProcess, fragment: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert "Traceback" not in res.stderr
+    assert len(lines) == 1 and fragment in lines[0], res.stderr
+
+
+# ------------------------------------------------------------------------------------------- designs
+
+
+@pytest.fixture(scope="module")
+def base() -> nr.Scenario:
+    return nr.load_scenario("baseline-2012", TINY_SETS)
+
+
+def test_ranges_include_the_stop_and_are_exact():
+    assert designs.parse_values("x", "0:0.4:0.1") == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert designs.parse_values("x", "2:8:2") == [2, 4, 6, 8]
+    assert designs.parse_values("x", "0:1:0.3") == [0.0, 0.3, 0.6, 0.9]  # stop off the grid: not reached
+    assert designs.parse_values("x", "0.5:0.5:0.1") == [0.5]
+    assert designs.parse_values("x", "0.1, 0.3,true") == [0.1, 0.3, True]
+
+
+def test_vary_values_take_the_schema_type(base):
+    name, values = designs.parse_vary("trafficking.inspection_multiplier=0:2:1", base)
+    assert values == [0.0, 1.0, 2.0] and all(isinstance(v, float) for v in values)
+    assert designs.parse_vary("trafficking.max_wait_weeks=2,4", base)[1] == [2, 4]
+    assert designs.parse_vary("market.dealer_daily_dose=true,false", base)[1] == [True, False]
+    with pytest.raises(ScenarioError, match="less than or equal to 0.8"):
+        designs.parse_vary("market.adulteration=0:1:0.5", base)
+
+
+def test_grid_is_a_full_factorial(base):
+    design = designs.grid([designs.parse_vary("market.adulteration=0.1,0.2,0.3", base),
+                           designs.parse_vary("trafficking.max_wait_weeks=2,4", base)])
+    assert list(design.points["point"]) == list(range(6))
+    assert design.overrides(3) == [("market.adulteration", 0.2), ("trafficking.max_wait_weeks", 4)]
+    assert isinstance(design.overrides(3)[1][1], int)
+    assert len(designs.grid([]).points) == 1  # no --vary: replicates of the base scenario
+
+
+def test_params_files_and_sensitivity_designs(tmp_path, base):
+    toml = tmp_path / "p.toml"
+    toml.write_text('"market.adulteration" = [0.1, 0.4]\n[trafficking]\ninspection_multiplier = [0.05, 1.0]\n'
+                    "max_wait_weeks = { min = 2, max = 12 }\n")
+    text = tmp_path / "p.txt"
+    text.write_text("# SALib format\nmarket.adulteration 0.1 0.4\ntrafficking.max_wait_weeks 2 12\n")
+    ranges = designs.read_params(toml)
+    assert ranges["trafficking.max_wait_weeks"] == (2, 12) and len(ranges) == 3
+    assert designs.read_params(text) == {"market.adulteration": ("0.1", "0.4"),
+                                         "trafficking.max_wait_weeks": ("2", "12")}
+    prob = designs.problem(ranges, base)
+    morris = designs.sensitivity("morris", prob, 5, base, levels=4)
+    assert len(morris.points) == 5 * (3 + 1) and morris.sample.shape == (20, 3)
+    assert morris.points["trafficking.max_wait_weeks"].dtype == np.int64  # integers are rounded for the runs
+    sobol = designs.sensitivity("sobol", prob, 8, base)
+    assert len(sobol.points) == 8 * (3 + 2)
+    again = designs.sensitivity("sobol", prob, 8, base)
+    pd.testing.assert_frame_equal(sobol.points, again.points)  # the sample seed makes designs reproducible
+    with pytest.raises(ScenarioError, match="unknown parameter 'market.nope'"):
+        designs.problem({"market.nope": (0, 1)}, base)
+    with pytest.raises(ScenarioError, match="empty range"):
+        designs.problem({"market.adulteration": (0.4, 0.1)}, base)
+    with pytest.raises(ScenarioError, match="only numeric"):
+        designs.problem({"market.dealer_daily_dose": (0, 1)}, base)
+
+
+# ------------------------------------------------------------------------------------------- outputs
+
+
+def test_outputs_of_a_run(tiny_results):
+    values = outputs.compute(tiny_results.timeseries, tiny_results.manifest)
+    assert set(values) == set(outputs.NAMES)
+    ts = tiny_results.timeseries
+    price = ts[(ts.metric == "price") & (ts.level == "retail") & (ts.place == "KZ") & (ts.substance == "heroin")]
+    assert values["heroin_retail_price"] == pytest.approx(price.value[price.value > 0].mean())
+    scale = tiny_results.manifest["scenario"]["population"]["scale"]
+    last = ts[(ts.metric == "users") & (ts.level == "user") & (ts.substance == "heroin") & (ts.week == ts.week.max())]
+    assert values["heroin_users_end"] == pytest.approx(last.value.sum() / scale)
+    assert 0 <= values["heroin_export_share"] <= 1 and 0 <= values["heroin_unmet_need"] <= 1
+    assert values["heroin_seizures_kg_year"] >= 0
+
+
+def test_replicate_check():
+    steady = np.array([10.0, 12, 8, 10, 11, 9, 10, 10.5, 9.5, 10, 10, 10, 10, 10, 10, 10])
+    k = sa.settled_at(steady, tol=0.05)
+    assert k is not None and 2 < k < len(steady)
+    stats = sa.running_stats(steady)
+    assert stats["mean"].iloc[-1] == pytest.approx(steady.mean())
+    assert stats["sd"].iloc[-1] == pytest.approx(steady.std(ddof=1))
+    drifting = np.arange(1.0, 11.0)  # the mean keeps moving: never settles
+    assert sa.settled_at(drifting, tol=0.05) is None
+    assert sa.settled_at(np.array([1.0, 2.0]), tol=0.05) is None  # too few seeds to tell
+    assert sa.seeds_for_precision(steady, 0.05) >= 2
+    frame = pd.DataFrame({"point": [0] * 16, "seed": range(16), "heroin_retail_price": steady})
+    check = sa.replicate_check(frame, 0.05)
+    assert check.loc[check.output == "heroin_retail_price", "settled_at"].iloc[0] == k
+
+
+# ---------------------------------------------------------------------------------- a sweep end to end
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A 3 x 2 grid with 2 seeds through the command line, on 2 workers; the default value 0.25 is on the grid."""
+    study = tmp_path_factory.mktemp("sweep") / "study"
+    res = cli("sweep", "baseline-2012", "--vary", "market.adulteration=0.15:0.35:0.1", "--vary",
+              "trafficking.inspection_multiplier=0.1,1", "--seeds", "2", "--study", str(study), "--workers", "2",
+              *TINY)
+    return study, res
+
+
+def test_sweep_writes_a_study_folder(swept):
+    study, res = swept
+    assert res.returncode == 0, res.stderr
+    assert "12 of 12 runs done, 0 failed" in res.stdout
+    design = pd.read_parquet(study / "design.parquet")
+    assert list(design.columns) == ["point", "market.adulteration", "trafficking.inspection_multiplier"]
+    assert len(design) == 6 and design["market.adulteration"].round(6).tolist() == [0.15, 0.15, 0.25, 0.25,
+                                                                                     0.35, 0.35]
+    info = json.loads((study / "study.json").read_text())
+    assert info["kind"] == "sweep" and info["seeds"] == [0, 1] and info["runs"] == 12
+    assert info["status"]["state"] == "complete" and info["status"]["done"] == 12 and info["failures"] == []
+    assert info["sessions"][0]["executor"] == "2 local workers"
+    names = sorted(p.name for p in (study / "runs").iterdir())
+    assert names == [f"p{p:05d}-s{s}" for p in range(6) for s in range(2)]
+    for name in names:  # point i, seed k runs with seed k: common random numbers
+        manifest = json.loads((study / "runs" / name / "manifest.json").read_text())
+        assert manifest["seed"] == int(name.split("-s")[1])
+        point = int(name[1:6])
+        assert manifest["scenario"]["market"]["adulteration"] == pytest.approx(design["market.adulteration"][point])
+    report = (study / "report.html").read_text()
+    assert report.count("plotly.js v") == 1 and "<script src=\"http" not in report
+    assert "Effects of each parameter" in report and "Replicate check" in report
+
+
+def test_common_random_numbers_match_single_runs(swept, tmp_path):
+    """A design point at the base values is the plain run with the same seed, file for file."""
+    study, _ = swept
+    scen = nr.load_scenario("baseline-2012", TINY_SETS)
+    for seed in (0, 1):
+        single = nr.run(scen, seed).save(tmp_path, f"single-{seed}")
+        run = study / "runs" / f"p00002-s{seed}"  # adulteration 0.25 (the default), inspection 0.1 (the default)
+        for name in ("timeseries.parquet", "events.parquet"):
+            assert (run / name).read_bytes() == (single / name).read_bytes()
+
+
+def test_duckdb_views_and_query(swept):
+    study, _ = swept
+    sql = ('SELECT d."market.adulteration" AS a, count(*) AS n, avg(o.heroin_retail_price) AS price '
+           "FROM outputs o JOIN design d USING (point) GROUP BY a ORDER BY a")
+    res = cli("query", str(study), sql, "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["n"] for r in rows] == [4, 4, 4]
+    assert rows[0]["price"] > rows[-1]["price"]  # more cutting agent: cheaper street grams
+    con = duckdb.connect(str(study / "study.duckdb"), read_only=True)  # the persistent views, for DuckDB users
+    try:
+        assert con.execute("SELECT count(DISTINCT run_id), count(DISTINCT point), count(DISTINCT seed) "
+                           "FROM timeseries").fetchone() == (12, 6, 2)
+        assert con.execute("SELECT count(*) FROM runs WHERE status = 'done'").fetchone() == (12,)
+        assert con.execute("SELECT count(*) FROM events e JOIN runs r USING (run_id)").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM replicates").fetchone()[0] == 6 * len(outputs.NAMES)
+    finally:
+        con.close()
+    res = cli("query", str(study), "SELECT * FROM no_such_view")
+    one_line_error(res, "no_such_view")
+
+
+def test_study_command_and_another_study_in_the_folder(swept):
+    study, _ = swept
+    res = cli("study", str(study))
+    assert res.returncode == 0, res.stderr
+    assert "12 done, 0 failed, 0 pending" in res.stdout and "Replicate check" in res.stdout
+    before = {p: p.stat().st_mtime_ns for p in study.rglob("*") if p.name != ".lock"}
+    res = cli("sweep", "--vary", "market.adulteration=0.1,0.2", "--seeds", "2", "--study", str(study), *TINY)
+    one_line_error(res, "another design")
+    grid = ["--vary", "market.adulteration=0.15:0.35:0.1", "--vary", "trafficking.inspection_multiplier=0.1,1"]
+    res = cli("sweep", *grid, "--seeds", "2", "--study", str(study), *TINY[:-1], "--set", "market.pool_share=0.5",
+              "--quiet")
+    one_line_error(res, "market.pool_share")
+    res = cli("sweep", *grid, "--seeds", "1", "--study", str(study), *TINY)
+    one_line_error(res, "can grow")
+    assert {p: p.stat().st_mtime_ns for p in study.rglob("*") if p.name != ".lock"} == before
+
+
+# ------------------------------------------------------------------------------- reproducibility (API)
+
+
+def test_same_run_files_with_one_or_two_workers_and_more_seeds(tmp_path):
+    plan = plan_sweep("baseline-2012", ["market.pool_share=0.1,0.5", "market.adulteration=0.2"], seeds=2,
+                      overrides=TINY_SETS)
+    one, s1 = run_study(plan, tmp_path / "one", workers=1)
+    two, s2 = run_study(plan, tmp_path / "two", workers=2)
+    assert s1["done"] == s2["done"] == 4
+    assert run_files(one.path) == run_files(two.path)
+    # More seeds later: only the new replicates run, the old ones stay as they were.
+    before = {p.name: p.stat().st_ino for p in (two.path / "runs").iterdir()}
+    plan3 = plan_sweep("baseline-2012", ["market.pool_share=0.1,0.5", "market.adulteration=0.2"], seeds=3,
+                       overrides=TINY_SETS)
+    grown, s3 = run_study(plan3, tmp_path / "two", workers=2)
+    assert s3["to_run"] == 2 and s3["done"] == 2 and grown.info["seeds"] == [0, 1, 2]
+    assert {p.name: p.stat().st_ino for p in (two.path / "runs").iterdir() if p.name in before} == before
+
+
+def failing_run(task: RunTask) -> dict:
+    """A run function that raises inside the worker for one run (design point 1, seed 0)."""
+    if (task.point, task.seed) == (1, 0):
+        raise RuntimeError("boom inside a worker")
+    return run_one(task)
+
+
+def test_a_run_that_raises_is_recorded_and_retried(tmp_path):
+    plan = plan_sweep("baseline-2012", ["market.pool_share=0.1,0.3,0.5"], seeds=2, overrides=TINY_SETS)
+    study, session = run_study(plan, tmp_path / "s", workers=2, fn=failing_run)
+    assert session["done"] == 5 and session["failed"] == 1 and session["state"] == "incomplete"
+    assert study.info["failures"] == [{"run_id": "p00001-s0", "error": "RuntimeError: boom inside a worker"}]
+    runs = pd.read_parquet(study.path / "runs.parquet").set_index("run_id")
+    assert runs.loc["p00001-s0", "status"] == "failed" and (runs["status"] == "done").sum() == 5
+    log = [json.loads(line) for line in (study.path / "log.jsonl").read_text().splitlines()]
+    assert "boom inside a worker" in next(e["traceback"] for e in log if e["status"] == "failed")
+    study, session = run_study(plan, tmp_path / "s", workers=2)  # resume: only the failed run runs again
+    assert (session["to_run"], session["done"], session["failed"]) == (1, 1, 0)
+    assert study.info["status"]["state"] == "complete" and study.info["failures"] == []
+    log = [json.loads(line) for line in (study.path / "log.jsonl").read_text().splitlines()]
+    assert [e["run_id"] for e in log if e["session"] == 2] == ["p00001-s0"]
+
+
+def test_cli_failed_run_exits_1_and_resumes(tmp_path):
+    study = tmp_path / "s"
+    (study / "runs").mkdir(parents=True)
+    (study / "runs" / "p00001-s0").write_text("in the way")  # the worker cannot put its run folder here
+    args = ["sweep", "--vary", "market.pool_share=0.1,0.3", "--seeds", "2", "--study", str(study), "--workers", "2",
+            "--no-report", *TINY]
+    res = cli(*args)
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert "run p00001-s0 failed" in res.stderr and "3 of 4 runs done, 1 failed" in res.stdout
+    assert json.loads((study / "study.json").read_text())["failures"][0]["run_id"] == "p00001-s0"
+    (study / "runs" / "p00001-s0").unlink()
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    assert "1 to run" in res.stderr and "4 of 4 runs done, 0 failed" in res.stdout
+
+
+# ------------------------------------------------------------------------------------ stop and resume
+
+
+def _alive_in_group(pgid: int) -> list[psutil.Process]:
+    alive = []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            pass
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_stopped_study_resumes_without_redoing_or_losing_runs(tmp_path, how):
+    study = tmp_path / "s"
+    args = [sys.executable, "-m", "northroute", "sweep", "--vary", "market.pool_share=0.1:0.9:0.05", "--seeds",
+            "2", "--study", str(study), "--workers", "2", "--scale", "0.005", "--years", "0.3", "--set",
+            "time.burn_in_weeks=2", "--quiet", "--no-report"]
+    expected = {f"p{p:05d}-s{s}" for p in range(17) for s in range(2)}
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(study.glob("runs/p*/manifest.json"))) < 4:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
+        else:
+            os.kill(proc.pid, signal.SIGKILL)  # the driver only: its workers must notice and stop
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    if how == "ctrl-c":
+        assert proc.returncode == 130 and "run the same command to resume" in stderr, stderr
+    deadline = time.monotonic() + 30
+    while _alive_in_group(proc.pid):  # no worker outlives its driver
+        assert time.monotonic() < deadline, _alive_in_group(proc.pid)
+        time.sleep(0.1)
+    finished = {p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in study.glob("runs/p*/manifest.json")}
+    assert 4 <= len(finished) < len(expected)
+
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"{len(finished)} done already, {len(expected) - len(finished)} to run" in res.stderr
+    runs = study / "runs"
+    assert {p.name for p in runs.iterdir()} == expected  # every run exactly once, no temporary folder left
+    again = {name: (runs / name / "manifest.json").stat() for name in finished}
+    assert {n: (s.st_ino, s.st_mtime_ns) for n, s in again.items()} == finished  # finished runs not redone
+    log = [json.loads(line) for line in (study / "log.jsonl").read_text().splitlines()]
+    last_session = max(e["session"] for e in log)
+    assert not {e["run_id"] for e in log if e["session"] == last_session} & finished.keys()
+    done = [e["run_id"] for e in log if e["status"] == "done"]
+    assert len(done) == len(set(done))  # no run was executed twice
+    info = json.loads((study / "study.json").read_text())
+    assert info["status"]["done"] == len(expected) and info["status"]["state"] == "complete"
+
+
+# ------------------------------------------------------------------------------------------ sensitivity
+
+
+@pytest.mark.parametrize("method, n, points", [
+    ("morris", "3", 9),
+    pytest.param("sobol", "4", 16, marks=pytest.mark.slow),
+])
+def test_sensitivity_study(tmp_path, method, n, points):
+    params = tmp_path / "params.toml"
+    params.write_text('"market.adulteration" = [0.1, 0.4]\n"trafficking.inspection_multiplier" = [0.05, 1.0]\n')
+    study = tmp_path / method
+    res = cli("sensitivity", "baseline-2012", "--method", method, "--params", str(params), "--n", n, "--study",
+              str(study), "--workers", "2", *TINY)
+    assert res.returncode == 0, res.stderr
+    assert f"{points} of {points} runs done" in res.stdout
+    assert pd.read_parquet(study / "sample.parquet").shape == (points, 2)
+    res = cli("query", str(study), "SELECT * FROM sensitivity WHERE output = 'heroin_retail_price' "
+                                   "ORDER BY parameter", "--format", "json")
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["parameter"] for r in rows] == ["market.adulteration", "trafficking.inspection_multiplier"]
+    key = "mu_star" if method == "morris" else "ST"
+    adulteration = rows[0]
+    assert adulteration[key] > 0 and adulteration[f"{key}_conf"] >= 0 and adulteration["note"] == ""
+    report = (study / "report.html").read_text()
+    assert f"Sensitivity ({method})" in report and "indices-heroin_retail_price" in report
+
+
+# ------------------------------------------------------------------------------------------- bad input
+
+
+def _params_file(tmp: Path, text: str) -> str:
+    (tmp / "p.toml").write_text(text)
+    return str(tmp / "p.toml")
+
+
+@pytest.mark.parametrize("make_args, fragment", [
+    (lambda t: ["sweep", "--vary", "market.nope=1:2:1"], "unknown parameter 'market.nope'"),
+    (lambda t: ["sweep", "--vary", "market.adulteration=0.4:0:0.1"], "empty range"),
+    (lambda t: ["sweep", "--vary", "market.adulteration=0:0.4"], "start:stop:step"),
+    (lambda t: ["sweep", "--vary", "market.adulteration=0:1:0.5"], "market.adulteration"),
+    (lambda t: ["sweep", "--vary", "market.adulteration=x:1:0.5"], "not a number"),
+    (lambda t: ["sweep", "--seeds", "0"], "--seeds"),
+    (lambda t: ["sweep", "--set", "market.nope=1"], "unknown parameter 'market.nope'"),
+    (lambda t: ["sweep", "--scheduler", "tcp://127.0.0.1:9", "--scheduler-timeout", "1"],
+     "cannot reach the Dask scheduler"),
+    (lambda t: ["sweep", "--scheduler", "127.0.0.1"], "tcp://HOST:8786"),
+    (lambda t: ["sweep", "--output", "nope"], "--output"),
+    (lambda t: ["sweep"], "--study"),
+    (lambda t: ["sensitivity", "--params", str(t / "missing.toml")], "not found"),
+    (lambda t: ["sensitivity", "--params", _params_file(t, '"market.nope" = [0, 1]')], "unknown parameter"),
+    (lambda t: ["sensitivity", "--params", _params_file(t, '"market.adulteration" = [0.1, 0.9]')],
+     "market.adulteration"),
+    (lambda t: ["sensitivity", "--method", "fast", "--params", _params_file(t, '"market.adulteration" = [0, 1]'
+                                                                            .replace("1]", "0.5]"))], "--method"),
+    (lambda t: ["sensitivity", "--method", "sobol", "--params", _params_file(t, '"market.adulteration" = [0, 0.5]')],
+     "at least two"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, make_args, fragment):
+    """In-process through the real entry point (`northroute.cli.main`), which is what the console script runs."""
+    from northroute import cli as cli_module
+
+    args = make_args(tmp_path)
+    if "--study" not in fragment:
+        args += ["--study", str(tmp_path / "study")]
+    before = set(tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["northroute", *args, "--quiet"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main()
+    err = capsys.readouterr().err
+    one_line_error(subprocess.CompletedProcess(args, exit_info.value.code, "", err), fragment)
+    assert set(tmp_path.rglob("*")) == before
+
+
+def test_a_study_folder_is_run_by_one_driver_at_a_time(tmp_path):
+    plan = plan_sweep("baseline-2012", [], seeds=1, overrides=TINY_SETS)
+    study, _ = run_study(plan, tmp_path / "s", workers=1)
+    from northroute.experiments.store import StudyError, locked
+
+    with locked(study.path), pytest.raises(StudyError, match="being run by pid"):
+        run_study(plan, tmp_path / "s", workers=1)
+    with pytest.raises(StudyError, match="not a study folder"):
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "notes.txt").write_text("mine")
+        run_study(plan, tmp_path / "other", workers=1)
+    assert Study.open(study.path).info["status"]["done"] == 1
