@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from northroute.experiments import sensitivity as sa
 from northroute.experiments.outputs import NAMES, OUTPUTS
 from northroute.experiments.store import REPORT_FILE, Study, now
-from northroute.report import CSS, PLOT_CONFIG
+from northroute.report import CSS, figure_writer
 from northroute.report.figures import PALETTE, TEMPLATE, substance_menu
 
 MAX_TABLE_ROWS = 300
@@ -230,13 +229,7 @@ def write_study_report(study: Study, output: str = "heroin_retail_price", tol: f
     """Write report.html into the study folder (from `analysis`, or computed now) and return its path."""
     analysis = analysis if analysis is not None else sa.write_analysis(study, tol)
     outputs = analysis["outputs"]
-    first = [True]
-
-    def fig_html(fig: go.Figure, div_id: str) -> str:
-        out = pio.to_html(fig, include_plotlyjs=first[0], full_html=False, config=PLOT_CONFIG, div_id=div_id,
-                          validate=False)
-        first[0] = False
-        return out
+    fig_html = figure_writer()
 
     parts = [_header(study)]
     if study.design.method == "grid":

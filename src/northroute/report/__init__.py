@@ -28,6 +28,19 @@ from northroute.world.geography import load_geography
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
+
+def figure_writer():
+    """A function turning figures into HTML fragments; the first one carries plotly.js, inlined."""
+    first = [True]
+
+    def fig_html(fig, div_id: str) -> str:
+        out = pio.to_html(fig, include_plotlyjs=first[0], full_html=False, config=PLOT_CONFIG, div_id=div_id,
+                          validate=False)
+        first[0] = False
+        return out
+
+    return fig_html
+
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        margin: 0; background: #f6f7f9; color: #222; line-height: 1.45; }
@@ -160,14 +173,7 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         raise ValueError("the run has no world=true time series to report")
     geo = load_geography()
 
-    first = [True]
-
-    def fig_html(fig, div_id: str) -> str:
-        out = pio.to_html(
-            fig, include_plotlyjs=first[0], full_html=False, config=PLOT_CONFIG, div_id=div_id, validate=False
-        )
-        first[0] = False
-        return out
+    fig_html = figure_writer()
 
     parts = [
         _header(m, title),

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from northroute.record import METRICS
@@ -191,7 +190,7 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     """One self-contained HTML page comparing run(s) A with run(s) B: the settings that differ, the headline
     numbers with their differences (and seed ranges when a side has several seeds), the key series of both
     in one chart, and the report's flow figures and maps side by side."""
-    from northroute.report import CSS, PLOT_CONFIG
+    from northroute.report import CSS, figure_writer
 
     a, b = list(a), list(b)
     if not a or not b:
@@ -200,13 +199,7 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     tb = [r.timeseries for r in b]
     ma, mb = _meta(a), _meta(b)
     title = title or f"northroute comparison — {ma['scenario']} (A) vs {mb['scenario']} (B)"
-    first = [True]
-
-    def fig_html(fig: go.Figure, div_id: str) -> str:
-        out = pio.to_html(fig, include_plotlyjs=first[0], full_html=False, config=PLOT_CONFIG, div_id=div_id,
-                          validate=False)
-        first[0] = False
-        return out
+    fig_html = figure_writer()
 
     meta_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(ma[k])}</td><td>{html.escape(mb[k])}</td></tr>"
                         for k in ma)
