@@ -35,7 +35,7 @@ def test_run_json_writes_a_complete_run_folder(tmp_path):
     assert manifest["code_version"]
     ts = pd.read_parquet(run_dir / "timeseries.parquet")
     assert list(ts.columns) == ["week", "date", "place", "substance", "level", "metric", "world", "value"]
-    assert set(ts["world"].unique()) == {"true"}
+    assert set(ts["world"].unique()) == {"true", "recorded"}
     assert {r["substance"] for r in summary["substances"]} == {"heroin", "marijuana", "hashish"}
     assert not any(p.name.startswith(".tmp") for p in run_dir.parent.iterdir())
 

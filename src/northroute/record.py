@@ -1,8 +1,11 @@
 """Weekly metrics: every output says which world it comes from (DESIGN §2.4).
 
-This issue's model has no police records yet, so every metric here is world=true; the policing
-issue adds world=recorded series beside them. Metrics are kept in dense arrays while running and
-turned into one long table (week, date, place, substance, level, metric, world, value) at the end.
+world=true is what happened; world=recorded is what the agencies register: crimes counted per
+controlled purchase, arrests by the level of the charge (a pool's buyer is an organised
+distributor), seizures less what dealing officers resold, corruption cases including officers fired
+on rumours. Metrics are kept in dense arrays while running and turned into one long table
+(week, date, place, substance, level, metric, world, value) at the end; counts of officers are not
+by drug and carry substance "all".
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from northroute.network import snapshot
+from northroute.processes.policing import team_protected
 from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
-from northroute.world.people import COMMUNITY, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.world.officers import HONEST, PATROL, UBN
+from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
 from northroute.world.ties import TRADE
 
@@ -29,6 +34,22 @@ class Metric:
     places: str  # region | crossing | russia | route | national
     unit: str
     doc: str
+    world: str = "true"  # true | recorded
+    by_drug: bool = True
+    counted: bool = False  # summed from the week's policing and justice counters (Week.count)
+
+
+def C(name: str, level: str, unit: str, doc: str, world: str = "true", by_drug: bool = True) -> Metric:
+    """A national weekly count kept by the policing, corruption and justice processes."""
+    return Metric(name, level, "national", unit, doc, world, by_drug, counted=True)
+
+
+def S(name: str, level: str, unit: str, doc: str, by_drug: bool = True) -> Metric:
+    """A national state measured every `MONTHLY` weeks (slow to change) and carried between."""
+    return Metric(name, level, "national", unit, doc + "; every 4 weeks", "true", by_drug)
+
+
+ROLE_LEVELS = ("user", "retail", "wholesale", "trafficking")
 
 
 METRICS = (
@@ -94,8 +115,60 @@ METRICS = (
     Metric("disputes", "retail", "national", "disputes/week", "cheating disputes settled by reputation "
            "(exclusion)"),
     Metric("disputes_vory", "retail", "national", "disputes/week", "cheating disputes arbitrated by the Vory"),
-    Metric("vory_fees", "wholesale", "national", "KZT/week", "protection fees paid to the Vory"),
+    Metric("vory_fees", "wholesale", "national", "KZT/week", "protection fees paid to the Vory (incl. obshak "
+           "paid from prison)"),
+    *(C("arrests", lv, "persons/week", f"people arrested whose role was {lv} (true) or charged at the {lv} "
+        "level (recorded: possession=user, sale=retail, organised sale=wholesale, smuggling=trafficking)", w)
+      for lv in ROLE_LEVELS for w in ("true", "recorded")),
+    C("courier_arrests", "trafficking", "persons/week", "couriers and drivers arrested with a seized lot at a "
+      "crossing (not agents of the model)"),
+    C("arrests_protected", "wholesale", "persons/week", "arrested wholesalers who had police protection"),
+    *(C("convictions", lv, "persons/week", f"convictions charged at the {lv} level", "recorded")
+      for lv in ROLE_LEVELS),
+    *(C("sentence_years", lv, "years/week", f"summed sentences of convictions charged at the {lv} level "
+        "(divide by convictions for the mean)", "recorded") for lv in ROLE_LEVELS),
+    C("convictions_pooled", "user", "persons/week", "pool buyers convicted as distributors (SF12)"),
+    C("convictions_dealers", "retail", "persons/week", "convictions for sale, organised sale or smuggling"),
+    C("convictions_protected", "wholesale", "persons/week", "protected wholesalers convicted"),
+    C("sentence_years_protected", "wholesale", "years/week", "summed sentences of protected wholesalers"),
+    C("acquittals", "police", "persons/week", "acquittals (SF35)", "recorded"),
+    C("registered_crimes", "police", "crimes/week", "drug crimes registered: one per arrest plus one per "
+      "extra controlled purchase of a dealer (M41, SF34)", "recorded"),
+    C("dealers_prosecuted", "police", "persons/week", "people charged with sale, organised sale or smuggling",
+      "recorded"),
+    C("framed_cases", "user", "persons/week", "user arrests written up as members of organised groups (M41c)",
+      "recorded"),
+    C("cooperations", "retail", "persons/week", "arrested dealers or pool buyers registered as cooperating "
+      "witnesses (SF13)"),
+    C("testimony_arrests", "wholesale", "persons/week", "wholesalers arrested on a witness's testimony"),
+    C("operations_burned", "police", "operations/week", "operations against wholesalers or traffickers "
+      "betrayed along the approval chain (M40)"),
+    C("seizures_total_g", "police", "g/week", "all seizures: crossings, arrests and Koknar (true: taken from "
+      "the market or the holder; recorded: less what dealing officers resold)"),
+    C("seizures_total_g", "police", "g/week", "seizures registered by the agencies", "recorded"),
+    C("resold_seizures_g", "police", "g/week", "seized grams a dealing officer put back on the market"),
+    C("taken_down", "wholesale", "persons/week", "clients arrested with their convicted protector (M57)"),
+    C("bribes_kzt", "police", "KZT/week", "protection payments and bribes at arrest", by_drug=False),
+    C("extortion_kzt", "police", "KZT/week", "cash taken from users by extorting officers", by_drug=False),
+    C("corruption_convictions", "police", "officers/week", "corrupt officers convicted", by_drug=False),
+    C("corruption_cases", "police", "officers/week", "corruption cases: convictions plus officers fired on "
+      "rumours (L1888 [P20])", "recorded", by_drug=False),
+    C("officer_sentence_years", "police", "years/week", "summed sentences of convicted officers", "recorded",
+      by_drug=False),
+    C("rumour_dismissals", "police", "officers/week", "honest officers fired on rumours (M58)", by_drug=False),
+    C("managers_dismissed", "police", "officers/week", "managers fired for subordinates' corruption (S3)",
+      by_drug=False),
+    *(S("inmates", lv, "persons", f"people in prison whose role at arrest was {lv}") for lv in ROLE_LEVELS),
+    S("corrupt_officers", "police", "officers", "serving officers who take bribes, protect, extort or deal",
+      by_drug=False),
+    S("protector_officers", "police", "officers", "serving officers protecting at least one wholesaler",
+      by_drug=False),
+    S("officer_tenure_weeks", "police", "weeks", "mean time in post of serving drug officers", by_drug=False),
+    S("protected_dealers", "wholesale", "persons", "wholesalers under police protection"),
+    S("protected_share", "retail", "fraction", "share of retail volume sold by teams under police protection "
+      "(SF25)"),
 )
+METRIC_INDEX = {(m.name, m.level, m.places, m.world): m for m in METRICS}
 
 
 class Recorder:
@@ -115,16 +188,17 @@ class Recorder:
         self.place_sets["route"] = (np.arange(n_routes), list(geo.route_names))
         self.place_sets["national"] = (np.zeros(1, int), ["KZ"])
         self.data = {
-            m: np.zeros((self.weeks, len(self.place_sets[m.places][1]), N_SUBSTANCES)) for m in METRICS
+            m: np.zeros((self.weeks, len(self.place_sets[m.places][1]), N_SUBSTANCES if m.by_drug else 1))
+            for m in METRICS
         }
         self._structure: dict[tuple[str, str], np.ndarray] | None = None
         self.network_nodes: list[dict[str, np.ndarray]] = []
         self.network_edges: list[dict[str, np.ndarray]] = []
 
-    def _set(self, w: int, name: str, level: str, places: str, values: np.ndarray) -> None:
+    def _set(self, w: int, name: str, level: str, places: str, values: np.ndarray, world: str = "true") -> None:
         idx = self.place_sets[places][0]
         arr = values if places in ("route", "national") else values[idx]
-        self.data[next(m for m in METRICS if (m.name, m.level, m.places) == (name, level, places))][w] = arr
+        self.data[METRIC_INDEX[(name, level, places, world)]][w] = arr
 
     def record(self, world: World) -> None:
         w = world.week_index
@@ -168,6 +242,9 @@ class Recorder:
                   np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])
         self._set(w, "traffickers", "trafficking", "national", per_market(TRAFFICKER).sum(axis=0)[None, :])
         self._record_relations(w, world)
+        for m in METRICS:
+            if m.counted and (m.name, m.level, m.world) in wk.counts:
+                self.data[m][w, 0] = wk.counts[(m.name, m.level, m.world)]
         if w == self.weeks - 1 or (world.date + timedelta(weeks=1)).year != world.date.year:
             nodes, edges = snapshot(world, world.date.year)
             self.network_nodes.append(nodes)
@@ -189,7 +266,7 @@ class Recorder:
         if world.t % MONTHLY == 0 or self._structure is None:
             self._structure = self._measure_structure(world)
         for (name, level), values in self._structure.items():
-            self._set(w, name, level, "national", nat(values))
+            self._set(w, name, level, "national", np.asarray(values, float).reshape(1, -1))
         self._set(w, "handovers", "user", "national", nat(_ratio(wk.handovers[0], wk.handovers[1])))
         for role, level in ((USER, "user"), (RETAIL, "retail"), (WHOLESALE, "wholesale")):
             self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
@@ -218,7 +295,7 @@ class Recorder:
         s_u = p.substance[users].astype(np.intp)
         n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
         count = lambda keys, mask: np.bincount(keys[mask], minlength=N_SUBSTANCES)  # noqa: E731
-        return {
+        return _measure_enforcement(world) | {
             ("team_size", "wholesale"): _ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh),
             ("team_size_max", "wholesale"): top,
             ("one_off_pairs", "wholesale"): _ratio(count(s_buyer, ties.uses[recent] == 1),
@@ -240,27 +317,54 @@ class Recorder:
         names = sorted({m.name for m in METRICS})
         weeks = np.arange(self.weeks, dtype=np.int16)
         dates = np.datetime64(self.start, "D") + (7 * weeks.astype(np.int64)).astype("timedelta64[D]")
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("week", "place", "substance", "level", "metric", "value")}
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("week", "place", "substance", "level", "metric", "world",
+                                                              "value")}
         for m, arr in self.data.items():
             nw, npl, ns = arr.shape
             codes = np.array([place_code[n] for n in self.place_sets[m.places][1]], np.int16)
             parts["week"].append(np.repeat(weeks, npl * ns))
             parts["place"].append(np.tile(np.repeat(codes, ns), nw))
-            parts["substance"].append(np.tile(np.arange(ns, dtype=np.int8), nw * npl))
+            drugs = np.arange(ns, dtype=np.int8) if m.by_drug else np.array([N_SUBSTANCES], np.int8)
+            parts["substance"].append(np.tile(drugs, nw * npl))
             parts["level"].append(np.full(arr.size, levels.index(m.level), np.int8))
             parts["metric"].append(np.full(arr.size, names.index(m.name), np.int8))
+            parts["world"].append(np.full(arr.size, m.world == "recorded", np.int8))
             parts["value"].append(arr.ravel())
         col = {k: np.concatenate(v) for k, v in parts.items()}
         return pd.DataFrame({
             "week": col["week"],
             "date": dates[col["week"]],
             "place": pd.Categorical.from_codes(col["place"], places),
-            "substance": pd.Categorical.from_codes(col["substance"], list(SUBSTANCE_NAMES)),
+            "substance": pd.Categorical.from_codes(col["substance"], [*SUBSTANCE_NAMES, "all"]),
             "level": pd.Categorical.from_codes(col["level"], levels),
             "metric": pd.Categorical.from_codes(col["metric"], names),
-            "world": pd.Categorical.from_codes(np.zeros(col["value"].size, np.int8), ["true", "recorded"]),
+            "world": pd.Categorical.from_codes(col["world"], ["true", "recorded"]),
             "value": col["value"],
         })
+
+
+def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
+    """Prison population by role at arrest, corrupt officers, protection and its share of retail volume."""
+    p, off = world.people, world.officers
+    inside = np.flatnonzero(p.status == PRISON)
+    by_role = np.zeros((4, N_SUBSTANCES))
+    np.add.at(by_role, (np.minimum(p.role[inside], 3), p.substance[inside]), 1.0)
+    serving = off.serving()
+    drug = serving[(off.agency[serving] == UBN) | (off.agency[serving] == PATROL)]
+    wh = p.rows(WHOLESALE)
+    prot = p.protector[wh]
+    rd = p.rows(RETAIL)
+    s_rd = p.substance[rd]
+    volume = np.bincount(s_rd, p.demand_ewma[rd], N_SUBSTANCES)
+    out = {("inmates", lv): by_role[i] for i, lv in enumerate(ROLE_LEVELS)}
+    return out | {
+        ("corrupt_officers", "police"): [np.count_nonzero(off.mode[serving] != HONEST)],
+        ("protector_officers", "police"): [np.unique(prot[prot >= 0]).size],
+        ("officer_tenure_weeks", "police"): [np.mean(world.t - off.since[drug]) if drug.size else 0.0],
+        ("protected_dealers", "wholesale"): np.bincount(p.substance[wh[prot >= 0]], minlength=N_SUBSTANCES),
+        ("protected_share", "retail"): _ratio(
+            np.bincount(s_rd, p.demand_ewma[rd] * team_protected(p, rd), N_SUBSTANCES), volume),
+    }
 
 
 def _mean_by_substance(p, rows: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -297,6 +297,149 @@ class RelationsParams(Section):
                                 "unused trade tie is forgotten.")
 
 
+class PolicingParams(Section):
+    drug_officers: float = P(600.0, 0.0, 20_000.0, "persons", "assumption: anti-drug (UBN) and patrol officers "
+                             "who make drug cases, nationally; the MVD had 76,000 staff in 2010 (external-facts "
+                             "§5); one UBN directorate per region (thesis L1878)", "Officers making drug cases, "
+                             "national scale (spread over regions by users).")
+    quota_per_month: float = P(1.5, 0.0, 30.0, "cases/officer/month", "thesis L1916 [P20]: officers 'were "
+                               "required to produce one or two arrests per estimated period of time'",
+                               "Arrests each case-making officer must produce a month.")
+    quota_pressure: float = P(1.0, 0.0, 1.0, "fraction", "thesis L966, L978, L1084 (M33): judged on counts, "
+                              "police pick the easiest targets; 0 = judged by quality (S5, L1844-1846, L1924 "
+                              "[P20])", "1: targets chosen by how easy and visible (counts); 0: by the "
+                              "level of the target (quality).")
+    level_value: float = P(8.0, 1.0, 1000.0, "ratio", "assumption: under quality evaluation a case one level "
+                           "up the chain is worth this many times more (S5)", "Worth of a case per level up "
+                           "the chain, when quota_pressure is 0.")
+    provable_retail: float = P(0.8, 0.0, 1.0, "probability", "assumption: controlled purchases document retail "
+                               "sales (thesis L1910)", "Chance a case against a retail dealer can be documented.")
+    provable_wholesale: float = P(0.15, 0.0, 1.0, "probability", "thesis L1962 [P22], L1022-1024 [P23], L1936 "
+                                  "[P17] (M38): proof against wholesalers is 'almost impossible to document'; "
+                                  "value assumption", "Chance a case against a wholesaler can be documented.")
+    provable_trafficker: float = P(0.05, 0.0, 1.0, "probability", "thesis L1086 [P13], L1962 (M38); value "
+                                   "assumption", "Chance a case against a trafficker can be documented.")
+    approval_steps: int = P(4, 0, 20, "steps", "thesis L1970 [P13]: 'your boss, the boss of your boss, the "
+                            "prosecutor, the boss of the prosecutor' (M40)", "Approvals an operation against a "
+                            "wholesaler or trafficker needs.")
+    leak_per_step: float = P(0.08, 0.0, 1.0, "probability", "thesis L1870 [P5], L1970 [P13], L1974 [O2] (M40); "
+                             "value assumption", "Chance the target is warned at each approval step.")
+    pool_visibility: float = P(3.0, 1.0, 100.0, "ratio", "thesis L1084 [P11] (M34, M35): users buying for a "
+                               "group are the visible 'distributors'; factor assumption", "How much more "
+                               "visible a pool's buyer is than a lone user.")
+    test_purchases: float = P(2.0, 0.0, 50.0, "cases/arrest", "thesis L1910: each controlled purchase registered "
+                              "as a case (30 from one dealer in Pavlodar); mean assumption", "Extra registered "
+                              "crimes per dealer arrest from repeated controlled purchases, at full quota pressure.")
+    framing_rate: float = P(0.02, 0.0, 1.0, "fraction", "thesis L1626 (Kozachkov 2018): drugs planted to add "
+                            "members to an 'organized network' (M41); value assumption", "Share of user arrests "
+                            "written up as members of an organised distribution group, at full quota pressure.")
+    koknar: bool = P(True, None, None, "flag", "thesis L1341 (M47): the annual 'Koknar' operation in the Chu "
+                     "Valley; 161 t of marijuana seized in 2015", "Run the seasonal Koknar operation.")
+    koknar_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: share of the Chu Valley harvest taken by "
+                            "the operation (161 t in 2015, thesis L1341)", "Share of cannabis lots leaving the "
+                            "Chu Valley that Koknar seizes during the harvest.")
+    customs_officers: float = P(400.0, 0.0, 20_000.0, "persons", "assumption: customs and border officers at "
+                                "the modelled crossings (thesis L1241 [P20], L1273)", "Customs and border officers "
+                                "at the crossings, national scale.")
+
+
+class CorruptionParams(Section):
+    bribe_gain: float = P(3.0, 0.0, 100.0, "salaries/month", "assumption: protection is 'a percentage' of drug "
+                          "revenue (thesis L1710 [P19]); sergeant pay 70-87k KZT/month (external-facts §5)",
+                          "Illicit monthly income a corrupt officer expects, in monthly salaries.")
+    norm_cost: float = P(2.0, 0.0, 100.0, "salaries/month", "thesis L1576 [P13 + ten detectives] (M55: drug "
+                         "corruption is condemned as 'stryom'); scale assumption", "Mean moral and social cost of "
+                         "being corrupt (spread over officers, exponential).")
+    manager_pressure: float = P(0.5, 0.0, 10.0, "ratio", "Asanov (thesis L1660), L1658 (M54): corrupt directors "
+                                "demand weekly sums; factor assumption", "Extra pull toward corruption when the "
+                                "regional manager is corrupt.")
+    clients_per_protector: int = P(3, 0, 100, "wholesalers", "assumption: one officer 'protects' a few dealers "
+                                   "(thesis L1520 [P23], L1620 [DE2])", "Wholesalers one protector takes on.")
+    accept_rate: float = P(0.95, 0.0, 1.0, "probability", "thesis L1626 [DE1]: dealers approached with "
+                           "intelligence 'hardly ever refuse'; L1592-1594 [DE1][DE2] (M49)", "Chance a wholesaler "
+                           "accepts an officer's protection offer.")
+    protection_share: float = P(0.2, 0.0, 1.0, "share of value", "thesis L1710 [P19]: their share was a "
+                                "percentage of revenue; value assumption", "Share of a protected wholesaler's "
+                                "takings paid to his protector.")
+    shield: float = P(0.1, 0.0, 1.0, "ratio", "thesis L1652 [DE2]: without paying police a dealer lasted 2-3 "
+                      "months; L1620 (M50) 'closed their eyes'; value assumption", "Arrest risk of a protected "
+                      "team relative to an unprotected one.")
+    runner_boost: float = P(3.0, 1.0, 100.0, "ratio", "thesis L1620-1624 [DE2], L1606 [DE11] (M50): the "
+                            "protected dealer hands police runners and customers; factor assumption",
+                            "Extra arrest risk of a protected team's customers.")
+    bribe_at_arrest: float = P(0.3, 0.0, 1.0, "probability", "thesis L1648 [P5]: dealers offered cars, money, "
+                               "flats at arrest; value assumption", "Chance a corrupt arresting officer takes "
+                               "a bribe and drops the case.")
+    extortions_per_week: float = P(3.0, 0.0, 100.0, "users/officer/week", "thesis L1590 [O3], L1634-1638 "
+                                   "[DE3] (M51); value assumption", "Users one extorting officer robs a week.")
+    extortion_kzt: float = P(2_000.0, 0.0, 1e6, "KZT", "thesis L1634-1638 [DE3]: money 'for gasoline' or the "
+                             "buyer's doses; value assumption", "Cash taken from a user per extortion.")
+    resold_share: float = P(0.3, 0.0, 1.0, "fraction", "thesis L1630, L1634 [DE3]: officers dealing drugs; "
+                            "value assumption", "Share of drugs seized by a dealing officer that go back to "
+                            "the market instead of the evidence room.")
+    customs_waive: float = P(0.5, 0.0, 1.0, "fraction", "thesis L1072 [DE3], L1540 (M48): corrupt customs wave "
+                             "trucks through; value assumption", "Share of searches a corrupt customs "
+                             "officer skips.")
+
+
+class AnticorruptionParams(Section):
+    detect_rate: float = P(0.03, 0.0, 5.0, "1/year", "assumption: before 2014 the KNB's cases against 'drug "
+                           "mafias in epaulettes' were rare (thesis L1708, L1876)", "Yearly chance a corrupt "
+                           "officer is detected by an independent agency.")
+    sentence_years: float = P(3.0, 0.0, 30.0, "years", "thesis L1702 (2016: 67% fined, 24% imprisoned, most "
+                              "2-5 years); L1720 [P13][P20][P26]: 10-25 years face to face after the reform",
+                              "Mean prison term of a convicted corrupt officer (0 = fines only).")
+    bribery_charge: bool = P(False, None, None, "flag", "thesis L1108, L1112 [P4][O6] (M57)", "Dealers of a "
+                             "convicted protector are arrested with him and charged with bribery too.")
+    taken_down: float = P(0.7, 0.0, 1.0, "probability", "thesis L1112 [P4][O6]: protected dealers are 'likely "
+                          "to be taken down with them'; value assumption", "Chance each client of a convicted "
+                          "protector is arrested with him, when bribery charges apply.")
+    bribery_years: float = P(5.0, 0.0, 30.0, "years", "thesis L1108: the dealer's sentence exceeded the corrupt "
+                             "officers'; value assumption", "Years added to a dealer's sentence for bribery.")
+    rumour_dismissal: float = P(0.0, 0.0, 1.0, "1/year", "thesis L1712, L1718 [P19] (M58): officers fired on "
+                                "rumours; value assumption", "Yearly chance an honest drug officer is dismissed "
+                                "on compromising material.")
+    manager_liability: float = P(0.0, 0.0, 1.0, "probability", "thesis L1704: 52 police bosses fired "
+                                 "Jan-Sep 2019 (S3)", "Chance a regional manager is dismissed when a subordinate "
+                                 "is convicted of corruption.")
+    salary_index: float = P(1.0, 0.1, 10.0, "ratio", "thesis L1572-1574 [P10]; external-facts §5: +55% for "
+                            "operational staff on 1 July 2019", "Police pay relative to 2012.")
+    chill: float = P(0.0, 0.0, 1.0, "fraction", "thesis L1916 [P20], L1610 (M58): contact with dealers reads as "
+                     "corruption, so officers stop gathering intelligence", "Loss of the chance to document cases "
+                     "against wholesalers and traffickers.")
+
+
+class JusticeParams(Section):
+    conviction_rate: float = P(0.999, 0.0, 1.0, "probability", "thesis L1906 [O7]: 'the first sentence of "
+                               "acquittal for a drug-related crime' (M42)", "Chance a charged person is convicted.")
+    cooperation_rate: float = P(0.01, 0.0, 1.0, "probability", "thesis L1956 [P23]: 99% of small dealers refuse "
+                                "to cooperate before arrest; L1950-1958 (M37)", "Chance an arrested dealer or "
+                                "pool buyer is a registered cooperating witness.")
+    witness_protection: bool = P(False, None, None, "flag", "thesis L1942-1946 [P5], L1986 [P1] (M43): exists on "
+                                 "paper, not used", "Working witness protection: dealers testify against their "
+                                 "supplier.")
+    protected_cooperation: float = P(0.25, 0.0, 1.0, "probability", "assumption (S6)", "Chance an arrested dealer "
+                                     "testifies when witness protection works.")
+    testimony_conviction: float = P(0.8, 0.0, 1.0, "probability", "assumption: with a witness the case against "
+                                    "the supplier stands (L1018 [20])", "Chance a witness's testimony puts his "
+                                    "supplier in prison.")
+    threshold_factor: float = P(1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; S8 "
+                                "softer thresholds > 1", "Multiplier on the weight thresholds of Table 7.1.")
+    sentence_spread: float = P(0.2, 0.0, 1.0, "fraction", "assumption", "Spread of sentences around the "
+                               "table's mean (coefficient of variation).")
+
+
+class PrisonParams(Section):
+    served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
+                            "(thesis L1786)", "Share of a sentence actually served.")
+    ties_per_inmate: float = P(2.0, 0.0, 50.0, "ties", "thesis L1199 [P23]: 70% of convicted group members 'were "
+                               "in prison together'; L1114-1131 (M69); count assumption", "Prison ties an inmate "
+                               "forms while inside.")
+    obshak_share: float = P(0.1, 0.0, 1.0, "share/month", "thesis L848 [P2]: obshak payments cannot be escaped "
+                            "in prison; L832 [P28] (M64); value assumption", "Share of a dealer-inmate's cash paid "
+                            "to the obshak each month.")
+
+
 class TimelineEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
     date: date
@@ -316,6 +459,11 @@ class Scenario(BaseModel):
     market: MarketParams = Field(default_factory=MarketParams)
     users: UsersParams = Field(default_factory=UsersParams)
     relations: RelationsParams = Field(default_factory=RelationsParams)
+    policing: PolicingParams = Field(default_factory=PolicingParams)
+    corruption: CorruptionParams = Field(default_factory=CorruptionParams)
+    anticorruption: AnticorruptionParams = Field(default_factory=AnticorruptionParams)
+    justice: JusticeParams = Field(default_factory=JusticeParams)
+    prison: PrisonParams = Field(default_factory=PrisonParams)
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
     @field_validator("timeline")
@@ -334,10 +482,11 @@ class Scenario(BaseModel):
         return max(1, round(self.time.years * 52.1775))
 
 
-SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "relations")
+SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "relations", "policing",
+            "corruption", "anticorruption", "justice", "prison")
 INIT_ONLY_SECTIONS = ("time", "population")
 INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.kin_group_size",
-                    "relations.circle_size")
+                    "relations.circle_size", "policing.drug_officers", "policing.customs_officers")
 
 
 def builtin_names() -> list[str]:

@@ -9,10 +9,14 @@ One week, in order:
  6. relations    (monthly) reputation, cheating and sanctions, vouching failures, fading trade ties
  7. careers      (monthly) leaving the trade, recruitment into retail, promotion to wholesale,
                  users finding a new regular dealer
- 8. prices       by region, substance and level, from cost, markup, scarcity and risk
- 9. record       metrics of the week
-Policing, corruption, justice and prison come with a later issue and slot in between careers and
-prices.
+ 8. policing     Koknar; quota arrests of the most exposed, through `justice` (charges, sentences)
+ 9. corruption   (monthly) officers weigh bribes against risk; protection deals, payments, extortion
+10. anticorruption (monthly) detection and conviction of corrupt officers, their clients taken down,
+                 rumour dismissals, manager liability, replacements
+11. prison       (monthly) ties inside, obshak, release back into the market
+12. prices       by region, substance and level, from cost, markup, scarcity and risk
+13. record       metrics of the week
+`justice` has no step of its own: policing and anti-corruption call it for every arrest.
 """
 
 from __future__ import annotations
@@ -23,7 +27,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from northroute.processes import careers, prices, relations, supply, trade, trafficking, users
+from northroute.processes import (
+    anticorruption,
+    careers,
+    corruption,
+    policing,
+    prices,
+    prison,
+    relations,
+    supply,
+    trade,
+    trafficking,
+    users,
+)
 from northroute.record import Recorder
 from northroute.scenario import Scenario, ScenarioError, apply_override
 from northroute.world.geography import load_geography
@@ -39,9 +55,14 @@ SCHEDULE = (
     ("users", users),
     ("relations", relations),
     ("careers", careers),
+    ("policing", policing),
+    ("corruption", corruption),
+    ("anticorruption", anticorruption),
+    ("prison", prison),
     ("prices", prices),
 )
-INIT_ORDER = ("users", "careers", "relations", "prices", "supply", "trafficking", "trade")
+INIT_ORDER = ("users", "careers", "relations", "prices", "supply", "trafficking", "trade", "policing",
+              "corruption", "anticorruption", "prison")
 
 Progress = Callable[[int, int], None]
 

@@ -131,7 +131,7 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     sup = p.supplier[quit]
     back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
     _hand_over(p, quit[back], sup[back])
-    _count_exits(world, quit)
+    count_exits(world, quit)
     p.set_role(quit, USER)
     p.since[quit] = world.t
     p.supplier[quit] = -1
@@ -143,20 +143,40 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     stay = _active(p, WHOLESALE)
     heir = random_member(rng, _key(p, gone), stay, _key(p, stay), size)
     _hand_over(p, gone[heir >= 0], heir[heir >= 0])
-    _count_exits(world, gone)
+    count_exits(world, gone)
 
 
-def _count_exits(world: World, rows: np.ndarray) -> None:
-    """Log leavers and add their career lengths to the week's totals (before their role changes)."""
+def count_exits(world: World, rows: np.ndarray, log: bool = True) -> None:
+    """Add leavers' career lengths to the week's totals (before their role changes); `log` also
+    writes their leaving events (arrests are logged as arrests instead)."""
     p = world.people
     weeks = world.t - p.since[rows]
     kind = {RETAIL: "stop_dealing", WHOLESALE: "leave_wholesale"}
-    for role in np.unique(p.role[rows]):
+    for role in np.unique(p.role[rows]) if log else ():
         sel = rows[p.role[rows] == role]
         world.log(kind[int(role)], person=sel, place=p.region[sel], substance=p.substance[sel],
                   value=world.t - p.since[sel])
     scatter_add(world.week.exits, (p.role[rows], p.substance[rows], 0), weeks)
     scatter_add(world.week.exits, (p.role[rows], p.substance[rows], 1), 1.0)
+
+
+def replace_traffickers(world: World, rng: np.random.Generator, gone: np.ndarray) -> None:
+    """A wholesaler of the same drug takes each imprisoned trafficker's place (M19: traders move up
+    the chain); his retail team is placed with other wholesalers at the next career step."""
+    p = world.people
+    wh = _active(p, WHOLESALE)
+    group = lambda rows: (p.substance[rows] != HEROIN).astype(np.int64)  # noqa: E731  cannabis traffickers
+    heir = random_member(rng, group(gone), wh, group(wh), 2)
+    heir = np.unique(heir[heir >= 0])
+    count_exits(world, heir)
+    stay = wh[~np.isin(wh, heir)]
+    taker = random_member(rng, _key(p, heir), stay, _key(p, stay), world.geo.n * N_SUBSTANCES)
+    _hand_over(p, heir[taker >= 0], taker[taker >= 0])
+    p.set_role(heir, TRAFFICKER)
+    p.substance[heir] = np.where(p.substance[heir] == HEROIN, HEROIN, MARIJUANA)
+    p.market[heir] = p.region[heir].astype(np.int32) * N_SUBSTANCES + p.substance[heir]
+    p.supplier[heir] = -1
+    p.since[heir] = world.t
 
 
 def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:

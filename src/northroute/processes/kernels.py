@@ -116,3 +116,54 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
         if not quit[i]:
             staying[market[r]] += 1.0
     return quit, staying
+
+
+@njit(cache=True)
+def target_weights(rows, region, role, exposure, pool, supplier, protector, n_regions, quota, level_value,
+                   provable, pool_visibility, shield, runner_boost):
+    """Policing weights of candidates, grouped by region (counting sort) with cumulative sums.
+
+    A candidate's weight is visibility^quota x level_value^(level x (1 - quota)) x provability; a
+    protected wholesaler and his retail team are shielded, the customers of a protected team given up
+    (`policing.weigh_targets` documents the rules). Returns rows and cumulative weights in region
+    order, each region's first position, count and summed weight.
+    """
+    n = rows.size
+    count = np.zeros(n_regions, np.int64)
+    for i in range(n):
+        count[region[rows[i]]] += 1
+    first = np.zeros(n_regions, np.int64)
+    for g in range(1, n_regions):
+        first[g] = first[g - 1] + count[g - 1]
+    pos = first.copy()
+    out = np.empty(n, np.int64)
+    weight = np.empty(n)
+    total = np.zeros(n_regions)
+    for i in range(n):
+        r = rows[i]
+        lv = role[r]
+        vis = 1.0 + exposure[r]
+        if pool[r] == r:
+            vis *= pool_visibility
+        w = provable[lv]
+        if quota == 1.0:
+            w *= vis
+        else:
+            w *= vis ** quota * level_value ** (lv * (1.0 - quota))
+        s = supplier[r]
+        if lv == 2:
+            if protector[r] >= 0:
+                w *= shield
+        elif lv == 1:
+            if s >= 0 and protector[s] >= 0:
+                w *= shield
+        elif lv == 0 and s >= 0 and role[s] == 1:
+            boss = supplier[s]
+            if boss >= 0 and protector[boss] >= 0:
+                w *= runner_boost
+        g = region[r]
+        out[pos[g]] = r
+        weight[pos[g]] = w
+        total[g] += w
+        pos[g] += 1
+    return out, np.cumsum(weight), first, count, total

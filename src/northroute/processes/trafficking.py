@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import justice
 from northroute.processes.prices import russia_price_per_g, search_probability
 from northroute.world.arrays import scatter_add
 from northroute.world.state import World
@@ -54,12 +55,11 @@ def step(world: World, rng: np.random.Generator) -> None:
     seized = at_crossing & (rng.random(len(lots)) < p_find)
     if seized.any():
         s, n, g = lots.substance[seized], node[seized], lots.bulk_g[seized]
-        led.seized_bulk += float(g.sum())
-        led.seized_pure += float(lots.pure_g[seized].sum())
         scatter_add(wk.seized_g, (n, s), g)
         scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
-        world.log("seizure", person=lots.owner[seized], place=n, substance=s, grams=g,
-                  value=lots.cover[seized])
+        justice.seize_lots(world, seized, recorded=True)
+        wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
+        wk.count("courier_arrests", "trafficking", s, 1.0)
     entered = entering & ~seized  # through the entry search, if there was one
     scatter_add(wk.route_entered_g, (lots.route[entered], lots.substance[entered]), lots.bulk_g[entered])
     arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)

@@ -16,8 +16,8 @@ from northroute.world.table import Table
 USER, RETAIL, WHOLESALE, TRAFFICKER = 0, 1, 2, 3
 ROLE_NAMES = ("user", "retail", "wholesale", "trafficker")
 
-ACTIVE, OUT = 0, 1
-STATUS_NAMES = ("active", "out")
+ACTIVE, OUT, PRISON = 0, 1, 2
+STATUS_NAMES = ("active", "out", "prison")
 
 HEROIN, MARIJUANA, HASHISH = 0, 1, 2
 
@@ -51,13 +51,16 @@ class People(Table):
         "voucher": np.dtype(np.int32),  # who vouches for his large purchases, or -1
         "reputation": np.dtype(np.float32),  # years of trading without a failure
         "exposure": np.dtype(np.float32),  # distinct counterparties per week, smoothed (M3)
+        "protector": np.dtype(np.int32),  # officer row protecting him (wholesalers), or -1 (M49)
+        "release": np.dtype(np.int32),  # week an inmate is released
+        "convictions": np.dtype(np.int8),  # prison terms served or serving
         "scratch": np.dtype(np.int32),  # -1 except inside a `slots` block
         "cash": np.dtype(np.float64),
         "stock_g": np.dtype(np.float64),  # bulk grams held
         "pure_g": np.dtype(np.float64),  # pure grams in that bulk
     }
     DEFAULTS = {"supplier": -1, "pool": -1, "fill": 1.0, "scratch": -1, "kin": -1, "circle": -1,
-                "introducer": -1, "voucher": -1}
+                "introducer": -1, "voucher": -1, "protector": -1}
 
     def __init__(self, capacity: int = 16) -> None:
         super().__init__(capacity)

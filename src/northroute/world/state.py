@@ -10,6 +10,7 @@ import numpy as np
 
 from northroute.scenario import Scenario
 from northroute.world.geography import Geography
+from northroute.world.officers import Officers
 from northroute.world.people import People
 from northroute.world.shipments import Lots
 from northroute.world.ties import Ties
@@ -19,7 +20,8 @@ WEEKS_PER_YEAR = 52.1775
 
 
 EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_dealing", "promote",
-               "leave_wholesale", "introduced", "dispute", "vouch_failure")
+               "leave_wholesale", "introduced", "dispute", "vouch_failure", "arrest", "conviction", "release",
+               "bribe", "corruption_conviction", "dismissal", "protection_deal")
 
 
 class EventLog:
@@ -97,6 +99,18 @@ class Week:
     disputes: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # settled by word, by Vory
     vory_fees: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # KZT paid to the Vory
     trades: tuple[np.ndarray, np.ndarray] | None = None  # (seller, buyer) of the week's wholesale deals
+    counts: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)  # policing and justice
+
+    def count(self, name: str, level: str, substance: np.ndarray | int | None, values: np.ndarray | float,
+              world: str = "true") -> None:
+        """Add to a weekly counter by drug; `substance` None for counts that are not by drug (officers)."""
+        key = (name, level, world)
+        if substance is None:
+            self.counts[key] = self.counts.get(key, np.zeros(1)) + np.sum(values)
+            return
+        sub = np.atleast_1d(np.asarray(substance, np.intp))
+        vals = np.broadcast_to(np.asarray(values, float), sub.shape)
+        self.counts[key] = self.counts.get(key, np.zeros(N_SUBSTANCES)) + np.bincount(sub, vals, N_SUBSTANCES)
 
 
 @dataclass
@@ -107,6 +121,9 @@ class World:
     lots: Lots
     rngs: dict[str, np.random.Generator]
     ties: Ties = field(default_factory=lambda: Ties(1024))
+    officers: Officers = field(default_factory=lambda: Officers(64))
+    targets: Any = None  # this month's weighed policing targets (policing.Targets)
+    customs_corrupt: np.ndarray = field(default_factory=lambda: np.zeros(0))  # corrupt share of customs per place
     user_index: Any = None  # users grouped by market, rebuilt monthly (relations)
     trade_log: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # deals since last merge
     kin_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))

@@ -1,0 +1,79 @@
+"""Anti-corruption: independent agencies detect corrupt officers, courts punish them, and the campaign's
+side effects (rumour-based dismissals, manager liability) reach honest officers too.
+
+- Detection comes from agencies outside the police (KNB, from 2014 the AGDS; M44, thesis L1858-1880)
+  and asset monitoring (L1746); its yearly rate and the sentences are scenario levers set along the
+  strategy's timeline (scenario anticorruption-2015; S1).
+- When a protector falls, his dealers are "likely to be taken down with them" and charged with
+  bribery as well (M57, L1108, L1112 [P4][O6]).
+- Officers are fired on rumours: "No one will double-check where the compromising material came
+  from" (M58, L1712, L1718 [P19]); the agencies count these as corruption cases (L1888 [P20]).
+- From 2019 managers answer for their subordinates (S3, L1704: 52 bosses fired in Jan-Sep 2019).
+Every officer who leaves is replaced by a new, inexperienced one (L1888 [P3]: "no one works there
+longer than a couple of years").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes import corruption, justice
+from northroute.world.officers import CONVICTED, DISMISSED, HONEST, LINE, MANAGER, PATROL, UBN
+from northroute.world.people import WHOLESALE
+from northroute.world.state import World
+
+STEP_WEEKS = corruption.STEP_WEEKS
+
+
+def _monthly(rate_per_year: float) -> float:
+    return 1.0 - np.exp(-rate_per_year / 12.0)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """The force is hired in `policing.init`; nothing more to set up."""
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    if world.t % STEP_WEEKS:
+        return
+    off, a, wk = world.officers, world.scenario.anticorruption, world.week
+    corrupt = off.corrupt()
+    caught = corrupt[rng.random(corrupt.size) < _monthly(a.detect_rate)]
+    off.status[caught] = CONVICTED
+    wk.count("corruption_convictions", "police", None, caught.size)
+    wk.count("corruption_cases", "police", None, caught.size, "recorded")
+    wk.count("officer_sentence_years", "police", None, caught.size * a.sentence_years, "recorded")
+    world.log("corruption_conviction", person=caught, place=off.place[caught], value=a.sentence_years)
+    _take_down_clients(world, rng, caught)
+
+    line = off.serving(rank=LINE)
+    drug = line[(off.mode[line] == HONEST) & ((off.agency[line] == UBN) | (off.agency[line] == PATROL))]
+    rumoured = drug[rng.random(drug.size) < _monthly(a.rumour_dismissal)]
+    off.status[rumoured] = DISMISSED
+    wk.count("rumour_dismissals", "police", None, rumoured.size)
+    wk.count("corruption_cases", "police", None, rumoured.size, "recorded")
+
+    managers = off.serving(rank=MANAGER)
+    hit = np.zeros(world.geo.n, bool)
+    hit[off.place[caught[off.rank[caught] == LINE]]] = True
+    fired = managers[hit[off.place[managers]] & (rng.random(managers.size) < a.manager_liability)]
+    off.status[fired] = DISMISSED
+    wk.count("managers_dismissed", "police", None, fired.size)
+    world.log("dismissal", person=np.concatenate([rumoured, fired]),
+              place=off.place[np.concatenate([rumoured, fired])])
+    gone = np.concatenate([caught, rumoured, fired])
+    corruption.hire(world, rng, off.agency[gone], off.rank[gone], off.place[gone])
+
+
+def _take_down_clients(world: World, rng: np.random.Generator, caught: np.ndarray) -> None:
+    """Clients of convicted protectors: arrested and charged with bribery when the law provides it (M57)."""
+    p, a = world.people, world.scenario.anticorruption
+    if caught.size == 0:
+        return
+    wh = p.rows(WHOLESALE)
+    clients = wh[np.isin(p.protector[wh], caught)]
+    if a.bribery_charge:
+        taken = clients[rng.random(clients.size) < a.taken_down]
+        world.week.count("taken_down", "wholesale", p.substance[taken], 1.0)
+        justice.arrest(world, rng, taken, bribery=True)
+    p.protector[clients] = -1

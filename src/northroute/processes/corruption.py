@@ -1,0 +1,143 @@
+"""Corruption: officers weigh bribes against risk, protect wholesalers, extort users, wave trucks through.
+
+- Each month an officer compares the illicit income he expects with the expected cost: the chance of
+  detection times the prison term and the career he would lose, plus the informal condemnation of
+  drug corruption as "stryom" (M56, M55; thesis L1558, L1576, L1746, L1758). Pay rises lower the pull of
+  bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660).
+- Police approach the dealers, not the reverse, and dealers "hardly ever refuse" (M49; L1592-1594
+  [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]).
+- Patrol officers near selling points take users' money "for gasoline" (M51; L1590 [O3], L1634 [DE3]).
+- Some corrupt drug officers deal seized drugs themselves (L1630, L1634): see `justice.seize_holdings`.
+- Corrupt customs officers wave some vehicles through (M48; L1072 [DE3], L1540).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.matching import fill_slots, slots
+from northroute.world.officers import (
+    CUSTOMS,
+    DEALER,
+    EXTORTIONIST,
+    HONEST,
+    LINE,
+    MANAGER,
+    PATROL,
+    PROTECTOR,
+    SERVING,
+    UBN,
+)
+from northroute.world.people import USER, WHOLESALE
+from northroute.world.state import World
+
+STEP_WEEKS = 4  # officers re-weigh their choices monthly
+TURN_RATE = 0.25  # assumption: a quarter of the officers who would turn corrupt do so each month
+QUIT_RATE = 0.05  # assumption: leaving a deal is slow; dealers and officers hold each other (L1110 [DE2], L1600 [O2])
+CAREER_MONTHS = 120.0  # assumption: a convicted officer also loses about ten years of pay and pension
+DEALER_SHARE = 0.2  # assumption: share of corrupt drug officers who deal seized drugs (L1630, L1634)
+
+
+def hire(world: World, rng: np.random.Generator, agency: np.ndarray, rank: np.ndarray, place: np.ndarray) -> None:
+    """New honest officers, each with his own moral cost of corruption (exponential, mean `norm_cost`)."""
+    n = agency.size
+    world.officers.append(n, agency=agency, rank=rank, place=place, status=SERVING, since=world.t,
+                          norm=rng.exponential(world.scenario.corruption.norm_cost, n))
+
+
+def expected_cost(world: World) -> float:
+    """Expected monthly cost of corruption in salaries: P(detection) x (prison + lost career) (M56)."""
+    a = world.scenario.anticorruption
+    return a.detect_rate / 12.0 * (a.sentence_years * 12.0 + CAREER_MONTHS)
+
+
+def decide(world: World, rng: np.random.Generator) -> None:
+    off, c = world.officers, world.scenario.corruption
+    serving = off.serving()
+    boss = np.zeros(world.geo.n, bool)
+    mgr = serving[(off.rank[serving] == MANAGER) & (off.mode[serving] != HONEST)]
+    boss[off.place[mgr]] = True
+    pressure = np.where(off.rank[serving] == LINE, 1.0 + c.manager_pressure * boss[off.place[serving]], 1.0)
+    gain = c.bribe_gain * pressure / world.scenario.anticorruption.salary_index
+    want = gain > expected_cost(world) + off.norm[serving]
+    draw = rng.random(serving.size)
+    honest = off.mode[serving] == HONEST
+    turn = serving[want & honest & (draw < TURN_RATE)]
+    agency = off.agency[turn]
+    mode = np.where(agency == PATROL, EXTORTIONIST, PROTECTOR)
+    mode[(agency == UBN) & (off.rank[turn] == LINE) & (rng.random(turn.size) < DEALER_SHARE)] = DEALER
+    off.mode[turn] = mode
+    off.corrupt_since[turn] = world.t
+    off.mode[serving[~want & ~honest & (draw < QUIT_RATE)]] = HONEST
+    customs = off.serving(agency=CUSTOMS)
+    corrupt = np.bincount(off.place[customs], off.mode[customs] != HONEST, world.geo.n)
+    world.customs_corrupt = np.divide(corrupt, np.bincount(off.place[customs], minlength=world.geo.n),
+                                      out=np.zeros(world.geo.n), where=corrupt > 0)
+
+
+def protection_deals(world: World, rng: np.random.Generator) -> None:
+    """Deals end when the protector stops or leaves; protectors with room approach unprotected
+    wholesalers of their region (M49)."""
+    p, off, c = world.people, world.officers, world.scenario.corruption
+    wh = p.rows(WHOLESALE)
+    prot = p.protector[wh]
+    has = prot >= 0
+    ended = has.copy()
+    ended[has] = (off.status[prot[has]] != SERVING) | ((off.mode[prot[has]] != PROTECTOR)
+                                                       & (off.mode[prot[has]] != DEALER))
+    p.protector[wh[ended]] = -1
+    ubn = off.serving(agency=UBN)
+    protectors = ubn[(off.mode[ubn] == PROTECTOR) | (off.mode[ubn] == DEALER)]
+    clients = np.bincount(p.protector[wh][p.protector[wh] >= 0], minlength=len(off))
+    open_slots = slots(protectors, c.clients_per_protector - clients[protectors])
+    free = rng.permutation(wh[(p.protector[wh] < 0) & (rng.random(wh.size) < c.accept_rate)])
+    officer = fill_slots(rng, p.region[free].astype(np.int64), open_slots,
+                         off.place[open_slots].astype(np.int64), world.geo.n)
+    p.protector[free[officer >= 0]] = officer[officer >= 0]
+    world.log("protection_deal", person=free[officer >= 0], place=p.region[free[officer >= 0]],
+              substance=p.substance[free[officer >= 0]], value=officer[officer >= 0])
+
+
+def pay_protection(world: World) -> None:
+    """Protected wholesalers pay their share of a month's takings (L1710 [P19])."""
+    p, off = world.people, world.officers
+    wh = p.rows(WHOLESALE)
+    wh = wh[p.protector[wh] >= 0]
+    takings = STEP_WEEKS * p.demand_ewma[wh] * world.price_wholesale[p.region[wh], p.substance[wh]]
+    paid = np.minimum(np.maximum(p.cash[wh], 0.0), world.scenario.corruption.protection_share * takings)
+    p.cash[wh] -= paid
+    np.add.at(off.illicit, p.protector[wh], paid)
+    world.week.count("bribes_kzt", "police", None, paid.sum())
+
+
+def extort(world: World, rng: np.random.Generator) -> None:
+    """Each extorting patrol officer robs a few users of his region (M51); a draw that meets a dealer
+    instead of a user is lost."""
+    p, off, c = world.people, world.officers, world.scenario.corruption
+    ext = off.serving(agency=PATROL)
+    ext = ext[off.mode[ext] == EXTORTIONIST]
+    if ext.size == 0:
+        return
+    n = rng.poisson(c.extortions_per_week * STEP_WEEKS, ext.size)
+    officer = np.repeat(ext, n)
+    victim = world.targets.pick_uniform(rng, off.place[officer].astype(np.int64))
+    victim = np.where((victim >= 0) & (p.role[np.maximum(victim, 0)] == USER), victim, -1)
+    officer, victim = officer[victim >= 0], victim[victim >= 0]
+    taken = np.minimum(np.maximum(p.cash[victim], 0.0), c.extortion_kzt)
+    np.subtract.at(p.cash, victim, taken)
+    np.add.at(off.illicit, officer, taken)
+    world.week.count("extortion_kzt", "police", None, taken.sum())
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    decide(world, rng)
+    protection_deals(world, rng)
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    if world.t % STEP_WEEKS:
+        return
+    decide(world, rng)
+    protection_deals(world, rng)
+    pay_protection(world)
+    extort(world, rng)

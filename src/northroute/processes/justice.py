@@ -1,0 +1,241 @@
+"""Justice: what an arrest becomes, in the true world and in the agencies' records.
+
+- A corrupt arresting officer may take a bribe and drop the case (thesis L1648 [P5]); the case is
+  then never registered (M41b, L1912).
+- Charges follow the 2014 Criminal Code as the thesis reads it (L1788): possession without intent
+  to sell (Art. 296), sale "regardless of size" (Art. 297), smuggling (Art. 286); the weight category
+  comes from Table 7.1 (`data/thresholds.csv`), so a gram of heroin is "extra-large" (M39, L1082). A
+  pool's buyer is charged as an organised distributor (M35, L976, L1084 [P11]); a share of user arrests
+  is written up as members of organised groups (framing, M41c, L1626).
+- Conviction is near-certain once charged (M42, L1906 [O7]); sentences come from
+  `data/sentences.csv` (each row cites its source).
+- Formal cooperation is almost never registered (M37, L1956 [P23]); with working witness protection
+  (S6) a cooperating dealer's testimony puts his supplier in prison.
+- Each controlled purchase of a dealer is registered as a separate crime (M41a, L1910), so recorded
+  crimes exceed dealers prosecuted (SF34).
+Stock found on arrested people is seized; a dealing officer puts part of it back on the market and
+records only the rest (L1630, L1634 [DE3]).
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from northroute.processes import careers, prison
+from northroute.processes.matching import random_member
+from northroute.world.arrays import scatter_add
+from northroute.world.officers import DEALER, HONEST, LINE, UBN
+from northroute.world.people import ACTIVE, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE
+from northroute.world.state import World
+
+POSSESSION, SALE, ORGANISED, SMUGGLING = 0, 1, 2, 3
+CHARGE_LEVEL = ("user", "retail", "wholesale", "trafficking")  # the level a charge is recorded under
+CATEGORIES = ("none", "small", "large", "extra_large")
+HOLDING_DAYS = 1.0  # assumption: users buy doses day by day (thesis L1404: 0.33 g "checks")
+PLEA_FACTOR = 0.5  # assumption: a procedural agreement halves the sentence (thesis L1960)
+
+
+@cache
+def thresholds() -> np.ndarray:
+    """[substance, 3] lower bounds (g) of small, large and extra-large amounts (Table 7.1, L1796-1800)."""
+    out = np.zeros((len(SUBSTANCE_NAMES), 3))
+    with resources.files("northroute").joinpath("data/thresholds.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            if row["substance"] in SUBSTANCE_NAMES:
+                out[SUBSTANCE_NAMES.index(row["substance"]), CATEGORIES.index(row["category"]) - 1] = \
+                    float(row["lower_g"])
+    return out
+
+
+@cache
+def sentences() -> np.ndarray:
+    """[charge, category] mean years of prison (`data/sentences.csv`)."""
+    out = np.zeros((4, len(CATEGORIES)))
+    with resources.files("northroute").joinpath("data/sentences.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            out[int(row["charge"]), CATEGORIES.index(row["category"])] = float(row["years"])
+    return out
+
+
+def category(world: World, substance: np.ndarray, grams: np.ndarray) -> np.ndarray:
+    """Weight category of each holding; 0 below the small threshold (no criminal case for possession)."""
+    lower = thresholds()[substance] * world.scenario.justice.threshold_factor
+    return (grams[:, None] > lower).sum(axis=1)
+
+
+def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Charge and weight category of each arrested person, as the police write them up."""
+    p, pol = world.people, world.scenario.policing
+    role = p.role[rows]
+    pooled = (role == USER) & (p.pool[rows] == rows)
+    held = np.where(role == USER, p.need_g[rows] * HOLDING_DAYS / 7.0, p.stock_g[rows])
+    held[pooled] *= world.scenario.market.pool_size
+    charge = np.select([role == USER, role == RETAIL, role == WHOLESALE], [POSSESSION, SALE, ORGANISED],
+                       SMUGGLING)
+    charge[pooled] = ORGANISED
+    framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
+    charge[framed] = ORGANISED
+    cat = category(world, p.substance[rows], held)
+    cat[(charge != POSSESSION) & (cat == 0)] = 1  # sale is a crime regardless of size (L1788)
+    cat[charge == SMUGGLING] = 3  # traffickers move lots of kilograms
+    world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
+    return charge, cat
+
+
+def arresting_officers(world: World, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+    """A serving line officer of each arrested person's region (-1 where the region has none)."""
+    off = world.officers
+    line = off.serving(agency=UBN, rank=LINE)
+    return random_member(rng, world.people.region[rows].astype(np.int64), line,
+                         off.place[line].astype(np.int64), world.geo.n)
+
+
+def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bool = False) -> None:
+    """Arrest, charge, convict and imprison `rows` (active people); `bribery` adds the bribery charge
+    given to clients of a convicted protector (M57)."""
+    p, wk, cor = world.people, world.week, world.scenario.corruption
+    rows = np.unique(rows[p.status[rows] == ACTIVE])
+    if rows.size == 0:
+        return
+    officer = arresting_officers(world, rng, rows)
+    corrupt = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] != HONEST)
+    bribed = corrupt & (p.cash[rows] > 0) & (rng.random(rows.size) < cor.bribe_at_arrest) & (not bribery)
+    if bribed.any():
+        paid = p.cash[rows[bribed]] * 0.5  # assumption: half his cash buys the case away
+        p.cash[rows[bribed]] -= paid
+        scatter_add(world.officers.illicit, officer[bribed], paid)
+        wk.count("bribes_kzt", "police", None, paid.sum())
+        world.log("bribe", person=rows[bribed], place=p.region[rows[bribed]], substance=p.substance[rows[bribed]],
+                  value=paid)
+        rows, officer = rows[~bribed], officer[~bribed]
+    s = p.substance[rows]
+    role = p.role[rows].astype(np.intp)
+    level = np.array(CHARGE_LEVEL)[np.minimum(role, 3)]
+    for lv in np.unique(level):
+        sel = level == lv
+        wk.count("arrests", str(lv), s[sel], 1.0)
+    protected = p.protector[rows] >= 0
+    wk.count("arrests_protected", "wholesale", s[protected & (role == WHOLESALE)], 1.0)
+    pooled = (role == USER) & (p.pool[rows] == rows)
+    charge, cat = charges(world, rng, rows)
+    seize_holdings(world, rng, rows, officer)
+    _record_cases(world, rng, rows, charge, role)
+
+    jus = world.scenario.justice
+    convicted = rng.random(rows.size) < jus.conviction_rate
+    wk.count("acquittals", "police", s[~convicted], 1.0, "recorded")
+    cooperate = (role >= RETAIL) | pooled
+    rate = jus.protected_cooperation if jus.witness_protection else jus.cooperation_rate
+    cooperate &= rng.random(rows.size) < rate
+    wk.count("cooperations", "retail", s[cooperate], 1.0)
+    years = sentences()[charge, cat] * np.maximum(0.0, 1.0 + jus.sentence_spread * rng.standard_normal(rows.size))
+    years += bribery * world.scenario.anticorruption.bribery_years
+    years[cooperate & (rng.random(rows.size) < 0.1 + 0.9 * jus.witness_protection)] *= PLEA_FACTOR
+    years[~convicted] = 0.0
+    for lv in range(4):
+        sel = convicted & (charge == lv)
+        wk.count("convictions", CHARGE_LEVEL[lv], s[sel], 1.0, "recorded")
+        wk.count("sentence_years", CHARGE_LEVEL[lv], s[sel], years[sel], "recorded")
+    wk.count("convictions_pooled", "user", s[convicted & pooled], 1.0)
+    wk.count("convictions_dealers", "retail", s[convicted & (charge != POSSESSION)], 1.0)
+    wk.count("sentence_years_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)],
+             years[convicted & protected & (role == WHOLESALE)])
+    wk.count("convictions_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)], 1.0)
+    world.log("arrest", person=rows, place=p.region[rows], substance=s, value=charge)
+    jailed = rows[years > 0]
+    world.log("conviction", person=jailed, place=p.region[jailed], substance=p.substance[jailed],
+              value=years[years > 0])
+    witnesses = rows[cooperate]
+    _leave_market(world, rng, jailed, years[years > 0])
+    if witnesses.size:
+        _testify(world, rng, witnesses)
+
+
+def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, charge: np.ndarray,
+                  role: np.ndarray) -> None:
+    """Registered crimes: one per arrest, plus a case for each extra controlled purchase of a dealer
+    (M41a, L1910); recorded arrests by the level of the charge, not of the person."""
+    p, pol, wk = world.people, world.scenario.policing, world.week
+    s = p.substance[rows]
+    dealer = charge != POSSESSION
+    extra = rng.poisson(pol.test_purchases * pol.quota_pressure, rows.size) * dealer
+    wk.count("registered_crimes", "police", s, 1.0 + extra, "recorded")
+    wk.count("dealers_prosecuted", "police", s[dealer], 1.0, "recorded")
+    for lv in range(4):
+        wk.count("arrests", CHARGE_LEVEL[lv], s[charge == lv], 1.0, "recorded")
+
+
+def seize_holdings(world: World, rng: np.random.Generator, rows: np.ndarray, officer: np.ndarray) -> None:
+    """Take the stock of arrested people; a dealing officer resells part of it to a wholesaler of the
+    region (it stays in the market) and records the rest."""
+    p, wk, led = world.people, world.week, world.ledger
+    grams, pure = p.stock_g[rows].copy(), p.pure_g[rows].copy()
+    s = p.substance[rows]
+    p.stock_g[rows] = 0.0
+    p.pure_g[rows] = 0.0
+    dealing = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] == DEALER)
+    share = np.where(dealing, world.scenario.corruption.resold_share, 0.0)
+    heir = _resale_buyers(world, rng, rows)
+    share[heir < 0] = 0.0
+    back = grams * share
+    scatter_add(p.stock_g, heir[share > 0], back[share > 0])
+    scatter_add(p.pure_g, heir[share > 0], (pure * share)[share > 0])
+    led.seized_bulk += float((grams - back).sum())
+    led.seized_pure += float((pure * (1 - share)).sum())
+    wk.count("seizures_total_g", "police", s, grams)
+    wk.count("seizures_total_g", "police", s, grams - back, "recorded")
+    wk.count("resold_seizures_g", "police", s, back)
+
+
+def _resale_buyers(world: World, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+    p = world.people
+    wh = p.rows(WHOLESALE)
+    wh = wh[~np.isin(wh, rows)]
+    return random_member(rng, p.market[rows].astype(np.int64), wh,
+                         p.market[wh].astype(np.int64), world.geo.n * 3)
+
+
+def seize_lots(world: World, hit: np.ndarray, recorded: bool) -> None:
+    """Seize the lots of mask `hit` (Koknar raids, border searches): out of the market and the ledger."""
+    lots, wk, led = world.lots, world.week, world.ledger
+    s, g = lots.substance[hit], lots.bulk_g[hit]
+    led.seized_bulk += float(g.sum())
+    led.seized_pure += float(lots.pure_g[hit].sum())
+    wk.count("seizures_total_g", "police", s, g)
+    if recorded:
+        wk.count("seizures_total_g", "police", s, g, "recorded")
+    node = world.geo.route_nodes[lots.route[hit], lots.pos[hit]]
+    world.log("seizure", person=lots.owner[hit], place=node, substance=s, grams=g, value=lots.cover[hit])
+
+
+def _leave_market(world: World, rng: np.random.Generator, rows: np.ndarray, years: np.ndarray) -> None:
+    """The convicted leave the market for prison: careers end, teams are orphaned, traffickers are
+    replaced from the wholesalers of their drug (M19), protection deals end."""
+    p = world.people
+    if rows.size == 0:
+        return
+    dealers = rows[p.role[rows] != USER]
+    careers.count_exits(world, dealers, log=False)
+    traffickers = rows[p.role[rows] == TRAFFICKER]
+    p.protector[rows] = -1
+    prison.admit(world, rows, years)
+    if traffickers.size:
+        careers.replace_traffickers(world, rng, traffickers)
+
+
+def _testify(world: World, rng: np.random.Generator, witnesses: np.ndarray) -> None:
+    """A cooperating witness names his supplier; the case stands with `testimony_conviction` (M37, M43)."""
+    p = world.people
+    sup = p.supplier[witnesses]
+    pooled = (p.role[witnesses] == USER)
+    sup = sup[(sup >= 0) & ~pooled]
+    sup = sup[(p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)]
+    named = sup[rng.random(sup.size) < world.scenario.justice.testimony_conviction]
+    world.week.count("testimony_arrests", "wholesale", p.substance[named], 1.0)
+    if named.size:
+        arrest(world, rng, named)
+

@@ -1,0 +1,161 @@
+"""Policing: quota-driven case making aimed at the most exposed people, and the Koknar operation.
+
+- Drug officers must produce about one or two arrests a month (thesis L1916 [P20]); a region's
+  weekly arrests are drawn from its serving officers' quotas, new officers being less able (M58).
+- Police start from what is visible (M33, M34, L966, L978): a person's chance to be picked rises
+  with his exposure, the distinct counterparties who know about him ("sell 25 tomatoes to one
+  person", M3), and a pool's buyer is the visible "distributor" (M35, L1084 [P11]). Under quality
+  evaluation (`quota_pressure` 0, S5) the level of the target counts instead.
+- Police pick the cases they can prove: against wholesalers and traffickers proof is "almost
+  impossible to document" (M38, L1962 [P22]), and operations against them need approvals along
+  which the target may be warned (M40, L1970 [P13]).
+- Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]).
+- Every summer the Koknar operation takes part of the Chu Valley harvest (M47, L1341).
+Arrested people go to `justice`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from northroute.processes import corruption, justice, kernels
+from northroute.world.officers import CUSTOMS, LINE, MANAGER, PATROL, UBN
+from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
+from northroute.world.state import WEEKS_PER_YEAR, World
+
+TARGET_STEP_WEEKS = 4  # targets are re-weighed monthly, when exposure is re-measured (record.MONTHLY)
+EXPERIENCE_WEEKS = 52.0  # assumption: a new officer makes half the cases of one with a year's experience
+KOKNAR_MONTHS = (6, 7, 8, 9)  # assumption: the operation runs through the summer harvest (thesis L1341)
+ROLES = (USER, RETAIL, WHOLESALE, TRAFFICKER)
+PATROL_SHARE = 0.3  # assumption: share of drug-case officers who are patrol police (street arrests, M51)
+
+
+@dataclass
+class Targets:
+    """Candidates of one month grouped by region, with cumulative weights for weekly draws."""
+
+    rows: np.ndarray
+    cum: np.ndarray  # cumulative weight over rows
+    first: np.ndarray  # per region: position of its first row
+    count: np.ndarray  # per region: number of rows
+    total: np.ndarray  # per region: summed weight
+
+    @property
+    def start(self) -> np.ndarray:
+        """Per region: cumulative weight before its first row."""
+        return np.cumsum(self.total) - self.total
+
+    def pick_uniform(self, rng: np.random.Generator, region: np.ndarray) -> np.ndarray:
+        """A candidate of each given region picked with equal chances (-1 where the region has none)."""
+        n = self.count[region]
+        out = np.full(region.size, -1, np.int64)
+        ok = n > 0
+        out[ok] = self.rows[self.first[region[ok]] + (rng.random(int(ok.sum())) * n[ok]).astype(np.int64)]
+        return out
+
+
+def provable(world: World) -> np.ndarray:
+    """Chance a case against each role can be documented (M38), lower when officers avoid contact
+    with dealers for fear of looking corrupt (M58)."""
+    pol, chill = world.scenario.policing, world.scenario.anticorruption.chill
+    return np.array([1.0, pol.provable_retail, pol.provable_wholesale * (1 - chill),
+                     pol.provable_trafficker * (1 - chill)])
+
+
+def team_protected(p, retail: np.ndarray) -> np.ndarray:
+    """Whether each retail dealer's wholesaler has police protection (M50: 'closed their eyes')."""
+    sup = p.supplier[retail]
+    return (sup >= 0) & (p.protector[np.maximum(sup, 0)] >= 0)
+
+
+def weigh_targets(world: World) -> Targets:
+    """Who the police would pick this month: visibility (counts) or level (quality), times the chance
+    of making the case stick; protected wholesalers and their teams are spared (shield) and their
+    customers given up instead (runner_boost, M50)."""
+    p, pol, cor = world.people, world.scenario.policing, world.scenario.corruption
+    rows = np.concatenate([p.rows(r) for r in ROLES])
+    out, cum, first, count, total = kernels.target_weights(
+        rows, p.region, p.role, p.exposure, p.pool, p.supplier, p.protector, world.geo.n, pol.quota_pressure,
+        pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.runner_boost)
+    return Targets(out, cum, first, count, total)
+
+
+def capacity(world: World) -> np.ndarray:
+    """Arrests a week each region's serving drug officers must produce (M33, L1916 [P20])."""
+    off = world.officers
+    line = off.serving(rank=LINE)
+    line = line[(off.agency[line] == UBN) | (off.agency[line] == PATROL)]
+    experience = 0.5 + 0.5 * np.minimum(1.0, (world.t - off.since[line]) / EXPERIENCE_WEEKS)
+    per_week = world.scenario.policing.quota_per_month * 12.0 / WEEKS_PER_YEAR
+    return np.bincount(off.place[line], experience * per_week, world.geo.n)
+
+
+def draw_targets(world: World, rng: np.random.Generator, targets: Targets) -> np.ndarray:
+    """This week's arrests: a Poisson number per region, each a weighted draw from its candidates."""
+    n = rng.poisson(capacity(world) * (targets.total > 0))
+    region = np.repeat(np.arange(n.size), n)
+    if region.size == 0:
+        return np.zeros(0, np.int64)
+    u = targets.start[region] + rng.random(region.size) * targets.total[region]
+    idx = np.minimum(np.searchsorted(targets.cum, u, side="right"), targets.rows.size - 1)
+    return np.unique(targets.rows[idx])
+
+
+def leak_survival(world: World, role: np.ndarray) -> np.ndarray:
+    """Chance an operation is not betrayed along its approval chain (M40); only upper tiers need one."""
+    pol = world.scenario.policing
+    keep = (1.0 - pol.leak_per_step) ** pol.approval_steps
+    return np.where(role >= WHOLESALE, keep, 1.0)
+
+
+def koknar(world: World, rng: np.random.Generator) -> None:
+    """Seize part of the cannabis lots leaving the Chu Valley during the summer operation (M47)."""
+    pol = world.scenario.policing
+    if not pol.koknar or world.date.month not in KOKNAR_MONTHS:
+        return
+    lots, geo = world.lots, world.geo
+    at_chu = (geo.route_nodes[lots.route, lots.pos] == geo.index("CHU")) & (lots.substance != HEROIN)
+    hit = at_chu & (rng.random(len(lots)) < pol.koknar_share)
+    if hit.any():
+        justice.seize_lots(world, hit, recorded=True)
+        lots.keep(~hit)
+
+
+def build_force(world: World, rng: np.random.Generator) -> None:
+    """Drug officers spread over regions by population, one manager per region, customs officers
+    spread over crossings by inspection capacity (all scaled with the population)."""
+    geo, pol, scale = world.geo, world.scenario.policing, world.scale
+    pop = np.zeros(geo.n)
+    pop[geo.regions] = np.nan_to_num(geo.population[geo.regions])
+    n_drug = np.maximum(1, np.round(pol.drug_officers * scale * pop / pop.sum())).astype(np.int64)[geo.regions]
+    patrol = (rng.random(n_drug.sum()) < PATROL_SHARE).astype(np.int8)
+    place = np.repeat(geo.regions, n_drug)
+    corruption.hire(world, rng, np.where(patrol == 1, PATROL, UBN), np.full(place.size, LINE), place)
+    corruption.hire(world, rng, np.full(geo.regions.size, UBN), np.full(geo.regions.size, MANAGER), geo.regions)
+    cap = np.nan_to_num(geo.inspections_per_day)
+    crossings = np.flatnonzero(cap > 0)
+    n_cus = np.maximum(1, np.round(pol.customs_officers * scale * cap[crossings] / cap.sum())).astype(np.int64)
+    place = np.repeat(crossings, n_cus)
+    corruption.hire(world, rng, np.full(place.size, CUSTOMS), np.full(place.size, LINE), place)
+    world.customs_corrupt = np.zeros(geo.n)
+    world.officers.since[:] = world.t - (rng.random(len(world.officers)) * 2 * EXPERIENCE_WEEKS).astype(np.int32)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    build_force(world, rng)
+    world.targets = weigh_targets(world)
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    if world.t % TARGET_STEP_WEEKS == 0 or world.targets is None:
+        world.targets = weigh_targets(world)
+    koknar(world, rng)
+    p = world.people
+    picked = draw_targets(world, rng, world.targets)
+    picked = picked[p.status[picked] == ACTIVE]
+    role = p.role[picked].astype(np.intp)
+    case = rng.random(picked.size) < leak_survival(world, role)
+    world.week.count("operations_burned", "police", p.substance[picked[~case]], 1.0)
+    justice.arrest(world, rng, picked[case])

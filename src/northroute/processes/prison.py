@@ -1,0 +1,81 @@
+"""Prison: time served, ties formed inside, obshak payments, and release back into the market.
+
+- Prison is where people network and build reputation (thesis L1114-1131, L1189-1199): 70% of a
+  convicted group's members "were in prison together" (L1199 [P23]). Inmates of one region's prison
+  form ties that `relations.find_introducers` later uses to open the way to wholesale (M14).
+- Payment to the obshak cannot be escaped inside (L848 [P2]); clients of the Vory, who paid in
+  anticipation of prison (L832 [P28], M64, M65), are exempt.
+- Released prisoners have "almost no legal opportunities" and return to the environment they know
+  (L980 [DE1][DE2], M69): they come back as users of their drug, without cash or supplier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from northroute.processes.matching import random_member
+from northroute.world.people import ACTIVE, PRISON, USER, VORY
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+from northroute.world.ties import PRISON as PRISON_TIE
+
+PRISON_STEP_WEEKS = 4  # monthly: releases, new ties and obshak payments
+
+
+def admit(world: World, rows: np.ndarray, years: np.ndarray) -> None:
+    p = world.people
+    served = np.maximum(1, np.round(years * world.scenario.prison.served_share * WEEKS_PER_YEAR))
+    p.release[rows] = world.t + served.astype(np.int32)
+    p.convictions[rows] = np.minimum(p.convictions[rows].astype(np.int16) + 1, 100).astype(np.int8)
+    p.since[rows] = world.t  # time inside, for the ties of the month
+    p.set_status(rows, PRISON)
+
+
+def inmates(world: World) -> np.ndarray:
+    return np.flatnonzero(world.people.status == PRISON)
+
+
+def init(world: World, rng: np.random.Generator) -> None:
+    """Nobody starts in prison: the run's prisoners are those it convicts (assumption)."""
+
+
+def step(world: World, rng: np.random.Generator) -> None:
+    if world.t % PRISON_STEP_WEEKS:
+        return
+    p = world.people
+    inside = inmates(world)
+    if inside.size == 0:
+        return
+    _form_ties(world, rng, inside)
+    _obshak(world, inside)
+    out = inside[p.release[inside] <= world.t]
+    if out.size:
+        world.log("release", person=out, place=p.region[out], substance=p.substance[out])
+        p.role[out] = USER
+        p.supplier[out] = -1
+        p.pool[out] = -1
+        p.cash[out] = 0.0
+        p.since[out] = world.t
+        p.circle[out] = np.where(p.circle[out] >= 0, p.circle[out], out)  # ex-dealers start a circle of their own
+        p.set_status(out, ACTIVE)
+
+
+def _form_ties(world: World, rng: np.random.Generator, inside: np.ndarray) -> None:
+    """Each inmate admitted in the last month meets `ties_per_inmate` others of his region's prison."""
+    p = world.people
+    new = inside[p.since[inside] > world.t - PRISON_STEP_WEEKS]
+    k = rng.poisson(world.scenario.prison.ties_per_inmate, new.size)
+    src = np.repeat(new, k)
+    if src.size == 0:
+        return
+    dst = random_member(rng, p.region[src].astype(np.int64), inside, p.region[inside].astype(np.int64), world.geo.n)
+    ok = (dst >= 0) & (dst != src)
+    world.ties.add(src[ok].astype(np.int32), dst[ok].astype(np.int32), PRISON_TIE, world.t)
+
+
+def _obshak(world: World, inside: np.ndarray) -> None:
+    """Dealer-inmates pay a share of their cash to the Vory's fund each month, unless Vory clients."""
+    p = world.people
+    payers = inside[(p.role[inside] != USER) & ((p.flags[inside] & VORY) == 0) & (p.cash[inside] > 0)]
+    paid = p.cash[payers] * world.scenario.prison.obshak_share
+    p.cash[payers] -= paid
+    world.week.vory_fees += np.bincount(p.substance[payers], paid, N_SUBSTANCES)
