@@ -3,7 +3,8 @@
     python docs/build_odd.py          # rewrite docs/ODD.md
     python docs/build_odd.py --check  # exit 1 if docs/ODD.md is not what the code and template give
 
-Placeholders: <<PARAMS:group>>, <<CONSTS:module>>, <<METRICS>>, <<EVENTS>>. Every parameter of the
+Placeholders: <<PARAMS:group>>, <<CONSTS:module>>, <<METRICS>> (the table), <<METRICS:count>> (how many
+series), <<EVENTS>>. Every parameter of the
 scenario schema must be assigned to exactly one group, so a new parameter fails the check until it is
 documented.
 """
@@ -102,6 +103,10 @@ GROUPS = {
         "market.risk_memory_weeks",
         "trafficking.transport_cost_per_1000km",
     ],
+    **{
+        section: [r for r in (p["name"] for p in param_table()) if r.startswith(section + ".")]
+        for section in ("policing", "corruption", "anticorruption", "justice", "prison")
+    },
 }
 
 rows = {r["name"]: r for r in param_table()}
@@ -179,6 +184,14 @@ CONSTS = {
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
     "relations": ("processes/relations.py", ["MONTH"]),
+    "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "KOKNAR_MONTHS", "PATROL_SHARE"]),
+    "justice": ("processes/justice.py", ["HOLDING_DAYS", "PLEA_FACTOR"]),
+    "corruption": (
+        "processes/corruption.py",
+        ["STEP_WEEKS", "TURN_RATE", "QUIT_RATE", "CAREER_MONTHS", "DEALER_SHARE"],
+    ),
+    "anticorruption": ("processes/anticorruption.py", ["STEP_WEEKS"]),
+    "prison": ("processes/prison.py", ["PRISON_STEP_WEEKS"]),
 }
 
 
@@ -193,10 +206,13 @@ def consts(key):
     return "\n".join(out)
 
 
-def metrics():
-    out = ["| Metric | Level | Places | Unit | Meaning |", "|---|---|---|---|---|"]
+def metrics(arg=""):
+    if arg == "count":
+        return str(len(record.METRICS))
+    out = ["| Metric | Level | Places | World | Substance | Unit | Meaning |", "|---|---|---|---|---|---|---|"]
     for m in record.METRICS:
-        out.append(f"| `{m.name}` | {m.level} | {m.places} | {m.unit} | {esc(m.doc)} |")
+        drugs = "by drug" if m.by_drug else "`all`"
+        out.append(f"| `{m.name}` | {m.level} | {m.places} | {m.world} | {drugs} | {m.unit} | {esc(m.doc)} |")
     return "\n".join(out)
 
 
@@ -209,7 +225,7 @@ def build() -> str:
 
     def sub(m):
         kind, arg = m.group(1), m.group(2)
-        return {"PARAMS": lambda: table(arg), "CONSTS": lambda: consts(arg), "METRICS": metrics, "EVENTS": events}[
+        return {"PARAMS": lambda: table(arg), "CONSTS": lambda: consts(arg), "METRICS": lambda: metrics(arg), "EVENTS": events}[
             kind
         ]()
 

@@ -51,7 +51,9 @@ def expected_cost(world: World) -> float:
     return a.detect_rate / 12.0 * (a.sentence_years * 12.0 + CAREER_MONTHS)
 
 
-def decide(world: World, rng: np.random.Generator) -> None:
+def decide(world: World, rng: np.random.Generator, turn_rate: float = TURN_RATE) -> None:
+    """Officers for whom bribes outweigh the expected cost turn corrupt; those for whom they no longer do
+    stop, more slowly (M56)."""
     off, c = world.officers, world.scenario.corruption
     serving = off.serving()
     boss = np.zeros(world.geo.n, bool)
@@ -62,7 +64,7 @@ def decide(world: World, rng: np.random.Generator) -> None:
     want = gain > expected_cost(world) + off.norm[serving]
     draw = rng.random(serving.size)
     honest = off.mode[serving] == HONEST
-    turn = serving[want & honest & (draw < TURN_RATE)]
+    turn = serving[want & honest & (draw < turn_rate)]
     agency = off.agency[turn]
     mode = np.where(agency == PATROL, EXTORTIONIST, PROTECTOR)
     mode[(agency == UBN) & (off.rank[turn] == LINE) & (rng.random(turn.size) < DEALER_SHARE)] = DEALER
@@ -130,7 +132,8 @@ def extort(world: World, rng: np.random.Generator) -> None:
 
 
 def init(world: World, rng: np.random.Generator) -> None:
-    decide(world, rng)
+    """The 2012 force starts in the state its officers' choices lead to (no transient)."""
+    decide(world, rng, turn_rate=1.0)
     protection_deals(world, rng)
 
 

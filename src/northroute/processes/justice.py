@@ -221,6 +221,7 @@ def _leave_market(world: World, rng: np.random.Generator, rows: np.ndarray, year
     dealers = rows[p.role[rows] != USER]
     careers.count_exits(world, dealers, log=False)
     traffickers = rows[p.role[rows] == TRAFFICKER]
+    world.week.count("deals_ended_by_arrest", "wholesale", p.substance[rows[p.protector[rows] >= 0]], 1.0)
     p.protector[rows] = -1
     prison.admit(world, rows, years)
     if traffickers.size:

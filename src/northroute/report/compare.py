@@ -1,25 +1,30 @@
-"""Series built from the metric list, true vs recorded, seeds pooled: shared by the dashboard and the
-comparison report (`northroute report A B`).
+"""Series built from the metric list, true vs recorded, seeds pooled: shared by the dashboard, the
+comparison report (`northroute report A B`) and `northroute compare A B`.
 
 Nothing here names a metric of today's model except as an example: `national_series` aggregates any
 (metric, level) by its unit from `record.METRICS` (persons and grams add up over places; prices and
 fractions take the national `KZ` row, or the mean over places when there is none), so metrics added
 later (arrests, prison, bribes, with world=recorded beside world=true) are drawn without code changes.
+The exception is `CLAIMS`: the outcomes the thesis makes claims about, each with its claim, compared
+over a period (`Period`) with paired differences and t-intervals (`claims_table`).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from northroute.record import METRICS
+from northroute.experiments.outputs import WEEKS_PER_YEAR, heroin_unmet_need
+from northroute.record import METRICS, ROLE_LEVELS
 from northroute.report import figures
 from northroute.results import Results
 from northroute.world.geography import load_geography
