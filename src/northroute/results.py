@@ -145,7 +145,8 @@ def build_manifest(world: World, seed: int, stats: dict[str, Any]) -> dict[str, 
 
 
 def summarize(results: Results) -> dict[str, Any]:
-    """The numbers `northroute run` prints: flows by route, seizures, prices, users and dealers."""
+    """The numbers `northroute run` prints: flows by route, seizures (all: crossings, arrests, Koknar),
+    prices, users and dealers, arrests and prisoners."""
     ts, man = results.timeseries, results.manifest
     scen = man["scenario"]
 
@@ -167,7 +168,9 @@ def summarize(results: Results) -> dict[str, Any]:
     table = table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
     last = ts[ts["week"] == ts["week"].max()]
     count = last.groupby(["metric", "level", "substance"], observed=True)["value"].sum()
-    seized = total("seizures_g", ["substance"])
+    true_world = ts[ts["world"] == "true"]
+    seized = true_world[true_world["metric"] == "seizures_total_g"].groupby("substance", observed=True)["value"].sum()
+    seized = seized / 1000.0
     consumed = total("consumption_g", ["substance"])
     substances = []
     for sub in SUBSTANCE_NAMES:
@@ -194,4 +197,25 @@ def summarize(results: Results) -> dict[str, Any]:
         "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,
         "routes": routes,
         "substances": substances,
+        "enforcement": _enforcement(ts),
     }
+
+
+def _enforcement(ts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per level: arrests a year in the true and the recorded world, and prisoners at the end."""
+    nat = ts[ts["place"] == "KZ"]
+    years = max(1.0, (ts["week"].max() + 1) / 52.1775)
+    per = nat.groupby(["metric", "level", "world"], observed=True)["value"].sum() / years
+    last = nat[nat["week"] == nat["week"].max()].groupby(["metric", "level"], observed=True)["value"].sum()
+    rows = []
+    for level in ("user", "retail", "wholesale", "trafficking"):
+        rows.append({"level": level, "arrests_per_year": float(per.get(("arrests", level, "true"), 0.0)),
+                     "recorded_arrests_per_year": float(per.get(("arrests", level, "recorded"), 0.0)),
+                     "convictions_per_year": float(per.get(("convictions", level, "recorded"), 0.0)),
+                     "inmates_end": float(last.get(("inmates", level), 0.0))})
+    rows.append({"level": "police", "registered_crimes_per_year": float(per.get(("registered_crimes", "police",
+                                                                                   "recorded"), 0.0)),
+                 "corruption_cases_per_year": float(per.get(("corruption_cases", "police", "recorded"), 0.0)),
+                 "corrupt_officers_end": float(last.get(("corrupt_officers", "police"), 0.0)),
+                 "protected_wholesalers_end": float(last.get(("protected_dealers", "wholesale"), 0.0))})
+    return rows

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.io as pio
 
 from northroute.record import METRICS
-from northroute.report import figures, network
+from northroute.report import enforcement, figures, network
 from northroute.results import Results
 from northroute.world.geography import load_geography
 
@@ -167,8 +167,8 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
     sc = m.get("scenario", {}) or {}
     scale = (sc.get("population", {}) or {}).get("scale", "n/a")
     title = title or f"northroute report — {sc.get('name', 'run')}"
-    ts = results.timeseries
-    ts = ts[ts["world"] == "true"]
+    both = results.timeseries
+    ts = both[both["world"] == "true"]
     if ts.empty:
         raise ValueError("the run has no world=true time series to report")
     geo = load_geography()
@@ -201,12 +201,13 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         "route's total <code>route_flow_g</code> over the run (all substances). Latitude is stretched by "
         "1/cos(mean latitude) so that distances look right.</p>",
         fig_html(figures.map_figure(ts), "fig-map"),
+        *enforcement.parts(both, fig_html),
         *_enterprise_parts(results, fig_html),
     ]
     now = datetime.now(UTC).isoformat(timespec="seconds")
     footer = (
-        "<footer>Every series in this report is <b>world=true</b>: the simulated market as it is. The recorded "
-        "world (what police records would show) arrives with the policing issue. "
+        "<footer>Series are <b>world=true</b> (the simulated market as it is) unless marked <b>recorded</b> "
+        "(what the agencies' statistics would show). "
         f"Report written {html.escape(now)}; "
         f"run made with northroute {html.escape(str(m.get('code_version', '')))}.</footer>"
     )

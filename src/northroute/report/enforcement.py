@@ -1,0 +1,92 @@
+"""Report figures for policing, prison and corruption, with the true and the recorded world side by side.
+
+The thesis's warning is that police statistics are not the market (M41, L1908-1912): these figures put
+arrests by the person's real role next to arrests by the level of the charge, and corruption as it is
+next to corruption as the agencies count it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from northroute.report.figures import HEIGHT, PALETTE, TEMPLATE
+
+LEVELS = ("user", "retail", "wholesale", "trafficking")
+WORLD_COLOURS = {"true": "#1f77b4", "recorded": "#d62728"}
+
+
+def _national(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
+    d = ts[(ts["metric"] == metric) & (ts["place"] == "KZ")]
+    return d.assign(year=d["date"].dt.year)
+
+
+def arrests_figure(ts: pd.DataFrame) -> go.Figure:
+    """Arrests a year by level: the person's real role (true) and the level of the charge (recorded)."""
+    d = _national(ts, "arrests")
+    g = d.groupby(["world", "level", "year"], observed=True)["value"].sum()
+    years = sorted(d["year"].unique())
+    fig = make_subplots(rows=1, cols=len(LEVELS), subplot_titles=LEVELS, shared_yaxes=False)
+    for col, level in enumerate(LEVELS, start=1):
+        for world, colour in WORLD_COLOURS.items():
+            y = [float(g.get((world, level, yr), 0.0)) for yr in years]
+            fig.add_trace(go.Bar(x=years, y=y, name=world, marker_color=colour, showlegend=col == 1,
+                                 hovertemplate=f"{level}, %{{x}}: %{{y:,.0f}} ({world})<extra></extra>"),
+                          row=1, col=col)
+    fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group", legend_title="world",
+                      margin={"t": 50, "r": 20, "b": 40, "l": 60})
+    return fig
+
+
+def prison_figure(ts: pd.DataFrame) -> go.Figure:
+    """People in prison by their role at arrest (all drugs), every four weeks."""
+    d = _national(ts, "inmates").groupby(["level", "date"], observed=True)["value"].sum()
+    fig = go.Figure()
+    for k, level in enumerate(LEVELS):
+        if level in d.index.get_level_values(0):
+            s = d.loc[level]
+            fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=level, mode="lines",
+                                     line={"color": PALETTE[k]}, stackgroup="one"))
+    fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, yaxis_title="prisoners (simulated rows)",
+                      legend_title="role at arrest", margin={"t": 30, "r": 20, "b": 40, "l": 60})
+    return fig
+
+
+def corruption_figure(ts: pd.DataFrame) -> go.Figure:
+    """Corrupt officers and protected wholesalers (true) against corruption cases a year (recorded)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("officers and dealers (true)",
+                                                        "corruption cases a year"))
+    for k, (metric, label) in enumerate((("corrupt_officers", "corrupt officers"),
+                                         ("protected_dealers", "protected wholesalers"))):
+        s = _national(ts, metric).groupby("date")["value"].sum()
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=label, mode="lines",
+                                 line={"color": PALETTE[k]}), row=1, col=1)
+    for k, (metric, world, label) in enumerate((("corruption_convictions", "true", "officers convicted (true)"),
+                                                ("corruption_cases", "recorded", "cases incl. rumour dismissals "
+                                                 "(recorded)"))):
+        d = _national(ts, metric)
+        s = d[d["world"] == world].groupby("year")["value"].sum()
+        fig.add_trace(go.Bar(x=s.index, y=s.to_numpy(), name=label, marker_color=PALETTE[k + 2]), row=1, col=2)
+    fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group",
+                      margin={"t": 50, "r": 20, "b": 40, "l": 60})
+    fig.update_yaxes(rangemode="tozero")
+    return fig
+
+
+def parts(ts: pd.DataFrame, fig_html) -> list[str]:
+    """The report's section on enforcement (empty list for runs made before it existed)."""
+    if "arrests" not in set(ts["metric"].astype(str)):
+        return []
+    return [
+        "<h2>Arrests, prison and corruption</h2>\n<p class='note'>Arrests a year by level. <b>true</b>: the "
+        "arrested person's role; <b>recorded</b>: the level of the charge (possession = user, sale = retail, "
+        "organised sale = wholesale, smuggling = trafficking). A pool's buyer is recorded as an organised "
+        "distributor (M35), and couriers caught with a lot at a crossing are recorded smugglers.</p>",
+        fig_html(arrests_figure(ts), "fig-arrests"),
+        "<p class='note'>Prison population by role at arrest (convicted in this run; nobody starts in prison).</p>",
+        fig_html(prison_figure(ts), "fig-prison"),
+        "<p class='note'>Corruption as it is (serving corrupt officers, wholesalers under police protection) and "
+        "as the agencies count it (convictions plus officers fired on rumours, L1888 [P20]).</p>",
+        fig_html(corruption_figure(ts), "fig-corruption"),
+    ]
