@@ -4,9 +4,8 @@
     python docs/build_odd.py --check  # exit 1 if docs/ODD.md is not what the code and template give
 
 Placeholders: <<PARAMS:group>>, <<CONSTS:module>>, <<METRICS>> (the table), <<METRICS:count>> (how many
-series), <<EVENTS>>. Every parameter of the
-scenario schema must be assigned to exactly one group, so a new parameter fails the check until it is
-documented.
+series), <<EVENTS>>. Every parameter of the scenario schema must be assigned to exactly one group, so a
+new parameter fails the check until it is documented.
 """
 
 import datetime
@@ -225,9 +224,13 @@ def build() -> str:
 
     def sub(m):
         kind, arg = m.group(1), m.group(2)
-        return {"PARAMS": lambda: table(arg), "CONSTS": lambda: consts(arg), "METRICS": lambda: metrics(arg), "EVENTS": events}[
-            kind
-        ]()
+        fill = {
+            "PARAMS": lambda: table(arg),
+            "CONSTS": lambda: consts(arg),
+            "METRICS": lambda: metrics(arg),
+            "EVENTS": events,
+        }
+        return fill[kind]()
 
     doc = re.sub(r"<<(PARAMS|CONSTS|METRICS|EVENTS):?([a-z]*)>>", sub, tpl)
     assert "<<" not in doc
