@@ -183,7 +183,7 @@ CONSTS = {
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
     "relations": ("processes/relations.py", ["MONTH"]),
-    "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "KOKNAR_MONTHS", "PATROL_SHARE"]),
+    "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "PATROL_SHARE"]),
     "justice": ("processes/justice.py", ["HOLDING_DAYS", "PLEA_FACTOR"]),
     "corruption": (
         "processes/corruption.py",

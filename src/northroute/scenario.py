@@ -243,8 +243,9 @@ class UsersParams(Section):
     price_elasticity: float = P(0.5, 0.0, 5.0, "ratio", "assumption: higher prices push users to quit "
                                 "or switch (L1406 [DE9], L746)", "Elasticity of quitting to the retail "
                                 "price relative to its starting level.")
-    dealer_quit_rate: float = P(0.3, 0.0, 5.0, "1/year", "assumption: exits other than arrest (arrest "
-                                "arrives with the policing issue)", "Yearly chance a retail dealer stops dealing.")
+    dealer_quit_rate: float = P(0.3, 0.0, 5.0, "1/year", "assumption: exits other than arrest (arrests "
+                                "come from the policing process on top of this rate)",
+                                "Yearly chance a retail dealer stops dealing.")
     idle_dealer_quit_rate: float = P(3.0, 0.0, 52.0, "1/year", "assumption: retail dealers are 'not "
                                      "really that dependant on a specific wholesale dealer' (L986)",
                                      "Yearly chance that a retail dealer with almost no sales stops.")
@@ -301,7 +302,7 @@ class PolicingParams(Section):
     drug_officers: float = P(600.0, 0.0, 20_000.0, "persons", "assumption: anti-drug (UBN) and patrol officers "
                              "who make drug cases, nationally; the MVD had 76,000 staff in 2010 (external-facts "
                              "§5); one UBN directorate per region (thesis L1878)", "Officers making drug cases, "
-                             "national scale (spread over regions by users).")
+                             "national scale (spread over regions by 2012 population).")
     quota_per_month: float = P(1.5, 0.0, 30.0, "cases/officer/month", "thesis L1916 [P20]: officers 'were "
                                "required to produce one or two arrests per estimated period of time'",
                                "Arrests each case-making officer must produce a month.")
@@ -338,6 +339,9 @@ class PolicingParams(Section):
     koknar_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: share of the Chu Valley harvest taken by "
                             "the operation (161 t in 2015, thesis L1341)", "Share of cannabis lots leaving the "
                             "Chu Valley that Koknar seizes during the harvest.")
+    officer_turnover: float = P(0.045, 0.0, 1.0, "1/year", "external-facts §5: 6,000-6,500 of ~150,000 MVD "
+                                "staff leave each year (c. 2017-18)", "Yearly chance an officer leaves the "
+                                "service for ordinary reasons (replaced by a new hire).")
     customs_officers: float = P(400.0, 0.0, 20_000.0, "persons", "assumption: customs and border officers at "
                                 "the modelled crossings (thesis L1241 [P20], L1273)", "Customs and border officers "
                                 "at the crossings, national scale.")

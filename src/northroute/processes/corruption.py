@@ -28,7 +28,7 @@ from northroute.world.officers import (
     SERVING,
     UBN,
 )
-from northroute.world.people import USER, WHOLESALE
+from northroute.world.people import ACTIVE, USER, WHOLESALE
 from northroute.world.state import World
 
 STEP_WEEKS = 4  # officers re-weigh their choices monthly
@@ -123,7 +123,8 @@ def extort(world: World, rng: np.random.Generator) -> None:
     n = rng.poisson(c.extortions_per_week * STEP_WEEKS, ext.size)
     officer = np.repeat(ext, n)
     victim = world.targets.pick_uniform(rng, off.place[officer].astype(np.int64))
-    victim = np.where((victim >= 0) & (p.role[np.maximum(victim, 0)] == USER), victim, -1)
+    ok = (victim >= 0) & (p.role[np.maximum(victim, 0)] == USER) & (p.status[np.maximum(victim, 0)] == ACTIVE)
+    victim = np.where(ok, victim, -1)
     officer, victim = officer[victim >= 0], victim[victim >= 0]
     taken = np.minimum(np.maximum(p.cash[victim], 0.0), c.extortion_kzt)
     np.subtract.at(p.cash, victim, taken)

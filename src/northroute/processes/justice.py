@@ -28,7 +28,7 @@ import numpy as np
 from northroute.processes import careers, prison
 from northroute.processes.matching import random_member
 from northroute.world.arrays import scatter_add
-from northroute.world.officers import DEALER, HONEST, LINE, UBN
+from northroute.world.officers import CUSTOMS, DEALER, HONEST, LINE
 from northroute.world.people import ACTIVE, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE
 from northroute.world.state import World
 
@@ -87,9 +87,10 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
 
 
 def arresting_officers(world: World, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
-    """A serving line officer of each arrested person's region (-1 where the region has none)."""
+    """A serving drug officer (UBN or patrol) of each arrested person's region (-1 where there is none)."""
     off = world.officers
-    line = off.serving(agency=UBN, rank=LINE)
+    line = off.serving(rank=LINE)
+    line = line[off.agency[line] != CUSTOMS]
     return random_member(rng, world.people.region[rows].astype(np.int64), line,
                          off.place[line].astype(np.int64), world.geo.n)
 
@@ -112,6 +113,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
         world.log("bribe", person=rows[bribed], place=p.region[rows[bribed]], substance=p.substance[rows[bribed]],
                   value=paid)
         rows, officer = rows[~bribed], officer[~bribed]
+    np.add.at(world.officers.cases, officer[officer >= 0], 1)
     s = p.substance[rows]
     role = p.role[rows].astype(np.intp)
     level = np.array(CHARGE_LEVEL)[np.minimum(role, 3)]

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from northroute.processes import corruption, justice, kernels
-from northroute.world.officers import CUSTOMS, LINE, MANAGER, PATROL, UBN
+from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, UBN
 from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
 from northroute.world.state import WEEKS_PER_YEAR, World
 
 TARGET_STEP_WEEKS = 4  # targets are re-weighed monthly, when exposure is re-measured (record.MONTHLY)
 EXPERIENCE_WEEKS = 52.0  # assumption: a new officer makes half the cases of one with a year's experience
-KOKNAR_MONTHS = (6, 7, 8, 9)  # assumption: the operation runs through the summer harvest (thesis L1341)
 ROLES = (USER, RETAIL, WHOLESALE, TRAFFICKER)
 PATROL_SHARE = 0.3  # assumption: share of drug-case officers who are patrol police (street arrests, M51)
 
@@ -112,8 +111,9 @@ def leak_survival(world: World, role: np.ndarray) -> np.ndarray:
 
 def koknar(world: World, rng: np.random.Generator) -> None:
     """Seize part of the cannabis lots leaving the Chu Valley during the summer operation (M47)."""
-    pol = world.scenario.policing
-    if not pol.koknar or world.date.month not in KOKNAR_MONTHS:
+    pol, s = world.scenario.policing, world.scenario.supply
+    season = {(s.harvest_start_month - 1 + k) % 12 + 1 for k in range(s.harvest_months)}
+    if not pol.koknar or world.date.month not in season:  # the raids follow the harvest (assumption)
         return
     lots, geo = world.lots, world.geo
     at_chu = (geo.route_nodes[lots.route, lots.pos] == geo.index("CHU")) & (lots.substance != HEROIN)
@@ -143,6 +143,16 @@ def build_force(world: World, rng: np.random.Generator) -> None:
     world.officers.since[:] = world.t - (rng.random(len(world.officers)) * 2 * EXPERIENCE_WEEKS).astype(np.int32)
 
 
+def turnover(world: World, rng: np.random.Generator) -> None:
+    """Officers leave for ordinary reasons and are replaced by new, inexperienced hires (monthly)."""
+    off = world.officers
+    serving = off.serving()
+    rate = 1.0 - np.exp(-world.scenario.policing.officer_turnover * TARGET_STEP_WEEKS / WEEKS_PER_YEAR)
+    gone = serving[rng.random(serving.size) < rate]
+    off.status[gone] = DISMISSED
+    corruption.hire(world, rng, off.agency[gone], off.rank[gone], off.place[gone])
+
+
 def init(world: World, rng: np.random.Generator) -> None:
     build_force(world, rng)
     world.targets = weigh_targets(world)
@@ -151,6 +161,7 @@ def init(world: World, rng: np.random.Generator) -> None:
 def step(world: World, rng: np.random.Generator) -> None:
     if world.t % TARGET_STEP_WEEKS == 0 or world.targets is None:
         world.targets = weigh_targets(world)
+        turnover(world, rng)
     koknar(world, rng)
     p = world.people
     picked = draw_targets(world, rng, world.targets)

@@ -6,7 +6,9 @@
 - Payment to the obshak cannot be escaped inside (L848 [P2]); clients of the Vory, who paid in
   anticipation of prison (L832 [P28], M64, M65), are exempt.
 - Released prisoners have "almost no legal opportunities" and return to the environment they know
-  (L980 [DE1][DE2], M69): they come back as users of their drug, without cash or supplier.
+  (L980 [DE1][DE2], M69): users and retail dealers come back as users of their drug, wholesalers and
+  traffickers as wholesalers (they turn "the knowledge and networks gained in prison into business",
+  L980), all without cash or supplier; their prison mates can now find an introducer in them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes.matching import random_member
-from northroute.world.people import ACTIVE, PRISON, USER, VORY
+from northroute.world.people import ACTIVE, PRISON, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import PRISON as PRISON_TIE
 
@@ -50,7 +52,9 @@ def step(world: World, rng: np.random.Generator) -> None:
     out = inside[p.release[inside] <= world.t]
     if out.size:
         world.log("release", person=out, place=p.region[out], substance=p.substance[out])
-        p.role[out] = USER
+        upper = out[p.role[out] >= WHOLESALE]
+        p.set_role(out[p.role[out] < WHOLESALE], USER)
+        p.set_role(upper, WHOLESALE)  # back to the weight, with the contacts made inside (L980, M69)
         p.supplier[out] = -1
         p.pool[out] = -1
         p.cash[out] = 0.0
