@@ -232,7 +232,8 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     p, m = world.people, world.scenario.market
     size = world.geo.n * N_SUBSTANCES
     users, rd = _active(p, USER), _active(p, RETAIL)
-    n_users = np.bincount(_key(p, users), minlength=size)
+    key_u = _key(p, users)
+    n_users = np.bincount(key_u, minlength=size)
     n_rd = np.bincount(_key(p, rd), minlength=size)
     wanted = np.ceil(n_users / m.users_per_dealer_target - n_rd)
     wanted = np.minimum(wanted, np.maximum(1, np.ceil(RECRUIT_CAP * n_rd)))
@@ -248,14 +249,12 @@ def _grow(world: World, rng: np.random.Generator) -> None:
         free = _open_slots(world)
     key_free = _key(p, free)
     take = np.minimum(wanted, np.bincount(key_free, minlength=size))
-    key_u = _key(p, users)
     look = np.minimum(1.0, CANDIDATES_PER_PLACE * take / np.maximum(n_users, 1))[key_u]
     cand = users[(look > 0) & (rng.random(users.size) < look)]
     cand = cand[(p.flags[cand] & EXCLUDED) == 0]
-    circle = relations.circle_sizes(p, users)
-    mean_circle = max(float(circle.mean()), 1.0) if circle.size else 1.0
-    with p.slots(users) as slot:
-        reach = circle[slot[cand]] / mean_circle
+    in_circle = relations.circle_counts(p, users)
+    mean_circle = max(float((in_circle.astype(float) ** 2).sum() / users.size), 1.0) if users.size else 1.0
+    reach = in_circle[p.circle[cand]] / mean_circle  # co-users he could bring, against the mean user's
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
     score += 0.5 * np.minimum(reach, 2.0) + rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]
@@ -276,7 +275,11 @@ def _bring_customers(p, recruits: np.ndarray) -> None:
     order = np.argsort(p.circle[recruits], kind="stable")
     circles, dealer = p.circle[recruits][order], recruits[order]
     users = p.rows(USER)
-    mates = users[np.isin(p.circle[users], circles) & ~np.isin(users, recruits)]
+    marked = np.zeros(len(p), bool)  # circle ids are person rows
+    marked[circles] = True
+    recruit = np.zeros(len(p), bool)
+    recruit[recruits] = True
+    mates = users[marked[p.circle[users]] & ~recruit[users]]
     p.supplier[mates] = dealer[np.searchsorted(circles, p.circle[mates])]
 
 

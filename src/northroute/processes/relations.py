@@ -99,10 +99,9 @@ def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> No
         p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
 
 
-def circle_sizes(p, users: np.ndarray) -> np.ndarray:
-    """Active users in each user's circle (his network of potential customers, M28)."""
-    counts = np.bincount(p.circle[users], minlength=len(p))
-    return counts[p.circle[users]]
+def circle_counts(p, users: np.ndarray) -> np.ndarray:
+    """Active users in each circle, indexed by circle id (his network of potential customers, M28)."""
+    return np.bincount(p.circle[users], minlength=len(p))
 
 
 def find_introducers(world: World, candidates: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
