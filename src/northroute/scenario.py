@@ -434,6 +434,13 @@ class JusticeParams(Section):
 
 
 class PrisonParams(Section):
+    initial_inmates: float = P(16_000.0, 0.0, 200_000.0, "persons", "assumption: about 50,000 prisoners in 2012 "
+                               "(external-facts §2: 57,000 in 2011, 44,500 in mid-2015), a third for drug offences "
+                               "(no figure exists; ~2/3 c. 2001, OSI estimate)", "People in prison for drug "
+                               "offences at the start, national scale.")
+    prior_record_share: float = P(0.7, 0.0, 1.0, "fraction", "thesis L1199 [P23]: ~70% of members of convicted "
+                                  "groups had criminal records and 'were in prison together'", "Share of the "
+                                  "starting dealers who served time before the run (with prison ties).")
     served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
                             "(thesis L1786)", "Share of a sentence actually served.")
     ties_per_inmate: float = P(2.0, 0.0, 50.0, "ties", "thesis L1199 [P23]: 70% of convicted group members 'were "
@@ -490,7 +497,8 @@ SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "r
             "corruption", "anticorruption", "justice", "prison")
 INIT_ONLY_SECTIONS = ("time", "population")
 INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.kin_group_size",
-                    "relations.circle_size", "policing.drug_officers", "policing.customs_officers")
+                    "relations.circle_size", "policing.drug_officers", "policing.customs_officers",
+                    "prison.initial_inmates", "prison.prior_record_share")
 
 
 def builtin_names() -> list[str]:

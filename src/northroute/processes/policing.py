@@ -140,7 +140,8 @@ def build_force(world: World, rng: np.random.Generator) -> None:
     place = np.repeat(crossings, n_cus)
     corruption.hire(world, rng, np.full(place.size, CUSTOMS), np.full(place.size, LINE), place)
     world.customs_corrupt = np.zeros(geo.n)
-    world.officers.since[:] = world.t - (rng.random(len(world.officers)) * 2 * EXPERIENCE_WEEKS).astype(np.int32)
+    years = np.minimum(rng.exponential(1.0 / max(pol.officer_turnover, 1e-3), len(world.officers)), 30.0)
+    world.officers.since[:] = world.t - (years * WEEKS_PER_YEAR).astype(np.int32)  # tenures at the turnover rate
 
 
 def turnover(world: World, rng: np.random.Generator) -> None:

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import users
 from northroute.processes.matching import random_member
-from northroute.world.people import ACTIVE, PRISON, USER, VORY, WHOLESALE
+from northroute.world.people import ACTIVE, PRISON, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import PRISON as PRISON_TIE
 
 PRISON_STEP_WEEKS = 4  # monthly: releases, new ties and obshak payments
+INMATE_ROLES = (0.6, 0.3, 0.1)  # assumption: users, retail dealers, wholesalers among drug prisoners at the start
+INMATE_DRUGS = (0.8, 0.17, 0.03)  # assumption: heroin ~80% of drug cases (thesis L1349 [P12]), rest cannabis
+INITIAL_TERM_YEARS = 8.0  # assumption: time left to serve is uniform up to ~0.7 x 12 years
 
 
 def admit(world: World, rows: np.ndarray, years: np.ndarray) -> None:
@@ -37,7 +41,27 @@ def inmates(world: World) -> np.ndarray:
 
 
 def init(world: World, rng: np.random.Generator) -> None:
-    """Nobody starts in prison: the run's prisoners are those it convicts (assumption)."""
+    """Drug prisoners already serving at the start, and the prison ties of those who served before:
+    ~70% of convicted group members had records and 'were in prison together' (L1199 [P23])."""
+    p, geo, pr = world.people, world.geo, world.scenario.prison
+    n = int(rng.poisson(pr.initial_inmates * world.scale))
+    inside = np.zeros(0, np.int64)
+    if n:
+        weight = np.nan_to_num(geo.population[geo.regions])
+        region = rng.choice(geo.regions, n, p=weight / weight.sum()).astype(np.int16)
+        inside = users.add_users(world, rng, region, rng.choice(3, n, p=INMATE_DRUGS).astype(np.int8))
+        role = rng.choice(3, n, p=INMATE_ROLES)
+        for r in (RETAIL, WHOLESALE):
+            p.set_role(inside[role == r], r)
+        p.circle[inside] = inside
+        p.cash[inside] = 0.0
+        p.convictions[inside] = 1
+        p.release[inside] = world.t + rng.integers(1, int(INITIAL_TERM_YEARS * WEEKS_PER_YEAR), n)
+        p.set_status(inside, PRISON)
+    dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    served = dealers[rng.random(dealers.size) < pr.prior_record_share]
+    p.convictions[served] = 1
+    _tie_up(world, rng, np.concatenate([served, inside]), np.concatenate([served, inside]))
 
 
 def step(world: World, rng: np.random.Generator) -> None:
@@ -66,7 +90,12 @@ def step(world: World, rng: np.random.Generator) -> None:
 def _form_ties(world: World, rng: np.random.Generator, inside: np.ndarray) -> None:
     """Each inmate admitted in the last month meets `ties_per_inmate` others of his region's prison."""
     p = world.people
-    new = inside[p.since[inside] > world.t - PRISON_STEP_WEEKS]
+    _tie_up(world, rng, inside[p.since[inside] > world.t - PRISON_STEP_WEEKS], inside)
+
+
+def _tie_up(world: World, rng: np.random.Generator, new: np.ndarray, inside: np.ndarray) -> None:
+    """Prison ties from each of `new` to about `ties_per_inmate` of `inside` in his region."""
+    p = world.people
     k = rng.poisson(world.scenario.prison.ties_per_inmate, new.size)
     src = np.repeat(new, k)
     if src.size == 0:
