@@ -1,25 +1,40 @@
-"""Command line: `northroute run`, `northroute scenarios`, `northroute params`.
+"""Command line: `northroute run`, `northroute compare`, `northroute scenarios`, `northroute params`.
 
 Bad input of any kind (unknown scenario, bad TOML, unknown parameter, value out of range,
 unwritable output folder) ends with exit code 2 and one line naming the problem; nothing is
-written until the run has finished, and then the run folder appears whole or not at all.
+written until the run has finished, and then the run folder appears whole or not at all (a
+comparison's folder is removed again if its runs fail or are interrupted).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from northroute.experiments.commands import Workers
 from northroute.scenario import Scenario, ScenarioError, builtin_names, load_scenario, param_table
+
+if TYPE_CHECKING:
+    from northroute.report.compare import Period
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Agent-based simulator of the drug trade and police corruption on Kazakhstan's Northern Route.")
@@ -56,28 +71,48 @@ def _writable(folder: Path) -> None:
         raise UsageError(f"cannot write to output folder {folder}: {exc.strerror or exc}") from None
 
 
+def unique_name(folder: Path, base: str) -> str:
+    """`base`, or `base-2`, `base-3`, ...: the first name not taken in `folder`."""
+    name, k = base, 1
+    while (folder / name).exists():
+        k += 1
+        name = f"{base}-{k}"
+    return name
+
+
+def _digest(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def run_id(scen: Scenario, seed: int, folder: Path) -> str:
     """Readable and reproducible: scenario name, seed and a hash of the resolved scenario."""
-    digest = hashlib.sha256(json.dumps([scen.model_dump(mode="json"), seed], sort_keys=True).encode())
-    base = f"{scen.name}-s{seed}-{digest.hexdigest()[:8]}"
-    rid, k = base, 1
-    while (folder / rid).exists():
-        k += 1
-        rid = f"{base}-{k}"
-    return rid
+    return unique_name(folder, f"{scen.name}-s{seed}-{_digest([scen.model_dump(mode='json'), seed])}")
+
+
+def _progress(quiet: bool, *counts: ProgressColumn) -> Progress:
+    """The progress bar of `run` and `compare` (on stderr, gone when done), with `counts` after the bar."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), *counts, TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, disable=quiet, transient=True)
+
+
+# Options shared by `run` and `compare`.
+Years = Annotated[float | None, typer.Option(help="Years to simulate (overrides time.years).")]
+Scale = Annotated[float | None, typer.Option(help="Share of the national population as agent rows.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: section.field=value.")]
+Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 
 
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a TOML file.")] = "baseline-2012",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    years: Annotated[float | None, typer.Option(help="Years to simulate (overrides time.years).")] = None,
-    scale: Annotated[float | None, typer.Option(help="Share of the national population as agent rows.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: section.field=value.")] = None,
+    years: Years = None,
+    scale: Scale = None,
+    set_: Sets = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder that receives the run folder.")] = Path("runs"),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (its run_dir names the run).")] = False,
     report: Annotated[bool, typer.Option(help="Write report.html into the run folder.")] = True,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run one scenario, write runs/<run-id>/ and print a summary."""
     from northroute import run as run_model
@@ -88,9 +123,7 @@ def run(
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
         _fail(str(exc))
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total} weeks"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=err, disable=quiet, transient=True)
+    progress = _progress(quiet, TextColumn("{task.completed}/{task.total} weeks"))
     try:
         with progress:
             task = progress.add_task(f"{scen.name} seed {seed}", total=scen.weeks + scen.time.burn_in_weeks)
@@ -140,7 +173,150 @@ def _print_summary(s: dict) -> None:
                      f"{r['retail_price_first_year']:,.0f}", f"{r['retail_price_2012_table']:,.0f}",
                      f"{r['users_end']:,.0f}", f"{r['retail_dealers_end']:,.0f}", f"{r['wholesalers_end']:,.0f}")
     out.print(subs)
+    enf = Table(title="Enforcement (per year; prisoners and officers at the end)")
+    for col in ("level", "arrests", "recorded arrests", "convictions", "prisoners"):
+        enf.add_column(col, justify="left" if col == "level" else "right")
+    police = s["enforcement"][-1]
+    for r in s["enforcement"][:-1]:
+        enf.add_row(r["level"], *(f"{r[k]:,.0f}" for k in ("arrests_per_year", "recorded_arrests_per_year",
+                                                              "convictions_per_year", "inmates_end")))
+    enf.caption = (f"recorded: by the level of the charge; registered drug crimes "
+                   f"{police['registered_crimes_per_year']:,.0f}/year; corruption cases "
+                   f"{police['corruption_cases_per_year']:,.1f}/year; corrupt officers "
+                   f"{police['corrupt_officers_end']:,.0f}; "
+                   f"protected wholesalers {police['protected_wholesalers_end']:,.0f}")
+    out.print(enf)
     out.print(f"run folder: {s['run_dir']}")
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(metavar="A", help="Scenario A, the reference: built-in name or TOML file.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Scenario B, compared with A.")],
+    seeds: Annotated[int, typer.Option(help="Seeds 0..N-1, each run for A and for B (paired by seed).")] = 5,
+    years: Years = None,
+    scale: Scale = None,
+    set_: Sets = None,
+    from_year: Annotated[int | None, typer.Option(help="Compare from 1 January of this year (default: from B's first "
+                                                       "timeline date, or the last half of the run).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the runs, comparison.html and "
+                                                 "comparison.csv (default runs/compare-A-B-HASH).")] = None,
+    workers: Workers = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line instead of the table.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
+    from northroute.experiments.runner import RunTask, run_one
+    from northroute.experiments.store import RUNS_DIR, SCENARIO_FILE, StudyError, write_json
+    from northroute.experiments.study import connect_executor
+    from northroute.report.compare import claim_period
+
+    try:
+        if seeds < 1:
+            raise UsageError(f"--seeds must be 1 or more, got {seeds}")
+        scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in (("A", a), ("B", b))}
+        sb = scens["B"]
+        try:
+            period = claim_period(sb.time.start, sb.weeks, [e.date for e in sb.timeline], from_year)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        digest = _digest([s.model_dump(mode="json") for s in scens.values()] + [seeds])
+        folder = out_dir or Path("runs") / unique_name(Path("runs"), f"compare-{scens['A'].name}-{sb.name}-{digest}")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise UsageError(f"output folder {folder} is not empty")
+        executor = connect_executor(workers, None, 10.0)
+        created = not folder.exists()
+        _writable(folder)
+    except (ScenarioError, UsageError, StudyError) as exc:
+        _fail(str(exc))
+    try:
+        tasks = []
+        for side, scen in scens.items():
+            (folder / side / RUNS_DIR).mkdir(parents=True)
+            write_json(folder / side / SCENARIO_FILE, scen.model_dump(mode="json"))
+        for seed in range(seeds):  # A and B of a seed one after the other: pairs finish together
+            for point, (side, scen) in enumerate(scens.items()):  # run ids unique over both sides (the pool's key)
+                rid = f"{side}-{run_id(scen, seed, folder / side / RUNS_DIR)}"
+                tasks.append(RunTask(str((folder / side).resolve()), rid, point, seed, ()))
+    except OSError as exc:
+        _discard(folder, created)
+        _fail(f"cannot write to output folder {folder}: {exc.strerror or exc}")
+    progress = _progress(quiet, MofNCompleteColumn(), TextColumn("runs"))
+    failed: list[dict] = []
+    try:
+        with progress, contextlib.closing(executor.run(tasks, run_one)) as outcomes:
+            bar = progress.add_task(f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''} "
+                                    f"({executor.description})", total=len(tasks))
+            for o in outcomes:
+                failed += [o] if o["status"] == "failed" else []
+                progress.advance(bar)
+    except KeyboardInterrupt:
+        _discard(folder, created)
+        err.print("interrupted: nothing was kept")
+        raise typer.Exit(130) from None
+    finally:
+        executor.close()
+    if failed:
+        _discard(folder, created)
+        err.print(f"[bold red]error:[/] {len(failed)} of {len(tasks)} runs failed, nothing was kept; first: "
+                  f"{failed[0]['run_id']}: {failed[0].get('error')}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    _compare_report(folder, created, scens, tasks, period, as_json)
+
+
+def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tasks: list, period: Period,
+                    as_json: bool) -> None:
+    """Load the runs of `compare`, write comparison.csv and comparison.html, and print the table (or JSON)."""
+    from northroute.experiments.store import RUNS_DIR
+    from northroute.report.compare import CLAIMS_HEAD, claims_json, claims_rows, claims_table, write_comparison
+    from northroute.results import Results
+
+    runs = {side: [Results.load(folder / side / RUNS_DIR / t.run_id) for t in tasks if t.point == point]
+            for point, side in enumerate(scens)}
+    table = claims_table(runs["A"], runs["B"], period)
+    html_path, csv_path = folder / "comparison.html", folder / "comparison.csv"
+    try:
+        table.to_csv(csv_path)
+        write_comparison(runs["A"], runs["B"], html_path, claims=table)
+    except OSError as exc:
+        _discard(folder, created)
+        _fail(f"cannot write the comparison in {folder}: {exc.strerror or exc}")
+    seeds = [r.manifest["seed"] for r in runs["A"]]
+    if as_json:
+        sides = {side.lower(): {"scenario": scens[side].name, "seeds": [r.manifest["seed"] for r in rs],
+                                "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
+        print(json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
+                                              "basis": period.basis},
+                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing")}, "folder": str(folder),
+                          "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
+        return
+    sc = scens["B"]
+    out.print(f"[bold]A[/] {scens['A'].name} vs [bold]B[/] {sc.name}: seeds {seeds[0]}-{seeds[-1]} on each side, "
+              f"{sc.weeks} weeks at scale {sc.population.scale}", highlight=False)
+    out.print(f"period: {period.describe()}", highlight=False)
+    tab = Table(title="What the thesis claims: A, B and B − A",
+                caption=f"mean [{table.attrs['interval']}]; {table.attrs['pairing']}; counts are national "
+                        "equivalents (÷ scale), per year or averaged over the weeks; as claimed: yes if B − A has the "
+                        "claimed sign and its interval excludes 0")
+    for col in CLAIMS_HEAD:
+        tab.add_column(col, justify="left" if col in ("outcome", "unit", "thesis claim") else "right",
+                       overflow="fold")
+    for row in claims_rows(table):
+        tab.add_row(*row)
+    out.print(tab)
+    out.print(f"comparison: {html_path} (table: {csv_path.name}; runs in {folder}/A and {folder}/B)", highlight=False)
+
+
+def _discard(folder: Path, created: bool) -> None:
+    """Remove what a failed or interrupted `compare` wrote: the folder if it made it, else what it put in it."""
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for child in folder.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 @app.command()

@@ -128,14 +128,40 @@ def outcomes(ts: pd.DataFrame) -> pd.Series:
     prices = figures.national_prices(ts).groupby(["substance", "level"], observed=True)["value"].mean()
     for (sub, level), v in prices.items():
         tab.loc[sub, f"mean {level} price (KZT/g)"] = v
-    return tab.stack(future_stack=True).rename("value")
+    out = tab.stack(future_stack=True).rename("value")
+    out.index.names = ["substance", "measure"]
+    return out
 
 
-def compare_outcomes(a: Sequence[pd.DataFrame], b: Sequence[pd.DataFrame]) -> pd.DataFrame:
+INTERVAL = 0.9  # two-sided level of the t-intervals below
+
+
+def t_interval(values: pd.DataFrame, level: float = INTERVAL) -> pd.DataFrame:
+    """Per row of a (measure x run) table: the mean over runs and the Student-t interval of that mean at `level`
+    (mean ± t(n−1) · sd / √n, missing values left out; no interval with fewer than two values)."""
+    from scipy.special import stdtrit  # the t quantile, without importing all of scipy.stats
+
+    n = values.notna().sum(axis=1)
+    mean = values.mean(axis=1)
+    dof = (n - 1).to_numpy(dtype=float)
+    t = np.full(len(n), np.nan)
+    ok = dof >= 1
+    t[ok] = stdtrit(dof[ok], 0.5 + level / 2)
+    half = t * values.std(axis=1, ddof=1).fillna(0.0).to_numpy() / np.sqrt(n.clip(lower=1).to_numpy())
+    return pd.DataFrame({"mean": mean, "lo": mean - half, "hi": mean + half, "n": n})
+
+
+def compare_outcomes(a: Sequence[Any], b: Sequence[Any], measure: Callable[[Any], pd.Series] = outcomes,
+                     intervals: bool = False, paired: bool = False) -> pd.DataFrame:
     """A vs B over seeds: means, lowest and highest seed, the difference of means and whether the seed ranges
-    are apart (a plain, not a statistical, sign that the difference is larger than the seed-to-seed noise)."""
-    sa = pd.concat([outcomes(t) for t in a], axis=1)
-    sb = pd.concat([outcomes(t) for t in b], axis=1)
+    are apart (a plain, not a statistical, sign that the difference is larger than the seed-to-seed noise).
+
+    `measure` turns one run (a time series for `outcomes`) into a Series of numbers. With `intervals`, each
+    side also gets the t-interval of its mean (`t_interval`, "A lo", "A hi", ...). With `paired`, run k of A
+    and run k of B share a seed (common random numbers): "B − A" becomes the mean of the paired differences,
+    with its t-interval ("B − A lo", "B − A hi") and the number of pairs."""
+    sa = pd.concat([measure(t) for t in a], axis=1, ignore_index=True)
+    sb = pd.concat([measure(t) for t in b], axis=1, ignore_index=True)
     out = pd.DataFrame({
         "A mean": sa.mean(axis=1), "A lowest": sa.min(axis=1), "A highest": sa.max(axis=1),
         "B mean": sb.mean(axis=1), "B lowest": sb.min(axis=1), "B highest": sb.max(axis=1),
@@ -145,8 +171,266 @@ def compare_outcomes(a: Sequence[pd.DataFrame], b: Sequence[pd.DataFrame]) -> pd
     if len(a) > 1 and len(b) > 1:
         apart = (out["B lowest"] > out["A highest"]) | (out["B highest"] < out["A lowest"])
         out["seed ranges apart"] = np.where(apart, "yes", "no")
-    out.index.names = ["substance", "measure"]
+    if intervals or paired:
+        for side, values in (("A", sa), ("B", sb)):
+            ci = t_interval(values)
+            out[f"{side} lo"], out[f"{side} hi"] = ci["lo"], ci["hi"]
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired sides need as many runs each, got {len(a)} and {len(b)}")
+        ci = t_interval(sb - sa)
+        out["B − A"], out["B − A lo"], out["B − A hi"], out["pairs"] = ci["mean"], ci["lo"], ci["hi"], ci["n"]
     return out
+
+
+# ----------------------------------------------------------------------- the thesis's claims over a period
+
+
+@dataclass(frozen=True)
+class Period:
+    """Recorded weeks first_week..last_week (inclusive) of a comparison, their dates, and why these weeks."""
+
+    first_week: int
+    last_week: int
+    start: date
+    end: date
+    basis: str
+
+    @property
+    def weeks(self) -> int:
+        return self.last_week - self.first_week + 1
+
+    def describe(self) -> str:
+        return f"{self.start} to {self.end} ({self.weeks} weeks): {self.basis}"
+
+
+def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_year: int | None = None) -> Period:
+    """The weeks to compare: from 1 January of `from_year`; else from the first timeline date (of B: when the
+    change starts); else, or when that date is after the run, the last half of the run. Weeks are recorded
+    weeks (week 0 starts on `start`). A `from_year` with no recorded week raises ValueError."""
+    last = max(1, weeks) - 1
+
+    def first_on_or_after(d: date) -> int:
+        return max(0, -(-(d - start).days // 7))
+
+    def period(first: int, basis: str) -> Period:
+        return Period(first, last, start + timedelta(weeks=first), start + timedelta(weeks=last), basis)
+
+    end_year = (start + timedelta(weeks=last)).year
+    if from_year is not None:
+        if not start.year <= from_year <= end_year:
+            raise ValueError(f"--from-year must be a recorded year, {start.year} to {end_year}, got {from_year}")
+        return period(first_on_or_after(date(from_year, 1, 1)), f"from 1 January {from_year} (--from-year)")
+    if timeline:
+        first_date = min(timeline)
+        if first_on_or_after(first_date) <= last:
+            return period(first_on_or_after(first_date), f"from B's first timeline date, {first_date}")
+        return period(weeks // 2, f"the last half of the run (B's first timeline date, {first_date}, is after "
+                                  "its end)")
+    return period(weeks // 2, "the last half of the run (B has no timeline)")
+
+
+def period_of(results: Results, from_year: int | None = None) -> Period:
+    """`claim_period` for a run (B's first run, in a comparison), from its manifest."""
+    sc = results.manifest.get("scenario", {}) or {}
+    start = date.fromisoformat(str((sc.get("time") or {}).get("start")))
+    weeks = int(results.manifest.get("weeks_recorded") or results.timeseries["week"].max() + 1)
+    timeline = [date.fromisoformat(str(e["date"])[:10]) for e in sc.get("timeline") or []]
+    return claim_period(start, weeks, timeline, from_year)
+
+
+Value = Callable[[pd.DataFrame, float, float], float]  # (the period's time series, scale, years) -> value
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """One outcome compared by `northroute compare`, with what the thesis claims about it (if anything)."""
+
+    key: str
+    label: str
+    unit: str
+    value: Value
+    claim: str = ""
+    sign: int = 0  # the claimed direction of B − A: +1 rises, -1 falls, 0 no claim
+
+
+def _weekly(ts: pd.DataFrame, metric: str, levels: Sequence[str], world: str = "true",
+            substance: str | None = None) -> pd.Series:
+    """The national value per week (`national_series`), summed over levels and substances (or one substance)."""
+    parts = [national_series(ts, metric, lv) for lv in levels]
+    df = pd.concat(parts, ignore_index=True)
+    df = df[df["world"] == world]
+    if substance is not None:
+        df = df[df["substance"] == substance]
+    return df.groupby("week")["value"].sum()
+
+
+def _per_year(metric: str, level: str, world: str = "true", substance: str | None = None,
+              factor: float = 1.0) -> Value:
+    """A weekly count as a yearly rate over the period, national equivalent (÷ scale)."""
+    def value(ts: pd.DataFrame, scale: float, years: float) -> float:
+        w = _weekly(ts, metric, (level,), world, substance)
+        return float(w.sum()) * factor / scale / years if len(w) else np.nan
+
+    return value
+
+
+def _mean(metric: str, levels: Sequence[str], substance: str | None = None, people: bool = True) -> Value:
+    """The mean over the period's weeks of a state (national equivalent if it counts people)."""
+    def value(ts: pd.DataFrame, scale: float, years: float) -> float:
+        w = _weekly(ts, metric, levels, "true", substance)
+        return float(w.mean()) / (scale if people else 1.0) if len(w) else np.nan
+
+    return value
+
+
+def _price(level: str, substance: str) -> Value:
+    """The mean national (user-weighted) price over the period, weeks without users left out."""
+    def value(ts: pd.DataFrame, scale: float, years: float) -> float:
+        p = figures.national_prices(ts[ts["world"] == "true"])
+        return float(p.loc[(p["level"] == level) & (p["substance"] == substance), "value"].mean())
+
+    return value
+
+
+def _career(level: str) -> Value:
+    """Mean career of those who left in the period: their summed weeks in the role ÷ their number."""
+    def value(ts: pd.DataFrame, scale: float, years: float) -> float:
+        left = _weekly(ts, "leavers", (level,)).sum()
+        return float(_weekly(ts, "tenure_weeks", (level,)).sum() / left) if left > 0 else np.nan
+
+    return value
+
+
+def _unmet_need(ts: pd.DataFrame, scale: float, years: float) -> float:
+    return heroin_unmet_need(ts[ts["world"] == "true"], scale)
+
+
+PLURAL = {"user": "users", "retail": "retail dealers", "wholesale": "wholesalers", "trafficking": "traffickers"}
+RISES, FALLS = 1, -1
+CLAIMS: tuple[ClaimOutcome, ...] = (
+    ClaimOutcome("corruption_cases", "corruption cases (recorded)", "per year",
+                 _per_year("corruption_cases", "police", "recorded"), "rise after the switch (SF27, L1702-1704)",
+                 RISES),
+    ClaimOutcome("corruption_convictions", "corrupt officers convicted", "per year",
+                 _per_year("corruption_convictions", "police"), "rise after the switch (SF27, L1702-1704)", RISES),
+    ClaimOutcome("corrupt_officers", "corrupt officers serving", "officers", _mean("corrupt_officers", ("police",))),
+    ClaimOutcome("protected_wholesalers", "protected wholesalers", "persons",
+                 _mean("protected_dealers", ("wholesale",)), "fall (SF29, L2081)", FALLS),
+    ClaimOutcome("protected_share_heroin", "protected share of heroin retail volume", "fraction",
+                 _mean("protected_share", ("retail",), "heroin", people=False),
+                 "falls: former protectors gone (SF29, L2081)", FALLS),
+    ClaimOutcome("heroin_retail_price", "heroin retail price", "KZT/g", _price("retail", "heroin"),
+                 "rises (SF17, L1378)", RISES),
+    ClaimOutcome("heroin_wholesale_price", "heroin wholesale price", "KZT/g", _price("wholesale", "heroin")),
+    ClaimOutcome("active_wholesalers", "active wholesalers (market disruption)", "persons",
+                 _mean("dealers", ("wholesale",)), "disrupted: fewer (L1890 [DE3])", FALLS),
+    ClaimOutcome("retail_career_weeks", "retail dealer career (mean of leavers)", "weeks", _career("retail"),
+                 "shorter (SF30, L1890 [DE3])", FALLS),
+    ClaimOutcome("heroin_unmet_need", "unmet need of heroin users", "fraction", _unmet_need),
+    *(ClaimOutcome(f"arrests_{lv}", f"arrests of {PLURAL[lv]}", "per year", _per_year("arrests", lv))
+      for lv in ROLE_LEVELS),
+    ClaimOutcome("prison_population", "drug offenders in prison", "persons", _mean("inmates", ROLE_LEVELS)),
+    ClaimOutcome("recorded_drug_crimes", "drug crimes registered (recorded)", "per year",
+                 _per_year("registered_crimes", "police", "recorded")),
+    ClaimOutcome("heroin_seized_kg", "heroin seized (recorded)", "kg/year",
+                 _per_year("seizures_total_g", "police", "recorded", "heroin", factor=1e-3),
+                 "falls (SF20, L1365-1367; L2031)", FALLS),
+    ClaimOutcome("officer_tenure_weeks", "drug officers' time in post", "weeks",
+                 _mean("officer_tenure_weeks", ("police",), people=False), "shorter (SF30, L1888 [P3])", FALLS),
+    ClaimOutcome("bribes_mkzt", "bribes and protection paid", "M KZT/year",
+                 _per_year("bribes_kzt", "police", factor=1e-6)),
+)
+
+
+def claim_outcomes(results: Results, period: Period) -> pd.Series:
+    """Every `CLAIMS` outcome of one run over the period's weeks (counts as national equivalents)."""
+    ts = results.timeseries
+    ts = ts[(ts["week"] >= period.first_week) & (ts["week"] <= period.last_week)]
+    scale = float(results.manifest["scenario"]["population"]["scale"])
+    weeks = ts["week"].nunique()
+    if not weeks:
+        return pd.Series(np.nan, index=[c.key for c in CLAIMS], name="value")
+    return pd.Series({c.key: c.value(ts, scale, weeks / WEEKS_PER_YEAR) for c in CLAIMS}, name="value")
+
+
+def _seed(r: Results) -> Any:
+    return r.manifest.get("seed")
+
+
+def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> pd.DataFrame:
+    """A vs B on the `CLAIMS` outcomes over `period`: per side the mean over seeds with its t-interval, and the
+    difference B − A. When both sides ran the same seeds (common random numbers) the difference is paired by
+    seed, with its t-interval; "as claimed" is "yes" when B − A has the thesis's claimed sign and its interval
+    excludes 0, "no" otherwise, "n/a" without an interval (one seed, or seeds that do not pair)."""
+    a = sorted(a, key=lambda r: str(_seed(r)))
+    b = sorted(b, key=lambda r: str(_seed(r)))
+    seeds_a, seeds_b = [_seed(r) for r in a], [_seed(r) for r in b]
+    paired = seeds_a == seeds_b and len(set(map(str, seeds_a))) == len(seeds_a)
+    comp = compare_outcomes(a, b, lambda r: claim_outcomes(r, period), intervals=True, paired=paired)
+    if not paired:
+        comp["B − A lo"] = comp["B − A hi"] = np.nan
+        comp["pairs"] = 0
+    out = pd.DataFrame({"outcome": [c.label for c in CLAIMS], "unit": [c.unit for c in CLAIMS]},
+                       index=pd.Index([c.key for c in CLAIMS], name="key"))
+    cols = ["A mean", "A lo", "A hi", "B mean", "B lo", "B hi", "B − A", "B − A lo", "B − A hi", "pairs"]
+    out = out.join(comp[cols])
+    sign = pd.Series({c.key: c.sign for c in CLAIMS})
+    out["thesis claim"] = [c.claim for c in CLAIMS]
+    known = out["B − A lo"].notna() & out["B − A hi"].notna()
+    agrees = ((sign > 0) & (out["B − A lo"] > 0)) | ((sign < 0) & (out["B − A hi"] < 0))
+    out["as claimed"] = np.where(sign == 0, "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
+    out.attrs.update(period=period.describe(), paired=paired,
+                     interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.)",
+                     pairing="B − A paired by seed (common random numbers)" if paired else
+                     "B − A not paired: the two sides ran different seeds, so it has no interval")
+    return out
+
+
+def number(v: Any) -> str:
+    """A number for a table: thousands separated, small values with three significant digits; — if missing."""
+    if isinstance(v, str):
+        return v
+    if v is None or not isinstance(v, int | float | np.integer | np.floating) or not np.isfinite(v):
+        return "—"
+    if abs(v) < 1e-9:  # rounding noise of sums that are 0 (e.g. recorded = true − resold grams)
+        v = 0.0
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 10 or v == 0:
+        return f"{v:,.1f}"
+    return f"{v:.3g}"
+
+
+def with_interval(mean: float, lo: float, hi: float) -> str:
+    """`mean [lo, hi]`, or the mean alone without an interval."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return number(mean)
+    return f"{number(mean)} [{number(lo)}, {number(hi)}]"
+
+
+def claims_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The claims table as text cells: outcome, unit, A, B, B − A (each mean [interval]), claim, as claimed."""
+    return [[r["outcome"], r["unit"], with_interval(r["A mean"], r["A lo"], r["A hi"]),
+             with_interval(r["B mean"], r["B lo"], r["B hi"]), with_interval(r["B − A"], r["B − A lo"], r["B − A hi"]),
+             r["thesis claim"], r["as claimed"]] for _, r in table.iterrows()]
+
+
+CLAIMS_HEAD = ("outcome", "unit", "A", "B", "B − A", "thesis claim", "as claimed")
+
+
+def claims_json(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The claims table as JSON-ready rows: key, outcome, unit, a/b/diff {mean, lo, hi}, claim, claimed sign."""
+    def num(v: Any) -> float | None:
+        return float(v) if v is not None and np.isfinite(v) else None
+
+    sign = {c.key: c.sign for c in CLAIMS}
+    return [{"key": key, "outcome": r["outcome"], "unit": r["unit"],
+             **{side: {"mean": num(r[f"{col} mean" if col != "B − A" else col]), "lo": num(r[f"{col} lo"]),
+                       "hi": num(r[f"{col} hi"])} for side, col in (("a", "A"), ("b", "B"), ("diff", "B − A"))},
+             "pairs": int(r["pairs"]), "claim": r["thesis claim"] or None,
+             "claimed_sign": sign[key] or None, "as_claimed": r["as claimed"] or None}
+            for key, r in table.iterrows()]
 
 
 # --------------------------------------------------------------------------------- the comparison report
@@ -156,9 +440,7 @@ KEY_TRENDS = (("route_flow_g", "trafficking"), ("price", "wholesale"), ("price",
 
 
 def _fmt(v: float) -> str:
-    if not isinstance(v, int | float | np.floating) or not np.isfinite(v):
-        return "—" if not isinstance(v, str) else html.escape(v)
-    return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return html.escape(number(v))
 
 
 def _meta(results: Sequence[Results]) -> dict[str, str]:
@@ -191,10 +473,32 @@ def scenario_differences(a: Results, b: Results) -> list[tuple[str, str, str]]:
     return rows
 
 
-def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, title: str | None = None) -> Path:
-    """One self-contained HTML page comparing run(s) A with run(s) B: the settings that differ, the headline
-    numbers with their differences (and seed ranges when a side has several seeds), the key series of both
-    in one chart, and the report's flow figures and maps side by side."""
+def claims_html(table: pd.DataFrame) -> str:
+    """The claims table (`claims_table`) as an HTML section."""
+    def cell(tag: str, k: int, text: str) -> str:
+        left = " class='l'" if CLAIMS_HEAD[k] in ("outcome", "unit", "thesis claim") else ""
+        return f"<{tag}{left}>{html.escape(text)}</{tag}>"
+
+    head = "".join(cell("th", k, c) for k, c in enumerate(CLAIMS_HEAD))
+    body = "".join("<tr>" + "".join(cell("td", k, v) for k, v in enumerate(row)) + "</tr>"
+                   for row in claims_rows(table))
+    period, interval, pairing = (html.escape(str(table.attrs.get(k, ""))) for k in ("period", "interval", "pairing"))
+    return (
+        f"<h2>What the thesis claims, A vs B</h2><p class='note'>Period: {period}. Each cell: mean [{interval}]; "
+        f"{pairing}. Counts of people, cases, arrests, grams and money are national equivalents (simulated ÷ "
+        "population scale), per year or, for states, averaged over the weeks. 'As claimed': yes when B − A has the "
+        "sign of the thesis's claim and its interval excludes 0, no otherwise; nothing beyond that is judged.</p>"
+        f"<table id='claims'><tr>{head}</tr>{body}</table>"
+    )
+
+
+def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, title: str | None = None,
+                     period: Period | None = None, claims: pd.DataFrame | None = None) -> Path:
+    """One self-contained HTML page comparing run(s) A with run(s) B: the settings that differ, the thesis's
+    claims over `period` (default `period_of` B's first run) with intervals and paired differences (or the
+    `claims_table` given as `claims`), the headline numbers with their differences (and seed ranges when a side
+    has several seeds), the key series of both in one chart, and the report's flow figures and maps side by
+    side."""
     from northroute.report import CSS, figure_writer
 
     a, b = list(a), list(b)
@@ -223,6 +527,7 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
         "<table class='meta'><tr><th></th><th>A</th><th>B</th></tr>" + meta_rows + "</table>",
         "<h2>Settings that differ</h2><table><tr><th class='l'>parameter</th><th>A</th><th>B</th></tr>"
         + diff_rows + "</table>",
+        claims_html(claims if claims is not None else claims_table(a, b, period or period_of(b[0]))),
         "<h2>Differences</h2><p class='note'>Totals over the recorded weeks (kg are simulated grams ÷ 1000), people "
         "in the last week, mean national prices over the run. With several seeds on a side: the mean, and the lowest "
         "and highest seed; 'seed ranges apart' says whether the two sides' ranges overlap.</p>"

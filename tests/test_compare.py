@@ -1,0 +1,114 @@
+"""`northroute compare A B`: the claims table with intervals, the report, JSON, one-line errors, and pairing by seed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from northroute.report.compare import CLAIMS, claim_period
+
+TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet", "--seeds", "2"]
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "northroute", "compare", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def same(tmp_path_factory) -> dict:
+    """A compared with itself: every paired difference must be 0."""
+    folder = tmp_path_factory.mktemp("same") / "cmp"
+    res = cli("baseline-2012", "baseline-2012", *TINY, "--json", "--out", str(folder))
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def test_table_report_and_runs(tmp_path):
+    folder = tmp_path / "cmp"
+    res = cli("baseline-2012", "anticorruption-2015", *TINY, "--out", str(folder))
+    assert res.returncode == 0, res.stderr
+    text = " ".join(res.stdout.replace("│", " ").split())
+    for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
+        assert label in text
+    assert "SF27" in text and "90% t-interval" in text and "period:" in text
+    assert "the last half of the run" in text  # B's timeline starts in 2014, after these 16 weeks
+    csv = pd.read_csv(folder / "comparison.csv", index_col="key")
+    assert list(csv.index) == [c.key for c in CLAIMS]
+    assert {"A mean", "A lo", "A hi", "B − A", "B − A lo", "B − A hi", "as claimed"} <= set(csv.columns)
+    page = (folder / "comparison.html").read_text()
+    assert "<table id='claims'>" in page and "rises (SF17, L1378)" in page
+    assert "fig-trend-0" in page and "Side by side" in page  # the existing comparison figures are still there
+    for side in ("A", "B"):
+        runs = sorted((folder / side / "runs").iterdir())
+        assert len(runs) == 2 and all((r / "manifest.json").is_file() for r in runs)
+
+
+def test_json_has_a_b_and_diff_with_intervals(same):
+    assert same["paired"] and same["a"]["seeds"] == same["b"]["seeds"] == [0, 1]
+    assert same["period"]["weeks"] == 8 and Path(same["report"]).is_file() and Path(same["csv"]).is_file()
+    assert [o["key"] for o in same["outcomes"]] == [c.key for c in CLAIMS]
+    for o in same["outcomes"]:
+        for side in ("a", "b", "diff"):
+            assert set(o[side]) == {"mean", "lo", "hi"}
+    price = next(o for o in same["outcomes"] if o["key"] == "heroin_retail_price")
+    assert price["a"]["lo"] < price["a"]["mean"] < price["a"]["hi"]
+    assert price["claimed_sign"] == 1 and price["claim"].startswith("rises")
+
+
+def test_identical_scenarios_give_zero_paired_differences(same):
+    spread = 0
+    for o in same["outcomes"]:
+        assert o["a"] == o["b"], o["key"]  # same scenario, same seed: the same run, in another worker process
+        if o["diff"]["mean"] is not None:
+            assert o["diff"] == {"mean": 0.0, "lo": 0.0, "hi": 0.0}, o["key"]
+        spread += o["a"]["lo"] is not None and o["a"]["hi"] > o["a"]["lo"]
+    assert spread >= 5  # seeds differ, so only pairing by seed makes every difference exactly 0
+    assert all(o["as_claimed"] in (None, "no") for o in same["outcomes"])
+
+
+def _busy(tmp: Path) -> str:
+    (tmp / "busy").mkdir()
+    (tmp / "busy" / "keep.txt").write_text("x")
+    return str(tmp / "busy")
+
+
+def _not_a_folder(tmp: Path) -> str:
+    (tmp / "afile").write_text("x")
+    return str(tmp / "afile" / "cmp")
+
+
+@pytest.mark.parametrize("make_args, fragment", [
+    (lambda t: ["no-such-scenario", "baseline-2012"], "unknown scenario"),
+    (lambda t: ["baseline-2012", "anticorruption-2015", "--seeds", "0"], "--seeds must be 1 or more"),
+    (lambda t: ["baseline-2012", "anticorruption-2015", "--set", "market.nope=1"], "unknown parameter 'market.nope'"),
+    (lambda t: ["baseline-2012", "anticorruption-2015", "--from-year", "2030"], "--from-year"),
+    (lambda t: ["baseline-2012", "anticorruption-2015", "--out", _not_a_folder(t)], "cannot write to output folder"),
+    (lambda t: ["baseline-2012", "anticorruption-2015", "--out", _busy(t)], "is not empty"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, make_args, fragment):
+    args = make_args(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    res = cli(*args, cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in res.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_period_defaults_to_bs_first_timeline_date():
+    start = date(2012, 1, 2)
+    p = claim_period(start, 417, [date(2015, 1, 5), date(2014, 1, 6)])
+    assert p.start == date(2014, 1, 6) and p.first_week == 105 and p.last_week == 416
+    assert claim_period(start, 417).first_week == 208  # no timeline: the last half
+    assert claim_period(start, 16, [date(2014, 1, 6)]).first_week == 8  # timeline after the run: the last half
+    assert claim_period(start, 417, [date(2014, 1, 6)], from_year=2016).start == date(2016, 1, 4)
+    with pytest.raises(ValueError, match="--from-year"):
+        claim_period(start, 417, from_year=2011)
