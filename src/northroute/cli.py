@@ -1,4 +1,4 @@
-"""Command line: `northroute run`, `northroute compare`, `northroute scenarios`, `northroute params`.
+"""Command line: `northroute run`, `compare`, `validate`, `scenarios`, `params` (and registered groups).
 
 Bad input of any kind (unknown scenario, bad TOML, unknown parameter, value out of range,
 unwritable output folder) ends with exit code 2 and one line naming the problem; nothing is
@@ -206,8 +206,7 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
-    from northroute.experiments.runner import RunTask, run_one
-    from northroute.experiments.store import RUNS_DIR, SCENARIO_FILE, StudyError, write_json
+    from northroute.experiments.store import StudyError
     from northroute.experiments.study import connect_executor
     from northroute.report.compare import claim_period
 
@@ -229,13 +228,89 @@ def compare(
         _writable(folder)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
+    tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
+                       f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
+    _compare_report(folder, created, scens, tasks, period, as_json)
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[str] | None, typer.Argument(
+        metavar="[BASELINE [REFORM]]",
+        help="The baseline and the reform scenario (default baseline-2012 anticorruption-2015).")] = None,
+    seeds: Annotated[int, typer.Option(help="Seeds 0..N-1 of each scenario.")] = 3,
+    years: Years = None,
+    scale: Scale = None,
+    set_: Sets = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the runs, scorecard.html and scorecard.csv "
+                                                 "(default runs/validate-HASH).")] = None,
+    workers: Workers = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scorecard as one JSON line.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run the baseline and the reform scenario and score the thesis's stylised facts (pass or miss)."""
+    from northroute.experiments.store import StudyError
+    from northroute.experiments.study import connect_executor
+    from northroute.validation import scorecard, scorecard_html, scorecard_json
+    from northroute.validation.scorecard import observed, summary
+
+    names = list(scenarios or [])
+    try:
+        if len(names) > 2:
+            raise UsageError(f"validate takes at most two scenarios (baseline, reform), got {len(names)}")
+        if seeds < 1:
+            raise UsageError(f"--seeds must be 1 or more, got {seeds}")
+        names += ["baseline-2012", "anticorruption-2015"][len(names):]
+        scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
+                                                                                        names, strict=True)}
+        digest = _digest([s.model_dump(mode="json") for s in scens.values()] + [seeds])
+        folder = out_dir or Path("runs") / unique_name(Path("runs"), f"validate-{digest}")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise UsageError(f"output folder {folder} is not empty")
+        executor = connect_executor(workers, None, 10.0)
+        created = not folder.exists()
+        _writable(folder)
+    except (ScenarioError, UsageError, StudyError) as exc:
+        _fail(str(exc))
+    tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
+                       f"validate {names[0]} and {names[1]}, {seeds} seed{'s' if seeds > 1 else ''}")
+    runs = {side: [r.timeseries for r in rs] for side, rs in _load_sides(folder, scens, tasks).items()}
+    card = scorecard(runs)
+    meta = (f"baseline {names[0]}, reform {names[1]}; seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
+            "observed = mean over seeds [90% t-interval of the mean]")
+    try:
+        card.to_csv(folder / "scorecard.csv", index=False)
+        (folder / "scorecard.html").write_text(scorecard_html(card, "northroute validation scorecard", meta))
+    except OSError as exc:
+        _fail(f"cannot write the scorecard in {folder}: {exc.strerror or exc}")
+    if as_json:
+        print(json.dumps(scorecard_json(card)))
+        return
+    tab = Table(title="Stylised facts of the thesis: model against evidence", caption=meta)
+    for col in ("fact", "claim", "evidence", "scenario", "band", "observed", "status", "note"):
+        tab.add_column(col, overflow="fold")
+    for _, r in card.iterrows():
+        colour = "green" if r["status"] == "pass" else "red"
+        tab.add_row(r["id"], r["claim"], r["evidence"], r["scenario"], r["band"], observed(r),
+                    f"[{colour}]{r['status']}[/]", r["note"])
+    out.print(tab)
+    out.print(f"{summary(card)}; scorecard: {folder / 'scorecard.html'}", highlight=False)
+
+
+def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: int, executor, quiet: bool,
+               label: str) -> list:
+    """Run every scenario of `scens` (keyed by side) with seeds 0..seeds-1 into folder/<side>/runs on the
+    executor, with a progress bar; on failure or Ctrl-C remove what was written and exit (1 or 130)."""
+    from northroute.experiments.runner import RunTask, run_one
+    from northroute.experiments.store import RUNS_DIR, SCENARIO_FILE, write_json
+
     try:
         tasks = []
         for side, scen in scens.items():
             (folder / side / RUNS_DIR).mkdir(parents=True)
             write_json(folder / side / SCENARIO_FILE, scen.model_dump(mode="json"))
-        for seed in range(seeds):  # A and B of a seed one after the other: pairs finish together
-            for point, (side, scen) in enumerate(scens.items()):  # run ids unique over both sides (the pool's key)
+        for seed in range(seeds):  # the sides of a seed one after the other: pairs finish together
+            for point, (side, scen) in enumerate(scens.items()):  # run ids unique over all sides (the pool's key)
                 rid = f"{side}-{run_id(scen, seed, folder / side / RUNS_DIR)}"
                 tasks.append(RunTask(str((folder / side).resolve()), rid, point, seed, ()))
     except OSError as exc:
@@ -245,8 +320,7 @@ def compare(
     failed: list[dict] = []
     try:
         with progress, contextlib.closing(executor.run(tasks, run_one)) as outcomes:
-            bar = progress.add_task(f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''} "
-                                    f"({executor.description})", total=len(tasks))
+            bar = progress.add_task(f"{label} ({executor.description})", total=len(tasks))
             for o in outcomes:
                 failed += [o] if o["status"] == "failed" else []
                 progress.advance(bar)
@@ -261,18 +335,23 @@ def compare(
         err.print(f"[bold red]error:[/] {len(failed)} of {len(tasks)} runs failed, nothing was kept; first: "
                   f"{failed[0]['run_id']}: {failed[0].get('error')}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    _compare_report(folder, created, scens, tasks, period, as_json)
+    return tasks
+
+
+def _load_sides(folder: Path, scens: dict[str, Scenario], tasks: list) -> dict[str, list]:
+    from northroute.experiments.store import RUNS_DIR
+    from northroute.results import Results
+
+    return {side: [Results.load(folder / side / RUNS_DIR / t.run_id) for t in tasks if t.point == point]
+            for point, side in enumerate(scens)}
 
 
 def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tasks: list, period: Period,
                     as_json: bool) -> None:
     """Load the runs of `compare`, write comparison.csv and comparison.html, and print the table (or JSON)."""
-    from northroute.experiments.store import RUNS_DIR
     from northroute.report.compare import CLAIMS_HEAD, claims_json, claims_rows, claims_table, write_comparison
-    from northroute.results import Results
 
-    runs = {side: [Results.load(folder / side / RUNS_DIR / t.run_id) for t in tasks if t.point == point]
-            for point, side in enumerate(scens)}
+    runs = _load_sides(folder, scens, tasks)
     table = claims_table(runs["A"], runs["B"], period)
     html_path, csv_path = folder / "comparison.html", folder / "comparison.csv"
     try:

@@ -1,0 +1,350 @@
+"""The stylised facts of the thesis as code: one function each, readable next to the spec.
+
+Each fact names its evidence (thesis line and respondent, from ../shared/spec/thesis-mechanisms.md
+§3), the scenario it needs (the 2012 baseline or the anti-corruption reform), how the model's value is
+measured from a run's time series, and its acceptance band. Bands are the spec's test as written;
+where the spec gives only a direction or "high", the band is fixed here with a comment saying so, and
+was not chosen after looking at results. Facts the model cannot speak to are listed with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+BASELINE, REFORM = "baseline", "reform"
+LEVELS = ("user", "retail", "wholesale", "trafficking")
+PRE, POST = (2012, 2013), (2015, 2016, 2017)  # around the reform's 2015 switch
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    claim: str
+    evidence: str
+    metric: str  # what is measured, in words
+    band: tuple[float, float]  # accepted values, inclusive
+    scenario: str = BASELINE  # BASELINE or REFORM
+    measure: Callable[[pd.DataFrame], float] | None = None  # value of one run; None: not modelled
+    reason: str = ""  # why the model cannot speak to it (when measure is None)
+
+
+# ------------------------------------------------------------------------------------- reading a run
+
+
+def frame(ts: pd.DataFrame) -> pd.DataFrame:
+    """A run's time series with a year column and plain strings (fast filtering)."""
+    ts = ts.assign(year=pd.to_datetime(ts["date"]).dt.year)
+    return ts.astype({c: str for c in ("place", "substance", "level", "metric", "world")})
+
+
+def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
+    d = ts[(ts.metric == metric) & (ts.level == level) & (ts.world == world) & ((ts.place == "KZ") == national)]
+    if years is not None:
+        d = d[d.year.isin(years)]
+    if substance is not None:
+        d = d[d.substance == substance]
+    return d
+
+
+def total(ts, metric, level, world="true", years=None, substance=None) -> float:
+    """Sum of a national weekly count."""
+    return float(_sel(ts, metric, level, world, years, substance).value.sum())
+
+
+def state(ts, metric, level, years=None, substance=None, national=True) -> float:
+    """Mean over weeks of a state, summed over drugs (and over regions when not national)."""
+    d = _sel(ts, metric, level, "true", years, substance, national)
+    return float(d.groupby("week").value.sum().mean()) if len(d) else np.nan
+
+
+def ratio(num: float, den: float) -> float:
+    return num / den if den else np.nan
+
+
+def _hazard(ts, years, protected: bool) -> float:
+    """Yearly arrest hazard of wholesalers with (or without) police protection."""
+    prot = state(ts, "protected_dealers", "wholesale", years)
+    all_wh = state(ts, "dealers", "wholesale", years, national=False)
+    caught_p = total(ts, "arrests_protected", "wholesale", years=years)
+    if protected:
+        return ratio(caught_p, prot * len(years))
+    return ratio(total(ts, "arrests", "wholesale", years=years) - caught_p, (all_wh - prot) * len(years))
+
+
+def _price(ts, level, substance, years=None, places=("KZ",)) -> float:
+    d = ts[(ts.metric == "price") & (ts.level == level) & (ts.substance == substance) & ts.place.isin(places)]
+    if years is not None:
+        d = d[d.year.isin(years)]
+    return float(d.value.mean())
+
+
+def _seized(ts, substance, year, world="true") -> float:
+    return total(ts, "seizures_total_g", "police", world, (year,), substance)
+
+
+# ------------------------------------------------------------------------------------------ measures
+
+
+def sf1(ts):
+    arrests = {lv: total(ts, "arrests", lv) for lv in LEVELS}
+    return ratio(arrests["user"] + arrests["retail"], sum(arrests.values()))
+
+
+def sf2(ts):
+    return float(_sel(ts, "team_size", "wholesale").groupby("week").value.mean().mean())  # over drugs, then weeks
+
+
+def sf3_handovers(ts):
+    return float(_sel(ts, "handovers", "user").value.replace(0, np.nan).mean())
+
+
+def sf3_one_off(ts):
+    return float(_sel(ts, "one_off_pairs", "wholesale").value.replace(0, np.nan).mean())
+
+
+def sf7(ts):
+    return ratio(total(ts, "entrants_introduced", "wholesale"), total(ts, "entrants", "wholesale"))
+
+
+def sf8(ts):
+    wholesale = _sel(ts, "community_share", "wholesale").value.mean()
+    return ratio(wholesale, _sel(ts, "community_share", "user").value.mean())
+
+
+def sf9(ts):
+    return ratio(total(ts, "entrants_prison", "wholesale"), total(ts, "entrants", "wholesale"))
+
+
+def sf10(ts):
+    return float(_sel(ts, "ever_sold_share", "user").value.mean())
+
+
+def sf12(ts):
+    return ratio(total(ts, "convictions_pooled", "user"), total(ts, "convictions_dealers", "retail"))
+
+
+def sf13(ts):
+    eligible = sum(total(ts, "arrests", lv) for lv in ("retail", "wholesale", "trafficking"))
+    return ratio(total(ts, "cooperations", "retail"), eligible + total(ts, "convictions_pooled", "user"))
+
+
+def sf14(ts):
+    return ratio(_price(ts, "retail", "heroin"), _price(ts, "wholesale", "heroin"))
+
+
+def sf15(ts):
+    return ratio(_price(ts, "retail", "marijuana"), _price(ts, "wholesale", "marijuana"))
+
+
+def sf15_order(ts):
+    return sf15(ts) - sf14(ts)
+
+
+def sf16(ts):
+    north, south = ("KUS", "SEV", "PAV"), ("ZHA", "YUZ", "ALA")
+    return ratio(_price(ts, "wholesale", "heroin", places=north), _price(ts, "wholesale", "heroin", places=south))
+
+
+def sf17(ts):
+    years = sorted(ts.year.unique())
+    return ratio(_price(ts, "retail", "heroin", (years[-1],)), _price(ts, "retail", "heroin", (years[0],)))
+
+
+def sf19(ts):
+    shares = []
+    for year in sorted(ts.year.unique()):
+        grams = {s: _seized(ts, s, year) for s in ("heroin", "marijuana", "hashish")}
+        shares.append(ratio(grams["marijuana"] + grams["hashish"], sum(grams.values())))
+    return float(np.nanmin(shares))
+
+
+def sf20(ts):
+    return ratio(_seized(ts, "heroin", 2017, "recorded"), _seized(ts, "heroin", 2015, "recorded"))
+
+
+def sf24(ts):
+    return ratio(total(ts, "registered_crimes", "police", "recorded", substance="heroin"),
+                 total(ts, "registered_crimes", "police", "recorded"))
+
+
+def sf25(ts):
+    return float(_sel(ts, "protected_share", "retail").groupby("week").value.mean().mean())
+
+
+def sf25_hazard(ts):
+    years = tuple(sorted(ts.year.unique()))
+    return _hazard(ts, years, False) - _hazard(ts, years, True)
+
+
+def sf27_step(ts):
+    return (total(ts, "corruption_convictions", "police", years=POST) / len(POST)
+            - total(ts, "corruption_convictions", "police", years=PRE) / len(PRE))
+
+
+def sf27_dyads(ts):
+    at_switch = _sel(ts, "protected_dealers", "wholesale")
+    at_switch = at_switch[at_switch.date == pd.Timestamp("2015-01-05")].value.sum()
+    return ratio(total(ts, "deals_ended_by_arrest", "wholesale", years=POST), at_switch)
+
+
+def sf29(ts):
+    return ratio(_hazard(ts, POST, True), _hazard(ts, POST, False))
+
+
+def sf29_sentence(ts):
+    protected = ratio(total(ts, "sentence_years_protected", "wholesale", years=POST),
+                      total(ts, "convictions_protected", "wholesale", years=POST))
+    officers = ratio(total(ts, "officer_sentence_years", "police", "recorded", POST),
+                     total(ts, "corruption_convictions", "police", years=POST))
+    return protected - officers
+
+
+def sf30_career(ts):
+    def career(years):
+        return ratio(total(ts, "tenure_weeks", "retail", years=years), total(ts, "leavers", "retail", years=years))
+    return ratio(career((2016, 2017)), career(PRE))
+
+
+def sf30_tenure(ts):
+    return ratio(state(ts, "officer_tenure_weeks", "police", (2017,)), state(ts, "officer_tenure_weeks", "police",
+                                                                              (2014,)))
+
+
+def sf34(ts):
+    return ratio(total(ts, "registered_crimes", "police", "recorded"), total(ts, "dealers_prosecuted", "police",
+                                                                             "recorded"))
+
+
+def sf35(ts):
+    convicted = sum(total(ts, "convictions", lv, "recorded") for lv in LEVELS)
+    return ratio(convicted, convicted + total(ts, "acquittals", "police", "recorded"))
+
+
+def sf36(ts):
+    return ratio(total(ts, "sentence_years", "wholesale", "recorded", substance="heroin"),
+                 total(ts, "convictions", "wholesale", "recorded", substance="heroin"))
+
+
+def sf39(ts):
+    years = sorted(ts.year.unique())
+    users = _sel(ts, "users", "user", substance="heroin", national=False)
+    by_year = users.groupby(["year", "week"]).value.sum().groupby("year").mean()
+    return ratio(by_year[years[-1]], by_year[years[0]])
+
+
+def sf40(ts):
+    users = _sel(ts, "users", "user", national=False)
+    zone = {"KUS": "north", "SEV": "north", "PAV": "north", "AKM": "north", "ZHA": "south", "YUZ": "south",
+            "ALA": "south", "ALM": "south", "KZY": "south"}
+    users = users.assign(zone=users.place.map(zone)).dropna(subset=["zone"])
+    share = users.groupby(["zone", "substance"]).value.sum().unstack()
+    share = share["heroin"] / share.sum(axis=1)
+    return ratio(share.get("north", np.nan), share.get("south", np.nan))
+
+
+# ------------------------------------------------------------------------------------------ the list
+
+FACTS: tuple[Fact, ...] = (
+    Fact("SF1", "Users and retail dealers make up most drug arrests", "L966, L1054-1058 [P13], L1084, L1946",
+         "(user + retail arrests) / all arrests, true world", (0.7, 1.0), measure=sf1),
+    Fact("SF2", "A wholesaler works with 6-8 retail dealers", "L1022 [P23]", "mean retail team per wholesaler",
+         (4.0, 10.0), measure=sf2),
+    Fact("SF3", "Chains are short: 3-5 hand-overs from the border to the user", "L1962 [P22], L1022 [P23]",
+         "grams-weighted hand-overs from trafficker to consumer", (3.0, 5.0), measure=sf3_handovers),
+    Fact("SF3b", "Buyer-seller ties are often single-purpose", "L1008-1010 [DE1][DE2][DE12]",
+         "share of trafficker-wholesaler ties of the last year used once", (0.5, 1.0), measure=sf3_one_off),
+    # band: the spec says "high" [interp]; fixed here at a majority
+    Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)", "violent disputes", (0.0, 0.0),
+         reason="violence is not modelled: disputes end in exclusion or Vory arbitration by construction"),
+    Fact("SF7", "Every entrant to the upper tier had an introducer", "L1141, L1151 [DE2], L1161 [DE9]",
+         "wholesale entrants with an introducer / all", (1.0, 1.0), measure=sf7),
+    Fact("SF8", "A Roma-like kin group dominates the larger lots", "L886 [P16], L888 [P12]",
+         "community share among wholesalers / among users", (2.0, INF), measure=sf8),
+    # band: "well above its population share" [interp]; fixed here at double
+    Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]", "wholesale entrants introduced by a prison mate",
+         (0.5, 1.0), measure=sf9),
+    Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold", (0.7, 1.0),
+         measure=sf10),
+    Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
+         "pool buyers convicted / distribution convictions", (1e-9, 1.0), measure=sf12),
+    Fact("SF13", "Formal cooperation is almost never obtained", "L1956 [P23], L1942",
+         "registered cooperating witnesses per dealer or pool-buyer arrest", (0.002, 0.03), measure=sf13),
+    # band: the spec's "~0.01"; fixed here at 0.002-0.03
+    Fact("SF14", "Heroin retail is worth ~2-2.7x wholesale per gram", "Table 5.6, L1382-1390",
+         "national retail / wholesale heroin price", (1.8, 3.0), measure=sf14),
+    Fact("SF15", "Marijuana markups are 2.5-6x", "Table 5.6, L1380-1394", "national retail / wholesale marijuana price",
+         (2.5, 6.0), measure=sf15),
+    Fact("SF15b", "Cannabis markups exceed heroin's", "Table 5.6, L1380-1390", "marijuana ratio minus heroin ratio",
+         (1e-9, INF), measure=sf15_order),
+    Fact("SF16", "Prices rise south to north", "L1404 [P7], L1331, L1374 [DE9]",
+         "heroin wholesale price in KUS, SEV, PAV / in ZHA, YUZ, ALA", (1.0 + 1e-9, INF), measure=sf16),
+    Fact("SF17", "Rising enforcement raised the retail heroin price several-fold", "L1378, L2031 (CADAP)",
+         "retail heroin price, last year / first year of the reform run", (3.0, 8.0), REFORM, sf17),
+    Fact("SF19", "Cannabis is >= 95% of seized weight every year", "Table 5.5, L1361-1370",
+         "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19),
+    Fact("SF20", "Heroin seizures fall after the reform", "Table 5.5, L1365-1367",
+         "recorded heroin seizures 2017 / 2015", (0.2, 0.6), REFORM, sf20),
+    Fact("SF23", "Kazakhstan supplies most of Russia's cannabis", "L1331 [P18]", "share of Russian supply",
+         (0.7, 1.0), reason="Russia's other suppliers are not modelled"),
+    Fact("SF24", "Heroin dominates investigators' caseloads (8 of 10)", "L1349 [P12]",
+         "heroin share of registered drug crimes", (0.7, 0.9), measure=sf24),
+    # band: the spec's ~80%; fixed here at +-10 points
+    Fact("SF25", "Before the reform police control most retail volume", "L1590 [O3], L1652 [DE2]",
+         "share of retail volume sold under protection", (0.5, 1.0), measure=sf25),
+    Fact("SF25b", "Unprotected dealers are caught sooner", "L1652 [DE2]",
+         "yearly arrest hazard of unprotected minus protected wholesalers", (1e-9, INF), measure=sf25_hazard),
+    Fact("SF26", "Corruption is regional and lowest in the north", "L621, L1654, L1756",
+         "corruption by region", (0.0, 0.0), reason="officers' corruptibility does not differ by region"),
+    Fact("SF27", "Corruption convictions step up after the switch", "L1702-1704",
+         "corrupt officers convicted a year, 2015-17 minus 2012-13 (simulated rows)", (1e-9, INF), REFORM, sf27_step),
+    Fact("SF27b", "Most pre-switch corrupt deals end in arrest within ~3 years", "L215, L1708-1712 [P19]",
+         "deals ended by arrest 2015-17 / deals standing at the switch", (0.5, 1.0), REFORM, sf27_dyads),
+    # band: "a large fraction" [interp]; fixed here at half
+    Fact("SF28", "Manager liability cuts corruption arrests ~20% in a year", "L1704",
+         "corruption arrests with vs without manager liability", (0.7, 0.9),
+         reason="needs a paired pair of scenarios with and without manager liability; not in the scorecard yet"),
+    Fact("SF29", "After the switch protection becomes a liability", "L1108, L1112 [P4][O6], L2081",
+         "arrest hazard of protected / unprotected wholesalers, 2015-17", (1.0 + 1e-9, INF), REFORM, sf29),
+    Fact("SF29b", "Protected dealers' sentences exceed their officers'", "L1108",
+         "mean sentence of protected wholesalers minus of convicted officers, 2015-17 (years)", (1e-9, INF), REFORM,
+         sf29_sentence),
+    Fact("SF30", "After the switch retail careers shorten", "L1890 [DE3]",
+         "mean retail career of leavers, 2016-17 / 2012-13", (0.0, 1.0 - 1e-9), REFORM, sf30_career),
+    Fact("SF30b", "After the switch drug officers' tenure falls", "L1888 [P3]",
+         "mean tenure of drug officers 2017 / 2014", (0.0, 1.0 - 1e-9), REFORM, sf30_tenure),
+    Fact("SF31", "Heroin shifts from domestic sale to export (hypothesis)", "L2031",
+         "export share of heroin", (0.0, 0.0), reason="a prediction the thesis hedges, reported by `compare`, "
+         "not a target"),
+    Fact("SF33", "Legitimate traffic overwhelms inspection", "L1241 [P20], L1072",
+         "search chance per truck", (0.0, 0.01), reason="an input (inspections / traffic per crossing, "
+         "data/places.csv), not an outcome of the model"),
+    Fact("SF34", "Recorded crimes exceed dealers prosecuted", "L1908-1912",
+         "registered drug crimes / people charged with sale", (1.0 + 1e-9, INF), measure=sf34),
+    Fact("SF34b", "... by about three times (2,266 / 733 in 2017)", "L1908",
+         "registered drug crimes / people charged with sale", (2.0, 4.0), measure=sf34),
+    # band: the spec's "targeting ~3"; fixed here at 2-4
+    Fact("SF35", "Conviction once charged is near-certain", "L1906 [O7]", "convictions / (convictions + acquittals)",
+         (0.99, 1.0), measure=sf35),
+    Fact("SF36", "Extra-large cases bring 10-15 years", "L1084 [P16], L972 [DE2]",
+         "mean sentence of heroin convictions charged as organised sale (years)", (10.0, 15.0), measure=sf36),
+    # the spec asks for the median of >1 g heroin distribution sentences; the model records the mean by level
+    Fact("SF37", "The Vory take about a tenth as fees, not margins", "L852-854 [DE7]", "fee / value",
+         (0.1, 0.1), reason="set by the parameter relations.vory_fee, not an outcome"),
+    Fact("SF38", "Respondents disagree about Vory control", "L850", "", (0.0, 0.0),
+         reason="a caution about police perceptions, not a model output"),
+    Fact("SF39", "Heroin use declines", "L1351, L1325", "heroin users, last year / first year", (0.0, 1.0 - 1e-9),
+         measure=sf39),
+    Fact("SF40", "Heroin is used more in the north, cannabis in the south", "L1353-1359, L1404 [DE11]",
+         "heroin share of users, north / south", (1.0 + 1e-9, INF), measure=sf40),
+    Fact("SF41", "Drugs flow south to north", "L1255-1319", "route direction", (0.0, 0.0),
+         reason="built into the routes (data/routes.csv), not an outcome"),
+    Fact("SF42", "Most of what reaches the Ural region moves on", "L1319", "", (0.0, 0.0),
+         reason="Russian markets beyond the hubs are not modelled"),
+    Fact("SF43", "Foreigners are prominent among arrested traffickers", "L1086", "", (0.0, 0.0),
+         reason="nationality is not modelled"),
+)

@@ -1,0 +1,93 @@
+"""The scorecard: each fact measured on every seed of its scenario, a 90% interval, pass or miss."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from northroute.report.compare import t_interval
+from northroute.validation.facts import FACTS, Fact, frame
+
+COLUMNS = ("id", "claim", "evidence", "scenario", "metric", "band", "observed", "status")
+
+
+def _band(fact: Fact) -> str:
+    if fact.measure is None:
+        return "n/a"
+    lo, hi = fact.band
+    if hi == math.inf:
+        return f">= {lo:g}" if lo > 1e-6 else "> 0"
+    if lo == hi:
+        return f"= {lo:g}"
+    return f"{lo:g} to {hi:g}"
+
+
+def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
+    """One row per fact: the mean over seeds with its 90% t-interval, and pass when the mean lies in the band.
+
+    `runs` maps "baseline" and "reform" to the time series of their seeds. A fact the model cannot speak
+    to, or whose scenario was not run, is a miss with its reason."""
+    frames = {k: [frame(ts) for ts in v] for k, v in runs.items()}
+    rows = []
+    for f in facts:
+        row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
+               "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
+               "hi": np.nan, "n": 0, "status": "miss", "note": f.reason}
+        if f.measure is not None and frames.get(f.scenario):
+            values = pd.DataFrame([[f.measure(ts) for ts in frames[f.scenario]]])
+            est = t_interval(values).iloc[0]
+            row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"])}
+            ok = f.band[0] <= est["mean"] <= f.band[1]
+            row["status"] = "pass" if ok else "miss"
+            row["note"] = "" if est["n"] else "no value (nothing to measure in these runs)"
+        elif f.measure is not None:
+            row["note"] = f"the {f.scenario} scenario was not run"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def observed(row: pd.Series) -> str:
+    if not row["n"]:
+        return "n/a"
+    if np.isnan(row["lo"]):
+        return f"{row['mean']:.3g}"
+    return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
+
+
+def summary(card: pd.DataFrame) -> str:
+    passed = int((card["status"] == "pass").sum())
+    measured = int((card["n"] > 0).sum())
+    return (f"{passed} of {len(card)} stylised facts pass ({measured} measured; the others cannot be measured in "
+            "this model, reason given)")
+
+
+def scorecard_json(card: pd.DataFrame) -> list[dict]:
+    def num(v: float) -> float | None:
+        return None if v is None or (isinstance(v, float) and (np.isnan(v) or np.isinf(v))) else float(v)
+
+    return [{"id": r["id"], "status": r["status"], "observed": num(r["mean"]),
+             "interval": [num(r["lo"]), num(r["hi"])], "band": [num(r["lo_band"]), num(r["hi_band"])],
+             "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"]} for _, r in card.iterrows()]
+
+
+def scorecard_html(card: pd.DataFrame, title: str, meta: str) -> str:
+    """A self-contained page: the scorecard table, misses highlighted, reasons shown."""
+    head = "".join(f"<th>{h}</th>" for h in ("fact", "claim", "evidence", "scenario", "measured", "band",
+                                             "observed (90% interval)", "status", "note"))
+    body = []
+    for _, r in card.iterrows():
+        cells = (r["id"], r["claim"], r["evidence"], r["scenario"], r["metric"], r["band"], observed(r), r["status"],
+                 r["note"])
+        body.append(f"<tr class='{r['status']}'>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    css = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}"
+           "tr.pass td:nth-child(8){background:#d9f2d9}tr.miss td:nth-child(8){background:#f8d7d7}")
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{css}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(meta)}</p>"
+            f"<p><b>{html.escape(summary(card))}</b>. A fact passes when the mean over seeds lies in its band; bands "
+            "are the spec's tests (../shared/spec/thesis-mechanisms.md §3) or fixed in the fact's code with a "
+            f"comment.</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>")
