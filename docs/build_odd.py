@@ -190,7 +190,7 @@ CONSTS = {
         ["STEP_WEEKS", "TURN_RATE", "QUIT_RATE", "CAREER_MONTHS", "DEALER_SHARE"],
     ),
     "anticorruption": ("processes/anticorruption.py", ["STEP_WEEKS"]),
-    "prison": ("processes/prison.py", ["PRISON_STEP_WEEKS"]),
+    "prison": ("processes/prison.py", ["PRISON_STEP_WEEKS", "INMATE_ROLES", "INMATE_DRUGS", "INITIAL_TERM_YEARS"]),
 }
 
 

@@ -160,12 +160,15 @@ METRICS = (
     C("rumour_dismissals", "police", "officers/week", "honest officers fired on rumours (M58)", by_drug=False),
     C("managers_dismissed", "police", "officers/week", "managers fired for subordinates' corruption (S3)",
       by_drug=False),
+    C("officers_left", "police", "officers/week", "officers who left for ordinary reasons (turnover, replaced)",
+      by_drug=False),
     *(S("inmates", lv, "persons", f"people in prison whose role at arrest was {lv}") for lv in ROLE_LEVELS),
     S("corrupt_officers", "police", "officers", "serving officers who take bribes, protect, extort or deal",
       by_drug=False),
     S("protector_officers", "police", "officers", "serving officers protecting at least one wholesaler",
       by_drug=False),
-    S("officer_tenure_weeks", "police", "weeks", "mean time in post of serving drug officers", by_drug=False),
+    S("officer_tenure_weeks", "police", "weeks", "mean time in post of serving UBN and patrol officers (line and "
+      "managers)", by_drug=False),
     S("protected_dealers", "wholesale", "persons", "wholesalers under police protection"),
     S("protected_share", "retail", "fraction", "share of retail volume sold by teams under police protection "
       "(SF25)"),

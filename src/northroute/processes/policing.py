@@ -10,7 +10,7 @@
   impossible to document" (M38, L1962 [P22]), and operations against them need approvals along
   which the target may be warned (M40, L1970 [P13]).
 - Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]).
-- Every summer the Koknar operation takes part of the Chu Valley harvest (M47, L1341).
+- Every year, during the harvest, the Koknar operation takes part of the Chu Valley crop (M47, L1341).
 Arrested people go to `justice`.
 """
 
@@ -110,7 +110,7 @@ def leak_survival(world: World, role: np.ndarray) -> np.ndarray:
 
 
 def koknar(world: World, rng: np.random.Generator) -> None:
-    """Seize part of the cannabis lots leaving the Chu Valley during the summer operation (M47)."""
+    """Seize part of the cannabis lots leaving the Chu Valley during the harvest-time operation (M47)."""
     pol, s = world.scenario.policing, world.scenario.supply
     season = {(s.harvest_start_month - 1 + k) % 12 + 1 for k in range(s.harvest_months)}
     if not pol.koknar or world.date.month not in season:  # the raids follow the harvest (assumption)
@@ -151,6 +151,7 @@ def turnover(world: World, rng: np.random.Generator) -> None:
     rate = 1.0 - np.exp(-world.scenario.policing.officer_turnover * TARGET_STEP_WEEKS / WEEKS_PER_YEAR)
     gone = serving[rng.random(serving.size) < rate]
     off.status[gone] = DISMISSED
+    world.week.count("officers_left", "police", None, gone.size)
     corruption.hire(world, rng, off.agency[gone], off.rank[gone], off.place[gone])
 
 

@@ -84,7 +84,8 @@ def parts(ts: pd.DataFrame, fig_html) -> list[str]:
         "organised sale = wholesale, smuggling = trafficking). A pool's buyer is recorded as an organised "
         "distributor (M35), and couriers caught with a lot at a crossing are recorded smugglers.</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
-        "<p class='note'>Prison population by role at arrest (convicted in this run; nobody starts in prison).</p>",
+        "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
+        "those convicted in the run).</p>",
         fig_html(prison_figure(ts), "fig-prison"),
         "<p class='note'>Corruption as it is (serving corrupt officers, wholesalers under police protection) and "
         "as the agencies count it (convictions plus officers fired on rumours, L1888 [P20]).</p>",
