@@ -437,6 +437,8 @@ from northroute.dashboard.commands import register as register_dashboard  # noqa
 register_dashboard(app)
 from northroute.network import register as register_network  # noqa: E402, I001
 register_network(app)
+from northroute.calibration.command import register as register_calibrate  # noqa: E402, I001
+register_calibrate(app)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ class Output:
     unit: str
     doc: str
     compute: Callable[[pd.DataFrame, float], float]  # (world=true time series, scale) -> value
+    recorded: bool = False  # the output also reads the recorded world (gets both worlds)
 
 
 def _rows(ts: pd.DataFrame, metric: str, level: str, substance: str, place: str | None = None) -> pd.DataFrame:
@@ -71,6 +72,12 @@ def heroin_unmet_need(ts: pd.DataFrame, scale: float) -> float:
     return float((weekly["w"] / weekly["users"]).mean()) if len(weekly) else np.nan
 
 
+def thesis_distance(ts: pd.DataFrame, scale: float) -> float:
+    from northroute.calibration.targets import distance, statistics, thesis_2012_2017
+
+    return distance(statistics(ts, scale), thesis_2012_2017())
+
+
 OUTPUTS: tuple[Output, ...] = (
     Output("heroin_retail_price", "KZT/g", "mean over the recorded weeks of the user-weighted national retail "
            "price of heroin per street gram (weeks without users left out)", retail_price("heroin")),
@@ -84,6 +91,9 @@ OUTPUTS: tuple[Output, ...] = (
            "obtained, regions weighted by their users", heroin_unmet_need),
     Output("marijuana_retail_price", "KZT/g", "mean over the recorded weeks of the user-weighted national "
            "retail price of marijuana per gram", retail_price("marijuana")),
+    Output("thesis_distance", "log-ratio^2", "distance to the calibration targets thesis-2012-2017 (recorded "
+           "seizures 2012-2017, 2012 prices, heroin price trend; northroute/calibration/targets.py); needs a run "
+           "covering 2012-2017", thesis_distance, recorded=True),
 )
 NAMES = tuple(o.name for o in OUTPUTS)
 
@@ -99,4 +109,4 @@ def compute(timeseries: pd.DataFrame, manifest: dict[str, Any]) -> dict[str, flo
     """Every output of one run, from its time series and manifest (for the scale)."""
     ts = timeseries[timeseries["world"] == "true"]
     scale = float(manifest["scenario"]["population"]["scale"])
-    return {o.name: o.compute(ts, scale) for o in OUTPUTS}
+    return {o.name: o.compute(timeseries if o.recorded else ts, scale) for o in OUTPUTS}

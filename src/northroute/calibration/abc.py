@@ -1,0 +1,158 @@
+"""ABC-SMC calibration (pyabc) of assumption parameters to the thesis's recorded series.
+
+Each particle is one run of the base scenario (default anticorruption-2015, since the recorded series of
+2012-2017 were made under the strategy) at a reduced scale with one fixed seed, so every particle sees the
+same random numbers (common random numbers: differences between particles come from the parameters).
+The distance is `targets.distance`. The result is the last generation's weighted particles, the fit of
+the defaults and of the posterior mean over a few seeds, and a scenario file that sets the calibrated
+values with their provenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import northroute as nr
+from northroute.calibration.targets import TARGETS, distance, statistics
+from northroute.scenario import Scenario, load_scenario
+
+# The parameters calibrated by default: the assumption-only parameters with the largest Morris effect (mu*)
+# on the distance to thesis-2012-2017 in the screening shipped as calibration/screening.csv, made with
+#   northroute sensitivity anticorruption-2015 --params <the ranges in screening.csv> --n 6 --scale 0.03 --years 6
+# (60 runs, 2026-11-28), over the ranges screened there. trafficking.detect_if_searched (second by mu*) is left
+# out: it multiplies the same search probability as inspection_multiplier, so the two cannot be told apart.
+DEFAULT_PARAMS: dict[str, tuple[float, float]] = {
+    "trafficking.inspection_multiplier": (0.03, 0.5),
+    "supply.hashish_kg_per_year": (2_000.0, 20_000.0),
+    "market.trafficker_markup": (1.2, 4.0),
+    "policing.koknar_share": (0.02, 0.5),
+    "supply.heroin_kg_per_year": (15_000.0, 70_000.0),
+}
+
+
+@dataclass
+class Calibration:
+    base: str
+    targets: str
+    params: dict[str, tuple[float, float]]
+    scale: float
+    seed: int
+    population: int
+    generations: int
+    posterior: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per particle, with "weight"
+    epsilons: list[float] = field(default_factory=list)
+    evaluations: int = 0
+
+    def estimate(self) -> dict[str, float]:
+        """Weighted posterior mean of each parameter."""
+        w = self.posterior["weight"].to_numpy()
+        return {k: float(np.sum(self.posterior[k].to_numpy() * w) / w.sum()) for k in self.params}
+
+    def interval(self, name: str, level: float = 0.9) -> tuple[float, float]:
+        order = np.argsort(self.posterior[name].to_numpy())
+        v, w = self.posterior[name].to_numpy()[order], self.posterior["weight"].to_numpy()[order]
+        cdf = np.cumsum(w) / w.sum()
+        return float(np.interp((1 - level) / 2, cdf, v)), float(np.interp((1 + level) / 2, cdf, v))
+
+
+def scenario_with(base: Scenario, values: dict[str, float]) -> Scenario:
+    scen = base.model_copy(deep=True)
+    for key, value in values.items():
+        section, name = key.split(".")
+        current = getattr(getattr(scen, section), name)
+        setattr(getattr(scen, section), name, type(current)(round(value) if isinstance(current, int) else value))
+    return scen
+
+
+def evaluate(base: Scenario, values: dict[str, float], seed: int, target: str) -> tuple[float, dict[str, float]]:
+    """Distance and statistics of one run of `base` with `values` set."""
+    res = nr.run(scenario_with(base, values), seed=seed)
+    stats = statistics(res.timeseries, base.population.scale)
+    return distance(stats, TARGETS[target]()), stats
+
+
+class _Model:
+    """The pyabc model: parameters -> {"distance": d} (picklable for the multicore sampler)."""
+
+    def __init__(self, base: Scenario, seed: int, target: str) -> None:
+        self.base, self.seed, self.target = base, seed, target
+
+    def __call__(self, pars) -> dict[str, float]:
+        d, _ = evaluate(self.base, dict(pars), self.seed, self.target)
+        return {"distance": d}
+
+
+def _distance(x: dict, x0: dict) -> float:
+    return float(x["distance"])
+
+
+def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], scale: float, years: float,
+              population: int, generations: int, workers: int, seed: int = 0,
+              on_generation: Callable[[int, float, int], None] | None = None) -> Calibration:
+    """Run ABC-SMC; `on_generation(t, epsilon, evaluations)` is called after each generation."""
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("pyabc").setLevel(logging.WARNING)
+    scen = load_scenario(base, [f"population.scale={scale}", f"time.years={years}"])
+    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in params.items()})
+    sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1
+               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers))
+    np.random.seed(seed)  # noqa: NPY002  pyabc draws its proposals from numpy's global generator
+    abc = pyabc.ABCSMC(_Model(scen, seed, target), prior, _distance, population_size=population, sampler=sampler)
+    out = Calibration(base, target, params, scale, seed, population, generations)
+    with tempfile.TemporaryDirectory() as tmp:
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"distance": 0.0})
+        history = None
+        for t in range(generations):
+            history = abc.run(max_nr_populations=1)
+            pops = history.get_all_populations()
+            out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
+            out.evaluations = int(pops["samples"].sum())
+            if on_generation:
+                on_generation(t, out.epsilons[-1] if out.epsilons else float("nan"), out.evaluations)
+        frame, weights = history.get_distribution()
+    out.posterior = frame.reset_index(drop=True).assign(weight=np.asarray(weights))
+    return out
+
+
+def fit(base: str, target: str, values: dict[str, float], scale: float, years: float,
+        seeds: int) -> tuple[list[float], dict[str, float]]:
+    """Distances over seeds 0..seeds-1 and the statistics (mean over seeds) of `base` with `values`."""
+    scen = load_scenario(base, [f"population.scale={scale}", f"time.years={years}"])
+    dists, stats = [], []
+    for s in range(seeds):
+        d, st = evaluate(scen, values, s, target)
+        dists.append(d)
+        stats.append(st)
+    return dists, pd.DataFrame(stats).mean().to_dict()
+
+
+def scenario_toml(cal: Calibration, values: dict[str, float], name: str) -> str:
+    """A scenario file extending the base with the calibrated values, each with its provenance."""
+    today = date.today().isoformat()
+    lines = [f"# Calibrated to {cal.targets} with ABC-SMC (pyabc): {cal.population} particles x "
+             f"{len(cal.epsilons)} generations, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} runs, {today}.",
+             "# Values are weighted posterior means; each line gives the 90% posterior interval and the prior range.",
+             f'name = "{name}"',
+             f'description = "{cal.base} with {", ".join(values)} calibrated to {cal.targets}"',
+             f'extends = "{cal.base}"', ""]
+    by_section: dict[str, list[str]] = {}
+    for key, value in values.items():
+        section, param = key.split(".")
+        lo, hi = cal.interval(key)
+        plo, phi = cal.params[key]
+        by_section.setdefault(section, []).append(
+            f"{param} = {value:.6g}  # calibrated to {cal.targets}: 90% interval [{lo:.4g}, {hi:.4g}], "
+            f"prior [{plo:g}, {phi:g}]")
+    for section, entries in by_section.items():
+        lines += [f"[{section}]", *entries, ""]
+    return "\n".join(lines)

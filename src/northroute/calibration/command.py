@@ -1,0 +1,106 @@
+"""`northroute calibrate`: ABC-SMC fit of assumption parameters to the thesis's recorded series."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from northroute.experiments.commands import Quiet, Workers
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def calibrate(
+        targets: Annotated[str, typer.Option(help="Target set (thesis-2012-2017: Table 5.5 seizures, Table 5.6 "
+                                                  "prices, the heroin price trend).")] = "thesis-2012-2017",
+        scenario: Annotated[str, typer.Option(help="Scenario calibrated (the recorded series of 2012-2017 were made "
+                                                   "under the anti-corruption strategy).")] = "anticorruption-2015",
+        params: Annotated[Path | None, typer.Option(help="Parameter ranges (TOML, as for `sensitivity`); default: "
+                                                          "the assumption parameters screened as most influential.")]
+        = None,
+        scale: Annotated[float, typer.Option(help="Share of the national population per run (reduced scale).")]
+        = 0.02,
+        years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
+        population: Annotated[int, typer.Option(help="Particles per generation.")] = 20,
+        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
+        seed: Annotated[int, typer.Option(help="Seed of every particle's run and of the sampler.")] = 0,
+        fit_seeds: Annotated[int, typer.Option(help="Seeds for the fit of the defaults and the calibrated values.")]
+        = 3,
+        out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
+                                                     "calibration.html and calibrated.toml.")] = None,
+        workers: Workers = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+        quiet: Quiet = False,
+    ) -> None:
+        """Fit assumption parameters to the thesis's recorded series with ABC-SMC (pyabc); write the posterior,
+        the fit of defaults and calibrated values, and a calibrated scenario file."""
+        import os
+
+        from rich.progress import MofNCompleteColumn, TextColumn
+
+        from northroute.calibration import DEFAULT_PARAMS, TARGETS, calibrate, fit, scenario_toml
+        from northroute.calibration.report import write_page
+        from northroute.calibration.targets import fit_table
+        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, out, unique_name
+        from northroute.experiments.designs import read_params
+        from northroute.scenario import ScenarioError, check_override, load_scenario
+
+        try:
+            if targets not in TARGETS:
+                raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
+            if min(population, generations, fit_seeds) < 1:
+                raise UsageError("--population, --generations and --fit-seeds must be 1 or more")
+            base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
+            if base.time.start.year > 2012 or base.time.start.year + years < 2018:
+                raise UsageError("the runs must cover 2012-2017 (check the scenario's start and --years)")
+            ranges = read_params(params) if params else DEFAULT_PARAMS
+            for key, (lo, hi) in ranges.items():
+                check_override(base, key, lo)
+                check_override(base, key, hi)
+            folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")
+            if folder.is_dir() and any(folder.iterdir()):
+                raise UsageError(f"output folder {folder} is not empty")
+            _writable(folder)
+        except (ScenarioError, UsageError, ValueError) as exc:
+            _fail(str(exc))
+        n_workers = workers or os.cpu_count() or 1
+        progress = _progress(quiet, MofNCompleteColumn(), TextColumn("generations"))
+        with progress:
+            bar = progress.add_task(f"ABC-SMC {scenario} to {targets}, {population} particles", total=generations)
+
+            def step(t: int, eps: float, runs: int) -> None:
+                progress.update(bar, completed=t + 1, description=f"ABC-SMC: epsilon {eps:.3f} after {runs} runs")
+
+            cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
+                            step)
+        estimate = cal.estimate()
+        d_default, s_default = fit(scenario, targets, {}, scale, years, fit_seeds)
+        d_cal, s_cal = fit(scenario, targets, estimate, scale, years, fit_seeds)
+        table = fit_table(TARGETS[targets](), {"defaults": s_default, "calibrated": s_cal})
+        meta = (f"{scenario} at scale {scale}, {years:g} years; {population} particles x {len(cal.epsilons)} "
+                f"generations ({cal.evaluations} runs, seed {seed}); fit over seeds 0-{fit_seeds - 1}")
+        folder.mkdir(parents=True, exist_ok=True)
+        cal.posterior.to_csv(folder / "posterior.csv", index=False)
+        table.to_csv(folder / "fit.csv", index=False)
+        (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated"))
+        write_page(cal, table, {"defaults": d_default, "calibrated": d_cal}, estimate, folder / "calibration.html",
+                   meta)
+        summary = {"targets": targets, "scenario": scenario, "estimate": estimate,
+                   "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
+                   "runs": cal.evaluations, "distance_defaults": d_default, "distance_calibrated": d_cal,
+                   "folder": str(folder)}
+        if as_json:
+            print(json.dumps(summary))
+            return
+        out.print(meta, highlight=False)
+        for k, v in estimate.items():
+            lo, hi = cal.interval(k)
+            out.print(f"  {k} = {v:.4g}  (90% interval {lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to "
+                      f"{ranges[k][1]:g})", highlight=False)
+        out.print(f"distance to {targets}: defaults {sum(d_default) / len(d_default):.3f}, calibrated "
+                  f"{sum(d_cal) / len(d_cal):.3f} (mean over {fit_seeds} seeds)", highlight=False)
+        out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}",
+                  highlight=False)

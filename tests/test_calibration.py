@@ -1,0 +1,60 @@
+"""Calibration: the targets are read from the thesis's tables, the distance is zero at the targets and grows
+with the miss, and `northroute calibrate` writes a posterior, a fit and a scenario file that loads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+import northroute as nr
+from northroute.calibration.targets import TREND, distance, statistics, thesis_2012_2017
+from northroute.cli import app
+
+
+def test_targets_come_from_tables_5_5_and_5_6() -> None:
+    t = {x.name: x.value for x in thesis_2012_2017()}
+    assert t["seized_heroin_2012"] == 306.7 and t["seized_heroin_2017"] == 146.9
+    assert t["price_heroin_retail_2012"] == 7375 and t["price_marijuana_wholesale_2012"] == 107.9375
+    assert abs(t["heroin_retail_price_2016_over_2012"] - TREND) < 1e-12 and 3.2 < TREND < 3.4
+    assert len(t) == 18 + 6 + 1
+
+
+def test_distance_is_zero_at_the_targets_and_grows_with_the_miss() -> None:
+    targets = thesis_2012_2017()
+    exact = {x.name: x.value for x in targets}
+    assert distance(exact, targets) < 1e-12
+    double = {k: 2 * v for k, v in exact.items()}
+    half = {k: 0.5 * v for k, v in exact.items()}
+    assert 0 < distance(double, targets) < distance({k: 4 * v for k, v in exact.items()}, targets)
+    assert np.isfinite(distance({}, targets)) and distance({}, targets) > distance(half, targets)
+
+
+def test_model_statistics_cover_every_target() -> None:
+    res = nr.run(nr.load_scenario("anticorruption-2015", ["population.scale=0.01", "time.years=6"]), seed=1)
+    stats = statistics(res.timeseries, 0.01)
+    assert all(np.isfinite(stats[x.name]) for x in thesis_2012_2017() if "price" in x.name)
+    assert stats["seized_heroin_2013"] >= 0 and stats["seized_marijuana_2015"] > 0
+
+
+def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> None:
+    folder = tmp_path / "cal"
+    res = CliRunner().invoke(app, ["calibrate", "--scale", "0.01", "--population", "4", "--generations", "2",
+                                   "--fit-seeds", "1", "--workers", "1", "--json", "--quiet", "--out", str(folder)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2
+    assert summary["epsilons"][1] <= summary["epsilons"][0]
+    for name in ("posterior.csv", "fit.csv", "calibration.html", "calibrated.toml"):
+        assert (folder / name).exists(), name
+    scen = nr.load_scenario(folder / "calibrated.toml")
+    key, value = next(iter(summary["estimate"].items()))
+    section, param = key.split(".")
+    assert abs(getattr(getattr(scen, section), param) - value) <= 1e-5 * abs(value) + 1
+    assert "calibrated to thesis-2012-2017" in (folder / "calibrated.toml").read_text()
+
+
+def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
+    res = CliRunner().invoke(app, ["calibrate", "--targets", "nope", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and not (tmp_path / "x").exists()
