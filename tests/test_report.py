@@ -65,6 +65,9 @@ def test_sections_in_order(page: str, results) -> None:
         "Users and dealers by region",
         "Seizures",
         "Map",
+        "Arrests, prison and corruption",
+        "Enterprises",
+        "What is evidence and what is assumption",
     ]
     positions = [max(page.find(f"<h2>{h}"), page.find(f"<h3>{h}")) for h in headings]
     assert all(p >= 0 for p in positions), dict(zip(headings, positions, strict=True))
@@ -74,6 +77,17 @@ def test_sections_in_order(page: str, results) -> None:
     assert m["scenario"]["description"] in page
     assert m["code_version"] in page
     assert "world=true" in page
+
+
+def test_evidence_page_ranks_outputs_by_their_dependence_on_assumptions(page: str) -> None:
+    from northroute.report import evidence
+
+    kinds = evidence.provenance_kinds()
+    assert kinds["assumption"] > 0 and kinds["thesis"] > 0
+    assert f"Of the model's {int(kinds.sum())} parameters" in page
+    dep = evidence.dependence()
+    assert set(dep["output"]) >= {"heroin_retail_price", "thesis_distance"} and (dep["relative"] >= 0).all()
+    assert "<code>heroin_seizures_kg_year</code>" in page
 
 
 def test_price_comparison_table(page: str, results) -> None:

@@ -25,7 +25,8 @@ from northroute.calibration.targets import TARGETS, distance, statistics
 from northroute.scenario import Scenario, load_scenario
 
 # The parameters calibrated by default: the assumption-only parameters with the largest Morris effect (mu*)
-# on the distance to thesis-2012-2017 in the screening shipped as calibration/screening.csv, made with
+# on the distance to thesis-2012-2017 (output thesis_distance) in the Morris screening shipped as
+# calibration/screening.csv (every study output; output_mean is the mean over its 60 runs), made with
 #   northroute sensitivity anticorruption-2015 --params <the ranges in screening.csv> --n 6 --scale 0.03 --years 6
 # (60 runs, 2026-11-28), over the ranges screened there. trafficking.detect_if_searched (second by mu*) is left
 # out: it multiplies the same search probability as inspection_multiplier, so the two cannot be told apart.

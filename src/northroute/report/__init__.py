@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.io as pio
 
 from northroute.record import METRICS
-from northroute.report import enforcement, figures, network
+from northroute.report import enforcement, evidence, figures, network
 from northroute.results import Results
 from northroute.world.geography import load_geography
 
@@ -203,6 +203,7 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         fig_html(figures.map_figure(ts), "fig-map"),
         *enforcement.parts(both, fig_html),
         *_enterprise_parts(results, fig_html),
+        *evidence.parts(),
     ]
     now = datetime.now(UTC).isoformat(timespec="seconds")
     footer = (
