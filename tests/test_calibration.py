@@ -41,7 +41,8 @@ def test_model_statistics_cover_every_target() -> None:
 def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> None:
     folder = tmp_path / "cal"
     res = CliRunner().invoke(app, ["calibrate", "--scale", "0.01", "--population", "4", "--generations", "2",
-                                   "--fit-seeds", "1", "--workers", "1", "--json", "--quiet", "--out", str(folder)])
+                                   "--fit-seeds", "1", "--particle-seeds", "1", "--workers", "1", "--json", "--quiet",
+                                   "--out", str(folder)])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2

@@ -207,7 +207,6 @@ def compare(
 ) -> None:
     """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
     from northroute.experiments.store import StudyError
-    from northroute.experiments.study import connect_executor
     from northroute.report.compare import claim_period
 
     try:
@@ -219,13 +218,8 @@ def compare(
             period = claim_period(sb.time.start, sb.weeks, [e.date for e in sb.timeline], from_year)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        digest = _digest([s.model_dump(mode="json") for s in scens.values()] + [seeds])
-        folder = out_dir or Path("runs") / unique_name(Path("runs"), f"compare-{scens['A'].name}-{sb.name}-{digest}")
-        if folder.is_dir() and any(folder.iterdir()):
-            raise UsageError(f"output folder {folder} is not empty")
-        executor = connect_executor(workers, None, 10.0)
-        created = not folder.exists()
-        _writable(folder)
+        folder, created, executor = _sides_folder(out_dir, f"compare-{scens['A'].name}-{sb.name}", scens, seeds,
+                                                  workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
@@ -250,7 +244,6 @@ def validate(
 ) -> None:
     """Run the baseline and the reform scenario and score the thesis's stylised facts (pass or miss)."""
     from northroute.experiments.store import StudyError
-    from northroute.experiments.study import connect_executor
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.scorecard import observed, summary
 
@@ -263,13 +256,7 @@ def validate(
         names += ["baseline-2012", "anticorruption-2015"][len(names):]
         scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
                                                                                         names, strict=True)}
-        digest = _digest([s.model_dump(mode="json") for s in scens.values()] + [seeds])
-        folder = out_dir or Path("runs") / unique_name(Path("runs"), f"validate-{digest}")
-        if folder.is_dir() and any(folder.iterdir()):
-            raise UsageError(f"output folder {folder} is not empty")
-        executor = connect_executor(workers, None, 10.0)
-        created = not folder.exists()
-        _writable(folder)
+        folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
@@ -295,6 +282,21 @@ def validate(
                     f"[{colour}]{r['status']}[/]", r["note"])
     out.print(tab)
     out.print(f"{summary(card)}; scorecard: {folder / 'scorecard.html'}", highlight=False)
+
+
+def _sides_folder(out_dir: Path | None, stem: str, scens: dict[str, Scenario], seeds: int, workers: int | None):
+    """The output folder of a multi-scenario command (new or empty; default runs/STEM-HASH), whether this
+    command creates it, and the executor its runs use. Raises UsageError or StudyError."""
+    from northroute.experiments.study import connect_executor
+
+    digest = _digest([s.model_dump(mode="json") for s in scens.values()] + [seeds])
+    folder = out_dir or Path("runs") / unique_name(Path("runs"), f"{stem}-{digest}")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise UsageError(f"output folder {folder} is not empty")
+    executor = connect_executor(workers, None, 10.0)
+    created = not folder.exists()
+    _writable(folder)
+    return folder, created, executor
 
 
 def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: int, executor, quiet: bool,

@@ -1,8 +1,9 @@
 """ABC-SMC calibration (pyabc) of assumption parameters to the thesis's recorded series.
 
-Each particle is one run of the base scenario (default anticorruption-2015, since the recorded series of
-2012-2017 were made under the strategy) at a reduced scale with one fixed seed, so every particle sees the
-same random numbers (common random numbers: differences between particles come from the parameters).
+Each particle is run with the base scenario (default anticorruption-2015, since the recorded series of
+2012-2017 were made under the strategy) at a reduced scale with the same fixed seeds for every particle
+(common random numbers: differences between particles come from the parameters); its distance is the mean
+over those seeds.
 The distance is `targets.distance`. The result is the last generation's weighted particles, the fit of
 the defaults and of the posterior mean over a few seeds, and a scenario file that sets the calibrated
 values with their provenance.
@@ -81,14 +82,13 @@ def evaluate(base: Scenario, values: dict[str, float], seed: int, target: str) -
 
 
 class _Model:
-    """The pyabc model: parameters -> {"distance": d} (picklable for the multicore sampler)."""
+    """The pyabc model: parameters -> {"distance": mean over the particle seeds} (picklable for the sampler)."""
 
-    def __init__(self, base: Scenario, seed: int, target: str) -> None:
-        self.base, self.seed, self.target = base, seed, target
+    def __init__(self, base: Scenario, seeds: list[int], target: str) -> None:
+        self.base, self.seeds, self.target = base, seeds, target
 
     def __call__(self, pars) -> dict[str, float]:
-        d, _ = evaluate(self.base, dict(pars), self.seed, self.target)
-        return {"distance": d}
+        return {"distance": float(np.mean([evaluate(self.base, dict(pars), s, self.target)[0] for s in self.seeds]))}
 
 
 def _distance(x: dict, x0: dict) -> float:
@@ -96,9 +96,10 @@ def _distance(x: dict, x0: dict) -> float:
 
 
 def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], scale: float, years: float,
-              population: int, generations: int, workers: int, seed: int = 0,
+              population: int, generations: int, workers: int, seed: int = 0, particle_seeds: int = 1,
               on_generation: Callable[[int, float, int], None] | None = None) -> Calibration:
-    """Run ABC-SMC; `on_generation(t, epsilon, evaluations)` is called after each generation."""
+    """Run ABC-SMC; each particle's distance is the mean over seeds seed..seed+particle_seeds-1 (the same
+    seeds for every particle); `on_generation(t, epsilon, evaluations)` is called after each generation."""
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)
@@ -108,7 +109,8 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
     sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1
                else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers))
     np.random.seed(seed)  # noqa: NPY002  pyabc draws its proposals from numpy's global generator
-    abc = pyabc.ABCSMC(_Model(scen, seed, target), prior, _distance, population_size=population, sampler=sampler)
+    model = _Model(scen, list(range(seed, seed + particle_seeds)), target)
+    abc = pyabc.ABCSMC(model, prior, _distance, population_size=population, sampler=sampler)
     out = Calibration(base, target, params, scale, seed, population, generations)
     with tempfile.TemporaryDirectory() as tmp:
         abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"distance": 0.0})

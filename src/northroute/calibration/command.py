@@ -22,11 +22,12 @@ def register(app: typer.Typer) -> None:
                                                           "the assumption parameters screened as most influential.")]
         = None,
         scale: Annotated[float, typer.Option(help="Share of the national population per run (reduced scale).")]
-        = 0.02,
+        = 0.05,
         years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
-        population: Annotated[int, typer.Option(help="Particles per generation.")] = 20,
+        population: Annotated[int, typer.Option(help="Particles per generation.")] = 16,
         generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
-        seed: Annotated[int, typer.Option(help="Seed of every particle's run and of the sampler.")] = 0,
+        seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
+        particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged.")] = 2,
         fit_seeds: Annotated[int, typer.Option(help="Seeds for the fit of the defaults and the calibrated values.")]
         = 3,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
@@ -51,8 +52,8 @@ def register(app: typer.Typer) -> None:
         try:
             if targets not in TARGETS:
                 raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
-            if min(population, generations, fit_seeds) < 1:
-                raise UsageError("--population, --generations and --fit-seeds must be 1 or more")
+            if min(population, generations, fit_seeds, particle_seeds) < 1:
+                raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
             base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
             if base.time.start.year > 2012 or base.time.start.year + years < 2018:
                 raise UsageError("the runs must cover 2012-2017 (check the scenario's start and --years)")
@@ -75,13 +76,14 @@ def register(app: typer.Typer) -> None:
                 progress.update(bar, completed=t + 1, description=f"ABC-SMC: epsilon {eps:.3f} after {runs} runs")
 
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
-                            step)
+                            particle_seeds, step)
         estimate = cal.estimate()
         d_default, s_default = fit(scenario, targets, {}, scale, years, fit_seeds)
         d_cal, s_cal = fit(scenario, targets, estimate, scale, years, fit_seeds)
         table = fit_table(TARGETS[targets](), {"defaults": s_default, "calibrated": s_cal})
         meta = (f"{scenario} at scale {scale}, {years:g} years; {population} particles x {len(cal.epsilons)} "
-                f"generations ({cal.evaluations} runs, seed {seed}); fit over seeds 0-{fit_seeds - 1}")
+                f"generations ({cal.evaluations} particles x {particle_seeds} seeds from {seed}); fit over seeds "
+                f"0-{fit_seeds - 1}")
         folder.mkdir(parents=True, exist_ok=True)
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
