@@ -96,7 +96,7 @@ def test_run_in_the_browser(dashboard, tmp_path: Path) -> None:
             page.get_by_text("Run finished.").wait_for(timeout=60_000)
             page.locator(".st-key-section-flows .js-plotly-plot").first.wait_for(timeout=30_000)
             page.locator(".st-key-section-map .js-plotly-plot").first.wait_for(timeout=30_000)
-            page.get_by_text("The model has no arrests yet").wait_for(timeout=10_000)
+            page.locator(".st-key-section-arrests .js-plotly-plot").first.wait_for(timeout=30_000)
             assert page.locator(".js-plotly-plot").count() >= 5
             page.set_viewport_size({"width": 1400, "height": 4200})  # streamlit scrolls inside the page
             page.wait_for_timeout(1500)  # let plotly redraw at the new size before the picture
