@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -113,18 +114,44 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
     abc = pyabc.ABCSMC(model, prior, _distance, population_size=population, sampler=sampler)
     out = Calibration(base, target, params, scale, seed, population, generations)
     with tempfile.TemporaryDirectory() as tmp:
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"distance": 0.0})
-        history = None
-        for t in range(generations):
-            history = abc.run(max_nr_populations=1)
-            pops = history.get_all_populations()
-            out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
-            out.evaluations = int(pops["samples"].sum())
-            if on_generation:
-                on_generation(t, out.epsilons[-1] if out.epsilons else float("nan"), out.evaluations)
+        db = f"sqlite:///{Path(tmp) / 'abc.db'}"
+        abc.new(db, {"distance": 0.0})
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(db, done, on_generation), daemon=True)
+        watcher.start()
+        try:
+            history = abc.run(max_nr_populations=generations)  # one call: repeated calls re-initialise epsilon
+        finally:
+            done.set()
+            watcher.join()
+        pops = history.get_all_populations()
+        out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
+        out.evaluations = int(pops["samples"].sum())
         frame, weights = history.get_distribution()
     out.posterior = frame.reset_index(drop=True).assign(weight=np.asarray(weights))
     return out
+
+
+def _watch(db: str, done: threading.Event, on_generation: Callable[[int, float, int], None] | None) -> None:
+    """Report each finished generation by reading the run's database (pyabc writes it after each one)."""
+    import pyabc
+
+    if on_generation is None:
+        return
+    seen = 0
+    while True:
+        finished = done.wait(2.0)
+        try:
+            pops = pyabc.History(db).get_all_populations()
+        except Exception:  # noqa: BLE001 - the database may be mid-write; look again
+            pops = None
+        if pops is not None:
+            pops = pops[pops["t"] >= 0]
+            while seen < len(pops):
+                on_generation(seen, float(pops["epsilon"].iloc[seen]), int(pops["samples"].iloc[: seen + 1].sum()))
+                seen += 1
+        if finished:
+            return
 
 
 def fit(base: str, target: str, values: dict[str, float], scale: float, years: float,

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         = 0.05,
         years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
         population: Annotated[int, typer.Option(help="Particles per generation.")] = 16,
-        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
+        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 6,
         seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
         particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged.")] = 2,
         fit_seeds: Annotated[int, typer.Option(help="Seeds for the fit of the defaults and the calibrated values.")]
