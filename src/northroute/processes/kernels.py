@@ -136,7 +136,7 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
     for g in range(1, n_regions):
         first[g] = first[g - 1] + count[g - 1]
     pos = first.copy()
-    out = np.empty(n, np.int64)
+    out = np.empty(n, np.int32)  # person rows fit in int32; halves the month's candidate list
     weight = np.empty(n)
     total = np.zeros(n_regions)
     for i in range(n):
