@@ -24,7 +24,7 @@ import pandas as pd
 
 import northroute as nr
 from northroute.calibration.targets import TARGETS, distance, statistics
-from northroute.scenario import Scenario, load_scenario
+from northroute.scenario import Scenario, apply_override, load_scenario
 
 # The parameters calibrated by default: the assumption-only parameters with the largest Morris effect (mu*)
 # on the distance to thesis-2012-2017 (output thesis_distance) in the Morris screening shipped as
@@ -70,8 +70,8 @@ def scenario_with(base: Scenario, values: dict[str, float]) -> Scenario:
     scen = base.model_copy(deep=True)
     for key, value in values.items():
         section, name = key.split(".")
-        current = getattr(getattr(scen, section), name)
-        setattr(getattr(scen, section), name, type(current)(round(value) if isinstance(current, int) else value))
+        integer = isinstance(getattr(getattr(scen, section), name), int)
+        apply_override(scen, key, round(value) if integer else value)
     return scen
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes.matching import fill_slots, slots
+from northroute.world.arrays import scatter_add
 from northroute.world.officers import (
     CUSTOMS,
     DEALER,
@@ -108,7 +109,7 @@ def pay_protection(world: World) -> None:
     takings = STEP_WEEKS * p.demand_ewma[wh] * world.price_wholesale[p.region[wh], p.substance[wh]]
     paid = np.minimum(np.maximum(p.cash[wh], 0.0), world.scenario.corruption.protection_share * takings)
     p.cash[wh] -= paid
-    np.add.at(off.illicit, p.protector[wh], paid)
+    scatter_add(off.illicit, p.protector[wh], paid)
     world.week.count("bribes_kzt", "police", None, paid.sum())
 
 
@@ -127,8 +128,8 @@ def extort(world: World, rng: np.random.Generator) -> None:
     victim = np.where(ok, victim, -1)
     officer, victim = officer[victim >= 0], victim[victim >= 0]
     taken = np.minimum(np.maximum(p.cash[victim], 0.0), c.extortion_kzt)
-    np.subtract.at(p.cash, victim, taken)
-    np.add.at(off.illicit, officer, taken)
+    scatter_add(p.cash, victim, -taken)
+    scatter_add(off.illicit, officer, taken)
     world.week.count("extortion_kzt", "police", None, taken.sum())
 
 

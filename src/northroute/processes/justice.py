@@ -181,7 +181,7 @@ def seize_holdings(world: World, rng: np.random.Generator, rows: np.ndarray, off
     p.pure_g[rows] = 0.0
     dealing = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] == DEALER)
     share = np.where(dealing, world.scenario.corruption.resold_share, 0.0)
-    heir = _resale_buyers(world, rng, rows)
+    heir = _resale_buyers(world, rng, rows) if dealing.any() else np.full(rows.size, -1)
     share[heir < 0] = 0.0
     back = grams * share
     scatter_add(p.stock_g, heir[share > 0], back[share > 0])
