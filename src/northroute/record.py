@@ -19,6 +19,7 @@ import pandas as pd
 from northroute.network import snapshot
 from northroute.processes.policing import team_protected
 from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
+from northroute.world.arrays import count_by, sum_by
 from northroute.world.officers import HONEST, PATROL, UBN
 from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
 from northroute.world.state import N_SUBSTANCES, World
@@ -215,7 +216,8 @@ class Recorder:
 
         def per_market(role: int, values: np.ndarray | None = None) -> np.ndarray:
             rows = p.rows(role)
-            return np.bincount(p.market[rows], None if values is None else values[rows], n).reshape(shape)
+            out = count_by(rows, p.market, n) if values is None else sum_by(rows, p.market, values, n)
+            return out.reshape(shape)
 
         users = per_market(USER) + per_market(RETAIL)
         self._set(w, "users", "user", "region", users)
@@ -373,8 +375,7 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
 
 
 def _mean_by_substance(p, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    s = p.substance[rows].astype(np.intp)
-    return _ratio(np.bincount(s, values[rows].astype(float), N_SUBSTANCES), np.bincount(s, minlength=N_SUBSTANCES))
+    return _ratio(sum_by(rows, p.substance, values, N_SUBSTANCES), count_by(rows, p.substance, N_SUBSTANCES))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

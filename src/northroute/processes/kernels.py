@@ -97,6 +97,118 @@ def retail_settle(users, market, pool, need, cash, fill, got, price, mine, consu
 
 
 @njit(cache=True)
+def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_g, pure_g, cut, cover_weeks, ewma):
+    """Wholesalers hand stock to their retail dealers, rationed in proportion to what each asked.
+
+    The rules are in the docstring of `trade`. Returns the adulterant grams added with each
+    hand-over, in dealer order.
+    """
+    n_wh = wh.size
+    sup = np.empty(dealers.size, np.int64)
+    want = np.empty(dealers.size)
+    asked = np.zeros(n_wh)
+    cover = np.float32(cover_weeks + 1.0)  # the smoothed demand and the need are float32 columns
+    for i in range(dealers.size):
+        r = dealers[i]
+        s = wh_slot[supplier[r]] if supplier[r] >= 0 else -1
+        sup[i] = s
+        if s < 0:
+            continue
+        target = cover * demand_ewma[r] + need[r]
+        want[i] = max(target - stock_g[r], 0.0) * (1.0 - cut[substance[r]])
+        asked[s] += want[i]
+    fill = np.ones(n_wh)
+    pur = np.zeros(n_wh)
+    for j in range(n_wh):
+        st = stock_g[wh[j]]
+        if asked[j] > st and asked[j] > 0:
+            fill[j] = max(st, 0.0) / asked[j]
+        if st > 1e-6:
+            pur[j] = min(max(pure_g[wh[j]] / st, 0.0), 1.0)
+    taken = np.zeros(n_wh)
+    added = np.empty(dealers.size)
+    n = 0
+    for i in range(dealers.size):
+        s = sup[i]
+        if s < 0:
+            continue
+        r = dealers[i]
+        a = cut[substance[r]]
+        got = want[i] * fill[s]
+        taken[s] += got
+        pure_g[r] += got * pur[s]
+        stock_g[r] += got / (1.0 - a)
+        added[n] = got * a / (1.0 - a)
+        n += 1
+    for j in range(n_wh):
+        pure_g[wh[j]] -= taken[j] * pur[j]
+        stock_g[wh[j]] -= taken[j]
+        demand_ewma[wh[j]] += ewma * (asked[j] - demand_ewma[wh[j]])
+    return added[:n]
+
+
+@njit(cache=True)
+def retail_dealers(dealers, supplier, status, role, flags, substance, market, need, stock_g, pure_g, cash, demand_ewma,
+                   fill, ever_sold, exposure, sold, revenue, asked, counterparts, wh_slot, n_wh, commission_rate,
+                   daily_dose, vory_bit, vory_fee, ewma, alpha, n_keys):
+    """Each retail dealer's week after the users bought: own use, contract pay, cash to the wholesaler.
+
+    The rules are in the docstring of `trade`. Returns the grams each dealer used, the pure grams sold
+    and used, and per-market totals of grams used and of pure grams consumed, summed in dealer order;
+    wholesalers' takings are summed per wholesaler (`wh_slot`) before they are added to their cash.
+    """
+    nd = dealers.size
+    own = np.empty(nd)
+    pure_sold = np.empty(nd)
+    own_pure = np.empty(nd)
+    used_by_key = np.zeros(n_keys)
+    pure_by_key = np.zeros(n_keys)
+    need_by_key = np.zeros(n_keys)
+    handed = np.zeros((2, 3))
+    to_wholesaler = np.zeros(n_wh)
+    fees = np.zeros(3)
+    for i in range(nd):
+        r = dealers[i]
+        s = sold[i]
+        st = stock_g[r]
+        pur = pure_g[r] / st if st > 1e-6 else 0.0
+        pur = min(max(pur, 0.0), 1.0)
+        commission = commission_rate * s
+        left = max(st - s, 0.0)
+        nd_r = need[r]
+        wanted = nd_r if daily_dose else min(nd_r, commission)
+        o = min(wanted, left)
+        own[i] = o
+        pure_sold[i] = s * pur
+        own_pure[i] = o * pur
+        stock_g[r] -= s + o
+        pure_g[r] -= pure_sold[i] + own_pure[i]
+        kept = max(commission - (0.0 if daily_dose else o), 0.0)
+        share = kept / s if s > 0 else 0.0
+        sup = supplier[r]
+        if sup >= 0 and status[sup] == 0 and role[sup] == 2:
+            passed = revenue[i] * (1.0 - share)
+            fee = vory_fee if (flags[sup] & vory_bit) != 0 else 0.0
+            to_wholesaler[wh_slot[sup]] += passed * (1.0 - fee)
+            fees[substance[sup]] += passed * fee
+        else:
+            share = 1.0
+        cash[r] += revenue[i] * share
+        demand_ewma[r] += ewma * (asked[i] - demand_ewma[r])
+        if s > 0:
+            ever_sold[r] = True
+        fill[r] = o / nd_r if nd_r > 0 else 1.0
+        exposure[r] += alpha * (counterparts[i] - exposure[r])
+        k = market[r]
+        used_by_key[k] += o
+        pure_by_key[k] += pure_sold[i] + own_pure[i]
+        need_by_key[k] += nd_r
+        handed[0, substance[r]] += 3.0 * s + 2.0 * o
+        handed[1, substance[r]] += s + o
+    return own, pure_sold, own_pure, used_by_key, pure_by_key, need_by_key, handed, to_wholesaler, fees
+
+
+@njit(cache=True)
 def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drift, base_hazard, draws):
     """Income, addiction drift and the quit decision of each user.
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.world.arrays import stable_order
+
 
 def _groups(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
+    order = stable_order(keys, n_keys)
     counts = np.bincount(keys, minlength=n_keys)
     starts = np.cumsum(counts) - counts
     return order, starts, counts
@@ -57,7 +59,7 @@ def fill_slots(rng: np.random.Generator, query_keys: np.ndarray, slot_owner: np.
     shuffle = rng.permutation(slot_owner.size)
     slot_owner, slot_keys = slot_owner[shuffle], slot_keys[shuffle]
     s_order, s_starts, s_counts = _groups(slot_keys, n_keys)
-    q_order = np.argsort(query_keys, kind="stable")
+    q_order = stable_order(query_keys, n_keys)
     qk = query_keys[q_order]
     rank = rank_in_group(qk, n_keys)
     ok = rank < s_counts[qk]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.scenario import TraffickingParams
-from northroute.world.arrays import scatter_add
+from northroute.world.arrays import scatter_add, sum_by
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, World
@@ -107,11 +107,10 @@ def cutting(world: World) -> np.ndarray:
 def _cover(world: World, role: int) -> np.ndarray:
     """Weeks of sales in stock per region and substance for one dealer level."""
     p = world.people
-    mask = p.rows(role)
-    key = p.market[mask]
+    rows = p.rows(role)
     size = world.geo.n * N_SUBSTANCES
-    stock = np.bincount(key, p.stock_g[mask], size).reshape(-1, N_SUBSTANCES)
-    sales = np.bincount(key, p.demand_ewma[mask], size).reshape(-1, N_SUBSTANCES)
+    stock = sum_by(rows, p.market, p.stock_g, size).reshape(-1, N_SUBSTANCES)
+    sales = sum_by(rows, p.market, p.demand_ewma, size).reshape(-1, N_SUBSTANCES)
     return np.divide(stock, sales, out=np.full_like(stock, np.nan), where=sales > 0)
 
 

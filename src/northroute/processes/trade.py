@@ -22,7 +22,7 @@ from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
 from northroute.world.arrays import scatter_add
-from northroute.world.people import ACTIVE, COMMUNITY, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE, purity
+from northroute.world.people import COMMUNITY, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, World
 
 EWMA = 0.25  # assumption: weight of the latest week in dealers' smoothed sales
@@ -111,24 +111,11 @@ def vory_fee(world: World, rows: np.ndarray) -> np.ndarray:
 def consign_to_retail(world: World) -> None:
     """Wholesalers hand stock to their retail dealers up to the dealers' target cover."""
     p, m = world.people, world.scenario.market
-    a = cutting(world)
     wh = p.rows(WHOLESALE)
-    rd = p.rows(RETAIL)
     with p.slots(wh) as slot:
-        sup = np.where(p.supplier[rd] >= 0, slot[p.supplier[rd]], -1)
-    rd, sup = rd[sup >= 0], sup[sup >= 0]
-    s_rd = p.substance[rd]
-    target = (m.retail_cover_weeks + 1.0) * p.demand_ewma[rd] + p.need_g[rd]
-    want = np.maximum(target - p.stock_g[rd], 0.0) * (1.0 - a[s_rd])
-    got, taken = ration(sup, want, p.stock_g[wh])
-    pur = purity(p.stock_g[wh], p.pure_g[wh])
-    p.pure_g[rd] += got * pur[sup]
-    p.stock_g[rd] += got / (1.0 - a[s_rd])
-    p.pure_g[wh] -= taken * pur
-    p.stock_g[wh] -= taken
-    world.ledger.adulterant_bulk += float((got * a[s_rd] / (1.0 - a[s_rd])).sum())
-    asked = np.bincount(sup, want, wh.size)
-    p.demand_ewma[wh] += EWMA * (asked - p.demand_ewma[wh])
+        added = kernels.consign(p.rows(RETAIL), p.supplier, wh, slot, p.substance, p.demand_ewma, p.need_g,
+                                p.stock_g, p.pure_g, cutting(world), m.retail_cover_weeks, EWMA)
+    world.ledger.adulterant_bulk += float(added.sum())
 
 
 def retail_sales(world: World, rng: np.random.Generator) -> None:
@@ -148,7 +135,6 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     stock = np.append(p.stock_g[dealers], 0.0)
     got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
     short = kernels.retail_fill(want, mine, price, stock, asked, got, sold, revenue)
-    extra_buyers = np.zeros(nd + 1)
     if short.size and nd:
         has = np.flatnonzero(stock[:nd] > 0)
         key_d = p.market[dealers]
@@ -158,48 +144,27 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         still = np.bincount(seller, want[idx] - got_alt, nd + 1)
         kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
-    sold, revenue, asked = sold[:nd], revenue[:nd], asked[:nd]
-
-    pur = purity(p.stock_g[dealers], p.pure_g[dealers])
-    pure_sold = sold * pur
-    need_d = p.need_g[dealers]
-    commission = m.dealer_commission * sold
-    left = np.maximum(p.stock_g[dealers] - sold, 0.0)
-    own = np.minimum(need_d if m.dealer_daily_dose else np.minimum(need_d, commission), left)
-    own_pure = own * pur
-    p.stock_g[dealers] -= sold + own
-    p.pure_g[dealers] -= pure_sold + own_pure
-    kept = np.maximum(commission - (0.0 if m.dealer_daily_dose else own), 0.0)
-    dealer_share = np.divide(kept, sold, out=np.zeros(nd), where=sold > 0)
-    sup = p.supplier[dealers]
-    to_wh = (sup >= 0) & (p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)
-    dealer_share[~to_wh] = 1.0
-    to_wholesaler = revenue[to_wh] * (1.0 - dealer_share[to_wh])
-    fee = vory_fee(world, sup[to_wh])
-    scatter_add(p.cash, sup[to_wh], to_wholesaler * (1.0 - fee))
-    wk.vory_fees += np.bincount(p.substance[sup[to_wh]], to_wholesaler * fee, N_SUBSTANCES)
-    p.cash[dealers] += revenue * dealer_share
-
-    p.demand_ewma[dealers] += EWMA * (asked - p.demand_ewma[dealers])
-    p.ever_sold[dealers[sold > 0]] = True
-    p.fill[dealers] = np.divide(own, need_d, out=np.ones(nd), where=need_d > 0)
-
     led = world.ledger
-    led.consumed_bulk += float(got.sum() + own.sum())
-    led.consumed_pure += float(pure_sold.sum() + own_pure.sum())
-    key_d = p.market[dealers]
     flat = lambda a: a.reshape(-1)  # noqa: E731
-    counterparts = extra_buyers + 1.0  # his buyers and his wholesaler
+    counterparts = np.ones(nd + 1)  # his wholesaler; retail_settle adds his buyers
     kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
                           counterparts)
-    _expose(world, dealers, counterparts[:nd])
-    wk.consumed_g += np.bincount(key_d, own, n_keys).reshape(wk.consumed_g.shape)
-    wk.consumed_pure += np.bincount(key_d, pure_sold + own_pure, n_keys).reshape(wk.consumed_g.shape)
-    wk.need_g += np.bincount(key_d, need_d, n_keys).reshape(wk.consumed_g.shape)
-    s_d = p.substance[dealers]
-    wk.handovers[0] += np.bincount(s_d, 3.0 * sold + 2.0 * own, N_SUBSTANCES)  # trafficker->wholesaler->dealer->user
-    wk.handovers[1] += np.bincount(s_d, sold + own, N_SUBSTANCES)
+    wh = p.rows(WHOLESALE)
+    with p.slots(wh) as wh_slot:
+        own, pure_sold, own_pure, used, pure_used, need_d, handed, to_wh, fees = kernels.retail_dealers(
+            dealers, p.supplier, p.status, p.role, p.flags, p.substance, p.market, p.need_g, p.stock_g, p.pure_g,
+            p.cash, p.demand_ewma, p.fill, p.ever_sold, p.exposure, sold, revenue, asked, counterparts, wh_slot,
+            wh.size, m.dealer_commission, m.dealer_daily_dose, VORY, world.scenario.relations.vory_fee, EWMA,
+            1.0 / world.scenario.relations.exposure_weeks, n_keys)
+    p.cash[wh] += to_wh
+    wk.vory_fees += fees
+    led.consumed_bulk += float(got.sum() + own.sum())
+    led.consumed_pure += float(pure_sold.sum() + own_pure.sum())
+    wk.consumed_g += used.reshape(wk.consumed_g.shape)
+    wk.consumed_pure += pure_used.reshape(wk.consumed_g.shape)
+    wk.need_g += need_d.reshape(wk.consumed_g.shape)
+    wk.handovers += handed  # trafficker->wholesaler->dealer->user: three hand-overs for each gram sold
 
 
 def _expose(world: World, rows: np.ndarray, counterparts: np.ndarray) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.world.arrays import stable_order
 from northroute.world.table import Table
 
 TRADE, INTRO, VOUCH, PRISON = 0, 1, 2, 3
@@ -58,7 +59,7 @@ class Ties(Table):
         sel = np.isin(self.kind, kinds)
         a = np.concatenate([self.src[sel], self.dst[sel]])
         b = np.concatenate([self.dst[sel], self.src[sel]])
-        order = np.argsort(a, kind="stable")
+        order = stable_order(a, n_people)
         b = b[order]
         indptr = np.zeros(n_people + 1, np.int64)
         np.cumsum(np.bincount(a, minlength=n_people), out=indptr[1:])
