@@ -71,7 +71,8 @@ def top_k_per_group(keys: np.ndarray, score: np.ndarray, k_per_key: np.ndarray) 
     """Indices of the k highest-scoring elements of each key (k given per key)."""
     if keys.size == 0:
         return np.zeros(0, np.int64)
-    order = np.lexsort((-score, keys))
+    order = np.argsort(-score, kind="stable")
+    order = order[stable_order(keys[order], k_per_key.size)]  # by key, best first: np.lexsort((-score, keys))
     rank = rank_in_group(keys[order], k_per_key.size)
     return order[rank < k_per_key[keys[order]]]
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member, rank_in_group
-from northroute.world.arrays import scatter_add
+from northroute.world.arrays import scatter_add, stable_order
 from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
@@ -90,7 +90,8 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     members = her[rng.random(her.size) < m.pool_share]
     if members.size < m.pool_size:
         return
-    members = members[np.lexsort((rng.random(members.size), p.region[members]))]
+    members = members[rng.permutation(members.size)]
+    members = members[stable_order(p.region[members], world.geo.n)]  # by region, in random order
     region = p.region[members].astype(np.int64)
     rank = rank_in_group(region, world.geo.n)
     counts = np.bincount(region, minlength=world.geo.n)

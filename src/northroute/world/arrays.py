@@ -9,18 +9,26 @@ from numba import njit
 
 def scatter_add(target: np.ndarray, index: np.ndarray | tuple[np.ndarray, ...],
                 values: np.ndarray | float) -> None:
-    """target[index] += values, summing repeated indices (1-D index or a tuple for 2-D targets)."""
+    """target[index] += values, summing repeated indices (1-D index or a tuple for N-D targets).
+
+    A compiled loop: its cost is the number of indices, not the size of the target (np.add.at is
+    slow per element, np.bincount pays for every slot of the target)."""
     if isinstance(index, tuple):
         flat = np.ravel_multi_index(tuple(np.asarray(i, np.int64) for i in index), target.shape)
+        if not target.flags.c_contiguous:
+            raise ValueError("scatter_add with a tuple index needs a contiguous target")
+        target = target.reshape(-1)
     else:
         flat = np.asarray(index, np.int64)
-    if flat.size == 0:
-        return
-    if flat.size * 128 < target.size:  # np.add.at costs ~60 ns an element, bincount ~1 ns a slot
-        np.add.at(target.reshape(-1), flat, values)
-        return
-    weights = np.broadcast_to(np.asarray(values, float), flat.shape)
-    target += np.bincount(flat, weights, target.size).reshape(target.shape)
+    flat = np.atleast_1d(flat)
+    if flat.size:
+        _add_at(target, flat, np.broadcast_to(np.asarray(values, np.float64), flat.shape))
+
+
+@njit(cache=True)
+def _add_at(target, index, values):
+    for i in range(index.size):
+        target[index[i]] += values[i]
 
 
 @njit(cache=True)

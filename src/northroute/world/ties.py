@@ -55,16 +55,17 @@ class Ties(Table):
         self.keep((self.kind != TRADE) | (self.last >= before_week))
 
     def neighbours(self, rows: np.ndarray, kinds: tuple[int, ...], n_people: int) -> tuple[np.ndarray, np.ndarray]:
-        """(who, other) pairs: every tie of the given kinds touching `rows`, both directions."""
+        """(who, other) pairs: every tie of the given kinds touching `rows` (unique), both directions.
+
+        Pairs come grouped in the order of `rows`; within a person, ties he is the source of come
+        first, each side in table order. Only the ties touching `rows` are gathered, so a query for a
+        few hundred people does not pay for an index over the whole population."""
+        pos = np.full(n_people, -1, np.int64)
+        pos[rows] = np.arange(rows.size)
         sel = np.isin(self.kind, kinds)
-        a = np.concatenate([self.src[sel], self.dst[sel]])
-        b = np.concatenate([self.dst[sel], self.src[sel]])
-        order = stable_order(a, n_people)
-        b = b[order]
-        indptr = np.zeros(n_people + 1, np.int64)
-        np.cumsum(np.bincount(a, minlength=n_people), out=indptr[1:])
-        counts = indptr[rows + 1] - indptr[rows]
-        who = np.repeat(rows, counts)
-        starts = np.repeat(indptr[rows], counts)
-        offset = np.arange(who.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        return who, b[starts + offset]
+        out_src = sel & (pos[self.src] >= 0)
+        out_dst = sel & (pos[self.dst] >= 0)
+        who = np.concatenate([self.src[out_src], self.dst[out_dst]])
+        other = np.concatenate([self.dst[out_src], self.src[out_dst]])
+        order = stable_order(pos[who], rows.size)
+        return who[order].astype(np.int64), other[order]
