@@ -195,11 +195,7 @@ def _open_slots(world: World) -> np.ndarray:
 def _place_orphans(world: World, rng: np.random.Generator) -> None:
     """Retail dealers whose wholesaler left join a wholesaler of their region with room."""
     p = world.people
-    rd = _active(p, RETAIL)
-    sup = p.supplier[rd]
-    ok = sup >= 0
-    ok[ok] = (p.status[sup[ok]] == ACTIVE) & (p.role[sup[ok]] == WHOLESALE)
-    orphans = rd[~ok]
+    orphans = p.orphans(_active(p, RETAIL), WHOLESALE)
     if orphans.size:
         free = _open_slots(world)
         p.supplier[orphans] = fill_slots(rng, _key(p, orphans), free, _key(p, free),
@@ -253,7 +249,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     cand = users[(look > 0) & (rng.random(users.size) < look)]
     cand = cand[(p.flags[cand] & EXCLUDED) == 0]
     in_circle = relations.circle_counts(p, users)
-    mean_circle = max(float((in_circle.astype(float) ** 2).sum() / users.size), 1.0) if users.size else 1.0
+    mean_circle = max(float(np.dot(in_circle, in_circle)) / users.size, 1.0) if users.size else 1.0
     reach = in_circle[p.circle[cand]] / mean_circle  # co-users he could bring, against the mean user's
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
     score += 0.5 * np.minimum(reach, 2.0) + rng.random(cand.size)

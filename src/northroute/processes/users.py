@@ -70,11 +70,7 @@ def init(world: World, rng: np.random.Generator) -> None:
 def reassign_dealers(world: World, rng: np.random.Generator) -> None:
     """Users whose dealer left find another retail dealer of their drug in their region."""
     p = world.people
-    users = p.rows(USER)
-    sup = p.supplier[users]
-    valid = sup >= 0
-    valid[valid] = (p.status[sup[valid]] == ACTIVE) & (p.role[sup[valid]] == RETAIL)
-    lost = users[~valid]
+    lost = p.orphans(p.rows(USER), RETAIL)
     if lost.size == 0:
         return
     dealers = p.rows(RETAIL)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
+from numba import njit
 
 from northroute.world.table import Table
 
@@ -91,6 +92,11 @@ class People(Table):
             self._by_role[role] = np.flatnonzero((self.status == ACTIVE) & (self.role == role))
         return self._by_role[role]
 
+    def orphans(self, rows: np.ndarray, supplier_role: int) -> np.ndarray:
+        """Those of `rows` whose supplier is not an active person of `supplier_role` (he left, was
+        arrested or moved up), in one compiled pass."""
+        return rows[_orphaned(rows, self.supplier, self.status, self.role, supplier_role)]
+
     def set_role(self, rows: np.ndarray, role: int) -> None:
         for r in np.unique(np.append(self.role[rows], role)):
             self._by_role.pop(int(r), None)
@@ -106,6 +112,15 @@ class People(Table):
             return
         for role, cached in self._by_role.items():
             self._by_role[role] = _without(cached, leaving[self.role[leaving] == role])
+
+
+@njit(cache=True)
+def _orphaned(rows, supplier, status, role, supplier_role):
+    out = np.zeros(rows.size, np.bool_)
+    for i in range(rows.size):
+        s = supplier[rows[i]]
+        out[i] = s < 0 or status[s] != ACTIVE or role[s] != supplier_role
+    return out
 
 
 def _without(sorted_rows: np.ndarray, remove: np.ndarray) -> np.ndarray:
