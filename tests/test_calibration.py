@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 import northroute as nr
@@ -54,6 +55,11 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     section, param = key.split(".")
     assert abs(getattr(getattr(scen, section), param) - value) <= 1e-5 * abs(value) + 1
     assert "calibrated to thesis-2012-2017" in (folder / "calibrated.toml").read_text()
+    posterior = pd.read_csv(folder / "posterior.csv")
+    best = posterior.loc[posterior["distance"].idxmin()]
+    assert all(abs(best[k] - v) <= 1e-9 * abs(v) for k, v in summary["estimate"].items())  # the best particle
+    assert summary["fit_seeds"] == [1]  # held out: the particles ran with seed 0 only
+    assert {"defaults", "posterior mean", "calibrated"} <= set(pd.read_csv(folder / "fit.csv").columns)
 
 
 def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
