@@ -7,6 +7,7 @@ each fact's measure and band). Misses are strict xfails that say what the model 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from northroute.processes import justice, policing
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard
 from northroute.validation.facts import frame, total
-from northroute.validation.scorecard import observed
+from northroute.validation.scorecard import by_fact, observed, summary
 from northroute.world.officers import HONEST, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.ties import PRISON as PRISON_TIE
@@ -148,3 +149,16 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     assert (tmp_path / "v" / "scorecard.html").exists()
     bad = CliRunner().invoke(app, ["validate", "a", "b", "c"])
     assert bad.exit_code == 2
+
+
+SPEC_FACTS = [f"SF{i}" for i in (1, 2, 3, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 20, 23, 24, 25, 26, 27, 28, 29,
+                                 30, 31, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43)]  # spec section 3, 36 facts
+
+
+def test_scorecard_counts_facts_of_the_spec_list_as_a_whole() -> None:
+    """Every fact of the shared list has a test; a fact with two tests passes only when both pass."""
+    assert sorted({re.match(r"SF\d+", f.id).group() for f in FACTS}, key=lambda x: int(x[2:])) == SPEC_FACTS
+    card = pd.DataFrame({"id": ["SF1", "SF3", "SF3b", "SF25", "SF25b"], "status": ["pass", "pass", "miss", "pass",
+                                                                                 "pass"], "n": [3, 3, 3, 3, 3]})
+    assert by_fact(card).to_dict() == {"SF1": True, "SF3": False, "SF25": True}
+    assert "4 of 5 tests" in summary(card) and "2 of the 3 facts" in summary(card)

@@ -58,11 +58,20 @@ def observed(row: pd.Series) -> str:
     return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
 
 
+def by_fact(card: pd.DataFrame) -> pd.Series:
+    """Pass or miss per fact of the spec's list (SF3 and SF3b are two tests of SF3): a fact passes when
+    every one of its tests passes."""
+    fact = card["id"].str.extract(r"^(SF\d+)", expand=False)
+    return (card["status"] == "pass").groupby(fact, sort=False).all()
+
+
 def summary(card: pd.DataFrame) -> str:
     passed = int((card["status"] == "pass").sum())
     measured = int((card["n"] > 0).sum())
-    return (f"{passed} of {len(card)} stylised facts pass ({measured} measured; the others cannot be measured in "
-            "this model, reason given)")
+    facts = by_fact(card)
+    return (f"{passed} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
+            f"measured in this model, reason given); {int(facts.sum())} of the {facts.size} facts in the spec's "
+            "list pass every one of their tests")
 
 
 def scorecard_json(card: pd.DataFrame) -> list[dict]:
