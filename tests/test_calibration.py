@@ -57,9 +57,13 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     assert "calibrated to thesis-2012-2017" in (folder / "calibrated.toml").read_text()
     posterior = pd.read_csv(folder / "posterior.csv")
     best = posterior.loc[posterior["distance"].idxmin()]
-    assert all(abs(best[k] - v) <= 1e-9 * abs(v) for k, v in summary["estimate"].items())  # the best particle
-    assert summary["fit_seeds"] == [1]  # held out: the particles ran with seed 0 only
-    assert {"defaults", "posterior mean", "calibrated"} <= set(pd.read_csv(folder / "fit.csv").columns)
+    assert all(abs(best[k] - v) <= 1e-9 * abs(v) for k, v in summary["best_particle"].items())
+    chosen = summary["posterior_mean" if summary["chosen"] == "posterior mean" else "best_particle"]
+    assert summary["estimate"] == chosen
+    sel = summary["distance_selection"]
+    assert sum(sel[summary["chosen"]]) == min(sum(v) for v in sel.values())
+    assert (summary["selection_seeds"], summary["test_seeds"]) == ([1], [2])  # the particles ran with seed 0 only
+    assert {"defaults", "posterior mean", "best particle"} <= set(pd.read_csv(folder / "fit.csv").columns)
 
 
 def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:

@@ -28,8 +28,9 @@ def register(app: typer.Typer) -> None:
         generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 6,
         seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
         particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged.")] = 2,
-        fit_seeds: Annotated[int, typer.Option(help="Held-out seeds (after the particle seeds) for the fit of the "
-                                                    "defaults, the posterior mean and the calibrated values.")]
+        fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose between the posterior mean and the "
+                                                    "best particle) and as many test seeds (to compare them with the "
+                                                    "defaults), after the particle seeds.")]
         = 3,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
                                                      "calibration.html and calibrated.toml.")] = None,
@@ -79,35 +80,45 @@ def register(app: typer.Typer) -> None:
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
                             particle_seeds, step)
         mean, best = cal.estimate(), cal.best()
-        seeds = cal.fit_seeds(fit_seeds)
-        d_default, s_default = fit(scenario, targets, {}, scale, years, seeds)
-        d_mean, s_mean = fit(scenario, targets, mean, scale, years, seeds)
-        d_best, s_best = fit(scenario, targets, best, scale, years, seeds)
+        select, test = cal.held_out_seeds(fit_seeds)
+        d_select = {name: fit(scenario, targets, values, scale, years, select)[0]
+                    for name, values in (("posterior mean", mean), ("best particle", best))}
+        chosen = min(d_select, key=lambda name: sum(d_select[name]))
+        estimate = mean if chosen == "posterior mean" else best
+        d_default, s_default = fit(scenario, targets, {}, scale, years, test)
+        d_mean, s_mean = fit(scenario, targets, mean, scale, years, test)
+        d_best, s_best = fit(scenario, targets, best, scale, years, test)
         table = fit_table(TARGETS[targets](), {"defaults": s_default, "posterior mean": s_mean,
-                                               "calibrated": s_best})
+                                               "best particle": s_best})
+        how = (f"the {chosen} of the last generation (closer to the targets than the "
+               f"{'best particle' if chosen == 'posterior mean' else 'posterior mean'} over selection seeds "
+               f"{select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years; {population} particles x {len(cal.epsilons)} "
-                f"generations ({cal.evaluations} particles x {particle_seeds} seeds from {seed}); fits over the "
-                f"held-out seeds {seeds[0]}-{seeds[-1]}; calibrated = the last generation's best particle")
+                f"generations ({cal.evaluations} particles x {particle_seeds} seeds from {seed}); calibrated values: "
+                f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
         folder.mkdir(parents=True, exist_ok=True)
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
-        (folder / "calibrated.toml").write_text(scenario_toml(cal, best, f"{scenario}-calibrated"))
-        distances = {"defaults": d_default, "posterior mean": d_mean, "calibrated (best particle)": d_best}
-        write_page(cal, table, distances, best, folder / "calibration.html", meta)
-        summary = {"targets": targets, "scenario": scenario, "estimate": best, "posterior_mean": mean,
-                   "interval": {k: cal.interval(k) for k in best}, "epsilons": cal.epsilons,
-                   "runs": cal.evaluations, "fit_seeds": seeds, "distance_defaults": d_default,
-                   "distance_posterior_mean": d_mean, "distance_calibrated": d_best, "folder": str(folder)}
+        (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
+        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best}
+        write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
+        summary = {"targets": targets, "scenario": scenario, "chosen": chosen, "estimate": estimate,
+                   "posterior_mean": mean, "best_particle": best,
+                   "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
+                   "runs": cal.evaluations, "selection_seeds": select, "test_seeds": test,
+                   "distance_selection": d_select, "distance_defaults": d_default,
+                   "distance_posterior_mean": d_mean, "distance_best_particle": d_best,
+                   "distance_calibrated": d_mean if chosen == "posterior mean" else d_best, "folder": str(folder)}
         if as_json:
             print(json.dumps(summary))
             return
         out.print(meta, highlight=False)
-        for k, v in best.items():
+        for k, v in estimate.items():
             lo, hi = cal.interval(k)
-            out.print(f"  {k} = {v:.4g}  (posterior mean {mean[k]:.4g}, 90% interval {lo:.4g} to {hi:.4g}; prior "
-                      f"{ranges[k][0]:g} to {ranges[k][1]:g})", highlight=False)
+            out.print(f"  {k} = {v:.4g}  (posterior mean {mean[k]:.4g}, best particle {best[k]:.4g}, 90% interval "
+                      f"{lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to {ranges[k][1]:g})", highlight=False)
         avg = {k: sum(v) / len(v) for k, v in distances.items()}
-        out.print(f"distance to {targets} (mean over the {fit_seeds} held-out seeds): " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in avg.items()), highlight=False)
+        out.print(f"distance to {targets} (mean over the test seeds): " +
+                  ", ".join(f"{k} {v:.3f}" for k, v in avg.items()) + f"; calibrated = {chosen}", highlight=False)
         out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}",
                   highlight=False)

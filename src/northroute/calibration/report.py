@@ -46,7 +46,7 @@ def write_page(cal: Calibration, fit: pd.DataFrame, distances: dict[str, list[fl
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
             r["target"], r["unit"], _num(r["thesis"]), _num(r["defaults"]), _num(r["posterior mean"]),
-            _num(r["calibrated"]), r["source"]))
+            _num(r["best particle"]), r["source"]))
         + "</tr>" for _, r in fit.iterrows())
     dist = "".join(f"<li>{k}: mean {np.mean(v):.3f} over seeds ({', '.join(f'{x:.3f}' for x in v)})</li>"
                    for k, v in distances.items())
@@ -56,11 +56,11 @@ def write_page(cal: Calibration, fit: pd.DataFrame, distances: dict[str, list[fl
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>northroute calibration</title>"
         f"<style>{CSS}</style></head><body><main><h1>Calibration to {html.escape(cal.targets)}</h1>"
         f"<p class='note'>{html.escape(meta)}</p><h2>Distance to the targets</h2><ul>{dist}</ul>"
-        f"<h2>Calibrated values (best particle) and posterior (last generation)</h2><ul>{est}</ul>"
+        f"<h2>Calibrated values and posterior (last generation)</h2><ul>{est}</ul>"
         f"{fig_html(posterior_figure(cal), 'fig-posterior')}"
         f"{fig_html(epsilon_figure(cal), 'fig-eps')}<h2>Fit</h2><p class='note'>Model values are means over the fit "
         "seeds at the calibration scale; seizures in national-equivalent kg per year (recorded world).</p>"
         "<table><thead><tr><th>target</th><th>unit</th><th>thesis</th><th>defaults</th><th>posterior mean</th>"
-        "<th>calibrated (best particle)</th>"
+        "<th>best particle</th>"
         f"<th>source</th></tr></thead><tbody>{rows}</tbody></table></main></body></html>")
     path.write_text(page, encoding="utf-8")
