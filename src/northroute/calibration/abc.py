@@ -19,6 +19,8 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -118,17 +120,18 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
     seeds for every particle); `on_generation(t, epsilon, evaluations)` is called after each generation."""
     import pyabc
 
+    from northroute.calibration.sampler import SeededMappingSampler
+
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)
     scen = load_scenario(base, [f"population.scale={scale}", f"time.years={years}"])
     prior = pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in params.items()})
-    sampler = (pyabc.sampler.SingleCoreSampler() if workers <= 1
-               else pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers))
     np.random.seed(seed)  # noqa: NPY002  pyabc draws its proposals from numpy's global generator
     model = _Model(scen, list(range(seed, seed + particle_seeds)), target)
-    abc = pyabc.ABCSMC(model, prior, _distance, population_size=population, sampler=sampler)
     out = Calibration(base, target, params, scale, seed, population, generations, particle_seeds)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+        sampler = SeededMappingSampler(map_=pool.map if pool is not None else map)
+        abc = pyabc.ABCSMC(model, prior, _distance, population_size=population, sampler=sampler)
         db = f"sqlite:///{Path(tmp) / 'abc.db'}"
         abc.new(db, {"distance": 0.0})
         done = threading.Event()
