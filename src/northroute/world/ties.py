@@ -3,7 +3,8 @@
 Dense, group-like relations live in People columns instead (kin groups of the community, co-use
 circles of users, a dealer's supplier); this table holds the pair ties that matter for entry,
 vouching and exposure and that the network snapshots export. Edges are rows of numpy columns;
-neighbour queries use a CSR view built by sorting.
+neighbour queries gather the ties touching the asked rows and group them by a counting sort (a CSR
+view over those rows only).
 """
 
 from __future__ import annotations
