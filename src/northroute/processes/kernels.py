@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from northroute.world.people import ACTIVE, WHOLESALE
+
 
 @njit(cache=True)
 def retail_demand(users, market, supplier, pool, need, cash, price_table, pool_discount, slot, nd):
@@ -153,21 +155,19 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
                    daily_dose, vory_bit, vory_fee, ewma, alpha, n_keys):
     """Each retail dealer's week after the users bought: own use, contract pay, cash to the wholesaler.
 
-    The rules are in the docstring of `trade`. Returns the grams each dealer used, the pure grams sold
-    and used, and per-market totals of grams used and of pure grams consumed, summed in dealer order;
-    wholesalers' takings are summed per wholesaler (`wh_slot`) before they are added to their cash.
+    The rules are in the docstring of `trade`. Returns the grams the dealers used themselves and the
+    pure grams they sold or used (totals), per-market totals of grams used, pure grams consumed and need,
+    hand-over sums by substance, each wholesaler's takings (by `wh_slot`) and the Vory's fees.
     """
-    nd = dealers.size
-    own = np.empty(nd)
-    pure_sold = np.empty(nd)
-    own_pure = np.empty(nd)
+    own_total = 0.0
+    pure_total = 0.0
     used_by_key = np.zeros(n_keys)
     pure_by_key = np.zeros(n_keys)
     need_by_key = np.zeros(n_keys)
     handed = np.zeros((2, 3))
     to_wholesaler = np.zeros(n_wh)
     fees = np.zeros(3)
-    for i in range(nd):
+    for i in range(dealers.size):
         r = dealers[i]
         s = sold[i]
         st = stock_g[r]
@@ -175,18 +175,17 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
         pur = min(max(pur, 0.0), 1.0)
         commission = commission_rate * s
         left = max(st - s, 0.0)
-        nd_r = need[r]
-        wanted = nd_r if daily_dose else min(nd_r, commission)
-        o = min(wanted, left)
-        own[i] = o
-        pure_sold[i] = s * pur
-        own_pure[i] = o * pur
+        need_r = need[r]
+        o = min(need_r if daily_dose else min(need_r, commission), left)
+        pure = (s + o) * pur
+        own_total += o
+        pure_total += pure
         stock_g[r] -= s + o
-        pure_g[r] -= pure_sold[i] + own_pure[i]
+        pure_g[r] -= pure
         kept = max(commission - (0.0 if daily_dose else o), 0.0)
         share = kept / s if s > 0 else 0.0
         sup = supplier[r]
-        if sup >= 0 and status[sup] == 0 and role[sup] == 2:
+        if sup >= 0 and status[sup] == ACTIVE and role[sup] == WHOLESALE:
             passed = revenue[i] * (1.0 - share)
             fee = vory_fee if (flags[sup] & vory_bit) != 0 else 0.0
             to_wholesaler[wh_slot[sup]] += passed * (1.0 - fee)
@@ -197,15 +196,15 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
         demand_ewma[r] += ewma * (asked[i] - demand_ewma[r])
         if s > 0:
             ever_sold[r] = True
-        fill[r] = o / nd_r if nd_r > 0 else 1.0
+        fill[r] = o / need_r if need_r > 0 else 1.0
         exposure[r] += alpha * (counterparts[i] - exposure[r])
         k = market[r]
         used_by_key[k] += o
-        pure_by_key[k] += pure_sold[i] + own_pure[i]
-        need_by_key[k] += nd_r
+        pure_by_key[k] += pure
+        need_by_key[k] += need_r
         handed[0, substance[r]] += 3.0 * s + 2.0 * o
         handed[1, substance[r]] += s + o
-    return own, pure_sold, own_pure, used_by_key, pure_by_key, need_by_key, handed, to_wholesaler, fees
+    return own_total, pure_total, used_by_key, pure_by_key, need_by_key, handed, to_wholesaler, fees
 
 
 @njit(cache=True)

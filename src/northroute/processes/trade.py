@@ -144,7 +144,6 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         still = np.bincount(seller, want[idx] - got_alt, nd + 1)
         kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
-    led = world.ledger
     flat = lambda a: a.reshape(-1)  # noqa: E731
     counterparts = np.ones(nd + 1)  # his wholesaler; retail_settle adds his buyers
     kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
@@ -152,15 +151,15 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
                           counterparts)
     wh = p.rows(WHOLESALE)
     with p.slots(wh) as wh_slot:
-        own, pure_sold, own_pure, used, pure_used, need_d, handed, to_wh, fees = kernels.retail_dealers(
+        own, pure, used, pure_used, need_d, handed, to_wh, fees = kernels.retail_dealers(
             dealers, p.supplier, p.status, p.role, p.flags, p.substance, p.market, p.need_g, p.stock_g, p.pure_g,
             p.cash, p.demand_ewma, p.fill, p.ever_sold, p.exposure, sold, revenue, asked, counterparts, wh_slot,
             wh.size, m.dealer_commission, m.dealer_daily_dose, VORY, world.scenario.relations.vory_fee, EWMA,
             1.0 / world.scenario.relations.exposure_weeks, n_keys)
     p.cash[wh] += to_wh
     wk.vory_fees += fees
-    led.consumed_bulk += float(got.sum() + own.sum())
-    led.consumed_pure += float(pure_sold.sum() + own_pure.sum())
+    world.ledger.consumed_bulk += float(got.sum()) + own
+    world.ledger.consumed_pure += pure
     wk.consumed_g += used.reshape(wk.consumed_g.shape)
     wk.consumed_pure += pure_used.reshape(wk.consumed_g.shape)
     wk.need_g += need_d.reshape(wk.consumed_g.shape)
