@@ -69,6 +69,8 @@ METRICS = (
     Metric("purchases_g", "wholesale", "region", "g/week", "lot grams bought by wholesalers at the node"),
     Metric("buyers", "retail", "region", "buyers/week", "distinct buyers (a pool counts once) served"),
     Metric("pooled_purchases", "user", "region", "purchases/week", "purchases made by a pool's buyer"),
+    Metric("registered_crimes", "police", "region", "crimes/week", "drug crimes registered in the region of the "
+           "arrested (SF24)", "recorded"),
     Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
     Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
     Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
@@ -107,6 +109,7 @@ METRICS = (
     Metric("entrants_kin", "wholesale", "national", "persons/week", "new wholesalers introduced by kin"),
     Metric("entrants_prison", "wholesale", "national", "persons/week", "new wholesalers introduced by a "
            "prison mate"),
+    C("entrants_prison_tie", "wholesale", "persons/week", "new wholesalers who have a tie formed in prison (SF9)"),
     Metric("ever_sold_share", "user", "national", "fraction", "share of people using now who have ever sold "
            "(SF10); every 4 weeks"),
     Metric("community_share", "user", "national", "fraction", "share of users in the kin community; every 4 "
@@ -238,6 +241,7 @@ class Recorder:
         self._set(w, "purchases_g", "wholesale", "region", wk.bought_wholesale_g)
         self._set(w, "buyers", "retail", "region", wk.buyers)
         self._set(w, "pooled_purchases", "user", "region", wk.transactions_pooled)
+        self._set(w, "registered_crimes", "police", "region", wk.registered, "recorded")
         self._set(w, "seizures_g", "trafficking", "crossing", wk.seized_g)
         self._set(w, "exports_g", "trafficking", "russia", wk.exported_g)
         self._set(w, "route_supply_g", "trafficking", "route", wk.route_supply_g)

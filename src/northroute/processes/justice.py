@@ -166,6 +166,7 @@ def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, char
     dealer = charge != POSSESSION
     extra = rng.poisson(pol.test_purchases * pol.quota_pressure, rows.size) * dealer
     wk.count("registered_crimes", "police", s, 1.0 + extra, "recorded")
+    scatter_add(wk.registered, (p.region[rows], s), 1.0 + extra)
     wk.count("dealers_prosecuted", "police", s[dealer], 1.0, "recorded")
     for lv in range(4):
         wk.count("arrests", CHARGE_LEVEL[lv], s[charge == lv], 1.0, "recorded")

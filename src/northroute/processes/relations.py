@@ -157,6 +157,9 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
     world.log("introduced", person=entrants, place=p.region[entrants], substance=p.substance[entrants],
               value=np.where(known, how, 0))
     scatter_add(world.week.entrants, (np.where(known, how, 0), p.substance[entrants]), 1.0)
+    if len(world.ties):
+        mates = np.unique(world.ties.neighbours(entrants, (PRISON,), len(p))[0])
+        world.week.count("entrants_prison_tie", "wholesale", p.substance[mates], 1.0)
 
 
 def verified(world: World, rows: np.ndarray) -> np.ndarray:
