@@ -345,7 +345,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF40", "Heroin is used more in the north, cannabis in the south", "L1353-1359, L1404 [DE11]",
          "heroin share of users, north / south", (1.0 + 1e-9, INF), measure=sf40),
     Fact("SF41", "Drugs flow south to north", "L1255-1319", "route direction", (0.0, 0.0),
-         reason="built into the routes (data/routes.csv), not an outcome"),
+         reason="built into the routes (data/routes.csv) and their supply shares (data/route_shares.csv, "
+         "assumptions), not an outcome; those shares send about a quarter of exported heroin out through "
+         "the east and west exits, not the three northern ones"),
     Fact("SF42", "Most of what reaches the Ural region moves on", "L1319", "", (0.0, 0.0),
          reason="Russian markets beyond the hubs are not modelled"),
     Fact("SF43", "Foreigners are prominent among arrested traffickers", "L1086", "", (0.0, 0.0),
