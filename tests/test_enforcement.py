@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 
 import northroute as nr
 from northroute.cli import app
-from northroute.processes import justice, policing
+from northroute.processes import anticorruption, corruption, justice, policing
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard
 from northroute.validation.facts import frame, total
 from northroute.validation.scorecard import by_fact, observed, summary
-from northroute.world.officers import HONEST, PROTECTOR, UBN
+from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.ties import PRISON as PRISON_TIE
 from tests.conftest import tiny
@@ -91,6 +91,61 @@ def test_officers_turn_honest_when_corruption_becomes_risky() -> None:
     assert np.any((off.agency == UBN) & (off.mode == PROTECTOR))
 
 
+def _liable_world(liability: float, *extra: str):
+    """A world under the 2014 regime (the AGDS's detection rate), with or without manager liability."""
+    return build_world(tiny("population.scale=0.05", "anticorruption.detect_rate=0.15",
+                            f"anticorruption.manager_liability={liability}", *extra), 4)
+
+
+def _police_line(world) -> np.ndarray:
+    off = world.officers
+    rows = off.serving(rank=LINE)
+    return rows[off.agency[rows] != CUSTOMS]
+
+
+def test_liable_managers_deter_their_men() -> None:
+    """SF28 (L1704): under an honest manager who answers for them, fewer line officers turn corrupt; the same
+    draws otherwise, so the corrupt with liability are a strict subset of the corrupt without."""
+    corrupt = []
+    for liability in (0.0, 0.5):
+        world = _liable_world(liability)
+        rows = _police_line(world)
+        corrupt.append(set(rows[world.officers.mode[rows] != HONEST].tolist()))
+    assert corrupt[1] < corrupt[0]
+    assert len(corrupt[1]) < 0.8 * len(corrupt[0])
+
+
+def test_liable_managers_turn_honest_when_their_men_are_corrupt() -> None:
+    """A liable manager counts the chance that one of his corrupt men costs him his post (L1704)."""
+    turned = []
+    for liability in (0.0, 0.5):
+        world = _liable_world(liability)
+        off = world.officers
+        off.mode[_police_line(world)] = PROTECTOR
+        managers = off.serving(rank=MANAGER)
+        off.mode[managers] = HONEST
+        assert (corruption.liability_stake(world) > 0).any() == (liability > 0)
+        corruption.decide(world, np.random.default_rng(0), turn_rate=1.0)
+        turned.append(np.count_nonzero(off.mode[managers] != HONEST))
+    assert turned[0] > 0 and turned[1] < turned[0]
+
+
+def test_liable_honest_managers_fire_corrupt_men() -> None:
+    world = _liable_world(1.0, "anticorruption.supervision=10")
+    off = world.officers
+    line = _police_line(world)
+    off.mode[line] = PROTECTOR
+    managers = off.serving(rank=MANAGER)
+    off.mode[managers] = np.where(np.arange(managers.size) % 2, PROTECTOR, HONEST)
+    honest_boss = corruption.manager_is(world, honest=True)
+    world.t = 4 * corruption.STEP_WEEKS
+    world.new_week()
+    anticorruption.step(world, np.random.default_rng(1))
+    fired = line[off.status[line] == DISMISSED]
+    assert fired.size > 0 and honest_boss[off.place[fired]].all()
+    assert world.week.counts[("supervision_dismissals", "police", "true")][0] == fired.size
+
+
 def test_softer_thresholds_shorten_sentences() -> None:
     world = build_world(tiny("population.scale=0.05"), 1)
     s = np.zeros(3, np.int8)
@@ -147,6 +202,9 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     assert {f["status"] for f in facts} <= {"pass", "miss"} and any(f["status"] == "pass" for f in facts)
     assert all(set(f) >= {"id", "status", "observed", "interval", "band"} for f in facts)
     assert (tmp_path / "v" / "scorecard.html").exists()
+    sf28 = next(f for f in facts if f["id"] == "SF28")  # the liability pair ran and was compared seed by seed
+    assert sf28["scenario"] == "liability" and sf28["observed"] is not None
+    assert (tmp_path / "v" / "liability-off" / "runs").is_dir()
     bad = CliRunner().invoke(app, ["validate", "a", "b", "c"])
     assert bad.exit_code == 2
 

@@ -242,9 +242,13 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the scorecard as one JSON line.")] = False,
     quiet: Quiet = False,
 ) -> None:
-    """Run the baseline and the reform scenario and score the thesis's stylised facts (pass or miss)."""
+    """Run the baseline and the reform scenario and score the thesis's stylised facts (pass or miss).
+
+    SF28 also runs the built-in pair manager-liability and manager-liability-off (2012-2014, same seeds,
+    --scale and --set, their own three years)."""
     from northroute.experiments.store import StudyError
     from northroute.validation import scorecard, scorecard_html, scorecard_json
+    from northroute.validation.facts import LIABILITY_SCENARIOS
     from northroute.validation.scorecard import observed, summary
 
     names = list(scenarios or [])
@@ -256,14 +260,17 @@ def validate(
         names += ["baseline-2012", "anticorruption-2015"][len(names):]
         scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
                                                                                         names, strict=True)}
+        scens |= {side: _resolve(name, 0, None, scale, set_ or []) for side, name in LIABILITY_SCENARIOS.items()}
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
+    plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
-                       f"validate {names[0]} and {names[1]}, {seeds} seed{'s' if seeds > 1 else ''}")
+                       f"validate {names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
     runs = {side: [r.timeseries for r in rs] for side, rs in _load_sides(folder, scens, tasks).items()}
     card = scorecard(runs)
-    meta = (f"baseline {names[0]}, reform {names[1]}; seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
+    meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
+            f"seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
             "observed = mean over seeds [90% t-interval of the mean]")
     try:
         card.to_csv(folder / "scorecard.csv", index=False)

@@ -157,6 +157,11 @@ METRICS = (
     C("bribes_kzt", "police", "KZT/week", "protection payments and bribes at arrest", by_drug=False),
     C("extortion_kzt", "police", "KZT/week", "cash taken from users by extorting officers", by_drug=False),
     C("corruption_convictions", "police", "officers/week", "corrupt officers convicted", by_drug=False),
+    C("line_corruption_convictions", "police", "officers/week", "corrupt UBN and patrol line officers convicted "
+      "('regular police', L1704; SF28)", by_drug=False),
+    C("line_corruption_expected", "police", "officers/week", "expected convictions of corrupt UBN and patrol line "
+      "officers: their number at the monthly detection times its chance (SF28; without the draw's noise)",
+      by_drug=False),
     C("corruption_cases", "police", "officers/week", "corruption cases: convictions plus officers fired on "
       "rumours (L1888 [P20])", "recorded", by_drug=False),
     C("officer_sentence_years", "police", "years/week", "summed sentences of convicted officers", "recorded",
@@ -164,6 +169,8 @@ METRICS = (
     C("rumour_dismissals", "police", "officers/week", "honest officers fired on rumours (M58)", by_drug=False),
     C("managers_dismissed", "police", "officers/week", "managers fired for subordinates' corruption (S3)",
       by_drug=False),
+    C("supervision_dismissals", "police", "officers/week", "corrupt line officers fired by a manager who answers "
+      "for them (SF28)", by_drug=False),
     C("officers_left", "police", "officers/week", "officers who left for ordinary reasons (turnover, replaced)",
       by_drug=False),
     *(S("inmates", lv, "persons", f"people in prison whose role at arrest was {lv}") for lv in ROLE_LEVELS),

@@ -406,6 +406,13 @@ class AnticorruptionParams(Section):
     manager_liability: float = P(0.0, 0.0, 1.0, "probability", "thesis L1704: 52 police bosses fired "
                                  "Jan-Sep 2019 (S3)", "Chance a regional manager is dismissed when a subordinate "
                                  "is convicted of corruption.")
+    supervision: float = P(1.0, 0.0, 10.0, "ratio", "thesis L1704 (S3: liability 'had an immediate positive "
+                           "effect'), L1696 (managers liable for not taking 'adequate measures'), L1662-1664 [P20] "
+                           "('Everything depends on the Director!'); value assumption: a director who watches his "
+                           "men finds them as readily as the outside agencies, no more (they hide from superiors, "
+                           "L1652-1654 [DE2])", "How readily an honest manager who answers for his subordinates finds "
+                           "and fires his corrupt line officers: his yearly rate is supervision x "
+                           "manager_liability x detect_rate.")
     salary_index: float = P(1.0, 0.1, 10.0, "ratio", "thesis L1572-1574 [P10]; external-facts §5: +55% for "
                             "operational staff on 1 July 2019", "Police pay relative to 2012.")
     chill: float = P(0.0, 0.0, 1.0, "fraction", "thesis L1916 [P20], L1610 (M58): contact with dealers reads as "

@@ -8,7 +8,10 @@ side effects (rumour-based dismissals, manager liability) reach honest officers 
   bribery as well (M57, L1108, L1112 [P4][O6]).
 - Officers are fired on rumours: "No one will double-check where the compromising material came
   from" (M58, L1712, L1718 [P19]); the agencies count these as corruption cases (L1888 [P20]).
-- From 2019 managers answer for their subordinates (S3, L1704: 52 bosses fired in Jan-Sep 2019).
+- From 2019 managers answer for their subordinates (S3, L1704: 52 bosses fired in Jan-Sep 2019). An
+  honest manager who answers for his men therefore watches them and fires the corrupt ones he finds
+  before the agencies convict them (L1696, L1662-1664 [P20]; rate `corruption.supervision_rate`); the
+  threat deters his line officers in `corruption.decide` (SF28).
 Every officer who leaves is replaced by a new, inexperienced one (L1888 [P3]: "no one works there
 longer than a couple of years").
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes import corruption, justice
-from northroute.world.officers import CONVICTED, DISMISSED, HONEST, LINE, MANAGER, PATROL, UBN
+from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PATROL, UBN
 from northroute.world.people import WHOLESALE
 from northroute.world.state import World
 
@@ -37,10 +40,14 @@ def step(world: World, rng: np.random.Generator) -> None:
     if world.t % STEP_WEEKS:
         return
     off, a, wk = world.officers, world.scenario.anticorruption, world.week
-    corrupt = off.corrupt()
-    caught = corrupt[rng.random(corrupt.size) < _monthly(a.detect_rate)]
+    corrupt, p_month = off.corrupt(), _monthly(a.detect_rate)
+    regular = (off.rank[corrupt] == LINE) & (off.agency[corrupt] != CUSTOMS)  # "regular police" (L1704)
+    detected = rng.random(corrupt.size) < p_month
+    caught = corrupt[detected]
     off.status[caught] = CONVICTED
     wk.count("corruption_convictions", "police", None, caught.size)
+    wk.count("line_corruption_convictions", "police", None, np.count_nonzero(regular[detected]))
+    wk.count("line_corruption_expected", "police", None, np.count_nonzero(regular) * p_month)
     wk.count("corruption_cases", "police", None, caught.size, "recorded")
     wk.count("officer_sentence_years", "police", None, caught.size * a.sentence_years, "recorded")
     world.log("corruption_conviction", person=caught, place=off.place[caught], value=a.sentence_years)
@@ -59,9 +66,18 @@ def step(world: World, rng: np.random.Generator) -> None:
     fired = managers[hit[off.place[managers]] & (rng.random(managers.size) < a.manager_liability)]
     off.status[fired] = DISMISSED
     wk.count("managers_dismissed", "police", None, fired.size)
-    world.log("dismissal", person=np.concatenate([rumoured, fired]),
-              place=off.place[np.concatenate([rumoured, fired])])
-    gone = np.concatenate([caught, rumoured, fired])
+
+    found = np.zeros(0, np.int64)
+    rate = corruption.supervision_rate(world)
+    if rate > 0:  # no draw without liability: the other scenarios keep their random streams
+        left = off.corrupt()
+        left = left[corruption.watched(world, left)]
+        found = left[rng.random(left.size) < _monthly(rate)]
+        off.status[found] = DISMISSED
+    wk.count("supervision_dismissals", "police", None, found.size)
+    out = np.concatenate([rumoured, fired, found])
+    world.log("dismissal", person=out, place=off.place[out])
+    gone = np.concatenate([caught, out])
     corruption.hire(world, rng, off.agency[gone], off.rank[gone], off.place[gone])
 
 

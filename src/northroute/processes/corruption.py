@@ -3,7 +3,11 @@
 - Each month an officer compares the illicit income he expects with the expected cost: the chance of
   detection times the prison term and the career he would lose, plus the informal condemnation of
   drug corruption as "stryom" (M56, M55; thesis L1558, L1576, L1746, L1758). Pay rises lower the pull of
-  bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660).
+  bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660). Under manager
+  liability an honest director watches his men, because their convictions cost him his post (L1704,
+  L1696, L1662-1664 [P20]): his line officers add the chance he fires them to their expected cost. A
+  liable manager also counts the chance that one of his corrupt men is convicted and costs him his post,
+  which he avoids by turning honest, pressing no one and watching his men (L1704, L1658-1660).
 - Police approach the dealers, not the reverse, and dealers "hardly ever refuse" (M49; L1592-1594
   [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]).
 - Patrol officers near selling points take users' money "for gasoline" (M51; L1590 [O3], L1634 [DE3]).
@@ -52,17 +56,58 @@ def expected_cost(world: World) -> float:
     return a.detect_rate / 12.0 * (a.sentence_years * 12.0 + CAREER_MONTHS)
 
 
+def supervision_rate(world: World) -> float:
+    """Yearly rate at which an honest manager who answers for his subordinates fires a corrupt line officer
+    of his region (SF28). His stake is the chance that one of his men is convicted (detect_rate) and that
+    this costs him his post (manager_liability, L1704); he watches in proportion (`supervision`, assumption)."""
+    a = world.scenario.anticorruption
+    return a.supervision * a.manager_liability * a.detect_rate
+
+
+def manager_is(world: World, honest: bool) -> np.ndarray:
+    """Per place: the region has a serving manager who is honest (or, with honest=False, corrupt)."""
+    off = world.officers
+    mgr = off.serving(rank=MANAGER)
+    out = np.zeros(world.geo.n, bool)
+    out[off.place[mgr[(off.mode[mgr] == HONEST) == honest]]] = True
+    return out
+
+
+def liability_stake(world: World) -> np.ndarray:
+    """Per place: a liable manager's expected monthly loss, in salaries, if his men stay as they are: the
+    chance that one of his corrupt UBN or patrol line officers is convicted this month times
+    manager_liability times the career he would lose (L1704). He escapes it by turning honest: he stops
+    pressing his men (M54) and watches them (`supervision_rate`)."""
+    off, a = world.officers, world.scenario.anticorruption
+    if a.manager_liability == 0:
+        return np.zeros(world.geo.n)
+    corrupt = off.corrupt()
+    corrupt = corrupt[(off.rank[corrupt] == LINE) & (off.agency[corrupt] != CUSTOMS)]
+    men = np.bincount(off.place[corrupt], minlength=world.geo.n)
+    return a.manager_liability * -np.expm1(-a.detect_rate / 12.0 * men) * CAREER_MONTHS
+
+
+def watched(world: World, rows: np.ndarray) -> np.ndarray:
+    """Which of these officers are UBN or patrol line officers under an honest regional manager: the ones a
+    liable manager supervises (customs officers sit at crossings and have no manager)."""
+    off = world.officers
+    police_line = (off.rank[rows] == LINE) & (off.agency[rows] != CUSTOMS)
+    return police_line & manager_is(world, honest=True)[off.place[rows]]
+
+
 def decide(world: World, rng: np.random.Generator, turn_rate: float = TURN_RATE) -> None:
     """Officers for whom bribes outweigh the expected cost turn corrupt; those for whom they no longer do
     stop, more slowly (M56)."""
     off, c = world.officers, world.scenario.corruption
     serving = off.serving()
-    boss = np.zeros(world.geo.n, bool)
-    mgr = serving[(off.rank[serving] == MANAGER) & (off.mode[serving] != HONEST)]
-    boss[off.place[mgr]] = True
+    boss = manager_is(world, honest=False)
     pressure = np.where(off.rank[serving] == LINE, 1.0 + c.manager_pressure * boss[off.place[serving]], 1.0)
     gain = c.bribe_gain * pressure / world.scenario.anticorruption.salary_index
-    want = gain > expected_cost(world) + off.norm[serving]
+    # a liable honest manager fires the corrupt men he finds: they lose their career, not their liberty
+    fired = watched(world, serving) * (supervision_rate(world) / 12.0 * CAREER_MONTHS)
+    # a liable manager answers for his corrupt men (L1704)
+    liable = np.where(off.rank[serving] == MANAGER, liability_stake(world)[off.place[serving]], 0.0)
+    want = gain > expected_cost(world) + fired + liable + off.norm[serving]
     draw = rng.random(serving.size)
     honest = off.mode[serving] == HONEST
     turn = serving[want & honest & (draw < turn_rate)]

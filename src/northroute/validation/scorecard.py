@@ -29,23 +29,26 @@ def _band(fact: Fact) -> str:
 def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
     """One row per fact: the mean over seeds with its 90% t-interval, and pass when the mean lies in the band.
 
-    `runs` maps "baseline" and "reform" to the time series of their seeds. A fact the model cannot speak
-    to, or whose scenario was not run, is a miss with its reason."""
+    `runs` maps "baseline", "reform" and the liability pair to the time series of their seeds, in seed
+    order; a fact with a twin is measured on each seed's run and the twin's run of the same seed. A fact
+    the model cannot speak to, or whose scenario was not run, is a miss with its reason."""
     frames = {k: [frame(ts) for ts in v] for k, v in runs.items()}
     rows = []
     for f in facts:
         row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
                "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
                "hi": np.nan, "n": 0, "status": "miss", "note": f.reason}
-        if f.measure is not None and frames.get(f.scenario):
-            values = pd.DataFrame([[f.measure(ts) for ts in frames[f.scenario]]])
+        needed = [f.scenario] + ([f.twin] if f.twin else [])
+        if f.measure is not None and all(frames.get(k) for k in needed):
+            values = pd.DataFrame([[f.measure(*runs_of_seed) for runs_of_seed
+                                    in zip(*(frames[k] for k in needed), strict=True)]])
             est = t_interval(values).iloc[0]
             row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"])}
             ok = f.band[0] <= est["mean"] <= f.band[1]
             row["status"] = "pass" if ok else "miss"
             row["note"] = "" if est["n"] else "no value (nothing to measure in these runs)"
         elif f.measure is not None:
-            row["note"] = f"the {f.scenario} scenario was not run"
+            row["note"] = f"the {' and '.join(needed)} scenario{'s were' if f.twin else ' was'} not run"
         rows.append(row)
     return pd.DataFrame(rows)
 
