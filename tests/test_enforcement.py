@@ -217,6 +217,14 @@ def test_scorecard_counts_facts_of_the_spec_list_as_a_whole() -> None:
     """Every fact of the shared list has a test; a fact with two tests passes only when both pass."""
     assert sorted({re.match(r"SF\d+", f.id).group() for f in FACTS}, key=lambda x: int(x[2:])) == SPEC_FACTS
     card = pd.DataFrame({"id": ["SF1", "SF3", "SF3b", "SF25", "SF25b"], "status": ["pass", "pass", "miss", "pass",
-                                                                                 "pass"], "n": [3, 3, 3, 3, 3]})
+                                                                                 "pass"], "n": [3, 3, 3, 3, 3],
+                         "construction": ["", "an input", "", "", "a rule"]})
     assert by_fact(card).to_dict() == {"SF1": True, "SF3": False, "SF25": True}
     assert "4 of 5 tests" in summary(card) and "2 of the 3 facts" in summary(card)
+    assert "1 of them by construction" in summary(card)  # SF25 passes by a rule; SF3 misses
+
+
+def test_facts_fixed_by_an_input_are_marked() -> None:
+    """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
+    marked = {f.id for f in FACTS if f.construction}
+    assert {"SF13", "SF35", "SF36"} <= marked and not marked & {"SF1", "SF17", "SF20", "SF28"}

@@ -12,8 +12,6 @@ import pandas as pd
 from northroute.report.compare import t_interval
 from northroute.validation.facts import FACTS, Fact, frame
 
-COLUMNS = ("id", "claim", "evidence", "scenario", "metric", "band", "observed", "status")
-
 
 def _band(fact: Fact) -> str:
     if fact.measure is None:
@@ -37,7 +35,7 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
     for f in facts:
         row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
                "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
-               "hi": np.nan, "n": 0, "status": "miss", "note": f.reason}
+               "hi": np.nan, "n": 0, "status": "miss", "note": f.reason, "construction": f.construction}
         needed = [f.scenario] + ([f.twin] if f.twin else [])
         if f.measure is not None and all(frames.get(k) for k in needed):
             values = pd.DataFrame([[f.measure(*runs_of_seed) for runs_of_seed
@@ -46,7 +44,9 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
             row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"])}
             ok = f.band[0] <= est["mean"] <= f.band[1]
             row["status"] = "pass" if ok else "miss"
-            row["note"] = "" if est["n"] else "no value (nothing to measure in these runs)"
+            row["note"] = f"by construction: {f.construction}" if f.construction else ""
+            if not est["n"]:
+                row["note"] = "no value (nothing to measure in these runs)"
         elif f.measure is not None:
             row["note"] = f"the {' and '.join(needed)} scenario{'s were' if f.twin else ' was'} not run"
         rows.append(row)
@@ -72,9 +72,12 @@ def summary(card: pd.DataFrame) -> str:
     passed = int((card["status"] == "pass").sum())
     measured = int((card["n"] > 0).sum())
     facts = by_fact(card)
+    fact = card["id"].str.extract(r"^(SF\d+)", expand=False)
+    built = (card["construction"] != "").groupby(fact, sort=False).any()
     return (f"{passed} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
             f"measured in this model, reason given); {int(facts.sum())} of the {facts.size} facts in the spec's "
-            "list pass every one of their tests")
+            f"list pass every one of their tests, {int((facts & built).sum())} of them by construction (an input "
+            "or a fixed rule sets the value, so the pass does not test the model)")
 
 
 def scorecard_json(card: pd.DataFrame) -> list[dict]:
@@ -83,7 +86,8 @@ def scorecard_json(card: pd.DataFrame) -> list[dict]:
 
     return [{"id": r["id"], "status": r["status"], "observed": num(r["mean"]),
              "interval": [num(r["lo"]), num(r["hi"])], "band": [num(r["lo_band"]), num(r["hi_band"])],
-             "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"]} for _, r in card.iterrows()]
+             "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"],
+             "by_construction": bool(r["construction"])} for _, r in card.iterrows()]
 
 
 def scorecard_html(card: pd.DataFrame, title: str, meta: str) -> str:
