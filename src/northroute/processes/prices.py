@@ -28,11 +28,11 @@ from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
 RETAIL_TIER, KILO_TIER = 0, 1
-TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # who sells at the retail and at the wholesale price;
-# traffickers are pooled with their buyers because their own arrests are too rare to measure (assumption)
-REFERENCE_WEEKS = 52  # assumption: the markups are those of the first recorded year (Table 5.6, 2012), so
-# they pay for the risk of the burn-in and that year; the risk premium moves with the change from it
-MAX_STOCK_LOSS = 0.5  # assumption: a cap on the share of stock expected lost, for numerical safety
+# Who sells at the retail and at the wholesale price. Traffickers are pooled with the wholesalers they sell
+# to (the kilogram trade inside Kazakhstan) because their own arrests are too rare to measure (assumption).
+TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # sellers at the retail and at the wholesale price
+REFERENCE_WEEKS = 52  # assumption: markups are those of the first recorded year (Table 5.6 is 2012)
+MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at arrest (numerical safety)
 
 
 def source_price_per_g(world: World) -> np.ndarray:
