@@ -196,17 +196,15 @@ def target_prices(world: World) -> tuple[np.ndarray, np.ndarray]:
     return wholesale, retail
 
 
-def domestic_risk_premium(world: World) -> np.ndarray:
-    """[places, substances] part of the wholesale target that pays for domestic arrest risk: stock lost
-    and prison time above the reference; what selling in Kazakhstan costs a trafficker."""
+def risk_premium_share(world: World) -> np.ndarray:
+    """[substances] share of the wholesale target that pays for domestic arrest risk above the reference
+    (prison time and stock lost): 1 - markup x (1 - loss) / (1 + (markup - 1) x factor)."""
     m = world.scenario.market
     factor, loss = risk_factor(world)[KILO_TIER], stock_loss(world)[KILO_TIER]
-    scarcity = _scarcity(_cover(world, WHOLESALE), m.stock_cover_weeks, m.scarcity_elasticity)
-    per_landed = (1.0 + (m.trafficker_markup - 1.0) * factor) / (1.0 - loss) - m.trafficker_markup
-    return landed_cost(world) * scarcity * per_landed
+    return 1.0 - m.trafficker_markup * (1.0 - loss) / (1.0 + (m.trafficker_markup - 1.0) * factor)
 
 
-def export_value_ratio(world: World, reference: bool = False) -> np.ndarray:
+def export_value_ratio(world: World, reference: bool = False, target: np.ndarray | None = None) -> np.ndarray:
     """[routes, substances] log of expected export value over expected domestic value of a lot.
 
     Export: the Russian price times the chance of reaching the hub; domestic: the wholesale price less
@@ -217,7 +215,8 @@ def export_value_ratio(world: World, reference: bool = False) -> np.ndarray:
     geo = world.geo
     surv = route_survival(world)
     ru = russia_price_per_g(world, reference)
-    net = world.price_wholesale - domestic_risk_premium(world)
+    target = target_prices(world)[0] if target is None else target
+    net = world.price_wholesale - target * risk_premium_share(world)  # what a domestic sale leaves him
     out = np.zeros((len(geo.route_names), N_SUBSTANCES))
     for r in range(len(geo.route_names)):
         k = geo.route_len[r]
@@ -230,7 +229,7 @@ def export_value_ratio(world: World, reference: bool = False) -> np.ndarray:
     return out
 
 
-def export_probability(world: World) -> np.ndarray:
+def export_probability(world: World, target: np.ndarray | None = None) -> np.ndarray:
     """[routes, substances] chance a trafficker sends a new lot on to Russia (thesis L2031, hedged).
 
     A logit in the export/domestic value ratio, centred so that `trafficking.export_share` of lots go
@@ -238,7 +237,7 @@ def export_probability(world: World) -> np.ndarray:
     scenario with other Russian prices, and any later change of domestic prices, moves the share.
     """
     t = world.scenario.trafficking
-    z = world.export_bias + t.export_sensitivity * export_value_ratio(world)
+    z = world.export_bias + t.export_sensitivity * export_value_ratio(world, target=target)
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -247,8 +246,9 @@ def init(world: World, rng: np.random.Generator) -> None:
     world.price_wholesale, world.price_retail = target_prices(world)
     t = world.scenario.trafficking
     share = t.export_share
-    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * export_value_ratio(world, True)
-    world.export_prob = export_probability(world)
+    ratio = export_value_ratio(world, True, world.price_wholesale)
+    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * ratio
+    world.export_prob = export_probability(world, world.price_wholesale)
 
 
 def reference_retail(world: World) -> np.ndarray:
@@ -266,4 +266,4 @@ def step(world: World, rng: np.random.Generator) -> None:
     wholesale, retail = target_prices(world)
     world.price_wholesale += lam * (wholesale - world.price_wholesale)
     world.price_retail += lam * (retail - world.price_retail)
-    world.export_prob = export_probability(world)
+    world.export_prob = export_probability(world, wholesale)
