@@ -215,6 +215,14 @@ def sf30_tenure(ts):
                                                                               (2014,)))
 
 
+def sf31(ts):
+    def export_share(years):
+        exported = _sel(ts, "exports_g", "trafficking", years=years, substance="heroin", national=False)
+        bought = _sel(ts, "purchases_g", "wholesale", years=years, substance="heroin", national=False)
+        return ratio(exported.value.sum(), exported.value.sum() + bought.value.sum())
+    return ratio(export_share((2016, 2017)), export_share(PRE))
+
+
 def sf34(ts):
     return ratio(total(ts, "registered_crimes", "police", "recorded"), total(ts, "dealers_prosecuted", "police",
                                                                              "recorded"))
@@ -228,14 +236,6 @@ def sf35(ts):
 def sf36(ts):
     return ratio(total(ts, "sentence_years", "wholesale", "recorded", substance="heroin"),
                  total(ts, "convictions", "wholesale", "recorded", substance="heroin"))
-
-
-def sf31(ts):
-    def export_share(years):
-        exported = _sel(ts, "exports_g", "trafficking", years=years, substance="heroin", national=False)
-        bought = _sel(ts, "purchases_g", "wholesale", years=years, substance="heroin", national=False)
-        return ratio(exported.value.sum(), exported.value.sum() + bought.value.sum())
-    return ratio(export_share((2016, 2017)), export_share(PRE))
 
 
 def sf39(ts):
