@@ -100,6 +100,7 @@ GROUPS = {
         "market.scarcity_elasticity",
         "market.price_adjustment",
         "market.risk_memory_weeks",
+        "market.prison_time_weight",
         "trafficking.transport_cost_per_1000km",
     ],
     **{
@@ -182,6 +183,7 @@ CONSTS = {
         ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE", "IDLE_SHARE", "START_TENURE_YEARS"],
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
+    "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "MAX_STOCK_LOSS"]),
     "relations": ("processes/relations.py", ["MONTH"]),
     "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "PATROL_SHARE"]),
     "justice": ("processes/justice.py", ["HOLDING_DAYS", "PLEA_FACTOR"]),

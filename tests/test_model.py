@@ -167,3 +167,50 @@ def test_new_dealer_takes_his_circle_as_customers():
     assert mates.size > 0
     careers._bring_customers(p, np.array([recruit]))
     assert np.all(p.supplier[mates] == recruit)
+
+
+def test_arrests_of_sellers_are_the_risk_prices_see():
+    """7.6: the risk premium is measured from simulated arrests and sentences, by tier and drug."""
+    from northroute.processes import justice, prices
+    from northroute.world.people import HEROIN, WHOLESALE
+
+    world = build_world(tiny("corruption.bribe_at_arrest=0"), 1)
+    p = world.people
+    wh = p.rows(WHOLESALE)
+    heroin_wh = wh[p.substance[wh] == HEROIN][:5]
+    world.new_week()
+    justice.arrest(world, np.random.default_rng(0), heroin_wh)
+    prices.measure_seller_risk(world)
+    assert world.arrest_hazard[prices.KILO_TIER, HEROIN] > 0
+    assert world.prison_rate[prices.KILO_TIER, HEROIN] > 0
+    assert world.prison_rate[prices.RETAIL_TIER].sum() == 0 and world.prison_rate[:, 1:].sum() == 0
+
+
+def test_domestic_arrest_risk_raises_prices_and_sends_heroin_abroad():
+    """7.6 (Reuter & Kleiman): a higher prison risk for domestic sellers raises both price targets and,
+    until prices repay it, lowers the domestic value of a lot, so more lots are sent to Russia."""
+    from northroute.processes import prices
+    from northroute.world.people import HEROIN
+
+    world = build_world(tiny(), 1)
+    world.t = world.burn_in + prices.REFERENCE_WEEKS  # past the reference window
+    world.risk_reference[:] = [[[100.0] * 3] * 2, [[0.5] * 3] * 2]  # reference: ~0.26 prison-years a year
+    ref = 0.5 / 100.0 * 52.1775
+    world.prison_rate[:] = ref
+    whole0, retail0 = prices.target_prices(world)
+    assert np.allclose(prices.risk_factor(world), 1.0)
+    world.price_wholesale = whole0.copy()
+    export0 = prices.export_probability(world)
+
+    world.prison_rate[:] = ref + 1.0  # one more prison-year per year of selling
+    world.arrest_hazard[:] = 0.002
+    whole1, retail1 = prices.target_prices(world)
+    regions = world.geo.regions
+    assert np.all(whole1[regions, HEROIN] > 1.2 * whole0[regions, HEROIN])
+    markup0, markup1 = (r[regions, HEROIN] / w[regions, HEROIN] for r, w in ((retail0, whole0), (retail1, whole1)))
+    assert np.all(markup1 > markup0)  # the retail tier's own risk adds to what it passes on
+    heroin_routes = world.geo.route_carries[:, HEROIN]
+    export1 = prices.export_probability(world)
+    assert np.all(export1[heroin_routes, HEROIN] > export0[heroin_routes, HEROIN] + 0.02)
+    world.price_wholesale = whole1.copy()  # once prices have moved to the target, the premium repays the risk
+    assert np.allclose(prices.export_probability(world), export0)

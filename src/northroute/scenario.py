@@ -206,7 +206,14 @@ class MarketParams(Section):
     price_adjustment: float = P(0.1, 0.01, 1.0, "1/week", "assumption", "Share of the gap to the target "
                                 "price closed each week.")
     risk_memory_weeks: float = P(26.0, 1.0, 260.0, "weeks", "assumption", "Memory of recent losses "
-                                 "(seizures) that sets the risk premium.")
+                                 "(seizures at crossings, arrests of domestic sellers) that sets the risk "
+                                 "premia.")
+    prison_time_weight: float = P(1.0, 0.0, 10.0, "years of income per year in prison", "Reuter & Kleiman "
+                                  "1986 'Risks and prices', Caulkins & Reuter 1998: sellers are paid for the "
+                                  "expected prison time and stock their trade costs them; valuing a year inside "
+                                  "at one year of the seller's margin income (lost earnings, no further "
+                                  "disutility) is an assumption", "Weight of the prison time sellers expect "
+                                  "in the margins they ask; 0 turns the arrest-risk premium off.")
     users_per_dealer_target: float = P(12.0, 2.0, 100.0, "persons", "assumption (same as population."
                                        "users_per_retail_dealer)", "Users per retail dealer above which "
                                        "wholesalers recruit more retail dealers.")

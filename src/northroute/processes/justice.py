@@ -147,6 +147,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     wk.count("sentence_years_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)],
              years[convicted & protected & (role == WHOLESALE)])
     wk.count("convictions_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)], 1.0)
+    _seller_risk(world, role, s, years)
     world.log("arrest", person=rows, place=p.region[rows], substance=s, value=charge)
     jailed = rows[years > 0]
     world.log("conviction", person=jailed, place=p.region[jailed], substance=p.substance[jailed],
@@ -155,6 +156,14 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     _leave_market(world, rng, jailed, years[years > 0])
     if witnesses.size:
         _testify(world, rng, witnesses)
+
+
+def _seller_risk(world: World, role: np.ndarray, substance: np.ndarray, years: np.ndarray) -> None:
+    """Arrests and prison years of domestic sellers by price tier: the risk prices compensate (7.6)."""
+    tier = np.select([role == RETAIL, role >= WHOLESALE], [0, 1], -1)  # prices.TIER_ROLES
+    sel = tier >= 0
+    scatter_add(world.week.seller_arrests, (tier[sel], substance[sel]), 1.0)
+    scatter_add(world.week.seller_years, (tier[sel], substance[sel]), years[sel])
 
 
 def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, charge: np.ndarray,

@@ -6,6 +6,15 @@ way, after Reuter & Kleiman's 'risks and prices') times the traffickers' markup 
 factor from wholesalers' stock cover; the retail price is the wholesaler's cost of a street gram
 after two rounds of cutting, plus the retail dealer's in-kind pay (thesis L964 [DE11]), times the
 retail markup and retail scarcity. Prices move part of the way to that target each week.
+
+Domestic arrest risk (Reuter & Kleiman 1986; Caulkins & Reuter 1998): each tier's margin is paid
+for the prison time its sellers expect, and its cost of goods for the stock lost at arrest. The
+risk is what the simulated sellers experience: arrests and sentences of retail dealers (retail
+tier) and of wholesalers and traffickers (the kilogram trade, wholesale tier), smoothed nationally
+by drug. The markups are read as those of the first year (Table 5.6 is 2012), so they already pay
+for the prison risk of a reference window; only the change from it moves the margins. Traffickers
+weigh a domestic sale net of the extra risk premium, the cost of the risk they take by selling in
+Kazakhstan (thesis L2031, hedged), so rising risk pushes lots to export until prices repay it.
 """
 
 from __future__ import annotations
@@ -14,9 +23,16 @@ import numpy as np
 
 from northroute.scenario import TraffickingParams
 from northroute.world.arrays import scatter_add, sum_by
-from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
+from northroute.world.people import HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
-from northroute.world.state import N_SUBSTANCES, World
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+
+RETAIL_TIER, KILO_TIER = 0, 1
+# Who sells at the retail and at the wholesale price. Traffickers are pooled with the wholesalers they sell
+# to (the kilogram trade inside Kazakhstan) because their own arrests are too rare to measure (assumption).
+TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # sellers at the retail and at the wholesale price
+REFERENCE_WEEKS = 52  # assumption: markups are those of the first recorded year (Table 5.6 is 2012)
+MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at arrest (numerical safety)
 
 
 def source_price_per_g(world: World) -> np.ndarray:
@@ -119,39 +135,101 @@ def _scarcity(cover: np.ndarray, target: float, elasticity: float) -> np.ndarray
     return np.clip(np.maximum(ratio, 1e-3) ** -elasticity, 0.5, 3.0)
 
 
-def target_prices(world: World) -> tuple[np.ndarray, np.ndarray]:
+def sellers(world: World) -> np.ndarray:
+    """[tier, substance] active domestic sellers (TIER_ROLES)."""
+    p = world.people
+    out = np.zeros((len(TIER_ROLES), N_SUBSTANCES))
+    for tier, roles in enumerate(TIER_ROLES):
+        for role in roles:
+            out[tier] += np.bincount(p.substance[p.rows(role)], minlength=N_SUBSTANCES)
+    return out
+
+
+def measure_seller_risk(world: World) -> None:
+    """Smooth this week's arrests and prison years of domestic sellers (justice) into rates per seller;
+    during the reference window also sum them for the reference prison rate."""
+    n, wk = sellers(world), world.week
+    seen = n > 0
+    alpha = 1.0 / world.scenario.market.risk_memory_weeks
+    arrests = np.divide(wk.seller_arrests, n, out=np.zeros_like(n), where=seen)
+    years = np.divide(wk.seller_years, n, out=np.zeros_like(n), where=seen) * WEEKS_PER_YEAR
+    world.arrest_hazard[seen] += alpha * (arrests[seen] - world.arrest_hazard[seen])
+    world.prison_rate[seen] += alpha * (years[seen] - world.prison_rate[seen])
+    if _in_reference(world):
+        world.risk_reference += np.stack([n, wk.seller_years])
+
+
+def _in_reference(world: World) -> bool:
+    return world.t < world.burn_in + REFERENCE_WEEKS
+
+
+def risk_factor(world: World) -> np.ndarray:
+    """[tier, substance] margin over the margin at the reference risk: (1 + k π) / (1 + k π_ref), with π
+    the prison-years sentenced per seller-year and k `market.prison_time_weight`; 1 in the window."""
+    if _in_reference(world):
+        return np.ones((len(TIER_ROLES), N_SUBSTANCES))
+    k = world.scenario.market.prison_time_weight
+    weeks, years = world.risk_reference
+    ref = np.divide(years, weeks, out=np.zeros_like(years), where=weeks > 0) * WEEKS_PER_YEAR
+    return (1.0 + k * world.prison_rate) / (1.0 + k * ref)
+
+
+def stock_loss(world: World) -> np.ndarray:
+    """[tier, substance] share of stock bought that is expected lost at arrest: weekly arrest hazard x
+    weeks of sales held (the tiers' target covers)."""
     m = world.scenario.market
-    wholesale = landed_cost(world) * m.trafficker_markup
+    cover = np.array([m.retail_cover_weeks, m.stock_cover_weeks])[:, None]
+    return np.minimum(world.arrest_hazard * cover, MAX_STOCK_LOSS)
+
+
+def target_prices(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Wholesale and retail targets: cost of goods over (1 - stock lost at arrest), plus the margin
+    (markup - 1) scaled by the tier's risk factor, times scarcity."""
+    m = world.scenario.market
+    factor, loss = risk_factor(world), stock_loss(world)
+    wholesale = landed_cost(world) / (1.0 - loss[KILO_TIER]) * (1.0 + (m.trafficker_markup - 1.0) * factor[KILO_TIER])
     wholesale *= _scarcity(_cover(world, WHOLESALE), m.stock_cover_weeks, m.scarcity_elasticity)
     a = cutting(world)
-    street_cost = wholesale * (1.0 - a) ** 2 * (1.0 + m.dealer_commission)
-    retail = street_cost * m.retail_markup
+    street_cost = wholesale * (1.0 - a) ** 2 * (1.0 + m.dealer_commission) / (1.0 - loss[RETAIL_TIER])
+    retail = street_cost * (1.0 + (m.retail_markup - 1.0) * factor[RETAIL_TIER])
     retail *= _scarcity(_cover(world, RETAIL), m.retail_cover_weeks, m.scarcity_elasticity)
     return wholesale, retail
 
 
-def export_value_ratio(world: World, reference: bool = False) -> np.ndarray:
+def risk_premium_share(world: World) -> np.ndarray:
+    """[substances] share of the wholesale target that pays for domestic arrest risk above the reference
+    (prison time and stock lost): 1 - markup x (1 - loss) / (1 + (markup - 1) x factor)."""
+    m = world.scenario.market
+    factor, loss = risk_factor(world)[KILO_TIER], stock_loss(world)[KILO_TIER]
+    return 1.0 - m.trafficker_markup * (1.0 - loss) / (1.0 + (m.trafficker_markup - 1.0) * factor)
+
+
+def export_value_ratio(world: World, reference: bool = False, target: np.ndarray | None = None) -> np.ndarray:
     """[routes, substances] log of expected export value over expected domestic value of a lot.
 
-    Export: the Russian price times the chance of reaching the hub; domestic: the wholesale price
-    times the chance of reaching each Kazakh region of the route, averaged over those regions.
+    Export: the Russian price times the chance of reaching the hub; domestic: the wholesale price less
+    the domestic risk premium (what selling in Kazakhstan costs the trafficker in expected prison time
+    and lost stock, above the reference risk), times the chance of reaching each Kazakh region of the
+    route, averaged over those regions.
     """
     geo = world.geo
     surv = route_survival(world)
     ru = russia_price_per_g(world, reference)
+    target = target_prices(world)[0] if target is None else target
+    net = world.price_wholesale - target * risk_premium_share(world)  # what a domestic sale leaves him
     out = np.zeros((len(geo.route_names), N_SUBSTANCES))
     for r in range(len(geo.route_names)):
         k = geo.route_len[r]
         nodes = geo.route_nodes[r, :k]
         regions = geo.kind[nodes] == "region"
         for s in range(N_SUBSTANCES):
-            v_dom = np.mean(world.price_wholesale[nodes[regions], s] * surv[r, :k][regions])
+            v_dom = np.mean(net[nodes[regions], s] * surv[r, :k][regions])
             v_exp = ru[s] * surv[r, k - 1]
             out[r, s] = np.log(max(v_exp, 1e-9) / max(v_dom, 1e-9))
     return out
 
 
-def export_probability(world: World) -> np.ndarray:
+def export_probability(world: World, target: np.ndarray | None = None) -> np.ndarray:
     """[routes, substances] chance a trafficker sends a new lot on to Russia (thesis L2031, hedged).
 
     A logit in the export/domestic value ratio, centred so that `trafficking.export_share` of lots go
@@ -159,7 +237,7 @@ def export_probability(world: World) -> np.ndarray:
     scenario with other Russian prices, and any later change of domestic prices, moves the share.
     """
     t = world.scenario.trafficking
-    z = world.export_bias + t.export_sensitivity * export_value_ratio(world)
+    z = world.export_bias + t.export_sensitivity * export_value_ratio(world, target=target)
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -168,8 +246,9 @@ def init(world: World, rng: np.random.Generator) -> None:
     world.price_wholesale, world.price_retail = target_prices(world)
     t = world.scenario.trafficking
     share = t.export_share
-    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * export_value_ratio(world, True)
-    world.export_prob = export_probability(world)
+    ratio = export_value_ratio(world, True, world.price_wholesale)
+    world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * ratio
+    world.export_prob = export_probability(world, world.price_wholesale)
 
 
 def reference_retail(world: World) -> np.ndarray:
@@ -182,8 +261,9 @@ def reference_retail(world: World) -> np.ndarray:
 
 
 def step(world: World, rng: np.random.Generator) -> None:
+    measure_seller_risk(world)
     lam = world.scenario.market.price_adjustment
     wholesale, retail = target_prices(world)
     world.price_wholesale += lam * (wholesale - world.price_wholesale)
     world.price_retail += lam * (retail - world.price_retail)
-    world.export_prob = export_probability(world)
+    world.export_prob = export_probability(world, wholesale)

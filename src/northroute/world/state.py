@@ -91,6 +91,8 @@ class Week:
     route_entered_g: np.ndarray  # grams that crossed into Kazakhstan (or left the Chu Valley)
     route_seized_g: np.ndarray
     route_exported_g: np.ndarray
+    seller_arrests: np.ndarray  # [tier, substance] domestic sellers arrested (prices.TIER_ROLES)
+    seller_years: np.ndarray  # [tier, substance] prison years they were sentenced to
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
     transactions_pooled: np.ndarray
     registered: np.ndarray  # [places, substances] drug crimes registered in each region (SF24)
@@ -135,6 +137,10 @@ class World:
     crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
     export_prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [routes, subst] this week
     export_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))  # logit centre per route
+    arrest_hazard: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # per seller-week
+    prison_rate: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # years per seller-year
+    risk_reference: np.ndarray = field(default_factory=lambda: np.zeros((2, 2, N_SUBSTANCES)))  # seller-weeks
+    # and prison years [2, tier, substance] summed over the reference window (prices.REFERENCE_WEEKS)
     ledger: Ledger = field(default_factory=Ledger)
     initial_stock: tuple[float, float] = (0.0, 0.0)  # pure and bulk grams held at the start
     week: Week | None = None
@@ -167,8 +173,8 @@ class World:
         self.week = Week(
             consumed_g=z(p, 3), consumed_pure=z(p, 3), need_g=z(p, 3), bought_wholesale_g=z(p, 3),
             seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_entered_g=z(r, 3),
-            route_seized_g=z(r, 3), route_exported_g=z(r, 3), buyers=z(p, 3), transactions_pooled=z(p, 3),
-            registered=z(p, 3),
+            route_seized_g=z(r, 3), route_exported_g=z(r, 3), seller_arrests=z(2, 3), seller_years=z(2, 3),
+            buyers=z(p, 3), transactions_pooled=z(p, 3), registered=z(p, 3),
         )
 
     def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
