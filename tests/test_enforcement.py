@@ -20,7 +20,7 @@ from northroute.processes import anticorruption, corruption, justice, policing
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard
 from northroute.validation.facts import frame, total
-from northroute.validation.scorecard import by_fact, observed, summary
+from northroute.validation.scorecard import by_fact, crosses_band, observed, summary
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.ties import PRISON as PRISON_TIE
@@ -222,6 +222,12 @@ def test_scorecard_counts_facts_of_the_spec_list_as_a_whole() -> None:
     assert by_fact(card).to_dict() == {"SF1": True, "SF3": False, "SF25": True}
     assert "4 of 5 tests" in summary(card) and "2 of the 3 facts" in summary(card)
     assert "1 of them by construction" in summary(card)  # SF25 passes by a rule; SF3 misses
+
+
+def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:
+    assert crosses_band(0.85, 0.95, (0.7, 0.9)) and crosses_band(0.6, 0.75, (0.7, 0.9))
+    assert not crosses_band(0.75, 0.85, (0.7, 0.9)) and not crosses_band(0.5, 0.6, (0.7, 0.9))
+    assert not crosses_band(1.2, 3.0, (1.0, float("inf")))
 
 
 def test_facts_fixed_by_an_input_are_marked() -> None:

@@ -24,6 +24,13 @@ def _band(fact: Fact) -> str:
     return f"{lo:g} to {hi:g}"
 
 
+def crosses_band(lo: float, hi: float, band: tuple[float, float]) -> bool:
+    """Does the interval hold values both inside and outside the band (so the verdict is not settled)?"""
+    if np.isnan(lo) or np.isnan(hi):
+        return False
+    return bool(lo < band[0] <= hi or lo <= band[1] < hi)
+
+
 def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
     """One row per fact: the mean over seeds with its 90% t-interval, and pass when the mean lies in the band.
 
@@ -35,7 +42,8 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
     for f in facts:
         row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
                "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
-               "hi": np.nan, "n": 0, "status": "miss", "note": f.reason, "construction": f.construction}
+               "hi": np.nan, "n": 0, "status": "miss", "note": f.reason, "construction": f.construction,
+               "edge": False}
         needed = [f.scenario] + ([f.twin] if f.twin else [])
         if f.measure is not None and all(frames.get(k) for k in needed):
             values = pd.DataFrame([[f.measure(*runs_of_seed) for runs_of_seed
@@ -44,7 +52,11 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
             row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"])}
             ok = f.band[0] <= est["mean"] <= f.band[1]
             row["status"] = "pass" if ok else "miss"
-            row["note"] = f"by construction: {f.construction}" if f.construction else ""
+            row["edge"] = crosses_band(est["lo"], est["hi"], f.band)
+            notes = [f"by construction: {f.construction}"] if f.construction else []
+            if row["edge"]:
+                notes.append("the 90% interval crosses the band's edge: more seeds could change the verdict")
+            row["note"] = "; ".join(notes)
             if not est["n"]:
                 row["note"] = "no value (nothing to measure in these runs)"
         elif f.measure is not None:
@@ -77,7 +89,9 @@ def summary(card: pd.DataFrame) -> str:
     return (f"{passed} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
             f"measured in this model, reason given); {int(facts.sum())} of the {facts.size} facts in the spec's "
             f"list pass every one of their tests, {int((facts & built).sum())} of them by construction (an input "
-            "or a fixed rule sets the value, so the pass does not test the model)")
+            "or a fixed rule sets the value, so the pass does not test the model); "
+            f"{int(card.get('edge', pd.Series(dtype=bool)).sum())} verdicts have a 90% interval that crosses the "
+            "band's edge")
 
 
 def scorecard_json(card: pd.DataFrame) -> list[dict]:
@@ -87,7 +101,8 @@ def scorecard_json(card: pd.DataFrame) -> list[dict]:
     return [{"id": r["id"], "status": r["status"], "observed": num(r["mean"]),
              "interval": [num(r["lo"]), num(r["hi"])], "band": [num(r["lo_band"]), num(r["hi_band"])],
              "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"],
-             "by_construction": bool(r["construction"])} for _, r in card.iterrows()]
+             "by_construction": bool(r["construction"]), "interval_crosses_band": bool(r["edge"])}
+            for _, r in card.iterrows()]
 
 
 def scorecard_html(card: pd.DataFrame, title: str, meta: str) -> str:
