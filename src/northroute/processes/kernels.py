@@ -152,6 +152,52 @@ def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_
 
 
 @njit(cache=True)
+def runner_links(dealers, supplier, status, role, flags, leader_bit):
+    """Positions in `dealers` (sorted rows) of the runners, those supplied by an active leader, and
+    of their leaders."""
+    runner = np.empty(dealers.size, np.int64)
+    lead = np.empty(dealers.size, np.int64)
+    n = 0
+    for i in range(dealers.size):
+        s = supplier[dealers[i]]
+        if s >= 0 and status[s] == ACTIVE and role[s] == RETAIL and (flags[s] & leader_bit) != 0:
+            runner[n] = i
+            lead[n] = np.searchsorted(dealers, s)
+            n += 1
+    return runner[:n], lead[:n]
+
+
+@njit(cache=True)
+def pass_on(dealers, runner, lead, want, asked, demand_ewma, need, stock_g, pure_g, cover_weeks):
+    """Leaders hand their runners what they asked (positions in `dealers`); a short leader shares his
+    stock between his runners' wants (`asked`, by dealer position) and his own target in proportion.
+    The rules are in the docstring of `trade`."""
+    nd = dealers.size
+    fill = np.ones(nd)
+    pur = np.zeros(nd)
+    cover = np.float32(cover_weeks)  # the smoothed demand and the need are float32 columns
+    for j in np.unique(lead):
+        r = dealers[j]
+        st = stock_g[r]
+        total = asked[j] + (cover * demand_ewma[r] + need[r])
+        if total > st and asked[j] > 0:
+            fill[j] = max(st, 0.0) / total
+        if st > 1e-6:
+            pur[j] = min(max(pure_g[r] / st, 0.0), 1.0)
+    taken = np.zeros(nd)
+    for i in range(runner.size):
+        j = lead[i]
+        r = dealers[runner[i]]
+        got = want[i] * fill[j]
+        taken[j] += got
+        stock_g[r] += got
+        pure_g[r] += got * pur[j]
+    for j in np.unique(lead):
+        stock_g[dealers[j]] -= taken[j]
+        pure_g[dealers[j]] -= taken[j] * pur[j]
+
+
+@njit(cache=True)
 def retail_dealers(dealers, supplier, status, role, flags, substance, market, need, stock_g, pure_g, cash, demand_ewma,
                    fill, ever_sold, exposure, sold, revenue, asked, counterparts, wh_slot, n_wh, commission_rate,
                    daily_dose, vory_bit, vory_fee, ewma, alpha, n_keys, leader_bit):

@@ -29,7 +29,7 @@ from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
 from northroute.world.arrays import scatter_add
-from northroute.world.people import COMMUNITY, LEADER, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE, purity
+from northroute.world.people import COMMUNITY, LEADER, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, World
 
 EWMA = 0.25  # assumption: weight of the latest week in dealers' smoothed sales
@@ -120,43 +120,17 @@ def consign_to_retail(world: World) -> None:
     order for their runners too and pass those grams on."""
     p, m = world.people, world.scenario.market
     rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
-    runners, lead = _runners(p, rd)
+    runner, lead = kernels.runner_links(rd, p.supplier, p.status, p.role, p.flags, LEADER)
     cover = m.retail_cover_weeks + 1.0
-    want = np.maximum(cover * p.demand_ewma[runners] + p.need_g[runners] - p.stock_g[runners], 0.0)
+    r = rd[runner]
+    want = np.maximum(cover * p.demand_ewma[r] + p.need_g[r] - p.stock_g[r], 0.0)
     extra = np.bincount(lead, want, rd.size)
     with p.slots(wh) as slot:
         added = kernels.consign(rd, p.supplier, wh, slot, p.substance, p.demand_ewma, p.need_g,
                                 p.stock_g, p.pure_g, cutting(world), m.retail_cover_weeks, EWMA, extra)
     world.ledger.adulterant_bulk += float(added.sum())
-    if runners.size:
-        _pass_on(p, rd, runners, lead, want, extra, cover)
-
-
-def _runners(p, rd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Retail dealers supplied by an active leader, and the position of that leader in `rd`."""
-    leader = p.leader_of(rd)
-    runners = rd[leader >= 0]
-    return runners, np.searchsorted(rd, leader[leader >= 0])
-
-
-def _pass_on(p, rd: np.ndarray, runners: np.ndarray, lead: np.ndarray, want: np.ndarray, asked: np.ndarray,
-             cover: float) -> None:
-    """Leaders hand their runners what they asked; a short leader shares his stock between his
-    runners' orders and his own target in proportion (the `ration` rule). Uncut (assumption)."""
-    own = cover * p.demand_ewma[rd] + p.need_g[rd]
-    stock = p.stock_g[rd]
-    total = asked + own
-    fill = np.ones(rd.size)
-    short = (total > stock) & (asked > 0)
-    fill[short] = np.maximum(stock[short], 0.0) / total[short]
-    pur = purity(stock, p.pure_g[rd])
-    got = want * fill[lead]
-    taken = np.bincount(lead, got, rd.size)
-    giving = np.flatnonzero(taken > 0)
-    p.stock_g[rd[giving]] -= taken[giving]
-    p.pure_g[rd[giving]] -= taken[giving] * pur[giving]
-    p.stock_g[runners] += got
-    p.pure_g[runners] += got * pur[lead]
+    if runner.size:
+        kernels.pass_on(rd, runner, lead, want, extra, p.demand_ewma, p.need_g, p.stock_g, p.pure_g, cover)
 
 
 def retail_sales(world: World, rng: np.random.Generator) -> None:
@@ -187,7 +161,8 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         got[idx] = got_alt
     flat = lambda a: a.reshape(-1)  # noqa: E731
     counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
-    counterparts[:nd] += np.bincount(_runners(p, dealers)[1], minlength=nd)  # a leader's runners
+    lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER)[1]
+    counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
     kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
                           counterparts)
