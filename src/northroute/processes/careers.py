@@ -140,7 +140,9 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     quit = rd[excluded | (rng.random(rd.size) < hazard)]
     sup = p.supplier[quit]
     back = ~p.orphaned(quit, WHOLESALE, via_leader=True)  # to his wholesaler or leader
-    _hand_over(p, quit[back], sup[back])
+    runner = back & (p.role[np.maximum(sup, 0)] == RETAIL)  # first, in case his leader leaves too
+    _hand_over(p, quit[runner], sup[runner])
+    _hand_over(p, quit[back & ~runner], sup[back & ~runner])
     count_exits(world, quit)
     p.flags[quit] &= NOT_LEADER  # a leader's runners are placed again as orphans
     p.set_role(quit, USER)
