@@ -250,7 +250,9 @@ def _testify(world: World, rng: np.random.Generator, witnesses: np.ndarray) -> N
     leader = (p.role[sup] == RETAIL) & ((p.flags[sup] & LEADER) != 0)  # a runner knows only his leader (L1962)
     sup = sup[(p.status[sup] == ACTIVE) & ((p.role[sup] == WHOLESALE) | leader)]
     named = sup[rng.random(sup.size) < world.scenario.justice.testimony_conviction]
-    world.week.count("testimony_arrests", "wholesale", p.substance[named], 1.0)
+    upper = p.role[named] == WHOLESALE
+    world.week.count("testimony_arrests", "wholesale", p.substance[named[upper]], 1.0)
+    world.week.count("testimony_arrests", "retail", p.substance[named[~upper]], 1.0)
     if named.size:
         arrest(world, rng, named)
 
