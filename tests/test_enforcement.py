@@ -103,12 +103,8 @@ def test_softer_thresholds_shorten_sentences() -> None:
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 
-PASSING = ("SF1", "SF12", "SF13", "SF25", "SF27", "SF29", "SF29b", "SF34", "SF35")
+PASSING = ("SF1", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF29", "SF29b", "SF34", "SF35")
 KNOWN_MISSES = {
-    "SF25b": "no wholesaler is arrested in 2012-2014 at scale 0.05 in any of the three seeds, so both hazards are 0: "
-             "with mid-level leaders (market.leader_share 0.5) there are ~120 wholesalers, not ~195, and the same "
-             "protection capacity (corruption.clients_per_protector) covers two thirds of them, leaving ~40 "
-             "unprotected; over 2012-2019 at scale 0.1 (northroute validate) the difference stays just positive",
     "SF27b": "about 0.3, not a majority, of the protection deals standing at the switch end in an arrest within "
              "three years; most protectors stop protecting first (they re-weigh costs monthly, M56), many already in "
              "2014 when the agency is created",

@@ -295,7 +295,9 @@ def _bring_customers(p, recruits: np.ndarray) -> None:
 
 def _organise(world: World, rng: np.random.Generator) -> None:
     """Put the newest of each wholesaler's direct dealers under a mid-level leader until a share
-    `market.leader_share` of all his retail dealers are runners (L1962 [P22]; M5, M29).
+    `market.leader_share` of all his retail dealers are runners (L1962 [P22]; M5, M29), but only beyond
+    a direct team of `population.retail_per_wholesaler`: the wholesaler deals directly with his 6-8
+    dealers (L1022 [P23]) and reaches further through the leaders among them.
 
     A leader is a senior direct dealer of the same wholesaler with room for `RUNNERS_PER_LEADER`
     runners; new leaders are appointed among the direct dealers with the longest careers when the
@@ -316,6 +318,7 @@ def _organise(world: World, rng: np.random.Generator) -> None:
     total = np.bincount(b[ok], minlength=wh.size)
     target = np.minimum(np.floor(world.scenario.market.leader_share * total + 0.5),
                         total - np.ceil(total / (k + 1)))  # runners need leaders from the same team
+    target = np.minimum(target, np.maximum(total - world.scenario.population.retail_per_wholesaler, 0))
     deficit = np.maximum(target - np.bincount(b[runner], minlength=wh.size), 0).astype(np.int64)
     if deficit.sum() == 0:
         return
