@@ -4,10 +4,11 @@
   L1022 [P23]; M4, M5) and recruit users to fill their teams, preferring users who cannot finance
   their habit (M31, L690 [P32]), are not too addicted (M28, L982 [P26]) and have a circle of co-users
   who become their customers (M28, M30, L974).
-- Mid-level "leaders" (L1962 [P22]): a share `market.leader_share` of each wholesaler's retail
-  dealers get their stock from one of his senior direct dealers, a leader, instead of from him; the
-  newest of his direct dealers are the ones put under a leader (M5: an intermediate circle as a
-  buffer, L1026 [P25]; M29: recruits work through the one who "said a word for them", L1034).
+- Mid-level "leaders" (L1962 [P22]): beyond his direct team of `population.retail_per_wholesaler`,
+  up to a share `market.leader_share` of a wholesaler's retail dealers get their stock from one of his
+  senior direct dealers, a leader, instead of from him; the newest of his direct dealers are the ones
+  put under a leader (M5: an intermediate circle as a buffer, L1026 [P25]; M29: recruits work through
+  the one who "said a word for them", L1034).
 - When a region's users outgrow its dealers and no wholesaler has room, a retail dealer with years
   in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]) if someone with an "exit" to the
   weight introduces him (M14; `relations.find_introducers`); the introducer may vouch (M15).
