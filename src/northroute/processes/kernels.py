@@ -152,9 +152,9 @@ def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_
 
 
 @njit(cache=True)
-def runner_links(dealers, supplier, status, role, flags, leader_bit):
-    """Positions in `dealers` (sorted rows) of the runners, those supplied by an active leader, and
-    of their leaders."""
+def runner_links(dealers, supplier, status, role, flags, leader_bit, slot):
+    """Positions in `dealers` of the runners, those supplied by an active leader, and of their
+    leaders (`slot` maps a dealer's row to his position)."""
     runner = np.empty(dealers.size, np.int64)
     lead = np.empty(dealers.size, np.int64)
     n = 0
@@ -162,7 +162,7 @@ def runner_links(dealers, supplier, status, role, flags, leader_bit):
         s = supplier[dealers[i]]
         if s >= 0 and status[s] == ACTIVE and role[s] == RETAIL and (flags[s] & leader_bit) != 0:
             runner[n] = i
-            lead[n] = np.searchsorted(dealers, s)
+            lead[n] = slot[s]
             n += 1
     return runner[:n], lead[:n]
 
@@ -176,11 +176,13 @@ def pass_on(dealers, runner, lead, want, asked, demand_ewma, need, stock_g, pure
     fill = np.ones(nd)
     pur = np.zeros(nd)
     cover = np.float32(cover_weeks)  # the smoothed demand and the need are float32 columns
-    for j in np.unique(lead):
+    for j in range(nd):
+        if asked[j] <= 0.0:  # not a leader, or his runners want nothing
+            continue
         r = dealers[j]
         st = stock_g[r]
         total = asked[j] + (cover * demand_ewma[r] + need[r])
-        if total > st and asked[j] > 0:
+        if total > st:
             fill[j] = max(st, 0.0) / total
         if st > 1e-6:
             pur[j] = min(max(pure_g[r] / st, 0.0), 1.0)
@@ -192,9 +194,10 @@ def pass_on(dealers, runner, lead, want, asked, demand_ewma, need, stock_g, pure
         taken[j] += got
         stock_g[r] += got
         pure_g[r] += got * pur[j]
-    for j in np.unique(lead):
-        stock_g[dealers[j]] -= taken[j]
-        pure_g[dealers[j]] -= taken[j] * pur[j]
+    for j in range(nd):
+        if taken[j] > 0.0:
+            stock_g[dealers[j]] -= taken[j]
+            pure_g[dealers[j]] -= taken[j] * pur[j]
 
 
 @njit(cache=True)

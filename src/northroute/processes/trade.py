@@ -120,7 +120,8 @@ def consign_to_retail(world: World) -> None:
     order for their runners too and pass those grams on."""
     p, m = world.people, world.scenario.market
     rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
-    runner, lead = kernels.runner_links(rd, p.supplier, p.status, p.role, p.flags, LEADER)
+    with p.slots(rd) as slot:
+        runner, lead = kernels.runner_links(rd, p.supplier, p.status, p.role, p.flags, LEADER, slot)
     cover = m.retail_cover_weeks + 1.0
     r = rd[runner]
     want = np.maximum(cover * p.demand_ewma[r] + p.need_g[r] - p.stock_g[r], 0.0)
@@ -144,6 +145,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     dealers, users = p.rows(RETAIL), p.rows(USER)
     nd = dealers.size
     with p.slots(dealers) as slot:
+        lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER, slot)[1]
         price, want, mine, asked = kernels.retail_demand(
             users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
             m.pool_discount, slot, nd)
@@ -161,7 +163,6 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         got[idx] = got_alt
     flat = lambda a: a.reshape(-1)  # noqa: E731
     counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
-    lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER)[1]
     counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
     kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
