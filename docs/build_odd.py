@@ -89,6 +89,7 @@ GROUPS = {
         "population.retail_per_wholesaler",
         "population.wholesalers_per_trafficker",
         "market.users_per_dealer_target",
+        "market.leader_share",
         "users.dealer_quit_rate",
         "users.idle_dealer_quit_rate",
         "users.wholesaler_exit_rate",

@@ -33,12 +33,15 @@ def _balance(world) -> tuple[float, float, float]:
     inspections=st.floats(0.0, 20.0),
     export_share=st.floats(0.05, 0.95),
     pool_share=st.floats(0.0, 1.0),
+    leader_share=st.floats(0.0, 0.9),
     weeks=st.integers(1, 30),
 )
-def test_grams_balance(seed, adulteration, heroin, marijuana, inspections, export_share, pool_share, weeks):
+def test_grams_balance(seed, adulteration, heroin, marijuana, inspections, export_share, pool_share, leader_share,
+                       weeks):
     scen = tiny(f"market.adulteration={adulteration}", f"supply.heroin_kg_per_year={heroin}",
                 f"supply.marijuana_kg_per_year={marijuana}", f"trafficking.inspection_multiplier={inspections}",
-                f"trafficking.export_share={export_share}", f"market.pool_share={pool_share}")
+                f"trafficking.export_share={export_share}", f"market.pool_share={pool_share}",
+                f"market.leader_share={leader_share}")
     world = build_world(scen, seed)
     for _ in range(weeks):
         advance(world)

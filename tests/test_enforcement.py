@@ -158,10 +158,8 @@ def test_softer_thresholds_shorten_sentences() -> None:
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 
-PASSING = ("SF1", "SF12", "SF13", "SF25b", "SF27", "SF29", "SF29b", "SF34", "SF35")
+PASSING = ("SF1", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF29", "SF29b", "SF34", "SF35")
 KNOWN_MISSES = {
-    "SF25": "about 0.46 of retail volume is sold under protection in the baseline, just under the spec's >= 0.5; "
-            "protection capacity is the assumption corruption.clients_per_protector = 3",
     "SF27b": "about 0.3, not a majority, of the protection deals standing at the switch end in an arrest within "
              "three years; most protectors stop protecting first (they re-weigh costs monthly, M56), many already in "
              "2014 when the agency is created",

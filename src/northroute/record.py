@@ -145,6 +145,7 @@ METRICS = (
     C("cooperations", "retail", "persons/week", "arrested dealers or pool buyers registered as cooperating "
       "witnesses (SF13)"),
     C("testimony_arrests", "wholesale", "persons/week", "wholesalers arrested on a witness's testimony"),
+    C("testimony_arrests", "retail", "persons/week", "mid-level leaders arrested on a runner's testimony"),
     C("operations_burned", "police", "operations/week", "operations against wholesalers or traffickers "
       "betrayed along the approval chain (M40)"),
     C("seizures_total_g", "police", "g/week", "all seizures: crossings, arrests and Koknar (true: taken from "

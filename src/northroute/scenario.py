@@ -217,6 +217,13 @@ class MarketParams(Section):
     users_per_dealer_target: float = P(12.0, 2.0, 100.0, "persons", "assumption (same as population."
                                        "users_per_retail_dealer)", "Users per retail dealer above which "
                                        "wholesalers recruit more retail dealers.")
+    leader_share: float = P(0.5, 0.0, 0.9, "fraction", "assumption: the thesis gives no share. Two detectives "
+                            "describe the level below a wholesaler: his 6-8 retail dealers deal directly with "
+                            "the addicts (L1022 [P23]), or a mid-level 'leader' buys 50-100 g a month from a "
+                            "larger dealer by dead drop and passes on 10 g portions to smaller dealers (L1962 "
+                            "[P22]); the two accounts are given equal weight", "Share of a wholesaler's retail "
+                            "dealers who get their stock from a mid-level leader instead of from him, taken "
+                            "only beyond his direct team of population.retail_per_wholesaler.")
     pool_share: float = P(0.3, 0.0, 1.0, "fraction", "thesis L1084 [P11], L976 [DE1][DE2]: users pool "
                           "money for bigger, cheaper portions; share assumption", "Share of heroin users "
                           "who buy in a pool.")

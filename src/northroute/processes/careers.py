@@ -4,6 +4,11 @@
   L1022 [P23]; M4, M5) and recruit users to fill their teams, preferring users who cannot finance
   their habit (M31, L690 [P32]), are not too addicted (M28, L982 [P26]) and have a circle of co-users
   who become their customers (M28, M30, L974).
+- Mid-level "leaders" (L1962 [P22]): beyond his direct team of `population.retail_per_wholesaler`,
+  up to a share `market.leader_share` of a wholesaler's retail dealers get their stock from one of his
+  senior direct dealers, a leader, instead of from him; the newest of his direct dealers are the ones
+  put under a leader (M5: an intermediate circle as a buffer, L1026 [P25]; M29: recruits work through
+  the one who "said a word for them", L1034).
 - When a region's users outgrow its dealers and no wholesaler has room, a retail dealer with years
   in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]) if someone with an "exit" to the
   weight introduces him (M14; `relations.find_introducers`); the introducer may vouch (M15).
@@ -28,7 +33,9 @@ from northroute.world.people import (
     ACTIVE,
     EXCLUDED,
     HEROIN,
+    LEADER,
     MARIJUANA,
+    NOT_LEADER,
     OUT,
     RETAIL,
     TRAFFICKER,
@@ -42,6 +49,7 @@ RECRUIT_CAP = 0.2  # assumption: at most 20% more retail dealers per region and 
 CANDIDATES_PER_PLACE = 20  # a wholesaler weighs ~20 users he comes across per opening (assumption)
 IDLE_SHARE = 0.2  # assumption: a dealer selling under a fifth of the regional mean counts as idle
 START_TENURE_YEARS = 5.0  # assumption: spread of career starts before 2012 for the initial dealers
+RUNNERS_PER_LEADER = 5  # assumption: L1962 [P22] a leader buys 50 (sometimes 100) g a month and sells 10 g portions
 
 
 def _key(p, rows: np.ndarray) -> np.ndarray:
@@ -61,7 +69,7 @@ def _team_sizes(p) -> np.ndarray:
 
 def init(world: World, rng: np.random.Generator) -> None:
     """Turn some users into retail dealers, add wholesalers and traffickers, and stock them."""
-    p, pop, _m = world.people, world.scenario.population, world.scenario.market
+    p, pop, m = world.people, world.scenario.population, world.scenario.market
     size = world.geo.n * N_SUBSTANCES
     users = _active(p, USER)
     key_u = _key(p, users)
@@ -73,13 +81,15 @@ def init(world: World, rng: np.random.Generator) -> None:
     p.set_role(dealers, RETAIL)
     p.since[dealers] = world.t - tenure
 
-    n_wh = np.ceil(n_dealers / pop.retail_per_wholesaler).astype(np.int64)
+    direct = 1.0 - m.leader_share  # each wholesaler deals directly with his team; the rest are his leaders' runners
+    n_wh = np.ceil(n_dealers * direct / pop.retail_per_wholesaler).astype(np.int64)
     k = np.repeat(np.arange(size), n_wh)
     wh = p.append(k.size, role=WHOLESALE, status=ACTIVE, region=k // N_SUBSTANCES,
                   substance=k % N_SUBSTANCES, supplier=-1,
                   since=world.t - (rng.random(k.size) * 2 * START_TENURE_YEARS * WEEKS_PER_YEAR).astype(int))
-    open_slots = slots(wh, np.full(wh.size, pop.retail_per_wholesaler))
+    open_slots = slots(wh, np.full(wh.size, int(np.ceil(pop.retail_per_wholesaler / direct))))
     p.supplier[dealers] = fill_slots(rng, _key(p, dealers), open_slots, _key(p, open_slots), size)
+    _organise(world, rng)
     reassign_dealers(world, rng)
 
     n_her = int(np.sum(p.substance[wh] == HEROIN))
@@ -103,7 +113,8 @@ def _stock_up(world: World) -> None:
     p.demand_ewma[rd] = demand[rd]
     p.stock_g[rd] = m.retail_cover_weeks * demand[rd] + p.need_g[rd]
     p.pure_g[rd] = p.stock_g[rd] * (src * (1 - a) ** 2)[p.substance[rd]]
-    team = np.bincount(p.supplier[rd], (p.demand_ewma[rd] + p.need_g[rd]) * (1 - a[p.substance[rd]]),
+    boss = p.boss(rd)
+    team = np.bincount(boss[boss >= 0], ((p.demand_ewma[rd] + p.need_g[rd]) * (1 - a[p.substance[rd]]))[boss >= 0],
                        p.stock_g.size)
     p.demand_ewma[wh] = team[wh]
     p.stock_g[wh] = m.stock_cover_weeks * team[wh]
@@ -129,9 +140,12 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     excluded = (p.flags[rd] & EXCLUDED) != 0  # sanctioned cheats lose their supplier (M17)
     quit = rd[excluded | (rng.random(rd.size) < hazard)]
     sup = p.supplier[quit]
-    back = (sup >= 0) & (p.status[np.maximum(sup, 0)] == ACTIVE) & (p.role[np.maximum(sup, 0)] == WHOLESALE)
-    _hand_over(p, quit[back], sup[back])
+    back = ~p.orphaned(quit, WHOLESALE, via_leader=True)  # to his wholesaler or leader
+    runner = back & (p.role[np.maximum(sup, 0)] == RETAIL)  # first, in case his leader leaves too
+    _hand_over(p, quit[runner], sup[runner])
+    _hand_over(p, quit[back & ~runner], sup[back & ~runner])
     count_exits(world, quit)
+    p.flags[quit] &= NOT_LEADER  # a leader's runners are placed again as orphans
     p.set_role(quit, USER)
     p.since[quit] = world.t
     p.supplier[quit] = -1
@@ -193,9 +207,9 @@ def _open_slots(world: World) -> np.ndarray:
 
 
 def _place_orphans(world: World, rng: np.random.Generator) -> None:
-    """Retail dealers whose wholesaler left join a wholesaler of their region with room."""
+    """Retail dealers whose wholesaler (or leader) left join a wholesaler of their region with room."""
     p = world.people
-    orphans = p.orphans(_active(p, RETAIL), WHOLESALE)
+    orphans = p.orphans(_active(p, RETAIL), WHOLESALE, via_leader=True)
     if orphans.size:
         free = _open_slots(world)
         p.supplier[orphans] = fill_slots(rng, _key(p, orphans), free, _key(p, free),
@@ -218,6 +232,7 @@ def _promote(world: World, rd: np.ndarray, n_promote: np.ndarray, rng: np.random
     world.log("promote", person=up, place=p.region[up], substance=p.substance[up],
               value=world.t - p.since[up])
     p.set_role(up, WHOLESALE)
+    p.flags[up] &= NOT_LEADER  # a leader who moves up keeps his runners as his direct team
     p.since[up] = world.t
     p.supplier[up] = -1
     relations.admit(world, up, intro[pick], how[pick], rng)
@@ -279,11 +294,61 @@ def _bring_customers(p, recruits: np.ndarray) -> None:
     p.supplier[mates] = dealer[np.searchsorted(circles, p.circle[mates])]
 
 
+def _organise(world: World, rng: np.random.Generator) -> None:
+    """Put the newest of each wholesaler's direct dealers under a mid-level leader until a share
+    `market.leader_share` of all his retail dealers are runners (L1962 [P22]; M5, M29), but only beyond
+    a direct team of `population.retail_per_wholesaler`: the wholesaler deals directly with his 6-8
+    dealers (L1022 [P23]) and reaches further through the leaders among them.
+
+    A leader is a senior direct dealer of the same wholesaler with room for `RUNNERS_PER_LEADER`
+    runners; new leaders are appointed among the direct dealers with the longest careers when the
+    leaders' room is short. Runners stay with their leader until he or they leave; nobody is moved
+    back up, so the share falls back to its target only through exits.
+    """
+    p, k = world.people, RUNNERS_PER_LEADER
+    wh, rd = _active(p, WHOLESALE), _active(p, RETAIL)
+    if wh.size == 0 or rd.size == 0 or world.scenario.market.leader_share <= 0:
+        return
+    boss, lead = p.boss(rd), p.leader_of(rd)
+    with p.slots(wh) as slot:
+        b = slot[np.maximum(boss, 0)].astype(np.int64)
+    ok = boss >= 0
+    leader = ok & ((p.flags[rd] & LEADER) != 0)
+    runner = ok & (lead >= 0)
+    free = ok & ~leader & ~runner  # direct dealers who lead nobody
+    total = np.bincount(b[ok], minlength=wh.size)
+    target = np.minimum(np.floor(world.scenario.market.leader_share * total + 0.5),
+                        total - np.ceil(total / (k + 1)))  # runners need leaders from the same team
+    target = np.minimum(target, np.maximum(total - world.scenario.population.retail_per_wholesaler, 0))
+    deficit = np.maximum(target - np.bincount(b[runner], minlength=wh.size), 0).astype(np.int64)
+    if deficit.sum() == 0:
+        return
+    leaders = rd[leader]
+    room = k - np.bincount(np.searchsorted(leaders, lead[runner]), minlength=leaders.size)
+    short = np.maximum(deficit - np.bincount(b[leader], np.maximum(room, 0), wh.size), 0)
+    cand = np.flatnonzero(free)
+    seniority = (world.t - p.since[rd[cand]]) * (1.0 + rng.random(cand.size))
+    new = cand[top_k_per_group(b[cand], seniority, np.ceil(short / k).astype(np.int64))]
+    p.flags[rd[new]] |= LEADER
+    free[new] = False
+    cand = np.flatnonzero(free)
+    newest = p.since[rd[cand]] + rng.random(cand.size)
+    moved = cand[top_k_per_group(b[cand], newest, deficit)]
+    owners = np.concatenate([leaders, rd[new]])
+    open_room = slots(owners, np.concatenate([room, np.full(new.size, k)]))
+    with p.slots(wh) as slot:
+        key_room = slot[p.supplier[open_room]].astype(np.int64)
+    to = fill_slots(rng, b[moved], open_room, key_room, wh.size)
+    p.supplier[rd[moved[to >= 0]]] = to[to >= 0]
+
+
 def step(world: World, rng: np.random.Generator) -> None:
-    """Careers move monthly: leaving, finding a new wholesaler, recruiting, promoting."""
+    """Careers move monthly: leaving, finding a new wholesaler, recruiting, promoting, organising
+    the mid level."""
     if world.t % CAREER_STEP_WEEKS:
         return
     _leave(world, rng)
     _place_orphans(world, rng)
+    _organise(world, rng)  # before growth, so that a wholesaler's open slots are counted after it
     _grow(world, rng)
     reassign_dealers(world, rng)

@@ -10,7 +10,8 @@
 - Conviction is near-certain once charged (M42, L1906 [O7]); sentences come from
   `data/sentences.csv` (each row cites its source).
 - Formal cooperation is almost never registered (M37, L1956 [P23]); with working witness protection
-  (S6) a cooperating dealer's testimony puts his supplier in prison.
+  (S6) a cooperating dealer's testimony puts his supplier in prison: a runner can name only his
+  mid-level leader (L1962 [P22]: the smaller dealers "have access to him"), who may name the wholesaler.
 - Each controlled purchase of a dealer is registered as a separate crime (M41a, L1910), so recorded
   crimes exceed dealers prosecuted (SF34).
 Stock found on arrested people is seized; a dealing officer puts part of it back on the market and
@@ -29,7 +30,16 @@ from northroute.processes import careers, prison
 from northroute.processes.matching import random_member
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import CUSTOMS, DEALER, HONEST, LINE
-from northroute.world.people import ACTIVE, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE
+from northroute.world.people import (
+    ACTIVE,
+    LEADER,
+    NOT_LEADER,
+    RETAIL,
+    SUBSTANCE_NAMES,
+    TRAFFICKER,
+    USER,
+    WHOLESALE,
+)
 from northroute.world.state import World
 
 POSSESSION, SALE, ORGANISED, SMUGGLING = 0, 1, 2, 3
@@ -235,6 +245,7 @@ def _leave_market(world: World, rng: np.random.Generator, rows: np.ndarray, year
     traffickers = rows[p.role[rows] == TRAFFICKER]
     world.week.count("deals_ended_by_arrest", "wholesale", p.substance[rows[p.protector[rows] >= 0]], 1.0)
     p.protector[rows] = -1
+    p.flags[rows] &= NOT_LEADER  # a jailed leader's runners are placed again as orphans
     prison.admit(world, rows, years)
     if traffickers.size:
         careers.replace_traffickers(world, rng, traffickers)
@@ -246,9 +257,12 @@ def _testify(world: World, rng: np.random.Generator, witnesses: np.ndarray) -> N
     sup = p.supplier[witnesses]
     pooled = (p.role[witnesses] == USER)
     sup = sup[(sup >= 0) & ~pooled]
-    sup = sup[(p.status[sup] == ACTIVE) & (p.role[sup] == WHOLESALE)]
+    leader = (p.role[sup] == RETAIL) & ((p.flags[sup] & LEADER) != 0)  # a runner knows only his leader (L1962)
+    sup = sup[(p.status[sup] == ACTIVE) & ((p.role[sup] == WHOLESALE) | leader)]
     named = sup[rng.random(sup.size) < world.scenario.justice.testimony_conviction]
-    world.week.count("testimony_arrests", "wholesale", p.substance[named], 1.0)
+    upper = p.role[named] == WHOLESALE
+    world.week.count("testimony_arrests", "wholesale", p.substance[named[upper]], 1.0)
+    world.week.count("testimony_arrests", "retail", p.substance[named[~upper]], 1.0)
     if named.size:
         arrest(world, rng, named)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from northroute.world.people import ACTIVE, WHOLESALE
+from northroute.world.people import ACTIVE, RETAIL, WHOLESALE
 
 
 @njit(cache=True)
@@ -99,11 +99,13 @@ def retail_settle(users, market, pool, need, cash, fill, got, price, mine, consu
 
 
 @njit(cache=True)
-def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_g, pure_g, cut, cover_weeks, ewma):
+def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_g, pure_g, cut, cover_weeks, ewma,
+            extra):
     """Wholesalers hand stock to their retail dealers, rationed in proportion to what each asked.
 
-    The rules are in the docstring of `trade`. Returns the adulterant grams added with each
-    hand-over, in dealer order.
+    `extra` (in dealer order) is what a leader orders on top of his own target for his runners. The
+    rules are in the docstring of `trade`. Returns the adulterant grams added with each hand-over,
+    in dealer order.
     """
     n_wh = wh.size
     sup = np.empty(dealers.size, np.int64)
@@ -116,7 +118,7 @@ def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_
         sup[i] = s
         if s < 0:
             continue
-        target = cover * demand_ewma[r] + need[r]
+        target = cover * demand_ewma[r] + need[r] + extra[i]
         want[i] = max(target - stock_g[r], 0.0) * (1.0 - cut[substance[r]])
         asked[s] += want[i]
     fill = np.ones(n_wh)
@@ -150,10 +152,60 @@ def consign(dealers, supplier, wh, wh_slot, substance, demand_ewma, need, stock_
 
 
 @njit(cache=True)
+def runner_links(dealers, supplier, status, role, flags, leader_bit, slot):
+    """Positions in `dealers` of the runners, those supplied by an active leader, and of their
+    leaders (`slot` maps a dealer's row to his position)."""
+    runner = np.empty(dealers.size, np.int64)
+    lead = np.empty(dealers.size, np.int64)
+    n = 0
+    for i in range(dealers.size):
+        s = supplier[dealers[i]]
+        if s >= 0 and status[s] == ACTIVE and role[s] == RETAIL and (flags[s] & leader_bit) != 0:
+            runner[n] = i
+            lead[n] = slot[s]
+            n += 1
+    return runner[:n], lead[:n]
+
+
+@njit(cache=True)
+def pass_on(dealers, runner, lead, want, asked, demand_ewma, need, stock_g, pure_g, cover_weeks):
+    """Leaders hand their runners what they asked (positions in `dealers`); a short leader shares his
+    stock between his runners' wants (`asked`, by dealer position) and his own target in proportion.
+    The rules are in the docstring of `trade`."""
+    nd = dealers.size
+    fill = np.ones(nd)
+    pur = np.zeros(nd)
+    cover = np.float32(cover_weeks)  # the smoothed demand and the need are float32 columns
+    for j in range(nd):
+        if asked[j] <= 0.0:  # not a leader, or his runners want nothing
+            continue
+        r = dealers[j]
+        st = stock_g[r]
+        total = asked[j] + (cover * demand_ewma[r] + need[r])
+        if total > st:
+            fill[j] = max(st, 0.0) / total
+        if st > 1e-6:
+            pur[j] = min(max(pure_g[r] / st, 0.0), 1.0)
+    taken = np.zeros(nd)
+    for i in range(runner.size):
+        j = lead[i]
+        r = dealers[runner[i]]
+        got = want[i] * fill[j]
+        taken[j] += got
+        stock_g[r] += got
+        pure_g[r] += got * pur[j]
+    for j in range(nd):
+        if taken[j] > 0.0:
+            stock_g[dealers[j]] -= taken[j]
+            pure_g[dealers[j]] -= taken[j] * pur[j]
+
+
+@njit(cache=True)
 def retail_dealers(dealers, supplier, status, role, flags, substance, market, need, stock_g, pure_g, cash, demand_ewma,
                    fill, ever_sold, exposure, sold, revenue, asked, counterparts, wh_slot, n_wh, commission_rate,
-                   daily_dose, vory_bit, vory_fee, ewma, alpha, n_keys):
-    """Each retail dealer's week after the users bought: own use, contract pay, cash to the wholesaler.
+                   daily_dose, vory_bit, vory_fee, ewma, alpha, n_keys, leader_bit):
+    """Each retail dealer's week after the users bought: own use, contract pay, cash to the wholesaler
+    (a runner's cash goes through his leader, who keeps his commission).
 
     The rules are in the docstring of `trade`. Returns the grams the dealers used themselves and the
     pure grams they sold or used (totals), per-market totals of grams used, pure grams consumed and need,
@@ -185,7 +237,20 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
         kept = max(commission - (0.0 if daily_dose else o), 0.0)
         share = kept / s if s > 0 else 0.0
         sup = supplier[r]
-        if sup >= 0 and status[sup] == ACTIVE and role[sup] == WHOLESALE:
+        steps = 3.0  # trafficker -> wholesaler -> dealer -> user
+        if sup >= 0 and status[sup] == ACTIVE and role[sup] == RETAIL and (flags[sup] & leader_bit) != 0:
+            steps = 4.0  # trafficker -> wholesaler -> leader -> runner -> user
+            passed = revenue[i] * (1.0 - share)
+            cash[sup] += passed * commission_rate
+            passed -= passed * commission_rate
+            boss = supplier[sup]
+            if boss >= 0 and status[boss] == ACTIVE and role[boss] == WHOLESALE:
+                fee = vory_fee if (flags[boss] & vory_bit) != 0 else 0.0
+                to_wholesaler[wh_slot[boss]] += passed * (1.0 - fee)
+                fees[substance[boss]] += passed * fee
+            else:
+                cash[sup] += passed
+        elif sup >= 0 and status[sup] == ACTIVE and role[sup] == WHOLESALE:
             passed = revenue[i] * (1.0 - share)
             fee = vory_fee if (flags[sup] & vory_bit) != 0 else 0.0
             to_wholesaler[wh_slot[sup]] += passed * (1.0 - fee)
@@ -202,7 +267,7 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
         used_by_key[k] += o
         pure_by_key[k] += pure
         need_by_key[k] += need_r
-        handed[0, substance[r]] += 3.0 * s + 2.0 * o
+        handed[0, substance[r]] += steps * s + (steps - 1.0) * o
         handed[1, substance[r]] += s + o
     return own_total, pure_total, used_by_key, pure_by_key, need_by_key, handed, to_wholesaler, fees
 
@@ -236,7 +301,8 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
 
     A candidate's weight is visibility^quota x level_value^(level x (1 - quota)) x provability; a
     protected wholesaler and his retail team are shielded, the customers of a protected team given up
-    (`policing.weigh_targets` documents the rules). Returns rows and cumulative weights in region
+    (`policing.weigh_targets` documents the rules); a leader's runners share his wholesaler's
+    protection. Returns rows and cumulative weights in region
     order, each region's first position, count and summed weight.
     """
     n = rows.size
@@ -266,10 +332,14 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
             if protector[r] >= 0:
                 w *= shield
         elif lv == 1:
+            if s >= 0 and role[s] == 1:  # a runner: the wholesaler is his leader's supplier
+                s = supplier[s]
             if s >= 0 and protector[s] >= 0:
                 w *= shield
         elif lv == 0 and s >= 0 and role[s] == 1:
             boss = supplier[s]
+            if boss >= 0 and role[boss] == 1:
+                boss = supplier[boss]
             if boss >= 0 and protector[boss] >= 0:
                 w *= runner_boost
         g = region[r]

@@ -64,8 +64,10 @@ def provable(world: World) -> np.ndarray:
 
 
 def team_protected(p, retail: np.ndarray) -> np.ndarray:
-    """Whether each retail dealer's wholesaler has police protection (M50: 'closed their eyes')."""
-    sup = p.supplier[retail]
+    """Whether each retail dealer's wholesaler (directly or through his leader) has police protection
+    (M50: 'closed their eyes')."""
+    sup, lead = p.supplier[retail], p.leader_of(retail)
+    sup = np.where(lead >= 0, p.supplier[np.maximum(lead, 0)], sup)
     return (sup >= 0) & (p.protector[np.maximum(sup, 0)] >= 0)
 
 

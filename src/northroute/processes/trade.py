@@ -1,4 +1,5 @@
-"""Trade: traffickers sell to wholesalers, wholesalers supply retail dealers, dealers sell to users.
+"""Trade: traffickers sell to wholesalers, wholesalers supply retail dealers (some through a
+mid-level leader), dealers sell to users.
 
 - Buy first, then look for buyers (M1, thesis L1004-1006 [P13]): lots bound for Kazakh buyers are
   offered to the wholesalers of each region they pass; whatever nobody takes travels on.
@@ -6,8 +7,14 @@
   the dealer hands over the cash, gets a daily dose and 1 g for every 10 g sold "to use or sell as
   they wish": the model has the dealer sell those grams on his own account (he keeps a tenth of the
   takings) and use the daily dose, or, without the daily dose, use his tenth first.
-- Each hand-over below trafficking is cut (`market.adulteration`), so purity falls down the chain
-  (thesis L1406 [DE9]; UNODC via external-facts §4).
+- A mid-level "leader" (L1962 [P22]; `careers`) orders his runners' wants on top of his own from his
+  wholesaler and passes them on; his stock is shared between his runners' orders and his own target in
+  proportion. A runner's takings go to the leader, who keeps `market.dealer_commission` of them (the
+  1-in-10 contract one level up, assumption) and passes the rest to the wholesaler.
+- Each hand-over from trafficker to wholesaler and from wholesaler to the retail level is cut
+  (`market.adulteration`), so purity falls down the chain (thesis L1406 [DE9]; UNODC via
+  external-facts §4); a leader passes on what he got uncut (assumption), so the street gram is cut
+  twice on either path and one retail price serves both.
 - Users buy from their own dealer, in pools for a discount (M35, L1084 [P11]); when their dealer is
   short they try one other dealer they can reach in their region.
 Scarce stock is shared out in proportion to what each buyer asked for (`ration`), a vectorised rule
@@ -22,7 +29,7 @@ from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
 from northroute.world.arrays import scatter_add
-from northroute.world.people import COMMUNITY, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
+from northroute.world.people import COMMUNITY, LEADER, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, World
 
 EWMA = 0.25  # assumption: weight of the latest week in dealers' smoothed sales
@@ -109,13 +116,22 @@ def vory_fee(world: World, rows: np.ndarray) -> np.ndarray:
 
 
 def consign_to_retail(world: World) -> None:
-    """Wholesalers hand stock to their retail dealers up to the dealers' target cover."""
+    """Wholesalers hand stock to their direct retail dealers up to the dealers' target cover; leaders
+    order for their runners too and pass those grams on."""
     p, m = world.people, world.scenario.market
-    wh = p.rows(WHOLESALE)
+    rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
+    with p.slots(rd) as slot:
+        runner, lead = kernels.runner_links(rd, p.supplier, p.status, p.role, p.flags, LEADER, slot)
+    cover = m.retail_cover_weeks + 1.0
+    r = rd[runner]
+    want = np.maximum(cover * p.demand_ewma[r] + p.need_g[r] - p.stock_g[r], 0.0)
+    extra = np.bincount(lead, want, rd.size)
     with p.slots(wh) as slot:
-        added = kernels.consign(p.rows(RETAIL), p.supplier, wh, slot, p.substance, p.demand_ewma, p.need_g,
-                                p.stock_g, p.pure_g, cutting(world), m.retail_cover_weeks, EWMA)
+        added = kernels.consign(rd, p.supplier, wh, slot, p.substance, p.demand_ewma, p.need_g,
+                                p.stock_g, p.pure_g, cutting(world), m.retail_cover_weeks, EWMA, extra)
     world.ledger.adulterant_bulk += float(added.sum())
+    if runner.size:
+        kernels.pass_on(rd, runner, lead, want, extra, p.demand_ewma, p.need_g, p.stock_g, p.pure_g, cover)
 
 
 def retail_sales(world: World, rng: np.random.Generator) -> None:
@@ -129,6 +145,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     dealers, users = p.rows(RETAIL), p.rows(USER)
     nd = dealers.size
     with p.slots(dealers) as slot:
+        lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER, slot)[1]
         price, want, mine, asked = kernels.retail_demand(
             users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
             m.pool_discount, slot, nd)
@@ -145,7 +162,8 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
     flat = lambda a: a.reshape(-1)  # noqa: E731
-    counterparts = np.ones(nd + 1)  # his wholesaler; retail_settle adds his buyers
+    counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
+    counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
     kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
                           counterparts)
@@ -155,7 +173,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
             dealers, p.supplier, p.status, p.role, p.flags, p.substance, p.market, p.need_g, p.stock_g, p.pure_g,
             p.cash, p.demand_ewma, p.fill, p.ever_sold, p.exposure, sold, revenue, asked, counterparts, wh_slot,
             wh.size, m.dealer_commission, m.dealer_daily_dose, VORY, world.scenario.relations.vory_fee, EWMA,
-            1.0 / world.scenario.relations.exposure_weeks, n_keys)
+            1.0 / world.scenario.relations.exposure_weeks, n_keys, LEADER)
     p.cash[wh] += to_wh
     wk.vory_fees += fees
     world.ledger.consumed_bulk += float(got.sum()) + own
@@ -163,7 +181,7 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     wk.consumed_g += used.reshape(wk.consumed_g.shape)
     wk.consumed_pure += pure_used.reshape(wk.consumed_g.shape)
     wk.need_g += need_d.reshape(wk.consumed_g.shape)
-    wk.handovers += handed  # trafficker->wholesaler->dealer->user: three hand-overs for each gram sold
+    wk.handovers += handed  # three hand-overs for each gram sold, four through a leader
 
 
 def _expose(world: World, rows: np.ndarray, counterparts: np.ndarray) -> None:

@@ -22,7 +22,8 @@ STATUS_NAMES = ("active", "out", "prison")
 
 HEROIN, MARIJUANA, HASHISH = 0, 1, 2
 
-COMMUNITY, EXCLUDED, VORY = 1, 2, 4  # bits of People.flags
+COMMUNITY, EXCLUDED, VORY, LEADER = 1, 2, 4, 8  # bits of People.flags
+NOT_LEADER = np.uint8(0xFF ^ LEADER)  # mask that clears the LEADER bit
 SUBSTANCE_NAMES = ("heroin", "marijuana", "hashish")
 
 
@@ -35,7 +36,7 @@ class People(Table):
         "substance": np.dtype(np.int8),
         "region": np.dtype(np.int16),  # place index of home region
         "market": np.dtype(np.int32),  # region * 3 + substance: the local market a person trades in
-        "supplier": np.dtype(np.int32),  # users: retail dealer; retail: wholesaler; else -1
+        "supplier": np.dtype(np.int32),  # users: retail dealer; retail: wholesaler or leader; else -1
         "pool": np.dtype(np.int32),  # heroin buying pool: row of the pool's buyer, or -1
         "since": np.dtype(np.int32),  # week the current role started
         "entered": np.dtype(np.int32),  # week the person entered the market
@@ -45,7 +46,7 @@ class People(Table):
         "demand_ewma": np.dtype(np.float32),  # grams asked of a dealer per week, smoothed
         "fill": np.dtype(np.float32),  # share of last week's need that was met (users)
         "ever_sold": np.dtype(np.bool_),
-        "flags": np.dtype(np.uint8),  # COMMUNITY | EXCLUDED | VORY bits
+        "flags": np.dtype(np.uint8),  # COMMUNITY | EXCLUDED | VORY | LEADER bits
         "kin": np.dtype(np.int32),  # kin group of the community, or -1
         "circle": np.dtype(np.int32),  # co-use circle (users of one market), or -1
         "introducer": np.dtype(np.int32),  # who introduced him to the upper tier; -1 none, -2 before the run
@@ -92,10 +93,31 @@ class People(Table):
             self._by_role[role] = np.flatnonzero((self.status == ACTIVE) & (self.role == role))
         return self._by_role[role]
 
-    def orphans(self, rows: np.ndarray, supplier_role: int) -> np.ndarray:
+    def orphans(self, rows: np.ndarray, supplier_role: int, via_leader: bool = False) -> np.ndarray:
         """Those of `rows` whose supplier is not an active person of `supplier_role` (he left, was
-        arrested or moved up), in one compiled pass."""
-        return rows[_orphaned(rows, self.supplier, self.status, self.role, supplier_role)]
+        arrested or moved up), in one compiled pass; with `via_leader` an active mid-level leader (a
+        retail dealer with the LEADER bit) is a valid supplier too."""
+        return rows[self.orphaned(rows, supplier_role, via_leader)]
+
+    def orphaned(self, rows: np.ndarray, supplier_role: int, via_leader: bool = False) -> np.ndarray:
+        """Mask form of `orphans`."""
+        return _orphaned(rows, self.supplier, self.status, self.role, self.flags, supplier_role,
+                         LEADER if via_leader else 0)
+
+    def leader_of(self, retail: np.ndarray) -> np.ndarray:
+        """Each retail dealer's mid-level leader (his supplier, when that is an active leader), or -1."""
+        sup = self.supplier[retail]
+        s = np.maximum(sup, 0)
+        ok = (sup >= 0) & (self.status[s] == ACTIVE) & (self.role[s] == RETAIL) & ((self.flags[s] & LEADER) != 0)
+        return np.where(ok, sup, -1)
+
+    def boss(self, retail: np.ndarray) -> np.ndarray:
+        """The wholesaler above each retail dealer, directly or through his leader (-1 if none is active)."""
+        sup = self.supplier[retail]
+        lead = self.leader_of(retail)
+        sup = np.where(lead >= 0, self.supplier[np.maximum(lead, 0)], sup)
+        s = np.maximum(sup, 0)
+        return np.where((sup >= 0) & (self.status[s] == ACTIVE) & (self.role[s] == WHOLESALE), sup, -1)
 
     def set_role(self, rows: np.ndarray, role: int) -> None:
         for r in np.unique(np.append(self.role[rows], role)):
@@ -115,11 +137,15 @@ class People(Table):
 
 
 @njit(cache=True)
-def _orphaned(rows, supplier, status, role, supplier_role):
+def _orphaned(rows, supplier, status, role, flags, supplier_role, leader_bit):
     out = np.zeros(rows.size, np.bool_)
     for i in range(rows.size):
         s = supplier[rows[i]]
-        out[i] = s < 0 or status[s] != ACTIVE or role[s] != supplier_role
+        if s < 0 or status[s] != ACTIVE:
+            out[i] = True
+        else:
+            leader = role[s] == RETAIL and (flags[s] & leader_bit) != 0
+            out[i] = role[s] != supplier_role and not leader
     return out
 
 
