@@ -300,7 +300,9 @@ FACTS: tuple[Fact, ...] = (
          construction="teams start at 7 and are capped at relations.contact_cap = 8: only the lower bound "
          "tests the model"),
     Fact("SF3", "Chains are short: 3-5 hand-overs from the border to the user", "L1962 [P22], L1022 [P23]",
-         "grams-weighted hand-overs from trafficker to consumer", (3.0, 5.0), measure=sf3_handovers),
+         "grams-weighted hand-overs from trafficker to consumer", (3.0, 5.0), measure=sf3_handovers,
+         construction="a gram takes 3 hand-overs, or 4 through a mid-level leader; the mix follows "
+         "market.leader_share (an assumption)"),
     Fact("SF3b", "Buyer-seller ties are often single-purpose", "L1008-1010 [DE1][DE2][DE12]",
          "share of trafficker-wholesaler ties of the last year used once", (0.5, 1.0), measure=sf3_one_off),
     # band: the spec says "high" [interp]; fixed here at a majority
