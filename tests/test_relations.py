@@ -55,8 +55,10 @@ def test_vouching_keeps_strangers_off_kilograms():
 
 
 def test_contact_cap_keeps_retail_teams_small():
+    """The cap alone (M4, M5): without mid-level leaders, who also keep direct teams near 7."""
     def teams(cap: int) -> np.ndarray:
-        world = _run_weeks(build_world(tiny("population.scale=0.05", f"relations.contact_cap={cap}"), 2), 104)
+        world = _run_weeks(build_world(tiny("population.scale=0.05", f"relations.contact_cap={cap}",
+                                            "market.leader_share=0"), 2), 104)
         p = world.people
         rd = p.rows(RETAIL)
         return np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))[p.rows(WHOLESALE)]
