@@ -237,26 +237,22 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
         kept = max(commission - (0.0 if daily_dose else o), 0.0)
         share = kept / s if s > 0 else 0.0
         sup = supplier[r]
-        steps = 3.0  # trafficker -> wholesaler -> dealer -> user
-        if sup >= 0 and status[sup] == ACTIVE and role[sup] == RETAIL and (flags[sup] & leader_bit) != 0:
-            steps = 4.0  # trafficker -> wholesaler -> leader -> runner -> user
-            passed = revenue[i] * (1.0 - share)
+        led = sup >= 0 and status[sup] == ACTIVE and role[sup] == RETAIL and (flags[sup] & leader_bit) != 0
+        boss = supplier[sup] if led else sup
+        paid = boss >= 0 and status[boss] == ACTIVE and role[boss] == WHOLESALE
+        if not (led or paid):
+            share = 1.0  # no supplier to pay: he keeps the takings
+        passed = revenue[i] * (1.0 - share)
+        if led:  # trafficker -> wholesaler -> leader -> runner -> user; the leader keeps his commission
             cash[sup] += passed * commission_rate
             passed -= passed * commission_rate
-            boss = supplier[sup]
-            if boss >= 0 and status[boss] == ACTIVE and role[boss] == WHOLESALE:
-                fee = vory_fee if (flags[boss] & vory_bit) != 0 else 0.0
-                to_wholesaler[wh_slot[boss]] += passed * (1.0 - fee)
-                fees[substance[boss]] += passed * fee
-            else:
-                cash[sup] += passed
-        elif sup >= 0 and status[sup] == ACTIVE and role[sup] == WHOLESALE:
-            passed = revenue[i] * (1.0 - share)
-            fee = vory_fee if (flags[sup] & vory_bit) != 0 else 0.0
-            to_wholesaler[wh_slot[sup]] += passed * (1.0 - fee)
-            fees[substance[sup]] += passed * fee
-        else:
-            share = 1.0
+        if paid:
+            fee = vory_fee if (flags[boss] & vory_bit) != 0 else 0.0
+            to_wholesaler[wh_slot[boss]] += passed * (1.0 - fee)
+            fees[substance[boss]] += passed * fee
+        elif led:  # the leader's wholesaler is gone: he keeps the rest too
+            cash[sup] += passed
+        steps = 4.0 if led else 3.0  # trafficker -> wholesaler -> dealer -> user, or through a leader
         cash[r] += revenue[i] * share
         demand_ewma[r] += ewma * (asked[i] - demand_ewma[r])
         if s > 0:
@@ -332,13 +328,13 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
             if protector[r] >= 0:
                 w *= shield
         elif lv == 1:
-            if s >= 0 and role[s] == 1:  # a runner: the wholesaler is his leader's supplier
+            if s >= 0 and role[s] == RETAIL:  # a runner: the wholesaler is his leader's supplier
                 s = supplier[s]
             if s >= 0 and protector[s] >= 0:
                 w *= shield
-        elif lv == 0 and s >= 0 and role[s] == 1:
+        elif lv == 0 and s >= 0 and role[s] == RETAIL:
             boss = supplier[s]
-            if boss >= 0 and role[boss] == 1:
+            if boss >= 0 and role[boss] == RETAIL:
                 boss = supplier[boss]
             if boss >= 0 and protector[boss] >= 0:
                 w *= runner_boost

@@ -180,7 +180,8 @@ def sf20(ts):
 
 
 def sf24(ts):
-    cases = ts[(ts.metric == "registered_crimes") & (ts.world == "recorded") & ts.place.isin(NORTH)]
+    cases = _sel(ts, "registered_crimes", "police", "recorded", national=False)
+    cases = cases[cases.place.isin(NORTH)]
     return ratio(cases[cases.substance == "heroin"].value.sum(), cases.value.sum())
 
 

@@ -73,19 +73,21 @@ def observed(row: pd.Series) -> str:
     return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
 
 
+def _fact_of(card: pd.DataFrame) -> pd.Series:
+    """The spec's fact each test belongs to (SF3 and SF3b are two tests of SF3)."""
+    return card["id"].str.extract(r"^(SF\d+)", expand=False)
+
+
 def by_fact(card: pd.DataFrame) -> pd.Series:
-    """Pass or miss per fact of the spec's list (SF3 and SF3b are two tests of SF3): a fact passes when
-    every one of its tests passes."""
-    fact = card["id"].str.extract(r"^(SF\d+)", expand=False)
-    return (card["status"] == "pass").groupby(fact, sort=False).all()
+    """Pass or miss per fact of the spec's list: a fact passes when every one of its tests passes."""
+    return (card["status"] == "pass").groupby(_fact_of(card), sort=False).all()
 
 
 def summary(card: pd.DataFrame) -> str:
     passed = int((card["status"] == "pass").sum())
     measured = int((card["n"] > 0).sum())
     facts = by_fact(card)
-    fact = card["id"].str.extract(r"^(SF\d+)", expand=False)
-    built = (card["construction"] != "").groupby(fact, sort=False).any()
+    built = (card["construction"] != "").groupby(_fact_of(card), sort=False).any()
     return (f"{passed} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
             f"measured in this model, reason given); {int(facts.sum())} of the {facts.size} facts in the spec's "
             f"list pass every one of their tests, {int((facts & built).sum())} of them by construction (an input "
