@@ -66,9 +66,8 @@ def provable(world: World) -> np.ndarray:
 def team_protected(p, retail: np.ndarray) -> np.ndarray:
     """Whether each retail dealer's wholesaler (directly or through his leader) has police protection
     (M50: 'closed their eyes')."""
-    sup, lead = p.supplier[retail], p.leader_of(retail)
-    sup = np.where(lead >= 0, p.supplier[np.maximum(lead, 0)], sup)
-    return (sup >= 0) & (p.protector[np.maximum(sup, 0)] >= 0)
+    boss = p.boss(retail)
+    return (boss >= 0) & (p.protector[np.maximum(boss, 0)] >= 0)
 
 
 def weigh_targets(world: World) -> Targets:
