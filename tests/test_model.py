@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import northroute as nr
+from northroute.processes import supply
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
 from northroute.processes.trade import ration
 from northroute.sim import advance, build_world
-from northroute.world.people import RETAIL, USER
+from northroute.world.people import HEROIN, RETAIL, USER
 from tests.conftest import tiny
 
 
@@ -264,3 +265,24 @@ def test_runner_testifies_against_his_leader():
     boss = p.supplier[leader]
     justice._testify(world, np.random.default_rng(0), runner)
     assert p.status[leader[0]] != 0 and p.status[boss[0]] == 0
+
+
+def test_riskier_routes_displace_heroin_arrivals():
+    """M46: more searches at the crossings make a lot likelier to be seized, so less heroin is sent in."""
+    def arrivals(multiplier, elasticity=1.0, weeks=12):
+        world = _weeks(tiny(f"supply.route_elasticity={elasticity}"), seed=2, weeks=5)  # burn-in is 4 weeks
+        world.scenario.trafficking.inspection_multiplier = multiplier
+        factor = supply.displacement(world, "OSH")
+        grams = 0.0
+        for _ in range(weeks):
+            advance(world)
+            world.t += 1
+            grams += world.week.route_supply_g[:, HEROIN].sum()
+        return factor, grams
+
+    base, base_g = arrivals(0.1)
+    tight, tight_g = arrivals(1.0)
+    assert tight < 0.5 * base
+    assert tight_g < 0.7 * base_g
+    assert arrivals(1.0, elasticity=0.0)[0] == 1.0
+    assert arrivals(1.0, elasticity=2.0)[0] < tight

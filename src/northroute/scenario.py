@@ -94,6 +94,13 @@ class SupplyParams(Section):
                                  "Afghan production (external-facts §6) and Northern Route flow is weak "
                                  "(thesis L1225)", "Elasticity of heroin arrivals to Afghan opium "
                                  "production of the previous year.")
+    route_elasticity: float = P(1.0, 0.0, 3.0, "ratio", "assumption: 1 keeps the expected weight seized in "
+                                "Kazakhstan level as enforcement rises, flows displaced rather than removed "
+                                "('a beast with three heads', L1281 [P26]); CADAP reports Northern Route "
+                                "trafficking falling as Balkan and southern routes grew (L1225), Uzbek flows "
+                                "moved to the Caspian (L1279), traffickers adapting to the route's risk (L2081)",
+                                "Elasticity of heroin arrivals to the expected share of a lot seized on its "
+                                "way through Kazakhstan, against 2012 conditions (M46).")
     marijuana_kg_per_year: float = P(150_000, 0, 2_000_000, "kg/year", "assumption: Chu Valley potential "
                                      "100,000 t (L1329, USDS) or ~4,600 t (external-facts §7); Kazakhstan "
                                      "supplies ~80% of Russia's cannabinoids (L1331 [P18])",

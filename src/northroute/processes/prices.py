@@ -77,10 +77,12 @@ def expected_crossing_loss(world: World) -> np.ndarray:
     return p @ cover_shares(world)
 
 
-def route_survival(world: World) -> np.ndarray:
-    """[routes, positions] chance a lot survives the crossings up to and including each node."""
+def route_survival(world: World, crossing_loss: np.ndarray | None = None) -> np.ndarray:
+    """[routes, positions] chance a lot survives the crossings up to and including each node, by the
+    smoothed seizures seen (default) or by a given loss per place."""
     nodes = world.geo.route_nodes
-    loss = np.where(nodes >= 0, world.crossing_loss[np.maximum(nodes, 0)], 0.0)
+    per_place = world.crossing_loss if crossing_loss is None else crossing_loss
+    loss = np.where(nodes >= 0, per_place[np.maximum(nodes, 0)], 0.0)
     return np.cumprod(1.0 - loss, axis=1)
 
 

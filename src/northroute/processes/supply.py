@@ -3,6 +3,8 @@
 Foreign suppliers sell whole lots to Kazakh traffickers for cash and go home (M8, thesis L1090
 [P5]); a lot is created owned by a trafficker row who pays the source price. Whether it is bound
 for Russia or for buyers in Kazakhstan is the trafficker's choice (prices.export_probability).
+Heroin sent into Kazakhstan falls as the share of a lot expected seized on its way rises: flows are
+displaced to other routes (M46, L1225, L1279-1281 [P26], L2081).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from northroute.processes.prices import cover_shares, source_price_per_g
+from northroute.processes.prices import cover_shares, expected_crossing_loss, route_survival, source_price_per_g
 from northroute.world.arrays import scatter_add
 from northroute.world.geography import read_table
 from northroute.world.people import HASHISH, HEROIN, MARIJUANA, TRAFFICKER
@@ -20,6 +22,8 @@ from northroute.world.state import WEEKS_PER_YEAR, World
 LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (lots span ~1 kg to 100 kg, thesis L1201-1203)
 GREENHOUSE_REGIONS = ("ZHA", "YUZ", "KAR", "AKT", "KZY")  # thesis L1341
 WARM_START_WEEKS = 8  # assumption: about the length of the longest route in weekly legs
+HEROIN_SOURCES = ("OSH", "UZB")
+MAX_ROUTE_GROWTH = 2.0  # assumption: when Kazakh routes grow safer than in 2012, arrivals at most double
 
 
 @lru_cache(maxsize=1)
@@ -35,6 +39,32 @@ def afghan_factor(year: int, elasticity: float) -> float:
     table = _afghan()
     prev = table.get(year - 1, table[max(table)] if year - 1 > max(table) else table[min(table)])
     return (prev / table[2011]) ** elasticity
+
+
+def route_loss(world: World, source: str) -> float:
+    """Share of a heroin lot from `source` expected seized before it reaches Russia, over the source's
+    routes: what the current inspections and corrupt customs officers imply (M48), not the last few
+    seizures, which at small scales are a handful of lots."""
+    geo = world.geo
+    routes = geo.routes_from(source, HEROIN)
+    last = geo.route_len[routes] - 1
+    lost = 1.0 - route_survival(world, expected_crossing_loss(world))[routes, last]
+    share = geo.route_share[routes]
+    return float((share * lost).sum() / share.sum())
+
+
+def displacement(world: World, source: str) -> float:
+    """Heroin arrivals from `source` relative to the start of the run: (loss then / loss now) ^ elasticity;
+    1 during the burn-in.
+
+    Traffickers adapt to a route's risk by moving flows elsewhere (L2081; CADAP, L1225): when the
+    anti-corruption drive removes corrupt customs officers, more searches find lots and less heroin
+    is sent through Kazakhstan (M46)."""
+    theta = world.scenario.supply.route_elasticity
+    if theta == 0.0 or not world.route_loss_start:
+        return 1.0
+    now = max(route_loss(world, source), 1e-12)
+    return min((world.route_loss_start[source] / now) ** theta, MAX_ROUTE_GROWTH)
 
 
 def harvest_weight(month: int, start: int, months: int, in_season_share: float) -> float:
@@ -97,6 +127,8 @@ def init(world: World, rng: np.random.Generator) -> None:
 
 
 def step(world: World, rng: np.random.Generator) -> None:
+    if world.t == world.burn_in:  # the routes' risk when recording starts is the reference for displacement
+        world.route_loss_start = {code: route_loss(world, code) for code in HEROIN_SOURCES}
     deliver(world, rng)
 
 
@@ -107,9 +139,9 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
     per_week = scale / WEEKS_PER_YEAR
 
     heroin_kg = s.heroin_kg_per_year * per_week * afghan_factor(d.year, s.afghan_elasticity)
-    for code, share in (("OSH", 1.0 - s.heroin_uzbek_share), ("UZB", s.heroin_uzbek_share)):
+    for code, share in zip(HEROIN_SOURCES, (1.0 - s.heroin_uzbek_share, s.heroin_uzbek_share), strict=True):
         routes = geo.routes_from(code, HEROIN)
-        grams = _lot_sizes(rng, heroin_kg * share, s.heroin_lot_kg)
+        grams = _lot_sizes(rng, heroin_kg * share * displacement(world, code), s.heroin_lot_kg)
         create_lots(world, rng, HEROIN, grams, routes, geo.route_share[routes], age=age)
 
     chu = geo.routes_from("CHU", MARIJUANA)
