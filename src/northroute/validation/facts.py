@@ -260,6 +260,15 @@ def _export_share_change(ts):
 sf31 = against_baseline(_export_share_change)
 
 
+def _heroin_inflow_change(ts):
+    def inflow(years):
+        return _sel(ts, "route_flow_g", "trafficking", years=years, substance="heroin", national=False).value.sum()
+    return ratio(inflow((2016, 2017)), inflow(PRE))
+
+
+sf31_inflow = against_baseline(_heroin_inflow_change)
+
+
 def sf34(ts):
     return ratio(total(ts, "registered_crimes", "police", "recorded"), total(ts, "dealers_prosecuted", "police",
                                                                              "recorded"))
@@ -374,6 +383,10 @@ FACTS: tuple[Fact, ...] = (
          "heroin sold in Russia / (sold in Russia + bought by Kazakh wholesalers), 2016-17 / 2012-13, reform "
          "run over baseline run", (1.0 + 1e-9, INF), REFORM, sf31, twin=BASELINE),
     # band: the spec's direction (export share rises); the thesis hedges it, a prediction more than a target
+    Fact("SF31b", "... and less heroin flows through Kazakhstan (hypothesis)", "L2081, L1225 (CADAP)",
+         "heroin entering Kazakhstan, 2016-17 / 2012-13, reform run over baseline run", (0.0, 1.0 - 1e-9), REFORM,
+         sf31_inflow, twin=BASELINE),
+    # the spec's second test of SF31 ("total heroin flow through Kazakhstan should decline if costs rise")
     Fact("SF33", "Legitimate traffic overwhelms inspection", "L1241 [P20], L1072",
          "search chance per truck", (0.0, 0.01), reason="an input (inspections / traffic per crossing, "
          "data/places.csv), not an outcome of the model"),
