@@ -92,6 +92,7 @@ GROUPS = {
         "market.leader_share",
         "users.dealer_quit_rate",
         "users.idle_dealer_quit_rate",
+        "users.deal_start_rate",
         "users.wholesaler_exit_rate",
         "users.promotion_tenure_weeks",
     ],

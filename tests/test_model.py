@@ -11,7 +11,7 @@ from northroute.processes import supply
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
 from northroute.processes.trade import ration
 from northroute.sim import advance, build_world
-from northroute.world.people import HEROIN, RETAIL, USER
+from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from tests.conftest import tiny
 
 
@@ -150,6 +150,72 @@ def test_users_who_cannot_pay_are_recruited_first():
     recruits = np.flatnonzero((before == USER) & (p.role == RETAIL))
     assert recruits.size > 20
     assert p.fill[recruits].mean() < 0.2
+
+
+def test_users_who_cannot_finance_their_habit_start_dealing():
+    """M31 (L690 [P32]): a user whose income does not cover his habit looks for dealing work and takes a
+    slot with a wholesaler of his market who has room; one who can pay does not."""
+    from northroute.processes import careers
+    from northroute.processes.users import cannot_finance
+
+    world = build_world(tiny("users.deal_start_rate=12"), 1)
+    world.scenario.population.retail_per_wholesaler = 30  # room for every taker
+    p = world.people
+    users = p.rows(USER)
+    poor = np.random.default_rng(0).random(users.size) < 0.5
+    p.income[users] = np.where(poor, 0.0, 1e9)
+    assert np.array_equal(cannot_finance(world, users), poor)
+    careers._start_spells(world, np.random.default_rng(1))
+    dealing = p.role[users] == RETAIL
+    assert dealing[poor].mean() > 0.5  # a monthly chance of 1 - exp(-12/13) ~ 0.6, with room for all
+    assert dealing[~poor].sum() == 0
+    sup = p.supplier[users[dealing]]
+    assert np.all(p.role[sup] == WHOLESALE) and np.all(p.market[sup] == p.market[users[dealing]])
+
+
+def test_dealing_spells_end():
+    """M31 spells end (by quitting back to use, arrest or promotion), so users pass through dealing."""
+    from northroute.processes import careers
+
+    world = build_world(tiny("users.deal_start_rate=12"), 1)
+    p = world.people
+    users = p.rows(USER)
+    quit_some = p.rows(RETAIL)[::3]
+    p.set_role(quit_some, USER)  # vacancies
+    careers._start_spells(world, np.random.default_rng(1))
+    spell = users[p.role[users] == RETAIL]
+    assert spell.size > 20
+    for _ in range(52):
+        advance(world)
+        world.t += 1
+    ended = (p.role[spell] != RETAIL) | (p.status[spell] != 0)
+    assert 0.1 < ended.mean() < 1.0
+    back = spell[(p.role[spell] == USER) & (p.status[spell] == 0)]
+    assert back.size > 0 and p.ever_sold[back].mean() > 0.5  # users again, who have sold
+
+
+def test_sf10_counts_only_careers_inside_the_run():
+    """SF10's cohort: users who started after the first week and have used 2+ years; the users of the start
+    (entered = 0) are left out, since their dealing before the run is unknown."""
+    from northroute.record import LIFETIME_MIN_YEARS, Recorder
+    from northroute.world.state import WEEKS_PER_YEAR
+
+    world = build_world(tiny(), 1)
+    p = world.people
+    users = p.rows(USER)
+    world.t = 300
+    p.ever_sold[:] = False
+    p.ever_sold[users[: users.size // 2]] = True  # users of the start who sold: not in the cohort
+    old = users[users.size // 2:][:40]
+    young = users[users.size // 2:][40:80]
+    p.entered[old] = world.t - int(LIFETIME_MIN_YEARS * WEEKS_PER_YEAR) - 1
+    p.entered[young] = world.t - 10
+    p.ever_sold[old[:10]] = True
+    p.ever_sold[young] = True  # too recent to count
+    share = Recorder._measure_structure(world)[("ever_sold_share_career", "user")]
+    n = np.bincount(p.substance[old], minlength=3)
+    sold = np.bincount(p.substance[old[:10]], minlength=3)
+    assert np.allclose(share, np.divide(sold, n, out=np.zeros(3), where=n > 0))
 
 
 def test_role_index_cache_stays_true_through_a_run():

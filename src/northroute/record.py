@@ -22,10 +22,17 @@ from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
 from northroute.world.arrays import count_by, sum_by
 from northroute.world.officers import HONEST, PATROL, UBN
 from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
-from northroute.world.state import N_SUBSTANCES, World
+from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
 MONTHLY = 4  # weeks between measurements of network structure and exposure (slow to change, costly)
+# SF10's cohort: users who started using inside the simulation (after its first week; the initial users and
+# inmates are added with `entered` = 0 and their dealing before 2012 is unknown) and have used at least this
+# many years. Fixed at 2 in the M31 session before this measure was computed on any run (a diagnosis of the
+# model before spells had shown the share of users who ever sold by years of use): the thesis gives no
+# duration (its seven users had dealt "at some point in their past", L690); 2 years leaves most of an
+# 8-year run's entrants in the cohort and gives `users.deal_start_rate` time to act.
+LIFETIME_MIN_YEARS = 2.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,10 @@ METRICS = (
            "prison mate"),
     C("entrants_prison_tie", "wholesale", "persons/week", "new wholesalers who have a tie formed in prison (SF9)"),
     Metric("ever_sold_share", "user", "national", "fraction", "share of people using now who have ever sold "
-           "(SF10); every 4 weeks"),
+           "(users who were using at the start count as never having sold before it); every 4 weeks"),
+    Metric("ever_sold_share_career", "user", "national", "fraction", "share of people using now who started "
+           "using inside the run at least `LIFETIME_MIN_YEARS` (2) years ago and have ever sold (SF10); every "
+           "4 weeks"),
     Metric("community_share", "user", "national", "fraction", "share of users in the kin community; every 4 "
            "weeks"),
     Metric("community_share", "wholesale", "national", "fraction", "share of wholesalers in the kin community "
@@ -313,6 +323,7 @@ class Recorder:
         users = np.concatenate([p.rows(USER), rd])
         s_u = p.substance[users].astype(np.intp)
         n_u = np.bincount(s_u, minlength=N_SUBSTANCES)
+        career = (p.entered[users] > 0) & (world.t - p.entered[users] >= LIFETIME_MIN_YEARS * WEEKS_PER_YEAR)
         count = lambda keys, mask: np.bincount(keys[mask], minlength=N_SUBSTANCES)  # noqa: E731
         return _measure_enforcement(world) | {
             ("team_size", "wholesale"): _ratio(np.bincount(s_wh, team, N_SUBSTANCES), n_wh),
@@ -324,6 +335,8 @@ class Recorder:
             ("exposure", "wholesale"): _mean_by_substance(p, wh, p.exposure),
             ("exposure", "trafficking"): _mean_by_substance(p, tr, p.exposure),
             ("ever_sold_share", "user"): _ratio(count(s_u, p.ever_sold[users]), n_u),
+            ("ever_sold_share_career", "user"): _ratio(count(s_u, p.ever_sold[users] & career),
+                                                       count(s_u, career)),
             ("community_share", "user"): _ratio(count(s_u, (p.flags[users] & COMMUNITY) != 0), n_u),
             ("community_share", "wholesale"): _ratio(count(s_wh, (p.flags[wh] & COMMUNITY) != 0), n_wh),
         }

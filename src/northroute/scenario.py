@@ -273,6 +273,11 @@ class UsersParams(Section):
     wholesaler_exit_rate: float = P(0.08, 0.0, 5.0, "1/year", "assumption: upper-level traders were "
                                     "active 10-15 years without being caught (thesis L1024 [P23], L1018)",
                                     "Yearly chance a wholesaler leaves the trade.")
+    deal_start_rate: float = P(1.0, 0.0, 52.0, "1/year", "thesis L690 [P32]: 'it is not unusual for a drug "
+                               "user to start dealing in drugs in order to sponsor his addiction, and almost "
+                               "everyone who uses drugs eventually starts dealing'; the rate is an assumption "
+                               "(about a year from running short to dealing)", "Yearly chance that a user who "
+                               "cannot finance his habit from his income looks for a retail slot (M31).")
     promotion_tenure_weeks: int = P(52, 0, 1040, "weeks", "thesis L1012 [DE7][P22][P21]: it 'takes "
                                     "years' to build trust; threshold assumption", "Retail tenure needed "
                                     "before a dealer can become a wholesaler.")

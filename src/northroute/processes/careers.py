@@ -4,6 +4,8 @@
   L1022 [P23]; M4, M5) and recruit users to fill their teams, preferring users who cannot finance
   their habit (M31, L690 [P32]), are not too addicted (M28, L982 [P26]) and have a circle of co-users
   who become their customers (M28, M30, L974).
+- Users who cannot finance their habit start dealing (M31, L690 [P32]): they look for work and fill a
+  wholesaler's vacancies before he recruits (`_start_spells`); a spell ends as any retail career does.
 - Mid-level "leaders" (L1962 [P22]): beyond his direct team of `population.retail_per_wholesaler`,
   up to a share `market.leader_share` of a wholesaler's retail dealers get their stock from one of his
   senior direct dealers, a leader, instead of from him; the newest of his direct dealers are the ones
@@ -27,7 +29,7 @@ import numpy as np
 from northroute.processes import relations
 from northroute.processes.matching import fill_slots, random_member, slots, top_k_per_group
 from northroute.processes.prices import cutting
-from northroute.processes.users import reassign_dealers
+from northroute.processes.users import cannot_finance, reassign_dealers
 from northroute.world.arrays import scatter_add
 from northroute.world.people import (
     ACTIVE,
@@ -200,10 +202,12 @@ def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
     p.pure_g[rows] = 0.0
 
 
-def _open_slots(world: World) -> np.ndarray:
+def _open_slots(world: World, team: int | None = None) -> np.ndarray:
+    """One entry per place open in a wholesaler's direct team, up to `team` dealers (default: the most he
+    deals with directly, `relations.contact_cap`)."""
     p = world.people
     wh = _active(p, WHOLESALE)
-    return slots(wh, world.scenario.relations.contact_cap - _team_sizes(p)[wh])
+    return slots(wh, (world.scenario.relations.contact_cap if team is None else team) - _team_sizes(p)[wh])
 
 
 def _place_orphans(world: World, rng: np.random.Generator) -> None:
@@ -258,8 +262,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     if n_promote.sum():
         _promote(world, rd, n_promote, rng)
         free = _open_slots(world)
-    key_free = _key(p, free)
-    take = np.minimum(wanted, np.bincount(key_free, minlength=size))
+    take = np.minimum(wanted, np.bincount(_key(p, free), minlength=size))
     look = np.minimum(1.0, CANDIDATES_PER_PLACE * take / np.maximum(n_users, 1))[key_u]
     cand = users[(look > 0) & (rng.random(users.size) < look)]
     cand = cand[(p.flags[cand] & EXCLUDED) == 0]
@@ -269,16 +272,62 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
     score += 0.5 * np.minimum(reach, 2.0) + rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]
+    _hire(world, recruits, free, _mean_sales(p, rd, size), rng)
+
+
+def _mean_sales(p, rd: np.ndarray, size: int) -> np.ndarray:
+    """Mean smoothed sales of the retail dealers `rd` in each market."""
+    n_rd = np.bincount(_key(p, rd), minlength=size)
+    return np.divide(np.bincount(_key(p, rd), p.demand_ewma[rd], size), n_rd, out=np.zeros(size), where=n_rd > 0)
+
+
+def _hire(world: World, recruits: np.ndarray, free: np.ndarray, mean_sales: np.ndarray,
+          rng: np.random.Generator) -> None:
+    """Users become retail dealers in the open slots `free` of their market (one each; the caller takes
+    no more recruits than there are slots): their co-use circle become their customers (M30, L974),
+    they leave their buying pool and start with the mean sales of their market."""
+    p = world.people
     _bring_customers(p, recruits)
     p.set_role(recruits, RETAIL)
     p.since[recruits] = world.t
     p.pool[recruits] = -1
-    p.supplier[recruits] = fill_slots(rng, _key(p, recruits), free, key_free, size)
-    mean_sales = np.divide(np.bincount(_key(p, rd), p.demand_ewma[rd], size), n_rd,
-                           out=np.zeros(size), where=n_rd > 0)
+    p.supplier[recruits] = fill_slots(rng, _key(p, recruits), free, _key(p, free), mean_sales.size)
     p.demand_ewma[recruits] = mean_sales[_key(p, recruits)]
     world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits],
               value=p.fill[recruits])
+
+
+def _start_spells(world: World, rng: np.random.Generator) -> None:
+    """M31: WHEN a user cannot finance his habit, THEN he starts dealing ("it is not unusual for a drug
+    user to start dealing in drugs in order to sponsor his addiction, and almost everyone who uses drugs
+    eventually starts dealing", L690 [P32]; all seven self-described users had dealt, L690).
+
+    Each month a user whose income does not cover his habit (`users.cannot_finance`) looks for dealing
+    work with chance `users.deal_start_rate`; he gets it if a wholesaler of his market has room, a direct
+    team smaller than the one he works with (`population.retail_per_wholesaler`: "each wholesale dealer
+    has 6-7-8 other dealers", L1022 [P23]), on the dose-and-a-tenth contract (M27, L964 [DE11]), and is
+    hired as a wholesaler's own recruit is (`_hire`). Growing a team beyond that, up to
+    `relations.contact_cap`, stays the wholesaler's decision, taken when his market's users outgrow its
+    dealers (`_grow`). Sanctioned cheats find no one to work for (M17). A spell is a retail career like
+    any other: it ends by arrest, by quitting back to use (`_leave`: dealers are loosely attached and
+    easily replaced, M32, L984-986), or by promotion. Where more users look than there are openings,
+    the openings go to seekers in random order.
+    """
+    rate = world.scenario.users.deal_start_rate
+    if rate <= 0:
+        return
+    p = world.people
+    size = world.geo.n * N_SUBSTANCES
+    users = _active(p, USER)
+    look = rng.random(users.size) < rate * CAREER_STEP_WEEKS / WEEKS_PER_YEAR
+    seekers = users[look]
+    seekers = seekers[cannot_finance(world, seekers) & ((p.flags[seekers] & EXCLUDED) == 0)]
+    free = _open_slots(world, world.scenario.population.retail_per_wholesaler)
+    if seekers.size == 0 or free.size == 0:
+        return
+    take = np.bincount(_key(p, free), minlength=size)
+    hired = seekers[top_k_per_group(_key(p, seekers), rng.random(seekers.size), take)]
+    _hire(world, hired, free, _mean_sales(p, _active(p, RETAIL), size), rng)
 
 
 def _bring_customers(p, recruits: np.ndarray) -> None:
@@ -350,5 +399,6 @@ def step(world: World, rng: np.random.Generator) -> None:
     _leave(world, rng)
     _place_orphans(world, rng)
     _organise(world, rng)  # before growth, so that a wholesaler's open slots are counted after it
+    _start_spells(world, rng)
     _grow(world, rng)
     reassign_dealers(world, rng)

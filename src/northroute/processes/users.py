@@ -2,8 +2,9 @@
 
 - Heroin use is heavier in the north (thesis L1404 [DE11]) and cannabis in the south, where it is
   seen as medicine (L1353-1357 [P11][P10]); regional counts follow population times those weights.
-- Users buy what they want up to what their income allows; those who cannot finance their habit are
-  the ones wholesalers recruit as retail dealers (M31, L690 [P32]; see `careers`).
+- Users buy what they want up to what their income allows; those who cannot finance their habit
+  (`cannot_finance`) look for dealing work and are the ones wholesalers prefer as recruits (M31,
+  L690 [P32]; see `careers`).
 - Higher retail prices raise quitting (L1406 [DE9], L746); starting balances quitting at 2012 prices.
 - Some heroin users pool money for a cheaper, bigger portion (M35, L976 [DE1][DE2], L1084 [P11]):
   members pay the pool price and share the buyer's dealer; the dealer sees the pool as one buyer.
@@ -65,6 +66,16 @@ def init(world: World, rng: np.random.Generator) -> None:
     place, subst = np.nonzero(counts)
     n = counts[place, subst]
     add_users(world, rng, np.repeat(place, n).astype(np.int16), np.repeat(subst, n).astype(np.int8))
+
+
+def cannot_finance(world: World, rows: np.ndarray) -> np.ndarray:
+    """Mask of the users whose legal income does not cover a week of their habit at their market's
+    retail price (the pool price for pool members): the users who "start dealing in drugs in order to
+    sponsor [their] addiction" (M31, L690 [P32]). Cash saved in easier weeks does not count: it lasts
+    at most `CASH_CAP_WEEKS` weeks of income, while the habit is every week."""
+    p, m = world.people, world.scenario.market
+    price = world.price_retail.ravel()[p.market[rows]] * np.where(p.pool[rows] >= 0, 1.0 - m.pool_discount, 1.0)
+    return p.income[rows] < p.need_g[rows] * price
 
 
 def reassign_dealers(world: World, rng: np.random.Generator) -> None:

@@ -133,7 +133,17 @@ def sf9(ts):
 
 
 def sf10(ts):
-    return float(_sel(ts, "ever_sold_share", "user").value.mean())
+    """Share of users who ever sold, among those whose whole using career lies inside the run and who have
+    used at least `record.LIFETIME_MIN_YEARS` (2) years: users already using at the start count as never
+    having sold before it, which biases a lifetime share down. Read in the run's last year, when the cohort
+    spans careers of 2 to about 8 years; the mean over drugs, as before.
+
+    Pooled buying for friends does not count as dealing here, though the law counts it as distribution (M35,
+    L976 [DE1][DE2]): P32's users deal "to sponsor [their] addiction" (L690), for income, while a pool's
+    buyer only shares a discount, and of the users jailed for it a wholesaler says "they don't trade in
+    drugs, they don't trade at all" (L970 [DE2])."""
+    last = ts.year.max()
+    return float(_sel(ts, "ever_sold_share_career", "user", years=(last,)).value.mean())
 
 
 def sf12(ts):
@@ -326,8 +336,8 @@ FACTS: tuple[Fact, ...] = (
     # band: "well above its population share" [interp]; fixed here at double
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9),
-    Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold", (0.7, 1.0),
-         measure=sf10),
+    Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
+         "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10),
     Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
          "pool buyers convicted / distribution convictions", (1e-9, 1.0), measure=sf12),
     Fact("SF13", "Formal cooperation is almost never obtained", "L1956 [P23], L1942",
