@@ -314,7 +314,10 @@ def test_stopped_study_resumes_without_redoing_or_losing_runs(tmp_path, how):
             "2", "--study", str(study), "--workers", "2", "--scale", "0.005", "--years", "0.3", "--set",
             "time.burn_in_weeks=2", "--quiet", "--no-report"]
     expected = {f"p{p:05d}-s{s}" for p in range(17) for s in range(2)}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # a non-interactive shell starts background jobs (pytest ... &) with SIGINT ignored, and the study would
+    # inherit that; a terminal's foreground job, which this test plays, has it at its default
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while len(list(study.glob("runs/p*/manifest.json"))) < 4:
