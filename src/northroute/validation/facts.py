@@ -324,6 +324,8 @@ FACTS: tuple[Fact, ...] = (
     # band: "little competitive violence" (L842) gives no number; 0.1 is an [interp] fixed before the rule was
     # built. The value depends on assumed parameters: the chance the police notice violence and crack down
     # (policing.crackdown_chance, an assumption) and the worth of a year inside (market.prison_time_weight).
+    # Measured after building (scale 0.1, seeds 0-1, baseline): 0 at the default chance 0.5; 0.003 at 0.01,
+    # about 0.08 at 0.003, 0.2 at 0.001, 0.74 at 0 (no crackdown to fear).
     # The spec's second test (disputes mostly settled without force, L844, M17) is 1 minus this share and is
     # not scored separately.
     Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)",
