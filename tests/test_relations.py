@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import northroute as nr
-from northroute.processes import careers, relations, trade
+from northroute.processes import careers, justice, policing, relations, trade
 from northroute.processes.prices import cutting
 from northroute.sim import advance, build_world
-from northroute.world.people import EXCLUDED, RETAIL, TRAFFICKER, WHOLESALE
+from northroute.world.people import ACTIVE, EXCLUDED, PRISON, RETAIL, TRAFFICKER, VORY, WHOLESALE
 from northroute.world.ties import TRADE, Ties
 from tests.conftest import tiny
 
@@ -99,6 +99,92 @@ def test_cheats_are_excluded_and_their_voucher_pays():
     careers.step(world, np.random.default_rng(1))
     still = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE)])
     assert ((p.flags[still] & EXCLUDED) == 0).all()
+
+
+def _disputes(*sets: str):
+    """A week-old world and disputes of retail dealers against their active wholesalers, no Vory on either
+    side; the cheats hold stocks spread over two orders of magnitude (what is at stake varies)."""
+    world = _run_weeks(build_world(tiny("population.scale=0.05", *sets), 1), 1)
+    p = world.people
+    rd = p.rows(RETAIL)
+    rd = rd[(p.supplier[rd] >= 0) & (p.role[np.maximum(p.supplier[rd], 0)] == WHOLESALE)]
+    p.flags[rd] &= ~np.uint8(VORY)
+    p.flags[p.supplier[rd]] &= ~np.uint8(VORY)
+    p.stock_g[rd] = np.geomspace(1.0, 100.0, rd.size) * p.demand_ewma[rd]
+    return world, rd, p.supplier[rd]
+
+
+def _violent(world, cheats, victims, chance: float) -> int:
+    world.scenario.policing.crackdown_chance = chance
+    return int((relations.resolve(world, cheats, victims) == relations.VIOLENT).sum())
+
+
+def test_violence_is_deterred_by_crackdowns_and_sentences(monkeypatch):
+    """M45 (L844 [P13]): a wronged supplier fights only when his loss outweighs the chance of a crackdown
+    times the prison he would get; more likely crackdowns, longer sentences or a dearer year inside mean
+    fewer violent disputes; with no crackdown to fear every loss is worth a fight."""
+    world, cheats, victims = _disputes()
+    counts = [_violent(world, cheats, victims, c) for c in (0.0, 1e-4, 1e-3, 1e-2, 0.5)]
+    assert counts[0] == cheats.size > 0
+    assert all(a >= b for a, b in zip(counts, counts[1:], strict=False)) and counts[1] > counts[3]
+    assert counts[-1] == 0  # the thesis's peaceful market at the default chance
+    chance = 1e-4
+    base = _violent(world, cheats, victims, chance)
+    table = justice.sentences()
+    monkeypatch.setattr(justice, "sentences", lambda: table * 3.0)
+    assert 0 < _violent(world, cheats, victims, chance) < base
+    monkeypatch.setattr(justice, "sentences", lambda: table)
+    world.scenario.market.prison_time_weight = 3.0
+    assert _violent(world, cheats, victims, chance) < base
+
+
+def test_vory_clients_disputes_are_arbitrated_never_violent():
+    """M61, M62 (L826, L830 [P7]): if either party is a Vory client the Vory arbitrate, even where the
+    supplier would otherwise fight; a dispute without a wronged supplier ends quietly."""
+    world, cheats, victims = _disputes()
+    world.scenario.policing.crackdown_chance = 0.0
+    p = world.people
+    wholesalers = np.unique(victims)
+    p.flags[wholesalers[::3]] |= VORY
+    client = (p.flags[victims] & VORY) != 0
+    p.flags[cheats[~client][::2]] |= VORY  # the cheat is the Vory's man, his supplier is not
+    outcome = relations.resolve(world, cheats, victims)
+    vory = ((p.flags[cheats] | p.flags[victims]) & VORY) != 0
+    assert client.sum() > 0 and (vory & ~client).sum() > 0
+    assert (outcome[vory] == relations.ARBITRATED).all()
+    assert (outcome[~vory] == relations.VIOLENT).all()
+    wholesalers = p.rows(WHOLESALE)  # a wholesaler's cheating has no wronged supplier in the model: quiet
+    assert (p.stock_g[wholesalers] > 0).any()
+    assert (relations.resolve(world, wholesalers, p.supplier[wholesalers]) == relations.QUIET).all()
+
+
+def test_a_noticed_fight_brings_a_crackdown_on_the_parties_and_their_partners():
+    """M45: "we will pack all of them ... Every single one" [P13] (L844): both parties and their trade
+    partners in the region go through justice to prison; nobody else does; unnoticed fights bring nothing."""
+    world, cheats, victims = _disputes("corruption.bribe_at_arrest=0", "justice.conviction_rate=1")
+    p, ties = world.people, world.ties
+    local = (ties.kind == TRADE) & (p.region[ties.src] == p.region[ties.dst])  # a trafficker sold him lots here
+    i = np.flatnonzero(np.isin(victims, ties.dst[local]))[0]
+    cheat, wh = cheats[i:i + 1], victims[i:i + 1]
+    rd = p.rows(RETAIL)
+    team = rd[p.supplier[rd] == wh[0]]
+    sellers = np.unique(ties.src[local & (ties.dst == wh[0])])
+    tr = p.rows(TRAFFICKER)
+    ties.add(tr[p.region[tr] != p.region[wh[0]]][:1], wh, TRADE, world.t)  # a partner outside the region
+    upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    arrested = np.concatenate([team, wh, sellers])
+    others = np.setdiff1d(np.concatenate([rd, upper]), arrested)
+    world.new_week()
+    world.scenario.policing.crackdown_chance = 0.0
+    policing.crackdown(world, np.random.default_rng(0), cheat, wh)
+    assert (p.status[arrested] == ACTIVE).all() and "crackdown_arrests" not in world.week.counts
+    world.scenario.policing.crackdown_chance = 1.0
+    policing.crackdown(world, np.random.default_rng(0), cheat, wh)
+    assert cheat[0] in team and team.size >= 2 and sellers.size >= 1
+    assert (p.status[arrested] == PRISON).all()
+    assert (p.status[others] == ACTIVE).all()
+    assert world.week.counts[("crackdown_arrests", "police", "true")].sum() == arrested.size
+    assert world.week.counts[("arrests", "retail", "true")].sum() == team.size
 
 
 def test_trade_ties_count_repeat_deals():

@@ -18,7 +18,7 @@ import pandas as pd
 
 from northroute.network import snapshot
 from northroute.processes.policing import team_protected
-from northroute.processes.relations import INTRO_KIN, INTRO_PRISON
+from northroute.processes.relations import ARBITRATED, INTRO_KIN, INTRO_PRISON, QUIET, VIOLENT
 from northroute.world.arrays import count_by, sum_by
 from northroute.world.officers import HONEST, PATROL, UBN
 from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
@@ -129,6 +129,8 @@ METRICS = (
     Metric("disputes", "retail", "national", "disputes/week", "cheating disputes settled by reputation "
            "(exclusion)"),
     Metric("disputes_vory", "retail", "national", "disputes/week", "cheating disputes arbitrated by the Vory"),
+    Metric("disputes_violent", "retail", "national", "disputes/week", "cheating disputes the wronged supplier "
+           "took to violence (a strelka; SF6)"),
     Metric("vory_fees", "wholesale", "national", "KZT/week", "protection fees paid to the Vory (incl. obshak "
            "paid from prison)"),
     *(C("arrests", lv, "persons/week", f"people arrested whose role was {lv} (true) or charged at the {lv} "
@@ -158,6 +160,10 @@ METRICS = (
     C("testimony_arrests", "retail", "persons/week", "mid-level leaders arrested on a runner's testimony"),
     C("operations_burned", "police", "operations/week", "operations against wholesalers or traffickers "
       "betrayed along the approval chain (M40)"),
+    C("crackdowns", "police", "disputes/week", "violent disputes the police noticed and answered with a crackdown "
+      "(M45)"),
+    C("crackdown_arrests", "police", "persons/week", "people arrested in crackdowns: the parties of a violent "
+      "dispute and their trade partners in the region (M45)"),
     C("seizures_total_g", "police", "g/week", "all seizures: crossings, arrests and Koknar (true: taken from "
       "the market or the holder; recorded: less what dealing officers resold)"),
     C("seizures_total_g", "police", "g/week", "seizures registered by the agencies", "recorded"),
@@ -304,8 +310,9 @@ class Recorder:
         self._set(w, "entrants_introduced", "wholesale", "national", nat(wk.entrants[1:].sum(axis=0)))
         self._set(w, "entrants_kin", "wholesale", "national", nat(wk.entrants[INTRO_KIN]))
         self._set(w, "entrants_prison", "wholesale", "national", nat(wk.entrants[INTRO_PRISON]))
-        self._set(w, "disputes", "retail", "national", nat(wk.disputes[0]))
-        self._set(w, "disputes_vory", "retail", "national", nat(wk.disputes[1]))
+        self._set(w, "disputes", "retail", "national", nat(wk.disputes[QUIET]))
+        self._set(w, "disputes_vory", "retail", "national", nat(wk.disputes[ARBITRATED]))
+        self._set(w, "disputes_violent", "retail", "national", nat(wk.disputes[VIOLENT]))
         self._set(w, "vory_fees", "wholesale", "national", nat(wk.vory_fees))
 
     @staticmethod

@@ -371,6 +371,11 @@ class PolicingParams(Section):
     customs_officers: float = P(400.0, 0.0, 20_000.0, "persons", "assumption: customs and border officers at "
                                 "the modelled crossings (thesis L1241 [P20], L1273)", "Customs and border officers "
                                 "at the crossings, national scale.")
+    crackdown_chance: float = P(0.5, 0.0, 1.0, "probability", "thesis L844 [P13]: violent disputes 'are taking "
+                                "place in public and we must react ... we will pack all of them'; Reuter (1983: 130) "
+                                "via L836; value assumption (the thesis gives no rate)", "Chance the police notice "
+                                "a violent dispute and arrest its parties and their trade partners in the region "
+                                "(M45); dealers expect the same chance.")
 
 
 class CorruptionParams(Section):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import prices
 from northroute.processes.matching import fill_slots, slots
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import (
@@ -151,7 +152,7 @@ def pay_protection(world: World) -> None:
     p, off = world.people, world.officers
     wh = p.rows(WHOLESALE)
     wh = wh[p.protector[wh] >= 0]
-    takings = STEP_WEEKS * p.demand_ewma[wh] * world.price_wholesale[p.region[wh], p.substance[wh]]
+    takings = STEP_WEEKS * prices.takings(world, wh)
     paid = np.minimum(np.maximum(p.cash[wh], 0.0), world.scenario.corruption.protection_share * takings)
     p.cash[wh] -= paid
     scatter_add(off.illicit, p.protector[wh], paid)

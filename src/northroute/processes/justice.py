@@ -77,9 +77,9 @@ def category(world: World, substance: np.ndarray, grams: np.ndarray) -> np.ndarr
     return (grams[:, None] > lower).sum(axis=1)
 
 
-def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Charge and weight category of each arrested person, as the police write them up."""
-    p, pol = world.people, world.scenario.policing
+def _charge_by_role(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The charge each person's role and holding call for (before any framing), and what he holds."""
+    p = world.people
     role = p.role[rows]
     pooled = (role == USER) & (p.pool[rows] == rows)
     held = np.where(role == USER, p.need_g[rows] * HOLDING_DAYS / 7.0, p.stock_g[rows])
@@ -87,13 +87,32 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     charge = np.select([role == USER, role == RETAIL, role == WHOLESALE], [POSSESSION, SALE, ORGANISED],
                        SMUGGLING)
     charge[pooled] = ORGANISED
-    framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
-    charge[framed] = ORGANISED
-    cat = category(world, p.substance[rows], held)
+    return charge, held
+
+
+def _category_of_charge(world: World, rows: np.ndarray, charge: np.ndarray, held: np.ndarray) -> np.ndarray:
+    cat = category(world, world.people.substance[rows], held)
     cat[(charge != POSSESSION) & (cat == 0)] = 1  # sale is a crime regardless of size (L1788)
     cat[charge == SMUGGLING] = 3  # traffickers move lots of kilograms
+    return cat
+
+
+def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Charge and weight category of each arrested person, as the police write them up."""
+    p, pol = world.people, world.scenario.policing
+    charge, held = _charge_by_role(world, rows)
+    framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
+    charge[framed] = ORGANISED
+    cat = _category_of_charge(world, rows, charge, held)
     world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
     return charge, cat
+
+
+def expected_sentence(world: World, rows: np.ndarray) -> np.ndarray:
+    """Years of prison (`data/sentences.csv`) the charge each person's role and holding call for, were he
+    arrested now: what a dealer weighs before an act that brings the police (M45, L844 [P13])."""
+    charge, held = _charge_by_role(world, rows)
+    return sentences()[charge, _category_of_charge(world, rows, charge, held)]
 
 
 def arresting_officers(world: World, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:

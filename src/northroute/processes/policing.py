@@ -11,6 +11,8 @@
   which the target may be warned (M40, L1970 [P13]).
 - Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]).
 - Every year, during the harvest, the Koknar operation takes part of the Chu Valley crop (M47, L1341).
+- A violent dispute the police notice brings a crackdown on its parties and their trade partners in
+  the region, whoever was responsible (M45, L844 [P13]); `relations` calls it when a dispute turns violent.
 Arrested people go to `justice`.
 """
 
@@ -24,6 +26,7 @@ from northroute.processes import corruption, justice, kernels
 from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, UBN
 from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
 from northroute.world.state import WEEKS_PER_YEAR, World
+from northroute.world.ties import TRADE
 
 TARGET_STEP_WEEKS = 4  # targets are re-weighed monthly, when exposure is re-measured (record.MONTHLY)
 EXPERIENCE_WEEKS = 52.0  # assumption: a new officer makes half the cases of one with a year's experience
@@ -122,6 +125,38 @@ def koknar(world: World, rng: np.random.Generator) -> None:
     if hit.any():
         justice.seize_lots(world, hit, recorded=True)
         lots.keep(~hit)
+
+
+def trade_partners(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(who, partner) pairs: each person's supplier, the retail dealers he supplies, and those he traded
+    lots with within the trade-tie memory (traffickers and wholesalers); active dealers of his region only."""
+    p = world.people
+    sup = p.supplier[rows]
+    rd = p.rows(RETAIL)
+    supplied = rd[np.isin(p.supplier[rd], rows)]
+    traded, other = world.ties.neighbours(rows, (TRADE,), len(p)) if len(world.ties) else (rows[:0], rows[:0])
+    who = np.concatenate([rows[sup >= 0], p.supplier[supplied], traded]).astype(np.int64)
+    partner = np.concatenate([sup[sup >= 0], supplied, other]).astype(np.int64)
+    ok = (p.status[partner] == ACTIVE) & (p.role[partner] != USER) & (p.region[partner] == p.region[who])
+    return who[ok], partner[ok]
+
+
+def crackdown(world: World, rng: np.random.Generator, party: np.ndarray, other: np.ndarray) -> None:
+    """Violent disputes between `party` and `other` (pairwise) that the police notice, with chance
+    `policing.crackdown_chance`, end in the arrest of both parties and their trade partners in the region:
+    "we will pack all of them. No one will get into nuts and bolts and try to figure out who was
+    responsible ... Every single one" [P13] (L844, M45). The arrests go through `justice` like any other,
+    so sentences, prison and the arresting officers' case counts include them."""
+    noticed = rng.random(party.size) < world.scenario.policing.crackdown_chance
+    parties = np.unique(np.concatenate([party[noticed], other[noticed]]))
+    if parties.size == 0:
+        return
+    p = world.people
+    rows = np.unique(np.concatenate([parties, trade_partners(world, parties)[1]]))
+    rows = rows[p.status[rows] == ACTIVE]
+    world.week.count("crackdowns", "police", p.substance[party[noticed]], 1.0)
+    world.week.count("crackdown_arrests", "police", p.substance[rows], 1.0)
+    justice.arrest(world, rng, rows)
 
 
 def build_force(world: World, rng: np.random.Generator) -> None:

@@ -176,6 +176,20 @@ def risk_factor(world: World) -> np.ndarray:
     return (1.0 + k * world.prison_rate) / (1.0 + k * ref)
 
 
+def selling_price(world: World, rows: np.ndarray) -> np.ndarray:
+    """KZT per gram at the level each seller sells at, in his region and drug: the wholesale price for
+    wholesalers and traffickers, the retail price for retail dealers."""
+    p = world.people
+    region, substance = p.region[rows], p.substance[rows]
+    return np.where(p.role[rows] >= WHOLESALE, world.price_wholesale[region, substance],
+                    world.price_retail[region, substance])
+
+
+def takings(world: World, rows: np.ndarray) -> np.ndarray:
+    """Weekly takings of each seller: his smoothed sales at his selling price."""
+    return world.people.demand_ewma[rows] * selling_price(world, rows)
+
+
 def stock_loss(world: World) -> np.ndarray:
     """[tier, substance] share of stock bought that is expected lost at arrest: weekly arrest hazard x
     weeks of sales held (the tiers' target covers)."""

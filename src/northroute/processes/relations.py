@@ -13,16 +13,21 @@ on an organisation.
 - Cheating is sanctioned by exclusion ("no one will ever deal with me", L896 [DE11]; rumours of working
   for the police, L986); a voucher pays for the failure of the man he vouched for (L826, L1175 [P30]).
   Disputes of Vory clients are arbitrated by the Vory, who take about a tenth of the value traded as
-  protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850).
+  protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850). Other disputes are settled quietly
+  unless the wronged supplier judges that what he lost is worth the prison a visible fight can bring
+  (a *strelka*, L830 [P7], footnote L840): violence the police notice brings a crackdown on both parties
+  and their trade partners (M45, L844 [P13]; Reuter via L836), see `policing.crackdown`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from northroute.processes import prices
 from northroute.processes.matching import Groups, random_member, rank_in_group
 from northroute.world.arrays import scatter_add
 from northroute.world.people import (
+    ACTIVE,
     COMMUNITY,
     EXCLUDED,
     RETAIL,
@@ -36,6 +41,7 @@ from northroute.world.ties import INTRO, PRISON, VOUCH
 
 MONTH = 4  # weeks between the monthly updates (reputation, cheating, forgetting), as careers
 INTRO_KIN, INTRO_PRISON, INTRO_SUPPLIER = 1, 2, 3  # how an entrant found his introducer
+QUIET, ARBITRATED, VIOLENT = 0, 1, 2  # how a dispute ends (rows of Week.disputes, value of `dispute` events)
 
 
 def group(substance: np.ndarray) -> np.ndarray:
@@ -172,9 +178,42 @@ def verified(world: World, rows: np.ndarray) -> np.ndarray:
     return vouched | (p.reputation[rows] >= r.reputation_years)
 
 
+def retaliates(lost: np.ndarray, chance: float, years: np.ndarray, year_value: np.ndarray) -> np.ndarray:
+    """Does the wronged party take the dispute to a violent *strelka*? Only when what he lost outweighs
+    what violence is expected to cost him: the chance that the police notice and crack down, times the
+    prison years he would get, times what a year inside is worth to him. "So, they better fix their
+    issues between themselves quietly" [P13] (L844, M45); Reuter: one entrepreneur's violence raises
+    police action against all (L836)."""
+    return lost > chance * years * year_value
+
+
+def resolve(world: World, cheats: np.ndarray, victim: np.ndarray) -> np.ndarray:
+    """How each dispute ends (QUIET, ARBITRATED or VIOLENT).
+
+    A dispute needs a wronged party: the cheat's active supplier (wholesaler or leader; a wholesaler
+    has none in the model, so his cheating is settled by exclusion alone). If either party is a Vory
+    client the Vory arbitrate (M61, L826, L848 [DE11]; a vor stands up for the man "in his circle" at the
+    strelka, M62, L830 [P7]). Otherwise the supplier retaliates when the goods the cheat holds of him,
+    at his own selling price, outweigh his expected cost of violence (`retaliates`), a year inside being
+    worth `market.prison_time_weight` years of his takings as in the prices' risk premium (7.6). Else he
+    settles quietly: the cheat is excluded (M17, L896 [DE11])."""
+    from northroute.processes import justice  # here: justice imports careers, which imports this module
+
+    p = world.people
+    v = np.maximum(victim, 0)
+    known = (victim >= 0) & (p.status[v] == ACTIVE)
+    vory = known & (((p.flags[cheats] | p.flags[v]) & VORY) != 0)
+    lost = p.stock_g[cheats] * prices.selling_price(world, v)
+    year_value = world.scenario.market.prison_time_weight * WEEKS_PER_YEAR * prices.takings(world, v)
+    force = retaliates(lost, world.scenario.policing.crackdown_chance, justice.expected_sentence(world, v),
+                       year_value)
+    return np.select([vory, known & force], [ARBITRATED, VIOLENT], QUIET)
+
+
 def _cheating(world: World, rng: np.random.Generator) -> None:
     """Dealers who cheat their supplier are excluded (careers then drops them from the trade); the
-    man who vouched for them pays with his own reputation (maza)."""
+    man who vouched for them pays with his own reputation (maza). The dispute ends quietly, in Vory
+    arbitration or in violence (`resolve`); violence may bring a police crackdown."""
     p, r = world.people, world.scenario.relations
     chance = r.cheat_rate * MONTH / WEEKS_PER_YEAR
     rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
@@ -182,16 +221,20 @@ def _cheating(world: World, rng: np.random.Generator) -> None:
     if cheats.size == 0:
         return
     victim = p.supplier[cheats]
-    arbitrated = (victim >= 0) & ((p.flags[np.maximum(victim, 0)] & VORY) != 0)
+    outcome = resolve(world, cheats, victim)
     p.flags[cheats] |= EXCLUDED
     p.reputation[cheats] = 0.0
-    world.log("dispute", person=cheats, place=p.region[cheats], substance=p.substance[cheats],
-              value=arbitrated.astype(float))
-    scatter_add(world.week.disputes, (arbitrated.astype(int), p.substance[cheats]), 1.0)
+    world.log("dispute", person=cheats, place=p.region[cheats], substance=p.substance[cheats], value=outcome)
+    scatter_add(world.week.disputes, (outcome, p.substance[cheats]), 1.0)
     v = p.voucher[cheats]
     failed = v[v >= 0]
     p.reputation[failed] = 0.0
     world.log("vouch_failure", person=failed, place=p.region[failed], substance=p.substance[failed])
+    fight = outcome == VIOLENT
+    if fight.any():
+        from northroute.processes import policing  # here: policing imports justice, which imports careers and us
+
+        policing.crackdown(world, rng, cheats[fight], victim[fight])
 
 
 def merge_trades(world: World) -> None:

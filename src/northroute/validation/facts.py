@@ -119,6 +119,11 @@ def sf3_one_off(ts):
     return float(_sel(ts, "one_off_pairs", "wholesale").value.replace(0, np.nan).mean())
 
 
+def sf6(ts):
+    disputes = {m: total(ts, m, "retail") for m in ("disputes", "disputes_vory", "disputes_violent")}
+    return ratio(disputes["disputes_violent"], sum(disputes.values()))
+
+
 def sf7(ts):
     return ratio(total(ts, "entrants_introduced", "wholesale"), total(ts, "entrants", "wholesale"))
 
@@ -326,8 +331,15 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF3b", "Buyer-seller ties are often single-purpose", "L1008-1010 [DE1][DE2][DE12]",
          "share of trafficker-wholesaler ties of the last year used once", (0.5, 1.0), measure=sf3_one_off),
     # band: the spec says "high" [interp]; fixed here at a majority
-    Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)", "violent disputes", (0.0, 0.0),
-         reason="violence is not modelled: disputes end in exclusion or Vory arbitration by construction"),
+    # band: "little competitive violence" (L842) gives no number; 0.1 is an [interp] fixed before the rule was
+    # built. The value depends on assumed parameters: the chance the police notice violence and crack down
+    # (policing.crackdown_chance, an assumption) and the worth of a year inside (market.prison_time_weight).
+    # Measured after building (scale 0.1, seeds 0-1, baseline): 0 at the default chance 0.5; 0.003 at 0.01,
+    # about 0.08 at 0.003, 0.2 at 0.001, 0.74 at 0 (no crackdown to fear).
+    # The spec's second test (disputes mostly settled without force, L844, M17) is 1 minus this share and is
+    # not scored separately.
+    Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)",
+         "share of cheating disputes that turn violent (a strelka)", (0.0, 0.1), measure=sf6),
     Fact("SF7", "Every entrant to the upper tier had an introducer", "L1141, L1151 [DE2], L1161 [DE9]",
          "wholesale entrants with an introducer / all", (1.0, 1.0), measure=sf7,
          construction="promotion requires an introducer (relations.need_introducer)"),

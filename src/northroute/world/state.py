@@ -99,7 +99,7 @@ class Week:
     handovers: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # sum(g x steps), sum(g)
     exits: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES, 2)))  # role: sum weeks, count
     entrants: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES)))  # by how introduced
-    disputes: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # settled by word, by Vory
+    disputes: np.ndarray = field(default_factory=lambda: np.zeros((3, N_SUBSTANCES)))  # quiet, Vory, violent
     vory_fees: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # KZT paid to the Vory
     trades: tuple[np.ndarray, np.ndarray] | None = None  # (seller, buyer) of the week's wholesale deals
     counts: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)  # policing and justice
