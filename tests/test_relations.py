@@ -270,6 +270,7 @@ def test_promotion_favours_dealers_with_more_exits():
         direct = rd[np.isin(p.supplier[rd], p.rows(WHOLESALE)) & (p.substance[rd] == HEROIN)]
         a, b = direct[0], direct[np.flatnonzero(p.market[direct] == p.market[direct[0]])[1]]
         p.since[rd] = world.t  # nobody else is senior
+        world.ties = Ties(16)  # no prison mates: a's second exit is his kin's wholesaler
         p.since[[a, b]] = world.t - 1000
         p.demand_ewma[[a, b]] = 10.0
         _join(world, [a], 2)
