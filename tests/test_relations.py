@@ -329,3 +329,31 @@ def test_drug_prisoners_at_the_start_belong_to_the_community_too():
     inside = np.flatnonzero(p.status == PRISON)
     share = np.mean((p.flags[inside] & COMMUNITY) != 0)
     assert inside.size > 100 and 0.2 < share < 0.4
+
+
+def test_kin_buy_where_their_kin_live():
+    """M20 (L884 [DE11]): a kin wholesaler left short at home buys at the supply node of a region where his
+    kin live; a wholesaler outside the community, or with `kin_buying` off, does not."""
+    def bought(kin_buying: bool, member: bool) -> float:
+        world = _kin_world(f"relations.kin_buying={str(kin_buying).lower()}")
+        world.kin_offsets = np.zeros(0, np.int64)  # his own kin group only
+        p, geo, lots = world.people, world.geo, world.lots
+        node = geo.route_nodes[lots.route, lots.pos]
+        offered = ~lots.export & (geo.kind[node] == "region") & (lots.substance == HEROIN)
+        supply = np.bincount(node[offered], lots.bulk_g[offered], geo.n)
+        regions = geo.regions
+        rich = regions[supply[geo.buy_node[HEROIN, regions]] > 100.0]
+        wh = p.rows(WHOLESALE)
+        wh = wh[(p.substance[wh] == HEROIN) & ~np.isin(geo.buy_node[HEROIN, p.region[wh]],
+                                                       geo.buy_node[HEROIN, rich])]
+        users = p.rows(USER)
+        kin = users[p.region[users] == rich[0]][:8]
+        _join(world, kin, 1)
+        if member:
+            _join(world, wh[:1], 1)
+        world.new_week()
+        before = p.stock_g[wh[0]]
+        trade.kin_purchases(world, np.random.default_rng(6), wh[:1], np.array([50.0]))
+        return p.stock_g[wh[0]] - before
+    assert bought(True, True) > 0
+    assert bought(True, False) == 0 and bought(False, True) == 0

@@ -283,6 +283,10 @@ class RelationsParams(Section):
                        "..., then someone else is called'; the number is an assumption", "Other kin groups each "
                        "kin group is in touch with (drawn at the start): their members at wholesale and above "
                        "are exits to the weight for its members too (M20).")
+    kin_buying: bool = P(True, None, None, "flag", "thesis L884 [DE11]: kin 'know who sells where and can gain "
+                         "access to bigger weight'; L1068 [P6]: Tajik traffickers connected to Roma wholesale "
+                         "dealers (M20)", "A kin wholesaler left short at his region's supply node buys the rest "
+                         "at the node of the region where a kin of a group he reaches lives.")
     exit_options: bool = P(True, None, None, "flag", "thesis L904 [P25] ('Naturally, he will have more "
                            "acquaintances'), L886 [36], L884 [DE11] (M20): more acquaintances give more options; "
                            "that each exit counts alike is an assumption", "Promotion to wholesale favours a "

@@ -216,6 +216,17 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
         world.week.count("entrants_prison_tie", "wholesale", p.substance[mates], 1.0)
 
 
+def kin_contact(world: World, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each kin member, an active person of a kin group he reaches (his own or one it is in touch
+    with, drawn with equal chances, then a random member), or -1 (M20: kin "know who sells where")."""
+    p = world.people
+    kin = world.kin_rows
+    kin = kin[p.status[kin] == ACTIVE]
+    reach = reached_groups(world, p.kin[rows])
+    group_of = reach[np.arange(rows.size), rng.integers(0, reach.shape[1], rows.size)]
+    return random_member(rng, group_of, kin, p.kin[kin].astype(np.int64), max(world.kin_groups, 1))
+
+
 def confess_for_kin(world: World, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The people actually arrested when `rows` are to be: with chance `relations.kin_substitution` an
     arrested kin wholesaler or trafficker is replaced by a younger relative, an active user or retail
