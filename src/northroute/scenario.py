@@ -290,6 +290,32 @@ class RelationsParams(Section):
                                "to the kin-trust community (Roma-like).")
     kin_group_size: int = P(12, 2, 200, "persons", "assumption: kin spread across cities and countries "
                             "(L884 [DE11], L886, L1118 [DE12])", "People in one kin group of the community.")
+    kin_reach: int = P(2, 0, 50, "kin groups", "thesis L884 [DE11]: 'they commute between different gypsy kins, "
+                       "and therefore know who sells where'; L1118 [DE12]: 'it's like a chain. You call someone "
+                       "..., then someone else is called'; the number is an assumption", "Other kin groups each "
+                       "kin group is in touch with (drawn at the start): their members at wholesale and above "
+                       "are exits to the weight for its members too (M20).")
+    kin_buying: bool = P(True, None, None, "flag", "thesis L884 [DE11]: kin 'know who sells where and can gain "
+                         "access to bigger weight'; L1068 [P6]: Tajik traffickers connected to Roma wholesale "
+                         "dealers (M20)", "A kin wholesaler left short at his region's supply node buys the rest "
+                         "at the node of the region where a kin of a group he reaches lives.")
+    exit_options: bool = P(True, None, None, "flag", "thesis L904 [P25] ('Naturally, he will have more "
+                           "acquaintances'), L886 [36], L884 [DE11] (M20): more acquaintances give more options; "
+                           "that each exit counts alike is an assumption", "Promotion to wholesale favours a "
+                           "retail dealer in proportion to his exits to the weight (his trained-for wholesaler, "
+                           "prison mates and kin trading at wholesale or above).")
+    kin_silence: bool = P(True, None, None, "flag", "thesis L884 [P20]: 'gypsies never betray each other or the "
+                          "corrupt police who protected them'; L890 (two detectives)", "A cooperating witness "
+                          "does not name a supplier of his own kin group (M24, M70).")
+    kin_clients_first: bool = P(True, None, None, "flag", "thesis L884 [P20], L890: no Roma entrepreneur ever "
+                                "testified against the police who protected them; L888-890: their dominance "
+                                "had been facilitated by corrupt police", "Corrupt officers take kin wholesalers "
+                                "as protection clients first: they never betray their protector (M24, M49).")
+    kin_substitution: float = P(0.5, 0.0, 1.0, "probability", "thesis L956 [P11][P17]: younger Roma family "
+                                "members 'confessed' to side-track investigations against older ones (M70); "
+                                "the chance is an assumption", "Chance that a younger relative (a user or "
+                                "retail dealer of the same kin group) confesses in place of an arrested kin "
+                                "wholesaler or trafficker.")
     circle_size: int = P(6, 2, 100, "persons", "assumption: users who use together become a dealer's customers "
                          "(M30, L974)", "Users in one co-use circle.")
     contact_cap: int = P(8, 1, 10_000, "persons", "thesis L1022 [P23]: 'each wholesale dealer has 6-7-8' retail "
@@ -535,8 +561,8 @@ SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "r
             "corruption", "anticorruption", "justice", "prison")
 INIT_ONLY_SECTIONS = ("time", "population")
 INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.kin_group_size",
-                    "relations.circle_size", "policing.drug_officers", "policing.customs_officers",
-                    "prison.initial_inmates", "prison.prior_record_share")
+                    "relations.kin_reach", "relations.circle_size", "policing.drug_officers",
+                    "policing.customs_officers", "prison.initial_inmates", "prison.prior_record_share")
 
 
 def builtin_names() -> list[str]:

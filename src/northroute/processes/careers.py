@@ -222,15 +222,17 @@ def _place_orphans(world: World, rng: np.random.Generator) -> None:
 
 def _promote(world: World, rd: np.ndarray, n_promote: np.ndarray, rng: np.random.Generator) -> None:
     """Retail dealers with years in the trade move up where the market needs wholesalers, but only
-    those with an introducer (M14, when `relations.need_introducer`)."""
-    p = world.people
+    those with an introducer (M14, when `relations.need_introducer`); the busiest first, and with
+    `relations.exit_options` in proportion to their exits to the weight (M20)."""
+    p, r = world.people, world.scenario.relations
     tenure = world.t - p.since[rd] >= world.scenario.users.promotion_tenure_weeks
     senior = rd[tenure & ((p.flags[rd] & EXCLUDED) == 0)]
     senior = senior[n_promote[_key(p, senior)] > 0]
-    intro, how = relations.find_introducers(world, senior, rng)
-    if world.scenario.relations.need_introducer:
-        senior, intro, how = senior[intro >= 0], intro[intro >= 0], how[intro >= 0]
-    score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size))
+    intro, how, exits = relations.find_introducers(world, senior, rng)
+    if r.need_introducer:
+        keep = intro >= 0
+        senior, intro, how, exits = senior[keep], intro[keep], how[keep], exits[keep]
+    score = p.demand_ewma[senior] * (1.0 + rng.random(senior.size)) * exit_weight(exits, r.exit_options)
     pick = top_k_per_group(_key(p, senior), score, n_promote)
     up = senior[pick]
     world.log("promote", person=up, place=p.region[up], substance=p.substance[up],
@@ -240,6 +242,16 @@ def _promote(world: World, rd: np.ndarray, n_promote: np.ndarray, rng: np.random
     p.since[up] = world.t
     p.supplier[up] = -1
     relations.admit(world, up, intro[pick], how[pick], rng)
+
+
+def exit_weight(exits: np.ndarray, options: bool) -> np.ndarray:
+    """How a candidate's chance to move up grows with his exits to the weight: in proportion, each
+    acquaintance at wholesale or above being one more way in ("a person who lived ... in southern
+    regions, and then moved to the northern region ... will have more acquaintances", L904 [P25];
+    kin who "know who sells where ... can gain access to bigger weight", L884 [DE11]; M20). At least
+    1, so that without `options` (or without a known exit, where no introducer is needed) all count
+    alike."""
+    return np.maximum(exits, 1).astype(float) if options else np.ones(exits.size)
 
 
 def _grow(world: World, rng: np.random.Generator) -> None:

@@ -9,7 +9,8 @@
   liable manager also counts the chance that one of his corrupt men is convicted and costs him his post,
   which he avoids by turning honest, pressing no one and watching his men (L1704, L1658-1660).
 - Police approach the dealers, not the reverse, and dealers "hardly ever refuse" (M49; L1592-1594
-  [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]).
+  [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]). Kin
+  wholesalers, who never betray their protectors (L884 [P20], L890), are approached first.
 - Patrol officers near selling points take users' money "for gasoline" (M51; L1590 [O3], L1634 [DE3]).
 - Some corrupt drug officers deal seized drugs themselves (L1630, L1634): see `justice.seize_holdings`.
 - Corrupt customs officers wave some vehicles through (M48; L1072 [DE3], L1540).
@@ -140,11 +141,21 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     clients = np.bincount(p.protector[wh][p.protector[wh] >= 0], minlength=len(off))
     open_slots = slots(protectors, c.clients_per_protector - clients[protectors])
     free = rng.permutation(wh[(p.protector[wh] < 0) & (rng.random(wh.size) < c.accept_rate)])
+    free = clients_first(world, free)
     officer = fill_slots(rng, p.region[free].astype(np.int64), open_slots,
                          off.place[open_slots].astype(np.int64), world.geo.n)
     p.protector[free[officer >= 0]] = officer[officer >= 0]
     world.log("protection_deal", person=free[officer >= 0], place=p.region[free[officer >= 0]],
               substance=p.substance[free[officer >= 0]], value=officer[officer >= 0])
+
+
+def clients_first(world: World, free: np.ndarray) -> np.ndarray:
+    """Wholesalers in the order protectors take them on: kin first (stable, so random within each
+    part) when `relations.kin_clients_first`. Kin "never betray each other or the corrupt police who
+    protected them" (L884 [P20]) and never testified against them (L890): the safest clients (M24, M49)."""
+    if not world.scenario.relations.kin_clients_first:
+        return free
+    return free[np.argsort(world.people.kin[free] < 0, kind="stable")]
 
 
 def pay_protection(world: World) -> None:

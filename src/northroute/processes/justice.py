@@ -12,6 +12,8 @@
 - Formal cooperation is almost never registered (M37, L1956 [P23]); with working witness protection
   (S6) a cooperating dealer's testimony puts his supplier in prison: a runner can name only his
   mid-level leader (L1962 [P22]: the smaller dealers "have access to him"), who may name the wholesaler.
+  Kin never name kin (L884 [P20]), and a younger relative may confess in place of an arrested kin
+  wholesaler or trafficker (M70, L956 [P11][P17]; `relations.confess_for_kin`).
 - Each controlled purchase of a dealer is registered as a separate crime (M41a, L1910), so recorded
   crimes exceed dealers prosecuted (SF34).
 Stock found on arrested people is seized; a dealing officer puts part of it back on the market and
@@ -26,7 +28,7 @@ from importlib import resources
 
 import numpy as np
 
-from northroute.processes import careers, prison
+from northroute.processes import careers, prison, relations
 from northroute.processes.matching import random_member
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import CUSTOMS, DEALER, HONEST, LINE
@@ -129,6 +131,8 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     given to clients of a convicted protector (M57)."""
     p, wk, cor = world.people, world.week, world.scenario.corruption
     rows = np.unique(rows[p.status[rows] == ACTIVE])
+    if not bribery:  # a bribery case names the officer's own client: nobody can confess for him
+        rows = np.unique(relations.confess_for_kin(world, rows, rng))
     if rows.size == 0:
         return
     officer = arresting_officers(world, rng, rows)
@@ -275,7 +279,9 @@ def _testify(world: World, rng: np.random.Generator, witnesses: np.ndarray) -> N
     p = world.people
     sup = p.supplier[witnesses]
     pooled = (p.role[witnesses] == USER)
-    sup = sup[(sup >= 0) & ~pooled]
+    talks = (sup >= 0) & ~pooled
+    talks[talks] = ~relations.silent(world, witnesses[talks], sup[talks])
+    sup = sup[talks]
     leader = (p.role[sup] == RETAIL) & ((p.flags[sup] & LEADER) != 0)  # a runner knows only his leader (L1962)
     sup = sup[(p.status[sup] == ACTIVE) & ((p.role[sup] == WHOLESALE) | leader)]
     named = sup[rng.random(sup.size) < world.scenario.justice.testimony_conviction]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import users
+from northroute.processes import relations, users
 from northroute.processes.matching import random_member
 from northroute.world.people import ACTIVE, PRISON, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
@@ -54,6 +54,7 @@ def init(world: World, rng: np.random.Generator) -> None:
         for r in (RETAIL, WHOLESALE):
             p.set_role(inside[role == r], r)
         p.circle[inside] = inside
+        relations.join_community(world, inside, rng)  # the kin group is not kept out of prison
         p.cash[inside] = 0.0
         p.convictions[inside] = 1
         p.release[inside] = world.t + rng.integers(1, int(INITIAL_TERM_YEARS * WEEKS_PER_YEAR), n)

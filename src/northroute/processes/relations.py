@@ -4,11 +4,15 @@ The thesis's market is disorganised (Ch. 4): who can trade big depends on relati
 on an organisation.
 - A Roma-like community is the one group whose kin trust matters: goods on credit and kin spread
   across cities who know "who sells where" (M24, M20; thesis L884 [DE11], L886 [P16], L1169 [P20]).
+  Each kin group is in touch with a few others ("they commute between different gypsy kins", L884
+  [DE11]; "it's like a chain", L1118 [DE12]): their traders at the weight are exits for its members.
+  Kin do not name kin as witnesses (L884 [P20]); the rules act on kin ties, never on ethnicity (M24).
 - Users belong to co-use circles; when one becomes a dealer, his circle become his customers (M30, L974).
 - Moving up to wholesale needs one acquaintance who already has an "exit" to the weight: a kin member
   or prison mate at that level, or (after his trial period) the dealer's own wholesaler (M14, L1141,
-  L1161 [DE9], L1151 [DE2]). The introducer vouches ("gives maza") only if he has a verified reputation
-  and is willing to share the cost of a failure (M15, L1100-1102 [P13], L1175 [P30]); kin always do.
+  L1161 [DE9], L1151 [DE2]); the more such acquaintances, the better his chances (M20, L904 [P25]).
+  The introducer vouches ("gives maza") only if he has a verified reputation and is willing to share
+  the cost of a failure (M15, L1100-1102 [P13], L1175 [P30]); kin always do.
 - Reputation is years of trading without a failure (M19, L1012 [DE7][P22][P21]).
 - Cheating is sanctioned by exclusion ("no one will ever deal with me", L896 [DE11]; rumours of working
   for the police, L986); a voucher pays for the failure of the man he vouched for (L826, L1175 [P30]).
@@ -56,6 +60,8 @@ def init(world: World, rng: np.random.Generator) -> None:
     members = everyone[rng.random(everyone.size) < r.community_share]
     p.flags[members] |= COMMUNITY
     p.kin[members] = rng.permutation(members.size) // r.kin_group_size
+    world.kin_rows = members
+    link_kin_groups(world, rng)
     users = np.concatenate([p.rows(USER), p.rows(RETAIL)])
     form_circles(world, np.sort(users), rng)
     upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
@@ -68,6 +74,36 @@ def init(world: World, rng: np.random.Generator) -> None:
     traffickers = p.rows(TRAFFICKER)
     p.voucher[vouched] = traffickers[rng.integers(0, traffickers.size, vouched.size)]
     p.exposure[users] = 1.0
+
+
+def link_kin_groups(world: World, rng: np.random.Generator) -> None:
+    """Each kin group is in touch with `relations.kin_reach` other groups (M20): "they commute between
+    different gypsy kins, and therefore know who sells where" (L884 [DE11]); "northern and southern
+    Romas ... communicate" (L1118 [DE12]). Group g reaches g + o (mod the number of groups) for a few
+    distinct offsets o drawn once: group numbers are a random permutation of the members, so the
+    contacts are random, cost nothing per person, and never repeat a group."""
+    p = world.people
+    world.kin_groups = int(p.kin.max(initial=-1)) + 1
+    reach = min(world.scenario.relations.kin_reach, max(world.kin_groups - 1, 0))
+    world.kin_offsets = 1 + rng.choice(max(world.kin_groups - 1, 1), reach, replace=False) if reach else \
+        np.zeros(0, np.int64)
+
+
+def reached_groups(world: World, kin: np.ndarray) -> np.ndarray:
+    """[len(kin), 1 + kin_reach]: the kin groups each member reaches, his own first (M20)."""
+    offsets = np.concatenate([[0], world.kin_offsets]).astype(np.int64)
+    return (kin.astype(np.int64)[:, None] + offsets[None, :]) % max(world.kin_groups, 1)
+
+
+def join_community(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """Newcomers join the community at its share of the population, in a random kin group (people
+    added after the start: new users, and the drug prisoners serving at the start)."""
+    p, r = world.people, world.scenario.relations
+    joins = rows[rng.random(rows.size) < r.community_share]
+    kin_rows = world.kin_rows
+    if joins.size and kin_rows.size:
+        p.flags[joins] |= COMMUNITY
+        p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
 
 
 def form_circles(world: World, users: np.ndarray, rng: np.random.Generator) -> None:
@@ -91,18 +127,13 @@ def _index_users(world: World) -> None:
 
 def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
     """New users join the circle of a user they meet in their market (who may since have stopped:
-    the circle stays); newcomers join the community at its share of the population, in a random kin
-    group."""
-    p, r = world.people, world.scenario.relations
+    the circle stays); newcomers join the community (`join_community`)."""
+    p = world.people
     if world.user_index is None:
         _index_users(world)
     mate = world.user_index.pick(rng, p.market[rows])
     p.circle[rows] = np.where(mate >= 0, p.circle[np.maximum(mate, 0)], rows)
-    joins = rows[rng.random(rows.size) < r.community_share]
-    kin_rows = world.kin_rows
-    if joins.size and kin_rows.size:
-        p.flags[joins] |= COMMUNITY
-        p.kin[joins] = p.kin[kin_rows[rng.integers(0, kin_rows.size, joins.size)]]
+    join_community(world, rows, rng)
 
 
 def circle_counts(p, users: np.ndarray) -> np.ndarray:
@@ -110,40 +141,62 @@ def circle_counts(p, users: np.ndarray) -> np.ndarray:
     return np.bincount(p.circle[users], minlength=len(p))
 
 
-def find_introducers(world: World, candidates: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def find_introducers(world: World, candidates: np.ndarray, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each candidate, an acquaintance who trades at wholesale or above in his drug group (M14).
 
-    Kin first (community only, any region: mobility, M20), then prison mates, then his own wholesaler
-    once his trial period is over. Returns (introducer row or -1, how found).
+    Kin first (his own kin group and the groups it is in touch with, any region: mobility, M20), then
+    prison mates, then his own wholesaler once his trial period is over. Returns (introducer row or -1,
+    how found, number of such acquaintances: his exits to the weight).
     """
     p, r = world.people, world.scenario.relations
     intro = np.full(candidates.size, -1, np.int64)
     how = np.zeros(candidates.size, np.int8)
+    exits = np.zeros(candidates.size, np.int64)
     upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
     upper = upper[(p.flags[upper] & EXCLUDED) == 0]
-    kin_c = p.kin[candidates] >= 0
-    if kin_c.any() and upper.size:
-        up_kin = upper[p.kin[upper] >= 0]
-        key_up = p.kin[up_kin].astype(np.int64) * 2 + group(p.substance[up_kin])
-        key_c = p.kin[candidates[kin_c]].astype(np.int64) * 2 + group(p.substance[candidates[kin_c]])
-        n_keys = int(max(key_up.max(initial=0), key_c.max(initial=0))) + 1
-        found = random_member(rng, key_c, up_kin, key_up, n_keys)
-        idx = np.flatnonzero(kin_c)[found >= 0]
-        intro[idx], how[idx] = found[found >= 0], INTRO_KIN
-    todo = np.flatnonzero(intro < 0)
-    if todo.size and len(world.ties):
-        who, other = world.ties.neighbours(candidates[todo], (PRISON,), len(p))
+    kin_c = np.flatnonzero(p.kin[candidates] >= 0)
+    if kin_c.size and upper.size:
+        found, exits[kin_c] = _kin_exit(world, candidates[kin_c], upper, rng)
+        intro[kin_c[found >= 0]], how[kin_c[found >= 0]] = found[found >= 0], INTRO_KIN
+    if len(world.ties):
+        who, other = world.ties.neighbours(candidates, (PRISON,), len(p))
         ok = np.isin(other, upper) & (group(p.substance[other]) == group(p.substance[who]))
-        first = np.unique(who[ok], return_index=True)
-        with p.slots(candidates[todo]) as slot:
-            pos = todo[slot[first[0]]]
-        intro[pos], how[pos] = other[ok][first[1]], INTRO_PRISON
-    todo = np.flatnonzero(intro < 0)
-    sup = p.supplier[candidates[todo]]
-    trained = world.t - p.since[candidates[todo]] >= r.internship_weeks
+        with p.slots(candidates) as slot:
+            pos = slot[who[ok]]
+        exits += np.bincount(pos, minlength=candidates.size)
+        todo = intro[pos] < 0
+        first = np.unique(pos[todo], return_index=True)
+        intro[first[0]], how[first[0]] = other[ok][todo][first[1]], INTRO_PRISON
+    sup = p.supplier[candidates]
+    trained = world.t - p.since[candidates] >= r.internship_weeks
     ok = (sup >= 0) & trained & np.isin(sup, upper)
-    intro[todo[ok]], how[todo[ok]] = sup[ok], INTRO_SUPPLIER
-    return intro, how
+    exits += ok
+    todo = ok & (intro < 0)
+    intro[todo], how[todo] = sup[todo], INTRO_SUPPLIER
+    return intro, how, exits
+
+
+def _kin_exit(world: World, kin_cand: np.ndarray, upper: np.ndarray, rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """For candidates of the community: a random trader at wholesale or above of his drug group among
+    the kin groups he reaches (-1 if none), and how many there are (M14, M20)."""
+    p = world.people
+    up_kin = upper[p.kin[upper] >= 0]
+    n_keys = 2 * max(world.kin_groups, 1)
+    index = Groups(up_kin, p.kin[up_kin].astype(np.int64) * 2 + group(p.substance[up_kin]), n_keys)
+    keys = reached_groups(world, p.kin[kin_cand]) * 2 + group(p.substance[kin_cand])[:, None]
+    counts = index.counts[keys]
+    total = counts.sum(axis=1)
+    found = np.full(kin_cand.size, -1, np.int64)
+    some = np.flatnonzero(total > 0)
+    if some.size:
+        draw = (rng.random(some.size) * total[some]).astype(np.int64)  # one of all he reaches, uniformly
+        cum = np.cumsum(counts[some], axis=1)
+        col = (cum <= draw[:, None]).sum(axis=1)
+        before = cum[np.arange(some.size), col] - counts[some, col]
+        found[some] = index.sorted_rows[index.starts[keys[some, col]] + draw - before]
+    return found, total
 
 
 def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.ndarray,
@@ -166,6 +219,48 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
     if len(world.ties):
         mates = np.unique(world.ties.neighbours(entrants, (PRISON,), len(p))[0])
         world.week.count("entrants_prison_tie", "wholesale", p.substance[mates], 1.0)
+
+
+def kin_contact(world: World, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each kin member, an active person of a kin group he reaches (his own or one it is in touch
+    with, drawn with equal chances, then a random member), or -1 (M20: kin "know who sells where")."""
+    p = world.people
+    kin = world.kin_rows
+    kin = kin[p.status[kin] == ACTIVE]
+    reach = reached_groups(world, p.kin[rows])
+    group_of = reach[np.arange(rows.size), rng.integers(0, reach.shape[1], rows.size)]
+    return random_member(rng, group_of, kin, p.kin[kin].astype(np.int64), max(world.kin_groups, 1))
+
+
+def confess_for_kin(world: World, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The people actually arrested when `rows` are to be: with chance `relations.kin_substitution` an
+    arrested kin wholesaler or trafficker is replaced by a younger relative, an active user or retail
+    dealer of his kin group (any region), who confesses in his place: "younger family members
+    reportedly 'confessed' in order to side-track more serious criminal investigations against older
+    family members" (M70, L956 [P11][P17]). The relative is charged with what he himself holds."""
+    p, r = world.people, world.scenario.relations
+    senior = (p.kin[rows] >= 0) & (p.role[rows] >= WHOLESALE)
+    if r.kin_substitution <= 0 or not senior.any():
+        return rows
+    kin = world.kin_rows
+    young = kin[(p.status[kin] == ACTIVE) & (p.role[kin] <= RETAIL)]
+    idx = np.flatnonzero(senior)
+    idx = idx[rng.random(idx.size) < r.kin_substitution]
+    relative = random_member(rng, p.kin[rows[idx]].astype(np.int64), young, p.kin[young].astype(np.int64),
+                             max(world.kin_groups, 1))
+    out = rows.copy()
+    out[idx[relative >= 0]] = relative[relative >= 0]
+    world.week.count("kin_confessions", "wholesale", p.substance[rows[idx[relative >= 0]]], 1.0)
+    return out
+
+
+def silent(world: World, witnesses: np.ndarray, named: np.ndarray) -> np.ndarray:
+    """Which witness-supplier pairs stay silent: kin do not name kin ("gypsies never betray each other",
+    L884 [P20]; M24, M70), when `relations.kin_silence`."""
+    p = world.people
+    if not world.scenario.relations.kin_silence:
+        return np.zeros(witnesses.size, bool)
+    return (p.kin[witnesses] >= 0) & (p.kin[witnesses] == p.kin[named])
 
 
 def verified(world: World, rows: np.ndarray) -> np.ndarray:

@@ -55,16 +55,16 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
 
     Kin of the community buy on credit (M24, L1169 [P20]); a wholesaler with neither a voucher nor a
     verified reputation is kept to small purchases, since sellers withhold larger deals (M15, M19).
+    A kin wholesaler left short at home buys the rest where a kin he reaches lives (`kin_purchases`).
     Each buyer's main seller this week becomes (or renews) a trade tie.
     """
-    p, lots, geo, wk = world.people, world.lots, world.geo, world.week
+    p = world.people
     m = world.scenario.market
     a = cutting(world)
     wh = p.rows(WHOLESALE)
-    if wh.size == 0 or len(lots) == 0:
+    if wh.size == 0 or len(world.lots) == 0:
         return
     s_wh = p.substance[wh].astype(np.int64)
-    node_wh = geo.buy_node[s_wh, p.region[wh]]
     price = world.price_wholesale[p.region[wh], s_wh]
     target = (m.stock_cover_weeks + 1.0) * p.demand_ewma[wh]
     want = np.maximum(target - p.stock_g[wh], 0.0) * (1.0 - a[s_wh])
@@ -72,7 +72,39 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     want = np.where(credit, want, np.minimum(want, np.maximum(p.cash[wh], 0.0) / price))
     want = np.where(relations.verified(world, wh), want,
                     np.minimum(want, world.scenario.relations.voucher_threshold_g))
+    got = buy_lots(world, rng, wh, p.region[wh], want)
+    kin_purchases(world, rng, wh, want - got)
 
+
+def kin_purchases(world: World, rng: np.random.Generator, wh: np.ndarray, short: np.ndarray) -> None:
+    """Kin wholesalers still short after buying at home buy the rest at the supply node of the region
+    where a kin of a group they reach lives, at that region's price: kin "commute between different
+    gypsy kins, and therefore know who sells where and can gain access to bigger weight" (L884 [DE11];
+    M20; Tajik traffickers were connected to Roma wholesale dealers, L1068 [P6]). On when
+    `relations.kin_buying`."""
+    p, geo = world.people, world.geo
+    if not world.scenario.relations.kin_buying or len(world.lots) == 0:
+        return
+    ask = np.flatnonzero((p.kin[wh] >= 0) & (short > 1e-9))
+    contact = relations.kin_contact(world, wh[ask], rng)
+    s = p.substance[wh[ask]]
+    region = np.where(contact >= 0, p.region[np.maximum(contact, 0)], p.region[wh[ask]])
+    away = geo.buy_node[s, region] != geo.buy_node[s, p.region[wh[ask]]]
+    buy_lots(world, rng, wh[ask[away]], region[away], short[ask[away]])
+
+
+def buy_lots(world: World, rng: np.random.Generator, wh: np.ndarray, region: np.ndarray,
+             want: np.ndarray) -> np.ndarray:
+    """Wholesalers `wh` (distinct) buy up to `want` lot grams at the supply node and price of `region`,
+    sharing scarce lots in proportion (`ration`); returns the grams each got."""
+    p, lots, geo, wk = world.people, world.lots, world.geo, world.week
+    a = cutting(world)
+    got = np.zeros(wh.size)
+    if wh.size == 0 or len(lots) == 0:
+        return got
+    s_wh = p.substance[wh].astype(np.int64)
+    node_wh = geo.buy_node[s_wh, region]
+    price = world.price_wholesale[region, s_wh]
     node = geo.route_nodes[lots.route, lots.pos]
     offered = ~lots.export & (geo.kind[node] == "region")
     size = geo.n * N_SUBSTANCES
@@ -81,7 +113,7 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     key_wh = node_wh.astype(np.int64) * N_SUBSTANCES + s_wh
     got, taken = ration(key_wh, want, supply)
     if taken.sum() <= 0:
-        return
+        return got
     share = np.divide(taken, supply, out=np.zeros(size), where=supply > 0)
     take = np.where(offered, share[key_lot], 0.0)
     pure_taken = np.bincount(key_lot, lots.pure_g * take, size)
@@ -96,8 +128,10 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     buyers = np.flatnonzero(got > 0)
     selling = np.flatnonzero(take > 0)
     seller = random_member(rng, key_wh[buyers], selling, key_lot[selling], size)
-    world.week.trades = (lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]])
-    world.trade_log.append(world.week.trades)
+    trades = (lots.owner[seller[seller >= 0]], wh[buyers[seller >= 0]])
+    wk.trades = trades if wk.trades is None else tuple(np.concatenate(pair) for pair in zip(wk.trades, trades,
+                                                                                             strict=True))
+    world.trade_log.append(trades)
     lots.pure_g -= lots.pure_g * take
     lots.bulk_g -= bulk_taken
     lots.selling |= take >= world.scenario.trafficking.keep_selling_share
@@ -108,6 +142,7 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
     world.ledger.adulterant_bulk += float((got * a[s_wh] / (1.0 - a[s_wh])).sum())
     scatter_add(wk.bought_wholesale_g, (node_wh, s_wh), got)
     lots.keep(lots.bulk_g > 1e-6)
+    return got
 
 
 def vory_fee(world: World, rows: np.ndarray) -> np.ndarray:

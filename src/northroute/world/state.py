@@ -130,6 +130,9 @@ class World:
     user_index: Any = None  # users grouped by market, rebuilt monthly (relations)
     trade_log: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # deals since last merge
     kin_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    kin_groups: int = 0  # kin groups of the community (relations)
+    kin_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # group g is in touch
+    # with groups g + offset (mod kin_groups): kin mobility (relations.link_kin_groups, M20)
     t: int = 0  # weeks since the burn-in began
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
