@@ -341,7 +341,7 @@ def test_riskier_routes_displace_heroin_arrivals():
     def arrivals(multiplier, elasticity=1.0, weeks=12):
         world = _weeks(tiny(f"supply.route_elasticity={elasticity}"), seed=2, weeks=5)  # burn-in is 4 weeks
         world.scenario.trafficking.inspection_multiplier = multiplier
-        factor = supply.displacement(world, "OSH")
+        factor = supply.displacement(world)[supply.HEROIN_SOURCES.index("OSH")]
         grams = 0.0
         for _ in range(weeks):
             advance(world)

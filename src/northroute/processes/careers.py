@@ -289,8 +289,9 @@ def _grow(world: World, rng: np.random.Generator) -> None:
 
 def _mean_sales(p, rd: np.ndarray, size: int) -> np.ndarray:
     """Mean smoothed sales of the retail dealers `rd` in each market."""
-    n_rd = np.bincount(_key(p, rd), minlength=size)
-    return np.divide(np.bincount(_key(p, rd), p.demand_ewma[rd], size), n_rd, out=np.zeros(size), where=n_rd > 0)
+    key = _key(p, rd)
+    n_rd = np.bincount(key, minlength=size)
+    return np.divide(np.bincount(key, p.demand_ewma[rd], size), n_rd, out=np.zeros(size), where=n_rd > 0)
 
 
 def _hire(world: World, recruits: np.ndarray, free: np.ndarray, mean_sales: np.ndarray,

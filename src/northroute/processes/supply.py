@@ -41,30 +41,33 @@ def afghan_factor(year: int, elasticity: float) -> float:
     return (prev / table[2011]) ** elasticity
 
 
-def route_loss(world: World, source: str) -> float:
-    """Share of a heroin lot from `source` expected seized before it reaches Russia, over the source's
-    routes: what the current inspections and corrupt customs officers imply (M48), not the last few
-    seizures, which at small scales are a handful of lots."""
+def route_loss(world: World) -> np.ndarray:
+    """Per source of `HEROIN_SOURCES`: share of a heroin lot expected seized before it reaches Russia,
+    over the source's routes: what the current inspections and corrupt customs officers imply (M48), not
+    the last few seizures, which at small scales are a handful of lots."""
     geo = world.geo
-    routes = geo.routes_from(source, HEROIN)
-    last = geo.route_len[routes] - 1
-    lost = 1.0 - route_survival(world, expected_crossing_loss(world))[routes, last]
-    share = geo.route_share[routes]
-    return float((share * lost).sum() / share.sum())
+    survival = route_survival(world, expected_crossing_loss(world))
+    out = np.zeros(len(HEROIN_SOURCES))
+    for i, source in enumerate(HEROIN_SOURCES):
+        routes = geo.routes_from(source, HEROIN)
+        lost = 1.0 - survival[routes, geo.route_len[routes] - 1]
+        share = geo.route_share[routes]
+        out[i] = (share * lost).sum() / share.sum()
+    return out
 
 
-def displacement(world: World, source: str) -> float:
-    """Heroin arrivals from `source` relative to the start of the run: (loss then / loss now) ^ elasticity;
-    1 during the burn-in.
+def displacement(world: World) -> np.ndarray:
+    """Per source of `HEROIN_SOURCES`: heroin arrivals relative to the start of the run, (loss then /
+    loss now) ^ elasticity; 1 during the burn-in.
 
     Traffickers adapt to a route's risk by moving flows elsewhere (L2081; CADAP, L1225): when the
     anti-corruption drive removes corrupt customs officers, more searches find lots and less heroin
     is sent through Kazakhstan (M46)."""
     theta = world.scenario.supply.route_elasticity
-    if theta == 0.0 or not world.route_loss_start:
-        return 1.0
-    now = max(route_loss(world, source), 1e-12)
-    return min((world.route_loss_start[source] / now) ** theta, MAX_ROUTE_GROWTH)
+    if theta == 0.0 or world.route_loss_start.size == 0:
+        return np.ones(len(HEROIN_SOURCES))
+    now = np.maximum(route_loss(world), 1e-12)
+    return np.minimum((world.route_loss_start / now) ** theta, MAX_ROUTE_GROWTH)
 
 
 def harvest_weight(month: int, start: int, months: int, in_season_share: float) -> float:
@@ -128,7 +131,7 @@ def init(world: World, rng: np.random.Generator) -> None:
 
 def step(world: World, rng: np.random.Generator) -> None:
     if world.t == world.burn_in:  # the routes' risk when recording starts is the reference for displacement
-        world.route_loss_start = {code: route_loss(world, code) for code in HEROIN_SOURCES}
+        world.route_loss_start = route_loss(world)
     deliver(world, rng)
 
 
@@ -139,9 +142,10 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
     per_week = scale / WEEKS_PER_YEAR
 
     heroin_kg = s.heroin_kg_per_year * per_week * afghan_factor(d.year, s.afghan_elasticity)
-    for code, share in zip(HEROIN_SOURCES, (1.0 - s.heroin_uzbek_share, s.heroin_uzbek_share), strict=True):
+    shares = (1.0 - s.heroin_uzbek_share, s.heroin_uzbek_share)
+    for code, share, displaced in zip(HEROIN_SOURCES, shares, displacement(world), strict=True):
         routes = geo.routes_from(code, HEROIN)
-        grams = _lot_sizes(rng, heroin_kg * share * displacement(world, code), s.heroin_lot_kg)
+        grams = _lot_sizes(rng, heroin_kg * share * displaced, s.heroin_lot_kg)
         create_lots(world, rng, HEROIN, grams, routes, geo.route_share[routes], age=age)
 
     chu = geo.routes_from("CHU", MARIJUANA)

@@ -148,7 +148,6 @@ def _kin_upper_change(ts):
     return ratio(_kin_upper(ts, (2017,)), _kin_upper(ts, (2014,)))
 
 
-
 def sf9(ts):
     return ratio(total(ts, "entrants_prison_tie", "wholesale"), total(ts, "entrants", "wholesale"))
 

@@ -138,8 +138,8 @@ class World:
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
     price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))
     crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
-    route_loss_start: dict[str, float] = field(default_factory=dict)  # heroin share expected seized by source,
-    # at the end of the burn-in (supply.displacement)
+    route_loss_start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # heroin share expected seized
+    # per source (supply.HEROIN_SOURCES) at the end of the burn-in; empty before (supply.displacement)
     export_prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [routes, subst] this week
     export_bias: np.ndarray = field(default_factory=lambda: np.zeros(0))  # logit centre per route
     arrest_hazard: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # per seller-week
