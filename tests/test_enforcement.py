@@ -91,6 +91,27 @@ def test_officers_turn_honest_when_corruption_becomes_risky() -> None:
     assert np.any((off.agency == UBN) & (off.mode == PROTECTOR))
 
 
+def test_corruption_is_regional() -> None:
+    """SF26 (L621, Van Dijk et al. 2018): officers' moral cost is higher in the northern exit regions and lower in
+    Almaty and South Kazakhstan, so fewer northern officers turn corrupt; at spread 0 it is one national rate."""
+    def hired(spread: float) -> tuple[dict[str, float], dict[str, float]]:
+        world = build_world(tiny("population.scale=0.05", f"corruption.regional_spread={spread}"), 2)
+        off, n = world.officers, 3000
+        first = len(off)
+        places = {code: world.geo.index(code) for code in ("KUS", "KAR", "YUZ")}  # low, average, high
+        for place in places.values():
+            corruption.hire(world, world.rngs["policing"], np.full(n, UBN), np.full(n, LINE), np.full(n, place))
+        corruption.decide(world, world.rngs["policing"], turn_rate=1.0)
+        rows = {code: first + i * n + np.arange(n) for i, code in enumerate(places)}
+        return ({c: float(off.norm[r].mean()) for c, r in rows.items()},
+                {c: float(np.mean(off.mode[r] != HONEST)) for c, r in rows.items()})
+    norm, corrupt = hired(1.0)  # expected moral costs 2x, 1x and 0.5x the national mean
+    assert norm["KUS"] > 1.8 * norm["KAR"] > 1.8 * 1.8 * norm["YUZ"]
+    assert corrupt["KUS"] < corrupt["KAR"] < corrupt["YUZ"]
+    flat, _ = hired(0.0)
+    assert max(flat.values()) < 1.1 * min(flat.values())
+
+
 def _liable_world(liability: float, *extra: str):
     """A world under the 2014 regime (the AGDS's detection rate), with or without manager liability."""
     return build_world(tiny("population.scale=0.05", "anticorruption.detect_rate=0.15",
@@ -231,7 +252,7 @@ def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:
 def test_facts_fixed_by_an_input_are_marked() -> None:
     """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
     marked = {f.id for f in FACTS if f.construction}
-    assert {"SF13", "SF35", "SF36"} <= marked and not marked & {"SF1", "SF17", "SF20", "SF28"}
+    assert {"SF13", "SF26", "SF35", "SF36"} <= marked and not marked & {"SF1", "SF17", "SF20", "SF28"}
 
 
 def test_protectors_take_kin_clients_first() -> None:

@@ -78,6 +78,10 @@ METRICS = (
     Metric("pooled_purchases", "user", "region", "purchases/week", "purchases made by a pool's buyer"),
     Metric("registered_crimes", "police", "region", "crimes/week", "drug crimes registered in the region of the "
            "arrested (SF24)", "recorded"),
+    Metric("drug_officers", "police", "region", "officers", "serving UBN and patrol officers (line and manager)",
+           by_drug=False),
+    Metric("corrupt_drug_officers", "police", "region", "officers", "serving UBN and patrol officers who protect, "
+           "extort or deal (SF26)", by_drug=False),
     Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
     Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
     Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
@@ -272,6 +276,9 @@ class Recorder:
         self._set(w, "buyers", "retail", "region", wk.buyers)
         self._set(w, "pooled_purchases", "user", "region", wk.transactions_pooled)
         self._set(w, "registered_crimes", "police", "region", wk.registered, "recorded")
+        drug, corrupt = _drug_officers(world)
+        self._set(w, "drug_officers", "police", "region", drug)
+        self._set(w, "corrupt_drug_officers", "police", "region", corrupt)
         self._set(w, "seizures_g", "trafficking", "crossing", wk.seized_g)
         self._set(w, "exports_g", "trafficking", "russia", wk.exported_g)
         self._set(w, "route_supply_g", "trafficking", "route", wk.route_supply_g)
@@ -397,7 +404,7 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
     by_role = np.zeros((4, N_SUBSTANCES))
     np.add.at(by_role, (np.minimum(p.role[inside], 3), p.substance[inside]), 1.0)
     serving = off.serving()
-    drug = serving[(off.agency[serving] == UBN) | (off.agency[serving] == PATROL)]
+    drug = _drug_rows(off)
     wh = p.rows(WHOLESALE)
     prot = p.protector[wh]
     rd = p.rows(RETAIL)
@@ -412,6 +419,21 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
         ("protected_share", "retail"): _ratio(
             np.bincount(s_rd, p.demand_ewma[rd] * team_protected(p, rd), N_SUBSTANCES), volume),
     }
+
+
+def _drug_rows(off) -> np.ndarray:
+    """Serving UBN and patrol officers (line and managers): the drug police, without customs."""
+    serving = off.serving()
+    return serving[(off.agency[serving] == UBN) | (off.agency[serving] == PATROL)]
+
+
+def _drug_officers(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """[place, 1] serving UBN and patrol officers, and those of them who are corrupt."""
+    off, n = world.officers, world.geo.n
+    drug = _drug_rows(off)
+    corrupt = drug[off.mode[drug] != HONEST]
+    return (np.bincount(off.place[drug], minlength=n)[:, None].astype(float),
+            np.bincount(off.place[corrupt], minlength=n)[:, None].astype(float))
 
 
 def _kin_share(p, rows: np.ndarray) -> float:

@@ -411,6 +411,12 @@ class CorruptionParams(Section):
     norm_cost: float = P(2.0, 0.0, 100.0, "salaries/month", "thesis L1576 [P13 + ten detectives] (M55: drug "
                          "corruption is condemned as 'stryom'); scale assumption", "Mean moral and social cost of "
                          "being corrupt (spread over officers, exponential).")
+    regional_spread: float = P(0.5, 0.0, 10.0, "ratio", "thesis L621 (Van Dijk et al. 2018): Almaty and South "
+                               "Kazakhstan most corrupt, the northern exit regions least (SF26; L1654, L1756: "
+                               "corruption 'of a more local nature'); the ordering is from the source, the size "
+                               "an assumption", "Regional difference in the moral cost of corruption: x (1 + "
+                               "spread) in the less corrupt places of data/places.csv, / (1 + spread) in the more "
+                               "corrupt ones; 0 gives one national rate.")
     manager_pressure: float = P(0.5, 0.0, 10.0, "ratio", "Asanov (thesis L1660), L1658 (M54): corrupt directors "
                                 "demand weekly sums; factor assumption", "Extra pull toward corruption when the "
                                 "regional manager is corrupt.")

@@ -2,8 +2,9 @@
 
 - Each month an officer compares the illicit income he expects with the expected cost: the chance of
   detection times the prison term and the career he would lose, plus the informal condemnation of
-  drug corruption as "stryom" (M56, M55; thesis L1558, L1576, L1746, L1758). Pay rises lower the pull of
-  bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660). Under manager
+  drug corruption as "stryom" (M56, M55; thesis L1558, L1576, L1746, L1758), which is lower in Almaty and
+  South Kazakhstan and higher in the northern exit regions (SF26; L621, Van Dijk et al. 2018). Pay rises
+  lower the pull of bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660). Under manager
   liability an honest director watches his men, because their convictions cost him his post (L1704,
   L1696, L1662-1664 [P20]): his line officers add the chance he fires them to their expected cost. A
   liable manager also counts the chance that one of his corrupt men is convicted and costs him his post,
@@ -46,10 +47,13 @@ DEALER_SHARE = 0.2  # assumption: share of corrupt drug officers who deal seized
 
 
 def hire(world: World, rng: np.random.Generator, agency: np.ndarray, rank: np.ndarray, place: np.ndarray) -> None:
-    """New honest officers, each with his own moral cost of corruption (exponential, mean `norm_cost`)."""
-    n = agency.size
-    world.officers.append(n, agency=agency, rank=rank, place=place, status=SERVING, since=world.t,
-                          norm=rng.exponential(world.scenario.corruption.norm_cost, n))
+    """New honest officers, each with his own moral cost of corruption: exponential, with mean `norm_cost`
+    scaled by his place's corruption level, since corruption is regional, lowest in the northern exit
+    regions and highest in Almaty and South Kazakhstan (SF26; L621, L1654, L1756)."""
+    c = world.scenario.corruption
+    mean = c.norm_cost * (1.0 + c.regional_spread) ** -world.geo.corruption_level[place].astype(float)
+    world.officers.append(agency.size, agency=agency, rank=rank, place=place, status=SERVING, since=world.t,
+                          norm=rng.exponential(mean))
 
 
 def expected_cost(world: World) -> float:

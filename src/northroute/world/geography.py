@@ -51,6 +51,7 @@ class Geography:
     is_russia: np.ndarray
     trucks_per_day: np.ndarray
     inspections_per_day: np.ndarray
+    corruption_level: np.ndarray  # int8 per place: +1 more corrupt, -1 less, 0 average (SF26, data/places.csv)
     route_names: tuple[str, ...]
     route_nodes: np.ndarray  # [routes, max_len] place index, -1 padded
     route_len: np.ndarray  # nodes per route
@@ -141,6 +142,7 @@ def load_geography() -> Geography:
         is_russia=(places["country"] == "RU").to_numpy(bool),
         trucks_per_day=places["trucks_per_day"].fillna(0).to_numpy(float),
         inspections_per_day=places["inspections_per_day"].fillna(0).to_numpy(float),
+        corruption_level=places["corruption"].map({"high": 1, "low": -1}).fillna(0).to_numpy(np.int8),
         route_names=names,
         route_nodes=route_nodes,
         route_len=np.array([len(p) for p in paths]),
