@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import northroute as nr
 from northroute.processes import supply
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
+from northroute.processes.prices import truck_search_chance
 from northroute.processes.trade import ration
 from northroute.sim import advance, build_world
+from northroute.validation.facts import NORTHERN_EXITS, frame, sf33_cars_over_trucks, sf33_truck_search, sf41
+from northroute.world.geography import load_geography, read_table
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from tests.conftest import tiny
 
@@ -355,3 +359,50 @@ def test_riskier_routes_displace_heroin_arrivals():
     assert tight_g < 0.7 * base_g
     assert arrivals(1.0, elasticity=0.0)[0] == 1.0
     assert arrivals(1.0, elasticity=2.0)[0] < tight
+
+
+def test_truck_search_chance_is_inspections_over_truck_traffic(tiny_results):
+    """SF33's first measure: inspections x multiplier x truck attention over trucks per day, weighted by each
+    crossing's trucks (data/places.csv); corrupt customs officers who wave trucks through only lower it."""
+    places = read_table("places.csv").dropna(subset=["trucks_per_day"])
+    t = tiny().trafficking
+    searches = places.inspections_per_day * t.inspection_multiplier * t.truck_attention
+    by_hand = searches.sum() / places.trucks_per_day.sum()
+    honest = frame(nr.run(tiny("corruption.customs_waive=0"), seed=3).timeseries)
+    assert sf33_truck_search(honest) == pytest.approx(by_hand)
+    assert 0 < sf33_truck_search(frame(tiny_results.timeseries)) < by_hand  # customs corruption (default)
+    world = build_world(tiny("trafficking.inspection_multiplier=0.2", "corruption.customs_waive=0"), 3)
+    assert truck_search_chance(world) == pytest.approx(2 * by_hand)
+
+
+def test_attention_to_cars_moves_seizures_to_cars():
+    """SF33's second measure (cars' seized share over carried share, over trucks') follows the attention
+    parameters: above 1 when cars draw more searches, below when trucks do; same seeds, many searches."""
+    def cars_over_trucks(car, truck, seed):
+        scen = tiny("trafficking.inspection_multiplier=1", f"trafficking.car_attention={car}",
+                    f"trafficking.truck_attention={truck}")
+        return sf33_cars_over_trucks(frame(nr.run(scen, seed=seed).timeseries))
+    for seed in (1, 2):
+        assert cars_over_trucks(3.0, 0.5, seed) > 1.0 > cars_over_trucks(0.5, 3.0, seed)
+
+
+def test_heroin_exits_are_counted_at_the_crossing_left_by():
+    """SF41's measure: exports are recorded at the crossing before the Russian hub, route by route; the Uzbek
+    heroin (UZ_SHYMKENT) leaves through Kairak, while the Osh routes include the CADAP east and west exits, so
+    the northern share rises with the Uzbek share of supply."""
+    geo = load_geography()
+    routes = np.arange(len(geo.route_names))
+    exit_post = geo.route_nodes[routes, geo.route_len - 2]
+    assert (geo.kind[exit_post] == "crossing").all() and geo.is_russia[geo.route_nodes[routes, geo.route_len - 1]].all()
+    places = read_table("places.csv")
+    assert sorted(places[(places.kind == "crossing") & (places.zone == "north")].code) == sorted(NORTHERN_EXITS)
+
+    def run(uzbek_share):
+        return frame(nr.run(tiny(f"supply.heroin_uzbek_share={uzbek_share}"), seed=1).timeseries)
+    ts = run(0.0)
+    by_route = ts[ts.metric == "route_exports_g"].groupby("place", observed=True).value.sum()
+    by_post = ts[ts.metric == "exits_g"].groupby("place", observed=True).value.sum()
+    post_of = {geo.route_names[r]: geo.codes[exit_post[r]] for r in routes}
+    expected = by_route.groupby(by_route.index.map(post_of)).sum()
+    assert by_post[by_post > 0].to_dict() == pytest.approx(expected[expected > 0].to_dict())
+    assert sf41(run(0.9)) > 0.9 > sf41(ts)

@@ -18,10 +18,12 @@ import pandas as pd
 
 from northroute.network import snapshot
 from northroute.processes.policing import team_protected
+from northroute.processes.prices import truck_search_chance
 from northroute.processes.relations import ARBITRATED, INTRO_KIN, INTRO_PRISON, QUIET, VIOLENT
 from northroute.world.arrays import count_by, sum_by
 from northroute.world.officers import HONEST, PATROL, UBN
 from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.world.shipments import COVER_NAMES, COVER_WORDS
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
@@ -89,6 +91,14 @@ METRICS = (
            "grams entering Kazakhstan on the route, after the entry search"),
     Metric("route_seizures_g", "trafficking", "route", "g/week", "grams seized on the route"),
     Metric("route_exports_g", "trafficking", "route", "g/week", "grams leaving the route into Russia"),
+    Metric("exits_g", "trafficking", "crossing", "g/week", "grams leaving Kazakhstan through the crossing and "
+           "sold at the Russian hub beyond it (SF41)"),
+    Metric("truck_search_chance", "trafficking", "national", "probability", "chance a truck crossing the border "
+           "is searched, mean over crossings weighted by their trucks per day (SF33)", by_drug=False),
+    *(Metric(f"supply_{name}_g", "trafficking", "national", "g/week", f"grams put on the routes hidden {where} "
+             "(SF33)") for name, where in zip(COVER_NAMES, COVER_WORDS, strict=True)),
+    *(Metric(f"seizures_{name}_g", "trafficking", "national", "g/week", f"grams seized at crossings hidden {where} "
+             "(SF33)") for name, where in zip(COVER_NAMES, COVER_WORDS, strict=True)),
     Metric("in_transit_g", "trafficking", "national", "g", "grams in lots on the routes"),
     Metric("traffickers", "trafficking", "national", "persons", "active traffickers (cannabis under marijuana)"),
     Metric("price", "retail", "national", "KZT/g", "user-weighted national retail price"),
@@ -285,6 +295,11 @@ class Recorder:
         self._set(w, "route_flow_g", "trafficking", "route", wk.route_entered_g)
         self._set(w, "route_seizures_g", "trafficking", "route", wk.route_seized_g)
         self._set(w, "route_exports_g", "trafficking", "route", wk.route_exported_g)
+        self._set(w, "exits_g", "trafficking", "crossing", wk.exited_g)
+        self._set(w, "truck_search_chance", "trafficking", "national", np.array([[truck_search_chance(world)]]))
+        for c, name in enumerate(COVER_NAMES):
+            self._set(w, f"supply_{name}_g", "trafficking", "national", wk.cover_supply_g[c][None, :])
+            self._set(w, f"seizures_{name}_g", "trafficking", "national", wk.cover_seized_g[c][None, :])
         lots = world.lots
         self._set(w, "in_transit_g", "trafficking", "national",
                   np.bincount(lots.substance, lots.bulk_g, N_SUBSTANCES)[None, :])

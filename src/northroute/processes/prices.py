@@ -71,6 +71,14 @@ def search_probability(world: World) -> np.ndarray:
     return np.minimum(1.0, base[:, None] * attention[None, :])
 
 
+def truck_search_chance(world: World) -> float:
+    """Chance that a truck crossing the border this week is searched, over all crossings weighted by
+    their truck traffic: what inspection means for the legitimate traffic that hides the lots (SF33,
+    L1241 [P20]), not only for the few trucks that carry drugs. Customs corruption lowers it."""
+    trucks = world.geo.trucks_per_day
+    return float(search_probability(world)[:, TRUCK] @ trucks / trucks.sum())
+
+
 def expected_crossing_loss(world: World) -> np.ndarray:
     """Expected share of lots seized at each place, over the cover mix."""
     p = search_probability(world) * world.scenario.trafficking.detect_if_searched

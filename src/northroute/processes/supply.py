@@ -120,6 +120,7 @@ def create_lots(world: World, rng: np.random.Generator, substance: int, grams: n
     led.supplied_bulk += float(grams.sum())
     led.supplied_pure += float((grams * purity).sum())
     scatter_add(world.week.route_supply_g[:, substance], route, grams)
+    scatter_add(world.week.cover_supply_g[:, substance], cover, grams)
     world.log("supply", person=owner, place=geo.route_nodes[route, pos], substance=substance, grams=grams)
 
 

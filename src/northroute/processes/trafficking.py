@@ -57,6 +57,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         s, n, g = lots.substance[seized], node[seized], lots.bulk_g[seized]
         scatter_add(wk.seized_g, (n, s), g)
         scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
+        scatter_add(wk.cover_seized_g, (lots.cover[seized], s), g)
         justice.seize_lots(world, seized, recorded=True)
         wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
         wk.count("courier_arrests", "trafficking", s, 1.0)
@@ -76,5 +77,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         scatter_add(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
         scatter_add(wk.exported_g, (n, s), g)
         scatter_add(wk.route_exported_g, (lots.route[sold], s), g)
+        exit_post = geo.route_nodes[lots.route[sold], lots.pos[sold] - 1]  # every route reaches its Russian
+        scatter_add(wk.exited_g, (exit_post, s), g)  # hub from the crossing it left by (routes.csv)
     lots.keep(~(seized | sold))
     _split_at_hubs(world)

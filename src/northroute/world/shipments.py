@@ -8,6 +8,7 @@ from northroute.world.table import Table
 
 TRUCK, CAR, RAIL, BODY = 0, 1, 2, 3
 COVER_NAMES = ("truck", "car", "rail", "body")
+COVER_WORDS = ("in long-distance trucks", "in cars and light vehicles", "on trains", "on the body")
 
 
 class Lots(Table):

@@ -12,7 +12,7 @@ from northroute.scenario import Scenario
 from northroute.world.geography import Geography
 from northroute.world.officers import Officers
 from northroute.world.people import People
-from northroute.world.shipments import Lots
+from northroute.world.shipments import COVER_NAMES, Lots
 from northroute.world.ties import Ties
 
 N_SUBSTANCES = 3
@@ -91,6 +91,7 @@ class Week:
     route_entered_g: np.ndarray  # grams that crossed into Kazakhstan (or left the Chu Valley)
     route_seized_g: np.ndarray
     route_exported_g: np.ndarray
+    exited_g: np.ndarray  # [places, substances] grams sold in Russia, at the crossing they left through (SF41)
     seller_arrests: np.ndarray  # [tier, substance] domestic sellers arrested (prices.TIER_ROLES)
     seller_years: np.ndarray  # [tier, substance] prison years they were sentenced to
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
@@ -101,6 +102,10 @@ class Week:
     entrants: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES)))  # by how introduced
     disputes: np.ndarray = field(default_factory=lambda: np.zeros((3, N_SUBSTANCES)))  # quiet, Vory, violent
     vory_fees: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # KZT paid to the Vory
+    # [covers, substances] grams put on the routes and grams seized at crossings, by the cargo a lot hides in
+    # (shipments.COVER_NAMES; SF33)
+    cover_supply_g: np.ndarray = field(default_factory=lambda: np.zeros((len(COVER_NAMES), N_SUBSTANCES)))
+    cover_seized_g: np.ndarray = field(default_factory=lambda: np.zeros((len(COVER_NAMES), N_SUBSTANCES)))
     trades: tuple[np.ndarray, np.ndarray] | None = None  # (seller, buyer) of the week's wholesale deals
     counts: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict)  # policing and justice
 
@@ -178,8 +183,8 @@ class World:
         self.week = Week(
             consumed_g=z(p, 3), consumed_pure=z(p, 3), need_g=z(p, 3), bought_wholesale_g=z(p, 3),
             seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_entered_g=z(r, 3),
-            route_seized_g=z(r, 3), route_exported_g=z(r, 3), seller_arrests=z(2, 3), seller_years=z(2, 3),
-            buyers=z(p, 3), transactions_pooled=z(p, 3), registered=z(p, 3),
+            route_seized_g=z(r, 3), route_exported_g=z(r, 3), exited_g=z(p, 3), seller_arrests=z(2, 3),
+            seller_years=z(2, 3), buyers=z(p, 3), transactions_pooled=z(p, 3), registered=z(p, 3),
         )
 
     def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
