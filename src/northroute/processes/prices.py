@@ -109,7 +109,10 @@ def landed_cost(world: World) -> np.ndarray:
     src = source_price_per_g(world)
     tc = world.scenario.trafficking.transport_cost_per_1000km
     surv = route_survival(world)
+    # a route its source sends nothing along (e.g. Osh at supply.heroin_uzbek_share = 1) still prices the nodes
+    # only it serves, as if a little came: their goods would cost that, and scarcity does the rest
     weight = route_weight(world)
+    weight = np.where(weight > 0, weight, 1e-9 * geo.route_share)
     num = np.zeros((geo.n, N_SUBSTANCES))
     den = np.zeros((geo.n, N_SUBSTANCES))
     for r in range(len(geo.route_names)):
