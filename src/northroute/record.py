@@ -189,6 +189,8 @@ METRICS = (
     C("seizures_total_g", "police", "g/week", "seizures registered by the agencies", "recorded"),
     C("resold_seizures_g", "police", "g/week", "seized grams a dealing officer put back on the market"),
     C("taken_down", "wholesale", "persons/week", "clients arrested with their convicted protector (M57)"),
+    C("sacrificed", "wholesale", "persons/week", "clients a protector who stopped protecting handed over to be "
+      "arrested (M52)"),
     C("deals_ended_by_arrest", "wholesale", "deals/week", "protection deals ended because the dealer or the "
       "protector was arrested (SF27)"),
     C("bribes_kzt", "police", "KZT/week", "protection payments and bribes at arrest", by_drug=False),

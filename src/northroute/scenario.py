@@ -431,6 +431,10 @@ class CorruptionParams(Section):
     shield: float = P(0.1, 0.0, 1.0, "ratio", "thesis L1652 [DE2]: without paying police a dealer lasted 2-3 "
                       "months; L1620 (M50) 'closed their eyes'; value assumption", "Arrest risk of a protected "
                       "team relative to an unprotected one.")
+    sacrifice: float = P(0.5, 0.0, 1.0, "probability", "thesis L1112 [O9] (M52): 'no guarantee that the corrupt "
+                         "police would not sacrifice them in order to divert suspicion from themselves'; value "
+                         "assumption (even odds: the thesis gives no frequency)", "Chance a protector who stops "
+                         "protecting hands each of his clients over to be arrested instead of letting him go.")
     runner_boost: float = P(3.0, 1.0, 100.0, "ratio", "thesis L1620-1624 [DE2], L1606 [DE11] (M50): the "
                             "protected dealer hands police runners and customers; factor assumption",
                             "Extra arrest risk of a protected team's customers.")

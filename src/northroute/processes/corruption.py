@@ -10,7 +10,8 @@
   liable manager also counts the chance that one of his corrupt men is convicted and costs him his post,
   which he avoids by turning honest, pressing no one and watching his men (L1704, L1658-1660).
 - Police approach the dealers, not the reverse, and dealers "hardly ever refuse" (M49; L1592-1594
-  [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]). Kin
+  [DE1][DE2], L1626); a protector takes a share of his wholesalers' takings (L1710 [P19]), and when he
+  stops he may sacrifice them "to divert suspicion from [himself]" (M52, L1112 [O9]). Kin
   wholesalers, who never betray their protectors (L884 [P20], L890), are approached first.
 - Patrol officers near selling points take users' money "for gasoline" (M51; L1590 [O3], L1634 [DE3]).
 - Some corrupt drug officers deal seized drugs themselves (L1630, L1634): see `justice.seize_holdings`.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import prices
+from northroute.processes import justice, prices
 from northroute.processes.matching import fill_slots, slots
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import (
@@ -130,8 +131,8 @@ def decide(world: World, rng: np.random.Generator, turn_rate: float = TURN_RATE)
 
 
 def protection_deals(world: World, rng: np.random.Generator) -> None:
-    """Deals end when the protector stops or leaves; protectors with room approach unprotected
-    wholesalers of their region (M49)."""
+    """Deals end when the protector stops or leaves; a protector who stops may hand his clients over to be
+    arrested (M52); protectors with room approach unprotected wholesalers of their region (M49)."""
     p, off, c = world.people, world.officers, world.scenario.corruption
     wh = p.rows(WHOLESALE)
     prot = p.protector[wh]
@@ -139,6 +140,7 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     ended = has.copy()
     ended[has] = (off.status[prot[has]] != SERVING) | ((off.mode[prot[has]] != PROTECTOR)
                                                        & (off.mode[prot[has]] != DEALER))
+    sacrifice(world, rng, wh[ended & has & (off.status[np.maximum(prot, 0)] == SERVING)])
     p.protector[wh[ended]] = -1
     ubn = off.serving(agency=UBN)
     protectors = ubn[(off.mode[ubn] == PROTECTOR) | (off.mode[ubn] == DEALER)]
@@ -151,6 +153,18 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     p.protector[free[officer >= 0]] = officer[officer >= 0]
     world.log("protection_deal", person=free[officer >= 0], place=p.region[free[officer >= 0]],
               substance=p.substance[free[officer >= 0]], value=officer[officer >= 0])
+
+
+def sacrifice(world: World, rng: np.random.Generator, clients: np.ndarray) -> None:
+    """Clients of protectors who have just stopped protecting (they still serve): each is handed over with
+    chance `corruption.sacrifice`, "to divert suspicion" from the officer (M52, L1112 [O9]), and arrested
+    as any dealer is (`justice.arrest`); the deal thus ends in an arrest. No draw at 0, so runs without the
+    rule keep their random streams."""
+    if world.scenario.corruption.sacrifice == 0 or clients.size == 0:
+        return
+    handed = clients[rng.random(clients.size) < world.scenario.corruption.sacrifice]
+    world.week.count("sacrificed", "wholesale", world.people.substance[handed], 1.0)
+    justice.arrest(world, rng, handed)
 
 
 def clients_first(world: World, free: np.ndarray) -> np.ndarray:
