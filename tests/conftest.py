@@ -7,6 +7,7 @@ import pytest
 import northroute as nr
 
 TINY = ["population.scale=0.01", "time.years=0.5", "time.burn_in_weeks=4"]
+NO_KIN = ("relations.community_share=0", "relations.community_upper_start=0")  # nobody in the kin community
 
 
 @pytest.fixture(scope="session")

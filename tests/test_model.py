@@ -251,7 +251,7 @@ def test_arrests_of_sellers_are_the_risk_prices_see():
     from northroute.processes import justice, prices
     from northroute.world.people import HEROIN, WHOLESALE
 
-    world = build_world(tiny("corruption.bribe_at_arrest=0"), 1)
+    world = build_world(tiny("corruption.bribe_at_arrest=0", "relations.kin_substitution=0"), 1)  # no kin confess
     p = world.people
     wh = p.rows(WHOLESALE)
     heroin_wh = wh[p.substance[wh] == HEROIN][:5]

@@ -28,7 +28,7 @@ from northroute.world.people import (
     WHOLESALE,
 )
 from northroute.world.ties import TRADE, Ties
-from tests.conftest import tiny
+from tests.conftest import NO_KIN, tiny
 
 SEEDS = (1, 2, 3)
 MEDIUM = ("population.scale=0.05", "time.years=3")
@@ -88,7 +88,7 @@ def test_no_entrant_to_wholesale_lacks_an_introducer():
     ev = entrants()
     assert len(ev) > 0
     assert (ev["value"] > 0).all()
-    closed = ("relations.community_share=0", "relations.internship_weeks=1000", "prison.prior_record_share=0",
+    closed = (*NO_KIN, "relations.internship_weeks=1000", "prison.prior_record_share=0",
               "prison.initial_inmates=0")
     assert len(entrants(*closed)) == 0
     loose = entrants(*closed, "relations.need_introducer=false")
@@ -172,7 +172,8 @@ def test_vory_clients_disputes_are_arbitrated_never_violent():
 def test_a_noticed_fight_brings_a_crackdown_on_the_parties_and_their_partners():
     """M45: "we will pack all of them ... Every single one" [P13] (L844): both parties and their trade
     partners in the region go through justice to prison; nobody else does; unnoticed fights bring nothing."""
-    world, cheats, victims = _disputes("corruption.bribe_at_arrest=0", "justice.conviction_rate=1")
+    world, cheats, victims = _disputes("corruption.bribe_at_arrest=0", "justice.conviction_rate=1",
+                                       "relations.kin_substitution=0")  # no relative confesses in his place
     p, ties = world.people, world.ties
     local = (ties.kind == TRADE) & (p.region[ties.src] == p.region[ties.dst])  # a trafficker sold him lots here
     i = np.flatnonzero(np.isin(victims, ties.dst[local]))[0]
@@ -305,7 +306,7 @@ def test_report_shows_an_enterprise(tmp_path, medium_runs):
 
 def _kin_world(*sets: str):
     """A small world whose kin groups the test sets by hand: nobody is in the community at first."""
-    world = build_world(tiny("population.scale=0.05", "relations.community_share=0", *sets), 2)
+    world = build_world(tiny("population.scale=0.05", *NO_KIN, *sets), 2)
     world.kin_groups, world.kin_offsets = 10, np.array([3])
     return world
 
@@ -328,6 +329,20 @@ def test_kin_groups_are_linked_to_distinct_other_groups():
     assert all(np.unique(row).size == 5 for row in reach)
     world = build_world(tiny("population.scale=0.05", "relations.community_share=0.3", "relations.kin_reach=0"), 1)
     assert world.kin_offsets.size == 0
+
+
+def test_the_kin_community_starts_dominant_in_the_upper_tier():
+    """L888 [P12]: in 2012 the community was still "the majority ... among those who traded on a larger scale";
+    below the upper tier it holds its population share."""
+    def shares(start: float) -> tuple[float, float]:
+        world = build_world(tiny("population.scale=0.05", f"relations.community_upper_start={start}"), 2)
+        p = world.people
+        kin = (p.flags & COMMUNITY) != 0
+        upper = ((p.role == WHOLESALE) | (p.role == TRAFFICKER)) & (p.status == ACTIVE)  # not the inmates
+        return float(kin[upper].mean()), float(kin[~upper].mean())
+    upper, rest = shares(0.5)  # about 140 of them: 0.5 +- 0.13 is three standard errors
+    assert 0.37 < upper < 0.63 and rest < 0.04
+    assert shares(0.02)[0] < 0.1
 
 
 def test_a_linked_kin_group_opens_an_exit_to_the_weight():

@@ -288,6 +288,12 @@ class RelationsParams(Section):
                                "used was Roma (thesis L892); 'larger ones are mostly Roma' (L886 [P16]); "
                                "their share of the population is an assumption", "Share of people who belong "
                                "to the kin-trust community (Roma-like).")
+    community_upper_start: float = P(0.5, 0.0, 1.0, "fraction", "thesis L888 [P12]: 'from 2005 until around "
+                                     "2012, when the Roma people were the majority ... among those who traded on a "
+                                     "larger scale'; L886 [P16]: 'larger ones are mostly Roma'; 0.5, the lower edge "
+                                     "of a majority, is an assumption", "Share of the wholesalers and traffickers "
+                                     "of 2012 who belong to the community (its dominance of the larger lots, built "
+                                     "up before the run); set it to community_share for no head start.")
     kin_group_size: int = P(12, 2, 200, "persons", "assumption: kin spread across cities and countries "
                             "(L884 [DE11], L886, L1118 [DE12])", "People in one kin group of the community.")
     kin_reach: int = P(2, 0, 50, "kin groups", "thesis L884 [DE11]: 'they commute between different gypsy kins, "
@@ -570,7 +576,8 @@ class Scenario(BaseModel):
 SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "relations", "policing",
             "corruption", "anticorruption", "justice", "prison")
 INIT_ONLY_SECTIONS = ("time", "population")
-INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.kin_group_size",
+INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.community_upper_start",
+                    "relations.kin_group_size",
                     "relations.kin_reach", "relations.circle_size", "policing.drug_officers",
                     "policing.customs_officers", "prison.initial_inmates", "prison.prior_record_share")
 

@@ -54,10 +54,14 @@ def group(substance: np.ndarray) -> np.ndarray:
 
 
 def init(world: World, rng: np.random.Generator) -> None:
-    """Community and kin groups, co-use circles, the Vory's clients, pre-run reputations."""
+    """Community and kin groups, co-use circles, the Vory's clients, pre-run reputations. The community is
+    `relations.community_share` of the population but `community_upper_start` of the wholesalers and
+    traffickers: in 2012 it still held "the majority ... among those who traded on a larger scale" (L888
+    [P12]), a dominance built up since 2005, before the run (one draw per person either way)."""
     p, r = world.people, world.scenario.relations
     everyone = np.arange(len(p))
-    members = everyone[rng.random(everyone.size) < r.community_share]
+    upper = (p.role == WHOLESALE) | (p.role == TRAFFICKER)
+    members = everyone[rng.random(everyone.size) < np.where(upper, r.community_upper_start, r.community_share)]
     p.flags[members] |= COMMUNITY
     p.kin[members] = rng.permutation(members.size) // r.kin_group_size
     world.kin_rows = members

@@ -417,7 +417,9 @@ FACTS: tuple[Fact, ...] = (
          construction="promotion requires an introducer (relations.need_introducer)"),
     Fact("SF8", "A Roma-like kin group dominates the larger lots", "L886 [P16], L888 [P12]",
          "kin share of wholesalers and traffickers / kin share of everyone in the market, 2012-2014", (2.0, INF),
-         measure=sf8),
+         measure=sf8,
+         construction="the run starts in 2012 with the community holding relations.community_upper_start (0.5) of "
+         "the upper tier, the dominance built up since 2005 (L888 [P12]); SF8b, its end, is the test"),
     # band: "well above its population share" [interp]; fixed here at double
     Fact("SF8b", "... and its dominance ends with the anti-corruption campaign", "L888-890 [P12]",
          "kin share of wholesalers and traffickers, 2017 / 2014, reform run over baseline run", (0.0, 1.0 - 1e-9),
