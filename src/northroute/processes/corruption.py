@@ -4,9 +4,9 @@
   detection times the prison term and the career he would lose, plus the informal condemnation of
   drug corruption as "stryom" (M56, M55; thesis L1558, L1576, L1746, L1758), which is lower in Almaty and
   South Kazakhstan and higher in the northern exit regions (SF26; L621, Van Dijk et al. 2018). Pay rises
-  lower the pull of bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660). Under manager
-  liability an honest director watches his men, because their convictions cost him his post (L1704,
-  L1696, L1662-1664 [P20]): his line officers add the chance he fires them to their expected cost. A
+  lower the pull of bribes (L1572-1574 [P10]); a corrupt regional director raises it (M54, L1658-1660).
+  Under manager liability an honest director watches his men, because their convictions cost him his post
+  (L1704, L1696, L1662-1664 [P20]): his line officers add the chance he fires them to their expected cost. A
   liable manager also counts the chance that one of his corrupt men is convicted and costs him his post,
   which he avoids by turning honest, pressing no one and watching his men (L1704, L1658-1660).
 - Police approach the dealers, not the reverse, and dealers "hardly ever refuse" (M49; L1592-1594
