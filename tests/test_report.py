@@ -88,6 +88,30 @@ def test_evidence_page_ranks_outputs_by_their_dependence_on_assumptions(page: st
     dep = evidence.dependence()
     assert set(dep["output"]) >= {"heroin_retail_price", "thesis_distance"} and (dep["relative"] >= 0).all()
     assert "<code>heroin_seizures_kg_year</code>" in page
+    assert f"summed over the {dep['parameter'].nunique()} parameters screened" in page
+
+
+def test_shipped_screening_covers_its_ranges_file_and_only_assumptions() -> None:
+    """screening.csv and screening_ranges.toml describe the same design; every parameter screened is an
+    assumption by its provenance, with a range inside its declared bounds around its default."""
+    from importlib import resources
+
+    from northroute.experiments.designs import read_params
+    from northroute.report import evidence
+    from northroute.scenario import param_table
+
+    ranges = read_params(resources.files("northroute") / "calibration" / "screening_ranges.toml")
+    s = evidence.screening()
+    assert list(s["parameter"].unique()) == list(ranges)
+    for name, (lo, hi) in ranges.items():
+        rows = s[s["parameter"] == name]
+        assert (rows["low"] == lo).all() and (rows["high"] == hi).all(), name
+    table = {r["name"]: r for r in param_table()}
+    for name, (lo, hi) in ranges.items():
+        p = table[name]
+        assert "assumption" in p["provenance"].lower(), name
+        assert p["min"] <= lo <= p["default"] <= hi <= p["max"], name
+    assert s.groupby("output")["parameter"].count().eq(len(ranges)).all()
 
 
 def test_price_comparison_table(page: str, results) -> None:

@@ -15,6 +15,8 @@ import pandas as pd
 
 from northroute.scenario import param_table
 
+SCREENING_TRAJECTORIES = 6  # Morris trajectories of the shipped screening (--n 6; docs/studies.md)
+
 
 def provenance_kinds() -> pd.Series:
     """Parameters by kind of provenance: thesis, other source, or assumption."""
@@ -43,6 +45,7 @@ def dependence() -> pd.DataFrame:
 def parts() -> list[str]:
     kinds = provenance_kinds()
     dep = dependence()
+    n_params = dep["parameter"].nunique()
     rows = []
     for output, g in dep.groupby("output", sort=False):
         top = g.head(3)
@@ -57,10 +60,11 @@ def parts() -> list[str]:
         f"{total} parameters: {counts} (provenance as listed by <code>northroute params</code>). Below, how much "
         "each screened output moves with the assumption-only parameters: the Morris effect mu* (mean absolute "
         "change of the output over one step across a parameter's screened range) divided by the output's mean, "
-        "summed over the nine parameters screened and for the three largest. From the screening shipped with "
-        "the package (anticorruption-2015, scale 0.03, 2012-2017, 60 runs; ranges in "
-        "<code>calibration/screening.csv</code>), not from this run; outputs and parameters not screened are not "
-        "covered.</p>",
+        f"summed over the {n_params} parameters screened and for the three largest. From the screening shipped "
+        f"with the package (anticorruption-2015, scale 0.03, 2012-2017, {SCREENING_TRAJECTORIES} Morris "
+        f"trajectories, {SCREENING_TRAJECTORIES * (n_params + 1)} runs; ranges and their reasons in "
+        "<code>calibration/screening_ranges.toml</code>), not from this run; outputs and parameters not screened "
+        "are not covered, and with so few trajectories the order of effects of similar size is rough.</p>",
         "<table><thead><tr><th>output</th><th>sum of relative mu*</th><th>largest assumption effects</th></tr>"
         f"</thead><tbody>{''.join(r for _, r in rows)}</tbody></table>",
     ]
