@@ -35,15 +35,15 @@ from northroute.scenario import Scenario, apply_override, load_scenario
 # The parameters calibrated by default: assumption-only parameters with the largest Morris effect (mu*) on
 # the distance to thesis-2012-2017 (output thesis_distance). First chosen from the screening of nine
 # parameters (60 runs, 2026-11-28); kept after the broader screening of 21 (2026-12-03) shipped as
-# calibration/screening.csv (every study output; output_mean is the mean over its 132 runs), made with
-#   northroute sensitivity anticorruption-2015 --params calibration/screening_ranges.toml --n 6 --scale 0.03 --years 6
-# Its six trajectories rank inspection_multiplier, detect_if_searched and heroin_kg_per_year first, then
-# corruption.norm_cost and supply.marijuana_kg_per_year, which would replace hashish and koknar_share here; but
-# ranks 4-12 lie within one another's confidence intervals. A check with 24 trajectories (another sample, 528
-# runs) ranks this set's five first once detect_if_searched is left out (koknar_share 0.76, hashish 0.67 and
-# trafficker_markup 0.65 after the first three; marijuana 11th, norm_cost 14th), and the quick calibration (scale
-# 0.01, 4 particles x 2 generations, seeds 0-2) beat the defaults on all three test seeds with these five but on
-# one of three with the six-trajectory top five (docs/studies.md).
+# calibration/screening.csv (every study output; output_mean is the mean over its 528 runs), made with
+#   northroute sensitivity anticorruption-2015 --params calibration/screening_ranges.toml --n 24 --sample-seed 1
+#       --scale 0.03 --years 6
+# Its 24 trajectories rank inspection_multiplier, heroin_kg_per_year and detect_if_searched first, then
+# koknar_share 0.76, hashish 0.67 and trafficker_markup 0.65: this set, once detect_if_searched is left out. A
+# first pass with six trajectories (--n 6, sample seed 0, 132 runs) put corruption.norm_cost and
+# supply.marijuana_kg_per_year 4th and 5th (11th and 14th with 24), and the quick calibration (scale 0.01, 4
+# particles x 2 generations, seeds 0-2) beat the defaults on all three test seeds with these five but on one of
+# three with that top five (docs/studies.md).
 # trafficking.detect_if_searched is left out: it multiplies the same search probability as
 # inspection_multiplier, so the two cannot be told apart.
 DEFAULT_PARAMS: dict[str, tuple[float, float]] = {

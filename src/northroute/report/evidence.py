@@ -15,7 +15,7 @@ import pandas as pd
 
 from northroute.scenario import param_table
 
-SCREENING_TRAJECTORIES = 6  # Morris trajectories of the shipped screening (--n 6; docs/studies.md)
+SCREENING_TRAJECTORIES = 24  # Morris trajectories of the shipped screening (--n 24; docs/studies.md)
 
 
 def provenance_kinds() -> pd.Series:
