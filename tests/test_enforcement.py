@@ -198,7 +198,7 @@ def test_softer_thresholds_shorten_sentences() -> None:
 
 PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF27b", "SF29", "SF29b", "SF34", "SF35")
 KNOWN_MISSES = {
-"SF34b": "the ratio is ~5.9, not ~3.1 (2,266 / 733 in 2017, L1908): user possession cases, which the 2017 "
+    "SF34b": "the ratio is ~5.9, not ~3.1 (2,266 / 733 in 2017, L1908): user possession cases, which the 2017 "
              "figure may not count, add to the numerator",
 }
 
