@@ -392,7 +392,7 @@ def test_heroin_exits_are_counted_at_the_crossing_left_by():
     the northern share rises with the Uzbek share of supply."""
     geo = load_geography()
     routes = np.arange(len(geo.route_names))
-    exit_post = geo.route_nodes[routes, geo.route_len - 2]
+    exit_post = geo.exit_posts
     assert (geo.kind[exit_post] == "crossing").all() and geo.is_russia[geo.route_nodes[routes, geo.route_len - 1]].all()
     places = read_table("places.csv")
     assert sorted(places[(places.kind == "crossing") & (places.zone == "north")].code) == sorted(NORTHERN_EXITS)

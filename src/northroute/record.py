@@ -297,7 +297,9 @@ class Recorder:
         self._set(w, "route_flow_g", "trafficking", "route", wk.route_entered_g)
         self._set(w, "route_seizures_g", "trafficking", "route", wk.route_seized_g)
         self._set(w, "route_exports_g", "trafficking", "route", wk.route_exported_g)
-        self._set(w, "exits_g", "trafficking", "crossing", wk.exited_g)
+        exits = np.zeros((geo.n, N_SUBSTANCES))
+        np.add.at(exits, geo.exit_posts, wk.route_exported_g)  # a route's exports left by its exit post
+        self._set(w, "exits_g", "trafficking", "crossing", exits)
         self._set(w, "truck_search_chance", "trafficking", "national", np.array([[truck_search_chance(world)]]))
         for c, name in enumerate(COVER_NAMES):
             self._set(w, f"supply_{name}_g", "trafficking", "national", wk.cover_supply_g[c][None, :])

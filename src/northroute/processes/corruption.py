@@ -140,7 +140,7 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     ended = has.copy()
     ended[has] = (off.status[prot[has]] != SERVING) | ((off.mode[prot[has]] != PROTECTOR)
                                                        & (off.mode[prot[has]] != DEALER))
-    sacrifice(world, rng, wh[ended & has & (off.status[np.maximum(prot, 0)] == SERVING)])
+    sacrifice(world, rng, wh[ended & (off.status[np.maximum(prot, 0)] == SERVING)])
     p.protector[wh[ended]] = -1
     ubn = off.serving(agency=UBN)
     protectors = ubn[(off.mode[ubn] == PROTECTOR) | (off.mode[ubn] == DEALER)]

@@ -77,7 +77,5 @@ def step(world: World, rng: np.random.Generator) -> None:
         scatter_add(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
         scatter_add(wk.exported_g, (n, s), g)
         scatter_add(wk.route_exported_g, (lots.route[sold], s), g)
-        exit_post = geo.route_nodes[lots.route[sold], lots.pos[sold] - 1]  # every route reaches its Russian
-        scatter_add(wk.exited_g, (exit_post, s), g)  # hub from the crossing it left by (routes.csv)
     lots.keep(~(seized | sold))
     _split_at_hubs(world)

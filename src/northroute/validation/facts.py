@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from northroute.world.shipments import COVER_NAMES
-
 BASELINE, REFORM = "baseline", "reform"
 # SF28's pair, run with the same seeds: managers liable from January 2014 (a counterfactual date, see
 # scenarios/manager-liability.toml) and the same scenario without liability
@@ -336,13 +334,9 @@ def sf33_cars_over_trucks(ts):
     Chosen before any value was seen: all drugs pooled (the claim is about vehicles and customs, L1072 [DE3];
     heroin and marijuana are hidden alike, L1068 [P6]); "carried" is the weight put on the routes in each cover;
     seizures are those at border crossings only (the Koknar raids at the Chu Valley do not search vehicles);
-    the whole run. The shares' totals cancel, so this is also grams seized per gram carried, cars over trucks."""
+    the whole run. The shares' totals cancel, so it is grams seized per gram carried, cars over trucks."""
     def seized_over_carried(cover: str) -> float:
-        seized = ratio(total(ts, f"seizures_{cover}_g", "trafficking"),
-                       sum(total(ts, f"seizures_{c}_g", "trafficking") for c in COVER_NAMES))
-        carried = ratio(total(ts, f"supply_{cover}_g", "trafficking"),
-                        sum(total(ts, f"supply_{c}_g", "trafficking") for c in COVER_NAMES))
-        return ratio(seized, carried)
+        return ratio(total(ts, f"seizures_{cover}_g", "trafficking"), total(ts, f"supply_{cover}_g", "trafficking"))
     return ratio(seized_over_carried("car"), seized_over_carried("truck"))
 
 

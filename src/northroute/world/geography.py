@@ -76,6 +76,12 @@ class Geography:
     def index(self, code: str) -> int:
         return self.codes.index(code)
 
+    @property
+    def exit_posts(self) -> np.ndarray:
+        """Per route, the crossing it leaves Kazakhstan by: every route ends at a Russian hub reached from a
+        crossing (routes.csv)."""
+        return self.route_nodes[np.arange(len(self.route_names)), self.route_len - 2]
+
     def routes_from(self, code: str, substance: int) -> np.ndarray:
         start = self.index(code)
         return np.flatnonzero((self.route_nodes[:, 0] == start) & self.route_carries[:, substance])

@@ -91,7 +91,6 @@ class Week:
     route_entered_g: np.ndarray  # grams that crossed into Kazakhstan (or left the Chu Valley)
     route_seized_g: np.ndarray
     route_exported_g: np.ndarray
-    exited_g: np.ndarray  # [places, substances] grams sold in Russia, at the crossing they left through (SF41)
     seller_arrests: np.ndarray  # [tier, substance] domestic sellers arrested (prices.TIER_ROLES)
     seller_years: np.ndarray  # [tier, substance] prison years they were sentenced to
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
@@ -183,7 +182,7 @@ class World:
         self.week = Week(
             consumed_g=z(p, 3), consumed_pure=z(p, 3), need_g=z(p, 3), bought_wholesale_g=z(p, 3),
             seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_entered_g=z(r, 3),
-            route_seized_g=z(r, 3), route_exported_g=z(r, 3), exited_g=z(p, 3), seller_arrests=z(2, 3),
+            route_seized_g=z(r, 3), route_exported_g=z(r, 3), seller_arrests=z(2, 3),
             seller_years=z(2, 3), buyers=z(p, 3), transactions_pooled=z(p, 3), registered=z(p, 3),
         )
 
