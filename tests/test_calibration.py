@@ -4,13 +4,17 @@ with the miss, and `northroute calibrate` writes a posterior, a fit and a scenar
 from __future__ import annotations
 
 import json
+import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+import pyabc
 from typer.testing import CliRunner
 
 import northroute as nr
-from northroute.calibration import DEFAULT_PARAMS, calibrate
+from northroute.calibration import DEFAULT_PARAMS, calibrate, fit
+from northroute.calibration.sampler import SeededMappingSampler
 from northroute.calibration.targets import TREND, distance, statistics, thesis_2012_2017
 from northroute.cli import app
 
@@ -78,3 +82,25 @@ def test_calibration_is_the_same_with_one_or_two_workers() -> None:
     one, two = calibrate(*args, 1, 0, 1), calibrate(*args, 2, 0, 1)
     assert one.epsilons == two.epsilons and one.evaluations == two.evaluations
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
+
+
+def _propose_from_a_rounded_covariance():
+    """A particle whose proposal meets a covariance that is not positive-semidefinite by a hair, then warns of
+    something else."""
+    np.random.multivariate_normal([0.0, 0.0], [[1.0, 1.0001], [1.0001, 1.0]])  # noqa: NPY002
+    warnings.warn("another warning", RuntimeWarning, stacklevel=1)
+    return pyabc.Particle(m=0, parameter=pyabc.Parameter(), weight=1.0, sum_stat={}, distance=0.0)
+
+
+def test_sampler_silences_only_numpys_covariance_warning() -> None:
+    sampler = SeededMappingSampler()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        sample, tries = sampler.map_function(sampler.pickle(_propose_from_a_rounded_covariance), 1)
+    assert tries == 1 and [str(w.message) for w in seen] == ["another warning"]
+
+
+def test_held_out_fits_are_the_same_in_a_process_pool() -> None:
+    args = ("anticorruption-2015", "thesis-2012-2017", {"market.trafficker_markup": 1.5}, 0.005, 6, [3, 4])
+    with ProcessPoolExecutor(2) as pool:
+        assert fit(*args, pool.map) == fit(*args)

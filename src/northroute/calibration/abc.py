@@ -15,6 +15,7 @@ and the test seeds were not used to choose.
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import threading
@@ -182,15 +183,12 @@ def _watch(db: str, done: threading.Event, on_generation: Callable[[int, float, 
 
 
 def fit(base: str, target: str, values: dict[str, float], scale: float, years: float,
-        seeds: list[int]) -> tuple[list[float], dict[str, float]]:
-    """Distances over `seeds` and the statistics (mean over seeds) of `base` with `values`."""
+        seeds: list[int], map_: Callable = map) -> tuple[list[float], dict[str, float]]:
+    """Distances over `seeds` and the statistics (mean over seeds) of `base` with `values`; `map_` may be a
+    process pool's (a seed's run is the same wherever it runs)."""
     scen = load_scenario(base, [f"population.scale={scale}", f"time.years={years}"])
-    dists, stats = [], []
-    for s in seeds:
-        d, st = evaluate(scen, values, s, target)
-        dists.append(d)
-        stats.append(st)
-    return dists, pd.DataFrame(stats).mean().to_dict()
+    runs = list(map_(functools.partial(evaluate, scen, values, target=target), seeds))
+    return [d for d, _ in runs], pd.DataFrame([st for _, st in runs]).mean().to_dict()
 
 
 def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: str) -> str:

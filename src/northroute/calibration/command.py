@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -25,13 +27,14 @@ def register(app: typer.Typer) -> None:
         = 0.05,
         years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
         population: Annotated[int, typer.Option(help="Particles per generation.")] = 16,
-        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 6,
+        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
         seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
-        particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged.")] = 2,
+        particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged (fewer than 4 fit "
+                                                        "the seeds' noise: docs/studies.md).")] = 4,
         fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose between the posterior mean and the "
                                                     "best particle) and as many test seeds (to compare them with the "
                                                     "defaults), after the particle seeds.")]
-        = 3,
+        = 8,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
                                                      "calibration.html and calibrated.toml.")] = None,
         workers: Workers = None,
@@ -81,13 +84,23 @@ def register(app: typer.Typer) -> None:
                             particle_seeds, step)
         mean, best = cal.estimate(), cal.best()
         select, test = cal.held_out_seeds(fit_seeds)
-        d_select = {name: fit(scenario, targets, values, scale, years, select)[0]
-                    for name, values in (("posterior mean", mean), ("best particle", best))}
-        chosen = min(d_select, key=lambda name: sum(d_select[name]))
-        estimate = mean if chosen == "posterior mean" else best
-        d_default, s_default = fit(scenario, targets, {}, scale, years, test)
-        d_mean, s_mean = fit(scenario, targets, mean, scale, years, test)
-        d_best, s_best = fit(scenario, targets, best, scale, years, test)
+        fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
+        with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
+            map_ = pool.map if pool is not None else map
+            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}", total=5)
+
+            def held_out(values: dict[str, float], seeds: list[int]) -> tuple[list[float], dict[str, float]]:
+                result = fit(scenario, targets, values, scale, years, seeds, map_)
+                fits.advance(task)
+                return result
+
+            d_select = {name: held_out(values, select)[0] for name, values in (("posterior mean", mean),
+                                                                                ("best particle", best))}
+            chosen = min(d_select, key=lambda name: sum(d_select[name]))
+            estimate = mean if chosen == "posterior mean" else best
+            d_default, s_default = held_out({}, test)
+            d_mean, s_mean = held_out(mean, test)
+            d_best, s_best = held_out(best, test)
         table = fit_table(TARGETS[targets](), {"defaults": s_default, "posterior mean": s_mean,
                                                "best particle": s_best})
         how = (f"the {chosen} of the last generation (closer to the targets than the "

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import functools
 import random
+import warnings
 
 import numpy as np
 import pyabc
+
+# When a generation's particles nearly agree on a parameter, the weighted covariance pyabc proposes from can
+# come out non-positive-semidefinite by rounding (a vanishing negative eigenvalue); numpy warns and draws from
+# its SVD, i.e. with a vanishing variance in that direction, which is what was meant. The warning is noise.
+NOT_PSD = "covariance is not symmetric positive-semidefinite"
 
 
 class SeededMappingSampler(pyabc.sampler.MappingSampler):
@@ -26,14 +32,16 @@ class SeededMappingSampler(pyabc.sampler.MappingSampler):
         np.random.seed(seed)  # noqa: NPY002  pyabc proposes from numpy's global generator
         random.seed(seed)
         try:
-            sample = self._create_empty_sample()
-            tries = 0
-            while True:
-                particle = simulate_one()
-                tries += 1
-                sample.append(particle)
-                if particle.accepted:
-                    return sample, tries
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", NOT_PSD, RuntimeWarning)
+                sample = self._create_empty_sample()
+                tries = 0
+                while True:
+                    particle = simulate_one()
+                    tries += 1
+                    sample.append(particle)
+                    if particle.accepted:
+                        return sample, tries
         finally:
             np.random.set_state(saved[0])  # noqa: NPY002
             random.setstate(saved[1])
