@@ -104,3 +104,17 @@ def test_held_out_fits_are_the_same_in_a_process_pool() -> None:
     args = ("anticorruption-2015", "thesis-2012-2017", {"market.trafficker_markup": 1.5}, 0.005, 6, [3, 4])
     with ProcessPoolExecutor(2) as pool:
         assert fit(*args, pool.map) == fit(*args)
+
+
+def test_fresh_seeds_differ_between_particles_and_same_seeds_do_not() -> None:
+    from northroute.calibration.abc import _Model
+
+    scen = nr.load_scenario("anticorruption-2015", ["population.scale=0.005", "time.years=6"])
+    pars = {"market.trafficker_markup": 1.8}
+    for fresh in (True, False):
+        model = _Model(scen, [0], "thesis-2012-2017", fresh)
+        runs = []
+        for particle_seed in (1, 2):
+            np.random.seed(particle_seed)  # noqa: NPY002  as the sampler does for each particle
+            runs.append(model(pars)["distance"])
+        assert (runs[0] != runs[1]) == fresh

@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
         particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged (fewer than 4 fit "
                                                         "the seeds' noise: docs/studies.md).")] = 4,
+        fresh_seeds: Annotated[bool, typer.Option("--fresh-seeds/--same-seeds",
+                                                  help="Draw each particle's seeds afresh (from --seed), or run "
+                                                       "every particle with seeds --seed onwards.")] = True,
         fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose between the posterior mean and the "
                                                     "best particle) and as many test seeds (to compare them with the "
                                                     "defaults), after the particle seeds.")]
@@ -81,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 progress.update(bar, completed=t + 1, description=f"ABC-SMC: epsilon {eps:.3f} after {runs} runs")
 
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
-                            particle_seeds, step)
+                            particle_seeds, step, fresh_seeds)
         mean, best = cal.estimate(), cal.best()
         select, test = cal.held_out_seeds(fit_seeds)
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
@@ -107,7 +110,8 @@ def register(app: typer.Typer) -> None:
                f"{'best particle' if chosen == 'posterior mean' else 'posterior mean'} over selection seeds "
                f"{select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years; {population} particles x {len(cal.epsilons)} "
-                f"generations ({cal.evaluations} particles x {particle_seeds} seeds from {seed}); calibrated values: "
+                f"generations ({cal.evaluations} particles x {particle_seeds} "
+                f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
         folder.mkdir(parents=True, exist_ok=True)
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
