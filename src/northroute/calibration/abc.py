@@ -1,16 +1,17 @@
 """ABC-SMC calibration (pyabc) of assumption parameters to the thesis's recorded series.
 
 Each particle is run with the base scenario (default anticorruption-2015, since the recorded series of
-2012-2017 were made under the strategy) at a reduced scale with the same fixed seeds for every particle
-(common random numbers: differences between particles come from the parameters); its distance is the mean
-over those seeds.
+2012-2017 were made under the strategy) at a reduced scale with seeds drawn afresh for it, and its distance is
+the mean over them. Fixed seeds for every particle (common random numbers, `fresh=False`) make differences
+between particles come from the parameters only, but ABC then keeps the parameters that fit those seeds'
+noise, which need not carry over to other seeds (docs/studies.md).
 The distance is `targets.distance`. The result is the last generation's weighted particles with their
 distances. Two point estimates compete for the calibrated scenario: the weighted posterior mean (which
 averages out the seed noise each particle's distance carries, but can lie off the ridge of good fits when
 parameters trade off, e.g. more heroin supply with more border searches) and the best particle (on the
 ridge, but chosen partly for lucky seeds). The one closer to the targets over *selection* seeds wins, and
-the defaults and both estimates are then compared over *test* seeds: neither set was used by any particle,
-and the test seeds were not used to choose.
+the defaults and both estimates are then compared over *test* seeds: neither set was used by any particle
+(fresh seeds are drawn from `FRESH_SEEDS` up), and the test seeds were not used to choose.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
         years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
         population: Annotated[int, typer.Option(help="Particles per generation.")] = 16,
         generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
-        seed: Annotated[int, typer.Option(help="First seed of every particle's runs, and the sampler's seed.")] = 0,
+        seed: Annotated[int, typer.Option(help="The sampler's seed (each particle's fresh seeds are drawn from it) "
+                                               "and, with --same-seeds, every particle's first seed.")] = 0,
         particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged (fewer than 4 fit "
                                                         "the seeds' noise: docs/studies.md).")] = 4,
         fresh_seeds: Annotated[bool, typer.Option("--fresh-seeds/--same-seeds",
