@@ -22,3 +22,30 @@ def test_odd_names_every_process_in_the_schedule():
     odd = (ROOT / "docs" / "ODD.md").read_text()
     for name, _ in SCHEDULE:
         assert re.search(rf"^### 7\.\d+ {name}$", odd, re.M), name
+
+
+def _facts_search():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("facts_search", ROOT / "docs" / "facts_search.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_facts_search_samples_inside_the_ranges_and_counts_as_the_scorecard() -> None:
+    """docs/facts_search.py: a fixed Latin hypercube inside the screening ranges, integer parameters
+    rounded; a fact passes when all its tests pass, and by-construction passes are not counted as real."""
+    fs = _facts_search()
+    ranges = {"policing.drug_officers": (200.0, 1500.0), "relations.kin_reach": (1.0, 4.0)}
+    points = fs.sample(ranges, 8, 0)
+    assert points == fs.sample(ranges, 8, 0) and points != fs.sample(ranges, 8, 1)
+    assert all(200 <= p["policing.drug_officers"] <= 1500 and isinstance(p["relations.kin_reach"], int)
+               for p in points)
+    facts = [{"id": "SF1", "status": "pass", "by_construction": False},
+             {"id": "SF3", "status": "pass", "by_construction": True},
+             {"id": "SF3b", "status": "miss", "by_construction": False},
+             {"id": "SF13", "status": "pass", "by_construction": True},
+             {"id": "SF25", "status": "pass", "by_construction": False},
+             {"id": "SF25b", "status": "pass", "by_construction": False}]
+    assert fs.score(facts) == {"facts": 3, "tests": 5, "facts_real": 2}

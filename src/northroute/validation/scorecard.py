@@ -83,14 +83,20 @@ def by_fact(card: pd.DataFrame) -> pd.Series:
     return (card["status"] == "pass").groupby(_fact_of(card), sort=False).all()
 
 
-def summary(card: pd.DataFrame) -> str:
-    passed = int((card["status"] == "pass").sum())
-    measured = int((card["n"] > 0).sum())
+def tally(card: pd.DataFrame) -> dict[str, int]:
+    """Tests passed, facts passed (every test of the fact), and facts passed by construction."""
     facts = by_fact(card)
     built = (card["construction"] != "").groupby(_fact_of(card), sort=False).any()
-    return (f"{passed} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
-            f"measured in this model, reason given); {int(facts.sum())} of the {facts.size} facts in the spec's "
-            f"list pass every one of their tests, {int((facts & built).sum())} of them by construction (an input "
+    return {"tests": int((card["status"] == "pass").sum()), "facts": int(facts.sum()),
+            "facts_built": int((facts & built).sum()), "n_facts": int(facts.size)}
+
+
+def summary(card: pd.DataFrame) -> str:
+    measured = int((card["n"] > 0).sum())
+    t = tally(card)
+    return (f"{t['tests']} of {len(card)} tests of stylised facts pass ({measured} measured; the others cannot be "
+            f"measured in this model, reason given); {t['facts']} of the {t['n_facts']} facts in the spec's "
+            f"list pass every one of their tests, {t['facts_built']} of them by construction (an input "
             "or a fixed rule sets the value, so the pass does not test the model); "
             f"{int(card.get('edge', pd.Series(dtype=bool)).sum())} verdicts have a 90% interval that crosses the "
             "band's edge")

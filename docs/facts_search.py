@@ -1,0 +1,101 @@
+"""How many stylised facts can any setting of the assumption-only parameters reproduce?
+
+A pattern-oriented search (Grimm et al. 2005): a Latin hypercube over the ranges of the shipped
+screening (`src/northroute/calibration/screening_ranges.toml`, every parameter there is an
+assumption), one `northroute validate` per point, and one CSV row per point with the parameter
+values, the facts and tests passed, and each test's observed value. The question it answers is
+whether the issue's bar (27 of the 36 facts) is within reach of the assumptions at all, or whether
+the misses are structural (a mechanism or an input the parameters do not touch).
+
+    python docs/facts_search.py --points 120 --scale 0.2 --seeds 2 --out docs/facts_search.csv
+
+Resumable: points already in the CSV are skipped (the sample is fixed by --sample-seed). Each point's
+runs go to a temporary folder that is deleted once its row is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import qmc
+from tqdm import tqdm
+
+from northroute.experiments.designs import param_type, read_params
+from northroute.scenario import load_scenario
+from northroute.validation.scorecard import tally
+
+RANGES = Path(__file__).resolve().parents[1] / "src/northroute/calibration/screening_ranges.toml"
+
+
+def sample(ranges: dict[str, tuple[float, float]], points: int, seed: int) -> list[dict[str, float | int]]:
+    """A Latin hypercube of `points` parameter sets, uniform within each range."""
+    names = list(ranges)
+    unit = qmc.LatinHypercube(d=len(names), seed=seed).random(points)
+    lo = [ranges[n][0] for n in names]
+    hi = [ranges[n][1] for n in names]
+    base = load_scenario()
+    kinds = [param_type(base, n) for n in names]  # integer parameters are rounded, as the screening does
+    return [{n: kind(round(v)) if kind is int else float(v) for n, kind, v in zip(names, kinds, row, strict=True)}
+            for row in qmc.scale(unit, lo, hi)]
+
+
+def score(facts: list[dict]) -> dict[str, int]:
+    """Facts and tests passed, counted as the scorecard's summary counts them."""
+    card = pd.DataFrame(facts)
+    card["construction"] = card["by_construction"].map({True: "yes", False: ""})
+    t = tally(card)
+    return {"facts": t["facts"], "tests": t["tests"], "facts_real": t["facts"] - t["facts_built"]}
+
+
+def validate(point: dict[str, float | int], scale: float, seeds: int, workers: int | None) -> list[dict]:
+    """The scorecard of one parameter set, from the `northroute validate` command."""
+    with tempfile.TemporaryDirectory(prefix="facts-search-") as tmp:
+        cmd = [sys.executable, "-m", "northroute", "validate", "--json", "--quiet", "--seeds", str(seeds),
+               "--scale", str(scale), "--out", str(Path(tmp) / "v")]
+        cmd += [a for name, value in point.items() for a in ("--set", f"{name}={value!r}")]
+        cmd += ["--workers", str(workers)] if workers else []
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"validate failed on {point}: {done.stderr.strip().splitlines()[-1:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--points", type=int, default=120)
+    ap.add_argument("--scale", type=float, default=0.2)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--sample-seed", type=int, default=0)
+    ap.add_argument("--params", type=Path, default=RANGES)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("docs/facts_search.csv"))
+    args = ap.parse_args()
+    ranges = read_params(args.params)
+    points = sample(ranges, args.points, args.sample_seed)
+    done = set()
+    if args.out.exists():
+        with args.out.open() as fh:
+            done = {int(r["point"]) for r in csv.DictReader(fh)}
+    for i, point in enumerate(tqdm(points, desc="facts search", unit="point")):
+        if i in done:
+            continue
+        facts = validate(point, args.scale, args.seeds, args.workers)
+        row = {"point": i, **point, **score(facts)}
+        row |= {f"{f['id']}:{key}": f[key] for f in facts for key in ("observed", "status")}
+        new = not args.out.exists()
+        with args.out.open("a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+if __name__ == "__main__":
+    main()
