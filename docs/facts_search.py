@@ -9,8 +9,9 @@ the misses are structural (a mechanism or an input the parameters do not touch).
 
     python docs/facts_search.py --points 120 --scale 0.2 --seeds 2 --out docs/facts_search.csv
 
-Resumable: points already in the CSV are skipped (the sample is fixed by --sample-seed). Each point's
-runs go to a temporary folder that is deleted once its row is written.
+Point -1 is the shipped defaults, the reference. Resumable: points already in the CSV are skipped (the
+sample is fixed by --sample-seed). Each point's runs go to a temporary folder that is deleted once its
+row is written. `--plot docs/facts_search.png` draws the figure from the CSV without running anything.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -67,6 +69,39 @@ def validate(point: dict[str, float | int], scale: float, seeds: int, workers: i
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def default_point(names: list[str]) -> dict[str, float | int]:
+    """The shipped defaults of the searched parameters (the search's reference, point -1)."""
+    base = load_scenario()
+    return {n: getattr(getattr(base, n.partition(".")[0]), n.partition(".")[2]) for n in names}
+
+
+def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
+    """Facts passed per point (the defaults marked) and each fact's share of points where it passes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    search = table[table.point >= 0]
+    status = [c for c in table.columns if c.endswith(":status")]
+    fact = [re.match(r"SF\d+", c).group() for c in status]  # SF3 and SF3b are one fact
+    share = (search[status] == "pass").T.groupby(fact).all().T.mean().sort_values()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 7), gridspec_kw={"width_ratios": [1, 1.2]})
+    counts = search.facts.value_counts().sort_index()
+    a.bar(counts.index, counts.values, color="#4c72b0", label="search points")
+    for _, r in table[table.point < 0].iterrows():
+        a.axvline(r.facts, color="#dd8452", lw=2, label=f"defaults ({int(r.facts)})")
+    a.axvline(bar, color="#c44e52", ls="--", lw=2, label=f"the issue's bar ({bar} of 36)")
+    a.set(xlabel="stylised facts passed (of 36)", ylabel="parameter sets",
+          title=f"{len(search)} points of the assumption ranges")
+    a.legend(loc="upper left")
+    b.barh(share.index, share.values, color=["#c44e52" if v == 0 else "#4c72b0" for v in share.values])
+    b.set(xlabel="share of points where the fact passes", xlim=(0, 1), title="per fact (red: never)")
+    b.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--points", type=int, default=120)
@@ -76,14 +111,18 @@ def main() -> None:
     ap.add_argument("--params", type=Path, default=RANGES)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("docs/facts_search.csv"))
+    ap.add_argument("--plot", type=Path, default=None, help="only draw the figure of --out into this PNG")
     args = ap.parse_args()
+    if args.plot:
+        plot(pd.read_csv(args.out), args.plot)
+        return
     ranges = read_params(args.params)
-    points = sample(ranges, args.points, args.sample_seed)
+    points = [default_point(list(ranges)), *sample(ranges, args.points, args.sample_seed)]
     done = set()
     if args.out.exists():
         with args.out.open() as fh:
             done = {int(r["point"]) for r in csv.DictReader(fh)}
-    for i, point in enumerate(tqdm(points, desc="facts search", unit="point")):
+    for i, point in enumerate(tqdm(points, desc="facts search", unit="point"), start=-1):
         if i in done:
             continue
         facts = validate(point, args.scale, args.seeds, args.workers)
