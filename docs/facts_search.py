@@ -94,9 +94,15 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
     a.axvline(bar, color="#c44e52", ls="--", lw=2, label=f"the issue's bar ({bar} of 36)")
     a.set(xlabel="stylised facts passed (of 36)", ylabel="parameter sets",
           title=f"{len(search)} points of the assumption ranges")
-    a.legend(loc="upper left")
-    b.barh(share.index, share.values, color=["#c44e52" if v == 0 else "#4c72b0" for v in share.values])
-    b.set(xlabel="share of points where the fact passes", xlim=(0, 1), title="per fact (red: never)")
+    a.set_xlim(min(counts.index.min(), bar) - 1, 37)
+    a.legend(loc="upper right")
+    b.barh(share.index, share.values, color="#4c72b0")
+    observed = [c for c in table.columns if c.endswith(":observed")]
+    measured = table[observed].notna().any().groupby([re.match(r"SF\d+", c).group() for c in observed]).any()
+    for name in share.index[share.values == 0]:
+        b.text(0.01, name, "never passes" if measured.get(name, False) else "not measured", va="center",
+               color="#c44e52", fontsize=8)
+    b.set(xlabel="share of points where the fact passes", xlim=(0, 1), title="each fact")
     b.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
