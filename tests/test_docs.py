@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,3 +61,20 @@ def test_facts_search_plot_marks_the_defaults_and_the_bar(tmp_path) -> None:
                           "SF3b:status": ["pass", "pass", "miss"]})
     fs.plot(table, tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts() -> None:
+    """docs/facts_search.csv: its parameters are the shipped screening ranges (values inside them, point -1
+    the defaults), and each point's fact count is the count of its verdicts."""
+    from northroute.experiments.designs import read_params
+
+    fs = _facts_search()
+    table = pd.read_csv(ROOT / "docs" / "facts_search.csv")
+    ranges = read_params(fs.RANGES)
+    search = table[table.point >= 0]
+    assert all(search[n].between(lo - 0.5, hi + 0.5).all() for n, (lo, hi) in ranges.items())  # ints rounded
+    assert table[table.point == -1][list(ranges)].iloc[0].to_dict() == pytest.approx(fs.default_point(list(ranges)))
+    status = [c for c in table.columns if c.endswith(":status")]
+    for _, row in table.iterrows():
+        facts = [{"id": c.split(":")[0], "status": row[c], "by_construction": False} for c in status]
+        assert fs.score(facts)["facts"] == row["facts"]
