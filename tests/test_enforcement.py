@@ -263,6 +263,20 @@ def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:
     assert not crosses_band(1.2, 3.0, (1.0, float("inf")))
 
 
+def test_a_miss_shows_its_known_reason_and_a_pass_does_not() -> None:
+    """The scorecard lists each known miss with its reason (ODD 1.2), and only when the fact misses."""
+    from northroute.validation.facts import Fact
+
+    ts = pd.DataFrame({"date": ["2012-01-02"], "place": ["KZ"], "substance": ["heroin"], "level": ["user"],
+                       "metric": ["users"], "world": ["true"], "value": [1.0]})
+    facts = [Fact(name, "claim", "L1", "metric", (0.0, 1.0), measure=lambda t, v=v: v, known_miss="a reason")
+             for name, v in (("SFa", 0.5), ("SFb", 2.0))]
+    card = scorecard({"baseline": [ts, ts]}, facts).set_index("id")
+    assert "a reason" not in card.loc["SFa", "note"] and card.loc["SFa", "status"] == "pass"
+    assert "known miss at the shipped defaults: a reason" in card.loc["SFb", "note"]
+    assert {f.id for f in FACTS if f.known_miss} >= {"SF9", "SF10", "SF17", "SF34b", "SF41"}
+
+
 def test_facts_fixed_by_an_input_are_marked() -> None:
     """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
     marked = {f.id for f in FACTS if f.construction}

@@ -56,6 +56,8 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
             notes = [f"by construction: {f.construction}"] if f.construction else []
             if row["edge"]:
                 notes.append("the 90% interval crosses the band's edge: more seeds could change the verdict")
+            if not ok and f.known_miss:
+                notes.append(f"known miss at the shipped defaults: {f.known_miss}")
             row["note"] = "; ".join(notes)
             if not est["n"]:
                 row["note"] = "no value (nothing to measure in these runs)"
