@@ -110,3 +110,13 @@ def test_scenarios_and_params():
     res = cli("params", "--section", "supply")
     assert res.returncode == 0 and "heroin_kg_per_year" in res.stdout
     assert cli("params", "--section", "nope").returncode == 2
+
+
+def test_prices_beyond_the_reported_rise_are_flagged() -> None:
+    """A last-year price above six times Table 5.6's 2012 average is flagged (L1378); others are not."""
+    from northroute.results import price_warnings
+
+    table = pd.Series({("heroin", "retail"): 7375.0, ("marijuana", "retail"): 365.0})
+    prices = pd.Series({("heroin", "retail"): 50_000.0, ("marijuana", "retail"): 2_000.0})
+    warnings = price_warnings(prices, table)
+    assert len(warnings) == 1 and "retail heroin price" in warnings[0] and "7 times" in warnings[0]

@@ -186,6 +186,8 @@ def _print_summary(s: dict) -> None:
                    f"{police['corrupt_officers_end']:,.0f}; "
                    f"protected wholesalers {police['protected_wholesalers_end']:,.0f}")
     out.print(enf)
+    for warning in s["warnings"]:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
     out.print(f"run folder: {s['run_dir']}")
 
 

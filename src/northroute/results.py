@@ -187,6 +187,7 @@ def summarize(results: Results) -> dict[str, Any]:
             "wholesalers_end": float(count.get(("dealers", "wholesale", sub), 0.0)),
         })
     wall = man.get("wall_time_s", 0.0)
+    last_year = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["week"] > ts["week"].max() - 52)]
     return {
         "scenario": scen["name"],
         "seed": man["seed"],
@@ -198,7 +199,25 @@ def summarize(results: Results) -> dict[str, Any]:
         "routes": routes,
         "substances": substances,
         "enforcement": _enforcement(ts),
+        "warnings": price_warnings(last_year.groupby(["substance", "level"], observed=True)["value"].mean(), table),
     }
+
+
+PRICE_RISE_FLAG = 6.0  # the largest price rise the evidence reports: heroin retail six-fold in 2010-2016 (L1378)
+
+
+def price_warnings(last_year: pd.Series, table_2012: pd.Series) -> list[str]:
+    """Prices of the run's last year beyond `PRICE_RISE_FLAG` times Table 5.6's 2012 average: a flag for
+    the reader, not a verdict. Nothing in the model caps the arrest-risk premium (ODD limitation 23), so
+    some parameter corners spiral far beyond anything reported."""
+    out = []
+    for (sub, level), price in last_year.items():
+        ref = table_2012.get((sub, level), np.nan)
+        if price > PRICE_RISE_FLAG * ref:
+            out.append(f"the national {level} {sub} price of the last year, {price:,.0f} KZT/g, is {price / ref:,.0f} "
+                       f"times Table 5.6's 2012 average ({ref:,.0f}), beyond the largest rise the evidence reports "
+                       "(six-fold, L1378); the arrest-risk premium has no ceiling (docs/ODD.md, limitation 23)")
+    return out
 
 
 def _enforcement(ts: pd.DataFrame) -> list[dict[str, Any]]:
