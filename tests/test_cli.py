@@ -120,3 +120,8 @@ def test_prices_beyond_the_reported_rise_are_flagged() -> None:
     prices = pd.Series({("heroin", "retail"): 50_000.0, ("marijuana", "retail"): 2_000.0})
     warnings = price_warnings(prices, table)
     assert len(warnings) == 1 and "retail heroin price" in warnings[0] and "7 times" in warnings[0]
+    from northroute.results import run_warnings
+
+    ts = pd.DataFrame({"week": [0, 100], "place": "KZ", "metric": "price", "substance": "heroin", "level": "retail",
+                       "value": [7_000.0, 50_000.0]})  # only the last 52 weeks count, against Table 5.6's 7,375
+    assert len(run_warnings(ts)) == 1 and not run_warnings(ts.assign(value=[50_000.0, 7_000.0]))

@@ -187,7 +187,6 @@ def summarize(results: Results) -> dict[str, Any]:
             "wholesalers_end": float(count.get(("dealers", "wholesale", sub), 0.0)),
         })
     wall = man.get("wall_time_s", 0.0)
-    last_year = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["week"] > ts["week"].max() - 52)]
     return {
         "scenario": scen["name"],
         "seed": man["seed"],
@@ -199,11 +198,19 @@ def summarize(results: Results) -> dict[str, Any]:
         "routes": routes,
         "substances": substances,
         "enforcement": _enforcement(ts),
-        "warnings": price_warnings(last_year.groupby(["substance", "level"], observed=True)["value"].mean(), table),
+        "warnings": run_warnings(ts),
     }
 
 
 PRICE_RISE_FLAG = 6.0  # the largest price rise the evidence reports: heroin retail six-fold in 2010-2016 (L1378)
+
+
+def run_warnings(ts: pd.DataFrame) -> list[str]:
+    """What a reader of this run should be warned of (printed by `run`, shown in its report)."""
+    last_year = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["week"] > ts["week"].max() - 52)]
+    table = read_table("prices_2012.csv")
+    table = table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
+    return price_warnings(last_year.groupby(["substance", "level"], observed=True)["value"].mean(), table)
 
 
 def price_warnings(last_year: pd.Series, table_2012: pd.Series) -> list[str]:

@@ -23,7 +23,7 @@ import plotly.io as pio
 
 from northroute.record import METRICS
 from northroute.report import enforcement, evidence, figures, network
-from northroute.results import Results
+from northroute.results import Results, run_warnings
 from northroute.world.geography import load_geography
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -48,6 +48,7 @@ main { max-width: 1280px; margin: 0 auto; padding: 16px 28px 40px; background: #
 h1 { margin: 8px 0 4px; font-size: 1.7em; }
 h2 { margin-top: 34px; padding-bottom: 4px; border-bottom: 2px solid #dde1e6; font-size: 1.3em; }
 p.note, p.lead { color: #555; font-size: 0.92em; margin: 4px 0 10px; }
+p.warn { background: #fff6dd; border-left: 4px solid #d9a400; padding: 6px 10px; margin: 10px 0; }
 table { border-collapse: collapse; margin: 8px 0 14px; font-size: 0.9em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6ea; text-align: right; }
 th { background: #f0f2f5; font-weight: 600; }
@@ -177,6 +178,7 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
 
     parts = [
         _header(m, title),
+        *(f"<p class='warn'><b>Warning:</b> {html.escape(w)}</p>" for w in run_warnings(both)),
         _summary_html(ts, scale),
         "<h2>Flows by route over time</h2>\n<p class='note'>Kilograms per route: "
         f"{html.escape(_metric_doc('route_flow_g'))} (metric <code>route_flow_g</code>), summed over 4-week "
