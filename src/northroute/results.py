@@ -20,6 +20,8 @@ from northroute.world.geography import Geography, data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog, World
 
+PRICE_RISE_FLAG = 6.0  # the largest price rise the evidence reports: heroin retail six-fold in 2010-2016 (L1378)
+
 TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.json"
 NET_FILE, NODES_FILE = "network.parquet", "network_nodes.parquet"
 
@@ -200,9 +202,6 @@ def summarize(results: Results) -> dict[str, Any]:
         "enforcement": _enforcement(ts),
         "warnings": run_warnings(ts),
     }
-
-
-PRICE_RISE_FLAG = 6.0  # the largest price rise the evidence reports: heroin retail six-fold in 2010-2016 (L1378)
 
 
 def run_warnings(ts: pd.DataFrame) -> list[str]:
