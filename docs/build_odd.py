@@ -91,6 +91,8 @@ GROUPS = {
         "market.users_per_dealer_target",
         "market.leader_share",
         "users.dealer_quit_rate",
+        "users.early_quit_rate",
+        "users.early_quit_weeks",
         "users.idle_dealer_quit_rate",
         "users.deal_start_rate",
         "users.wholesaler_exit_rate",

@@ -461,3 +461,20 @@ def test_kin_buy_where_their_kin_live():
         return p.stock_g[wh[0]] - before
     assert bought(True, True) > 0
     assert bought(True, False) == 0 and bought(False, True) == 0
+
+
+def test_early_quit_rate_ends_new_careers_and_spares_old_ones() -> None:
+    """users.early_quit_rate (off by default): a new retail dealer quits at the early rate, one with ten
+    years in the trade at about the base rate only (L1652 [DE2] against L1012)."""
+    def quit_share(since_weeks: int, early: float) -> float:
+        world = build_world(tiny(f"users.early_quit_rate={early}", "users.dealer_quit_rate=0",
+                                 "users.idle_dealer_quit_rate=0"), 1)
+        p = world.people
+        rd = p.rows(RETAIL)
+        p.since[rd] = world.t - since_weeks
+        careers._leave(world, np.random.default_rng(0))
+        return float(np.mean(p.role[rd] != RETAIL))
+
+    assert quit_share(0, 0.0) == 0.0
+    new, old = quit_share(0, 6.5), quit_share(520, 6.5)
+    assert 0.4 < new < 0.6 and old < 0.01  # 6.5/year x 4/52.18 = 0.498 for a new dealer; x exp(-40) after ten years

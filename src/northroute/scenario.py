@@ -267,6 +267,13 @@ class UsersParams(Section):
     dealer_quit_rate: float = P(0.3, 0.0, 5.0, "1/year", "assumption: exits other than arrest (arrests "
                                 "come from the policing process on top of this rate)",
                                 "Yearly chance a retail dealer stops dealing.")
+    early_quit_rate: float = P(0.0, 0.0, 52.0, "1/year", "assumption (off by default): most retail careers "
+                               "are short, 'two-three months' for an unprotected dealer (L1652 [DE2]), while "
+                               "those who move up deal for years (L1012 [DE7][P22][P21])",
+                               "Extra yearly chance a retail dealer stops, at the start of his career; it "
+                               "fades with his weeks in the trade (users.early_quit_weeks).")
+    early_quit_weeks: float = P(13.0, 1.0, 520.0, "weeks", "assumption: 'two-three months' (L1652 [DE2])",
+                                "Weeks in the trade over which the early quit rate falls by a factor e.")
     idle_dealer_quit_rate: float = P(3.0, 0.0, 52.0, "1/year", "assumption: retail dealers are 'not "
                                      "really that dependant on a specific wholesale dealer' (L986)",
                                      "Yearly chance that a retail dealer with almost no sales stops.")

@@ -14,7 +14,8 @@
 - When a region's users outgrow its dealers and no wholesaler has room, a retail dealer with years
   in the trade moves up to wholesale (M19, L1012 [DE7][P22][P21]) if someone with an "exit" to the
   weight introduces him (M14; `relations.find_introducers`); the introducer may vouch (M15).
-- Retail dealers stop dealing at a base rate and faster when they sell almost nothing (M32, L986);
+- Retail dealers stop dealing at a base rate, faster early in their career when `users.early_quit_rate`
+  is set (off by default; L1652 [DE2]), and faster when they sell almost nothing (M32, L986);
   sanctioned cheats are dropped at once (M17). Wholesalers leave at a low rate (upper-level traders
   were active 10-15 years, L1024 [P23]) or when shunned for cheating. Arrest comes with the
   policing issue.
@@ -138,7 +139,8 @@ def _leave(world: World, rng: np.random.Generator) -> None:
     mean_sales = np.divide(np.bincount(key, p.demand_ewma[rd], size), np.bincount(key, minlength=size),
                            out=np.zeros(size), where=np.bincount(key, minlength=size) > 0)
     idle = p.demand_ewma[rd] < IDLE_SHARE * mean_sales[key]
-    hazard = (u.dealer_quit_rate + idle * u.idle_dealer_quit_rate) * CAREER_STEP_WEEKS / WEEKS_PER_YEAR
+    early = u.early_quit_rate * np.exp(-(world.t - p.since[rd]) / u.early_quit_weeks)  # most careers are short
+    hazard = (u.dealer_quit_rate + early + idle * u.idle_dealer_quit_rate) * CAREER_STEP_WEEKS / WEEKS_PER_YEAR
     excluded = (p.flags[rd] & EXCLUDED) != 0  # sanctioned cheats lose their supplier (M17)
     quit = rd[excluded | (rng.random(rd.size) < hazard)]
     sup = p.supplier[quit]
