@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from tqdm import tqdm
 
 from northroute.experiments.designs import param_type, read_params
 from northroute.scenario import load_scenario
-from northroute.validation.scorecard import tally
+from northroute.validation.scorecard import fact_of, tally
 
 RANGES = Path(__file__).resolve().parents[1] / "src/northroute/calibration/screening_ranges.toml"
 
@@ -75,6 +74,11 @@ def default_point(names: list[str]) -> dict[str, float | int]:
     return {n: getattr(getattr(base, n.partition(".")[0]), n.partition(".")[2]) for n in names}
 
 
+def _facts(columns: list[str]) -> list[str]:
+    """The fact of each "TEST:field" column (SF3b's columns belong to SF3)."""
+    return fact_of(pd.Series(columns).str.split(":").str[0]).tolist()
+
+
 def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
     """Facts passed per point (the defaults marked) and each fact's share of points where it passes."""
     import matplotlib
@@ -84,8 +88,7 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
 
     search = table[table.point >= 0]
     status = [c for c in table.columns if c.endswith(":status")]
-    fact = [re.match(r"SF\d+", c).group() for c in status]  # SF3 and SF3b are one fact
-    share = (search[status] == "pass").T.groupby(fact).all().T.mean().sort_values()
+    share = (search[status] == "pass").T.groupby(_facts(status)).all().T.mean().sort_values()
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 7), gridspec_kw={"width_ratios": [1, 1.2]})
     counts = search.facts.value_counts().sort_index()
     a.bar(counts.index, counts.values, color="#4c72b0", label="search points")
@@ -98,7 +101,7 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
     a.legend(loc="upper right")
     b.barh(share.index, share.values, color="#4c72b0")
     observed = [c for c in table.columns if c.endswith(":observed")]
-    measured = table[observed].notna().any().groupby([re.match(r"SF\d+", c).group() for c in observed]).any()
+    measured = table[observed].notna().any().groupby(_facts(observed)).any()
     for name in share.index[share.values == 0]:
         b.text(0.01, name, "never passes" if measured.get(name, False) else "not measured", va="center",
                color="#c44e52", fontsize=8)

@@ -166,8 +166,7 @@ def summarize(results: Results) -> dict[str, Any]:
     first_year = ts["week"] < 52
     nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & first_year]
     price = nat.groupby(["substance", "level"], observed=True)["value"].mean()
-    table = read_table("prices_2012.csv")
-    table = table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
+    table = table_2012_average()
     last = ts[ts["week"] == ts["week"].max()]
     count = last.groupby(["metric", "level", "substance"], observed=True)["value"].sum()
     true_world = ts[ts["world"] == "true"]
@@ -204,12 +203,17 @@ def summarize(results: Results) -> dict[str, Any]:
     }
 
 
+def table_2012_average() -> pd.Series:
+    """Table 5.6's 2012 national average price (KZT/g) by substance and level."""
+    table = read_table("prices_2012.csv")
+    return table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
+
+
 def run_warnings(ts: pd.DataFrame) -> list[str]:
     """What a reader of this run should be warned of (printed by `run`, shown in its report)."""
     last_year = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["week"] > ts["week"].max() - 52)]
-    table = read_table("prices_2012.csv")
-    table = table[table["stat"] == "average"].set_index(["substance", "level"])["value_kzt_per_g"]
-    return price_warnings(last_year.groupby(["substance", "level"], observed=True)["value"].mean(), table)
+    return price_warnings(last_year.groupby(["substance", "level"], observed=True)["value"].mean(),
+                          table_2012_average())
 
 
 def price_warnings(last_year: pd.Series, table_2012: pd.Series) -> list[str]:

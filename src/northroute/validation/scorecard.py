@@ -75,20 +75,20 @@ def observed(row: pd.Series) -> str:
     return f"{row['mean']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}]"
 
 
-def _fact_of(card: pd.DataFrame) -> pd.Series:
+def fact_of(test_ids: pd.Series) -> pd.Series:
     """The spec's fact each test belongs to (SF3 and SF3b are two tests of SF3)."""
-    return card["id"].str.extract(r"^(SF\d+)", expand=False)
+    return test_ids.str.extract(r"^(SF\d+)", expand=False)
 
 
 def by_fact(card: pd.DataFrame) -> pd.Series:
     """Pass or miss per fact of the spec's list: a fact passes when every one of its tests passes."""
-    return (card["status"] == "pass").groupby(_fact_of(card), sort=False).all()
+    return (card["status"] == "pass").groupby(fact_of(card["id"]), sort=False).all()
 
 
 def tally(card: pd.DataFrame) -> dict[str, int]:
     """Tests passed, facts passed (every test of the fact), and facts passed by construction."""
     facts = by_fact(card)
-    built = (card["construction"] != "").groupby(_fact_of(card), sort=False).any()
+    built = (card["construction"] != "").groupby(fact_of(card["id"]), sort=False).any()
     return {"tests": int((card["status"] == "pass").sum()), "facts": int(facts.sum()),
             "facts_built": int((facts & built).sum()), "n_facts": int(facts.size)}
 
