@@ -29,7 +29,7 @@ from scipy.stats import qmc
 from tqdm import tqdm
 
 from northroute.experiments.designs import param_type, read_params
-from northroute.scenario import load_scenario
+from northroute.scenario import ScenarioError, load_scenario
 from northroute.validation.scorecard import fact_of, tally
 
 RANGES = Path(__file__).resolve().parents[1] / "src/northroute/calibration/screening_ranges.toml"
@@ -123,9 +123,14 @@ def main() -> None:
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure of --out into this PNG")
     args = ap.parse_args()
     if args.plot:
+        if not args.out.is_file():
+            raise SystemExit(f"error: no search results at {args.out} (run the search first, or give --out)")
         plot(pd.read_csv(args.out), args.plot)
         return
-    ranges = read_params(args.params)
+    try:
+        ranges = read_params(args.params)
+    except ScenarioError as exc:
+        raise SystemExit(f"error: {exc}") from None
     points = [default_point(list(ranges)), *sample(ranges, args.points, args.sample_seed)]
     done = set()
     if args.out.exists():
