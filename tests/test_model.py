@@ -13,7 +13,14 @@ from northroute.processes.matching import fill_slots, random_member, top_k_per_g
 from northroute.processes.prices import truck_search_chance
 from northroute.processes.trade import ration
 from northroute.sim import advance, build_world
-from northroute.validation.facts import NORTHERN_EXITS, frame, sf33_cars_over_trucks, sf33_truck_search, sf41
+from northroute.validation.facts import (
+    NORTHERN_EXITS,
+    frame,
+    sf33_cars_over_trucks,
+    sf33_truck_search,
+    sf41,
+    sf43,
+)
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
 from tests.conftest import tiny
@@ -406,3 +413,25 @@ def test_heroin_exits_are_counted_at_the_crossing_left_by():
     expected = by_route.groupby(by_route.index.map(post_of)).sum()
     assert by_post[by_post > 0].to_dict() == pytest.approx(expected[expected > 0].to_dict())
     assert sf41(run(1.0)) > 0.9 > sf41(ts)  # all heroin from Uzbekistan (this once divided by a zero price)
+
+
+def test_couriers_caught_entering_from_kyrgyzstan_or_uzbekistan_are_foreign():
+    """SF43: a lot seized at an entry post is still in its foreign supplier's hands (L1090 [P5]); every
+    other courier, at the exits to Russia, is Kazakh. So the foreign count is the seizures at the entry
+    posts, all heroin (cannabis starts in the Kazakh Chu Valley), and SF43 is its share of smuggling
+    charges. Many searches, so that both kinds of post see seizures."""
+    geo = load_geography()
+    kind = geo.kind[geo.route_nodes]
+    on_route = np.arange(1, kind.shape[1]) < geo.route_len[:, None]
+    entering = on_route & (kind[:, 1:] == "crossing") & (kind[:, :-1] == "foreign")
+    entry_posts = {str(geo.codes[n]) for n in geo.route_nodes[:, 1:][entering]}
+    assert entry_posts == {"KORDAI", "SYPATAI_BATYR", "ZHIBEK_ZHOLY"}
+    for seed in (1, 2):
+        res = nr.run(tiny("trafficking.inspection_multiplier=5"), seed=seed)
+        ts, ev = frame(res.timeseries), res.events
+        seized_at = ev[ev.kind == "seizure"].place.astype(str)
+        foreign = ts[ts.metric == "foreign_courier_arrests"].groupby("substance").value.sum()
+        assert foreign.sum() == seized_at.isin(entry_posts).sum() > 0 and foreign.drop("heroin").sum() == 0
+        assert (~seized_at.isin(entry_posts)).any()
+        charged = ts[(ts.metric == "arrests") & (ts.level == "trafficking") & (ts.world == "recorded")].value.sum()
+        assert sf43(ts) == pytest.approx(foreign.sum() / charged) and sf43(ts) < 1.0

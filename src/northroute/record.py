@@ -158,6 +158,8 @@ METRICS = (
       for lv in ROLE_LEVELS for w in ("true", "recorded")),
     C("courier_arrests", "trafficking", "persons/week", "couriers and drivers arrested with a seized lot at a "
       "crossing (not agents of the model)"),
+    C("foreign_courier_arrests", "trafficking", "persons/week", "of these, couriers of foreign suppliers caught "
+      "at an entry crossing from Kyrgyzstan or Uzbekistan (L1090 [P5]; SF43)"),
     C("arrests_protected", "wholesale", "persons/week", "arrested wholesalers who had police protection"),
     *(C("convictions", lv, "persons/week", f"convictions charged at the {lv} level", "recorded")
       for lv in ROLE_LEVELS),

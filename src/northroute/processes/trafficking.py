@@ -6,6 +6,10 @@ are sold at Russian hubs.
   vehicle draws, and found with `detect_if_searched`.
 - At the hubs Shymkent, Almaty, Karaganda and Kostanay large lots are split and repacked (M7, L1309
   [DE7][P13]); each part then runs its own risks, which lowers the loss from any one search.
+- Foreign suppliers bring heroin across the southern border themselves, hand it to "trusted people"
+  and go home (L1090 [P5]): a courier caught at an entry crossing is a foreign national (SF43); the
+  Kazakh traffickers who carry on to Russia are not (assumption). The lot is paid for at the source
+  all the same (assumption: the thesis does not say who bears an entry seizure).
 - Lots that reach a Russian hub are sold there (M10, L952); lots bound for Kazakh buyers are sold to
   wholesalers on the way by `trade`, and what nobody buys is carried on to Russia (L2031).
 """
@@ -43,6 +47,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     stay = lots.selling & ~lots.export & (lots.wait < world.scenario.trafficking.max_wait_weeks)
     moving = (lots.born < world.t) & ~stay
     was_outside = ~geo.in_kazakhstan[geo.route_nodes[lots.route, lots.pos]]
+    was_abroad = geo.kind[geo.route_nodes[lots.route, lots.pos]] == "foreign"  # not the Kazakh Chu Valley
     lots.pos[moving] += 1
     lots.wait[moving] = 0
     lots.wait[~moving] += 1
@@ -61,6 +66,8 @@ def step(world: World, rng: np.random.Generator) -> None:
         justice.seize_lots(world, seized, recorded=True)
         wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
         wk.count("courier_arrests", "trafficking", s, 1.0)
+        # a lot seized as it enters from Kyrgyzstan or Uzbekistan is still in its foreign supplier's hands
+        wk.count("foreign_courier_arrests", "trafficking", lots.substance[seized & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one
     scatter_add(wk.route_entered_g, (lots.route[entered], lots.substance[entered]), lots.bulk_g[entered])
     arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)
