@@ -572,7 +572,8 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF43", "Foreigners are prominent among arrested traffickers", "L1239 (Behera 2013), L1090 [P5]",
          "foreign suppliers' couriers / everyone charged with smuggling", (0.3, 0.7), measure=sf43,
          known_miss=("about 0.02: entry posts see few, large heroin lots, hubs split lots before the northern exits, "
-                     "and cannabis couriers are all Kazakh; the 1998 figure also counts Russians (ODD 1.2)")),
+                     "cannabis couriers are all Kazakh, and exit couriers are assumed Kazakh though Kyrgyz ones are on "
+                     "record (ODD 1.2)")),
     # band: 1998's 50 per cent (L1239) +-20 points, wide because the figure is old and counts all post-Soviet
     # citizens [interp]; fixed before any value of this measure was seen
 )
