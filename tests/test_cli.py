@@ -113,15 +113,24 @@ def test_scenarios_and_params():
 
 
 def test_prices_beyond_the_reported_rise_are_flagged() -> None:
-    """A last-year price above six times Table 5.6's 2012 average is flagged (L1378); others are not."""
-    from northroute.results import price_warnings
+    """A yearly price above six times Table 5.6's 2012 price is flagged (L1378), in any year: national prices
+    against the national average, regional ones against the dearest region's; one warning per drug and
+    level, at its peak."""
+    from northroute.results import price_warnings, run_warnings
 
-    table = pd.Series({("heroin", "retail"): 7375.0, ("marijuana", "retail"): 365.0})
-    prices = pd.Series({("heroin", "retail"): 50_000.0, ("marijuana", "retail"): 2_000.0})
-    warnings = price_warnings(prices, table)
-    assert len(warnings) == 1 and "retail heroin price" in warnings[0] and "7 times" in warnings[0]
-    from northroute.results import run_warnings
+    average = pd.Series({("heroin", "retail"): 7375.0, ("marijuana", "retail"): 365.0})
+    dearest = pd.Series({("heroin", "retail"): 35000.0, ("marijuana", "retail"): 850.0})
+    yearly = pd.Series({("KZ", "heroin", "retail", 2013): 50_000.0, ("KZ", "heroin", "retail", 2014): 60_000.0,
+                        ("ALA", "heroin", "retail", 2013): 200_000.0,  # under 6 x 35,000
+                        ("ALA", "marijuana", "retail", 2013): 5_000.0,  # under 6 x 850, over 6 x 365
+                        ("KZ", "marijuana", "retail", 2013): 2_000.0})
+    yearly.index.names = ["place", "substance", "level", "year"]
+    warnings = price_warnings(yearly, average, dearest)
+    assert len(warnings) == 1 and "retail heroin price reaches 60,000 KZT/g nationally in 2014, 8 times" in warnings[0]
+    yearly[("SEV", "marijuana", "retail", 2015)] = 6_000.0
+    warnings = price_warnings(yearly, average, dearest)
+    assert len(warnings) == 2 and "6,000 KZT/g in SEV in 2015, 7 times" in warnings[1]
 
-    ts = pd.DataFrame({"week": [0, 100], "place": "KZ", "metric": "price", "substance": "heroin", "level": "retail",
-                       "value": [7_000.0, 50_000.0]})  # only the last 52 weeks count, against Table 5.6's 7,375
-    assert len(run_warnings(ts)) == 1 and not run_warnings(ts.assign(value=[50_000.0, 7_000.0]))
+    ts = pd.DataFrame({"date": ["2012-01-02", "2015-01-05"], "place": "KZ", "metric": "price",
+                       "substance": "heroin", "level": "retail", "value": [50_000.0, 7_000.0]})
+    assert len(run_warnings(ts)) == 1 and not run_warnings(ts.assign(value=[7_000.0, 40_000.0]))
