@@ -235,7 +235,7 @@ def price_warnings(yearly: pd.Series, average: pd.Series, dearest: pd.Series) ->
         price = yearly[rise.idxmax()]
         where, base = (("nationally", "national average") if place == "KZ" else
                        (f"in {place}", "price in the dearest region"))
-        spread = ", ".join(sorted({str(p) for p in rise.index.get_level_values("place")}))
+        spread = ", ".join(sorted({"national" if p == "KZ" else str(p) for p in rise.index.get_level_values("place")}))
         out.append(f"the {level} {sub} price reaches {price:,.0f} KZT/g {where} in {year}, {rise.max():,.0f} times "
                    f"Table 5.6's 2012 {base}, beyond the largest rise the evidence reports (six-fold, L1378; "
                    f"flagged in {spread}); the arrest-risk premium has no ceiling (docs/ODD.md, limitation 23)")
