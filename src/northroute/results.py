@@ -224,15 +224,15 @@ def price_warnings(yearly: pd.Series, average: pd.Series, dearest: pd.Series) ->
     reader, not a verdict: nothing in the model caps the arrest-risk premium (ODD limitation 23), so some
     parameter corners spiral far beyond anything reported, in some regions or years only. One warning per
     drug and level, at its peak."""
-    sub, level = yearly.index.get_level_values("substance"), yearly.index.get_level_values("level")
-    national = yearly.index.get_level_values("place") == "KZ"
-    keys = pd.MultiIndex.from_arrays([sub, level])
+    idx = yearly.index
+    keys = pd.MultiIndex.from_arrays([idx.get_level_values("substance"), idx.get_level_values("level")])
+    national = idx.get_level_values("place") == "KZ"
     ref = np.where(national, average.reindex(keys).to_numpy(), dearest.reindex(keys).to_numpy())
     over = (yearly / ref)[yearly.to_numpy() > PRICE_RISE_FLAG * ref]
     out = []
     for (sub, level), rise in over.groupby(level=["substance", "level"], observed=True, sort=False):
-        place, _, _, year = rise.idxmax()
-        price = yearly[rise.idxmax()]
+        peak = rise.idxmax()
+        place, year, price = peak[0], peak[3], yearly[peak]
         where, base = (("nationally", "national average") if place == "KZ" else
                        (f"in {place}", "price in the dearest region"))
         spread = ", ".join(sorted({"national" if p == "KZ" else str(p) for p in rise.index.get_level_values("place")}))
