@@ -71,11 +71,29 @@ def test_page_renders_the_open_run(app: AppTest) -> None:
         assert f"### {title}" in heads, heads
     assert app.subheader[0].value.startswith("baseline-2012 · seed 0")
     infos = " ".join(i.value for i in app.info)
-    assert "no arrests yet" not in infos and "no corruption yet" not in infos
+    assert "has no arrests" not in infos and "has no corruption" not in infos and "has no prisoners" not in infos
     assert len(app.get("plotly_chart")) >= 6
     assert {b.label for b in app.get("download_button")} >= {"Time series (CSV)", "Time series (Parquet)",
                                                               "Report (HTML)"}
     assert not errors(app)
+
+
+def test_page_warns_of_prices_beyond_the_evidence(tmp_path: Path, tiny_run: nr.Results,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's warnings (as printed by `run` and shown in its report) head the page: here a copy of the
+    tiny run whose national retail heroin price was multiplied by 100. The tiny run itself has none."""
+    assert not nr.results.run_warnings(tiny_run.timeseries)
+    ts = tiny_run.timeseries.copy()
+    hit = (ts.metric == "price") & (ts.place == "KZ") & (ts.substance == "heroin") & (ts.level == "retail")
+    ts.loc[hit, "value"] *= 100
+    root = tmp_path / "runs"
+    nr.Results(ts, tiny_run.events, tiny_run.manifest).save(root, "spiral")
+    monkeypatch.setenv(ENV_RUNS, str(root))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and "retail heroin price reaches" in warnings[0] and "nationally" in warnings[0]
 
 
 def test_levers_show_unit_range_and_provenance(app: AppTest) -> None:

@@ -32,7 +32,7 @@ from northroute.dashboard.runs import (
 )
 from northroute.report import figures
 from northroute.report.compare import compare_outcomes, metric_info, metric_pairs, scenario_differences, trend_figure
-from northroute.results import EV_FILE, TS_FILE
+from northroute.results import EV_FILE, TS_FILE, run_warnings
 from northroute.scenario import ScenarioError, builtin_names
 
 VIEWS = ("Results", "Compare", "Open a run")
@@ -252,6 +252,8 @@ def results_view() -> None:
                "equivalents.")
     downloads(res, path)
     ts = res.timeseries
+    for warning in run_warnings(ts):
+        st.warning(f"Warning: {warning}")
     plans = sections.plan(ts)
     for k, p in enumerate(plans):
         with st.container(key=f"section-{p.section.key}"):
