@@ -478,3 +478,53 @@ def test_early_quit_rate_ends_new_careers_and_spares_old_ones() -> None:
     assert quit_share(0, 0.0) == 0.0
     new, old = quit_share(0, 6.5), quit_share(520, 6.5)
     assert 0.4 < new < 0.6 and old < 0.01  # 6.5/year x 4/52.18 = 0.498 for a new dealer; x exp(-40) after ten years
+
+
+def test_vory_are_weaker_where_the_police_are_strong() -> None:
+    """M68 (L850 [P5]): the chance of buying Vory protection is `vory_uptake` times the region's drug officers
+    per dealer over the country's, to the power -`vory_police_elasticity`; certain where there are no police."""
+    world = build_world(tiny("population.scale=0.05", "relations.vory_police_elasticity=2"), 1)
+    p, off, geo = world.people, world.officers, world.geo
+    police = off.drug_police()
+    officers = np.bincount(off.place[police], minlength=geo.n)
+    dealers = sum(np.bincount(p.region[p.rows(role)], minlength=geo.n) for role in (RETAIL, WHOLESALE, TRAFFICKER))
+    here = np.flatnonzero(dealers > 0)
+    by_hand = officers[here] / dealers[here] / (officers.sum() / dealers.sum())
+    assert relations.police_strength(world)[here] == pytest.approx(by_hand)
+    assert by_hand.max() > 1.2 * by_hand.min()  # officers follow population, dealers drug use
+    wh = p.rows(WHOLESALE)
+    chance = relations.vory_chance(world, wh)
+    assert chance == pytest.approx(np.minimum(1.0, 0.1 * relations.police_strength(world)[p.region[wh]] ** -2.0))
+    off.status[police[off.place[police] == p.region[wh[0]]]] = 2  # the region's police convicted, say
+    assert relations.vory_chance(world, wh[:1])[0] == 1.0
+
+
+def test_wholesalers_who_lose_police_protection_turn_to_the_vory() -> None:
+    """M68 model note: the Vory and corrupt police are substitutes (L862 [DE2]); with the chance set to 1, every
+    free wholesaler whose deal ends becomes a Vory client, the arrested do not, and without the rule none does."""
+    for replaces in (True, False):
+        world = build_world(tiny("population.scale=0.05", "relations.vory_uptake=1",
+                                 "relations.vory_police_elasticity=0",
+                                 f"relations.vory_replaces_police={str(replaces).lower()}"), 2)
+        p = world.people
+        wh = p.rows(WHOLESALE)
+        p.flags[wh] &= ~np.uint8(VORY)
+        ended, jailed = wh[:10], wh[10:12]
+        p.status[jailed] = PRISON
+        relations.turn_to_vory(world, world.rngs["corruption"], np.concatenate([ended, jailed]))
+        clients = (p.flags & VORY) != 0
+        assert clients[ended].all() == replaces and not clients[jailed].any() and not clients[wh[12:]].any()
+
+
+def test_sf37_vory_clients_fewer_in_red_regions() -> None:
+    """SF37's measure follows the rule: far lower with a strong elasticity than when the Vory ignore the police
+    (same seeds). A region holds a few wholesalers at this scale, so the measure is noisy (0.37-1.02 per seed
+    at elasticity 0): many clients (uptake 0.4) and the mean over three seeds."""
+    from northroute.validation.facts import frame, sf37_red
+
+    def measure(elasticity):
+        return np.mean([sf37_red(frame(nr.run(tiny("population.scale=0.05", "time.years=1",
+                                                   "relations.vory_uptake=0.4",
+                                                   f"relations.vory_police_elasticity={elasticity}"),
+                                              seed=s).timeseries)) for s in SEEDS])
+    assert measure(3.0) < 0.5 * measure(0.0)

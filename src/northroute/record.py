@@ -21,8 +21,18 @@ from northroute.processes.policing import team_protected
 from northroute.processes.prices import truck_search_chance
 from northroute.processes.relations import ARBITRATED, INTRO_KIN, INTRO_PRISON, QUIET, VIOLENT
 from northroute.world.arrays import count_by, sum_by
-from northroute.world.officers import HONEST, PATROL, UBN
-from northroute.world.people import COMMUNITY, PRISON, RETAIL, SUBSTANCE_NAMES, TRAFFICKER, USER, WHOLESALE, purity
+from northroute.world.officers import HONEST
+from northroute.world.people import (
+    COMMUNITY,
+    PRISON,
+    RETAIL,
+    SUBSTANCE_NAMES,
+    TRAFFICKER,
+    USER,
+    VORY,
+    WHOLESALE,
+    purity,
+)
 from northroute.world.shipments import COVER_NAMES, COVER_WORDS
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
@@ -66,6 +76,7 @@ METRICS = (
     Metric("users", "user", "region", "persons", "people who use the drug"),
     Metric("dealers", "retail", "region", "persons", "active retail dealers"),
     Metric("dealers", "wholesale", "region", "persons", "active wholesalers"),
+    Metric("vory_clients", "wholesale", "region", "persons", "active wholesalers who are Vory clients (M68, SF37)"),
     Metric("consumption_g", "user", "region", "g/week", "street grams consumed (users and dealers)"),
     Metric("consumption_pure_g", "user", "region", "g/week", "pure grams consumed"),
     Metric("unmet_need_share", "user", "region", "fraction", "share of wanted grams not obtained"),
@@ -274,6 +285,9 @@ class Recorder:
         self._set(w, "users", "user", "region", users)
         self._set(w, "dealers", "retail", "region", per_market(RETAIL))
         self._set(w, "dealers", "wholesale", "region", per_market(WHOLESALE))
+        wh = p.rows(WHOLESALE)
+        self._set(w, "vory_clients", "wholesale", "region",
+                  count_by(wh[(p.flags[wh] & VORY) != 0], p.market, n).reshape(shape))
         self._set(w, "consumption_g", "user", "region", wk.consumed_g)
         self._set(w, "consumption_pure_g", "user", "region", wk.consumed_pure)
         unmet = np.divide(wk.need_g - wk.consumed_g, wk.need_g, out=np.zeros_like(wk.need_g),
@@ -425,7 +439,7 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
     by_role = np.zeros((4, N_SUBSTANCES))
     np.add.at(by_role, (np.minimum(p.role[inside], 3), p.substance[inside]), 1.0)
     serving = off.serving()
-    drug = _drug_rows(off)
+    drug = off.drug_police()
     wh = p.rows(WHOLESALE)
     prot = p.protector[wh]
     rd = p.rows(RETAIL)
@@ -442,16 +456,10 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
     }
 
 
-def _drug_rows(off) -> np.ndarray:
-    """Serving UBN and patrol officers (line and managers): the drug police, without customs."""
-    serving = off.serving()
-    return serving[(off.agency[serving] == UBN) | (off.agency[serving] == PATROL)]
-
-
 def _drug_officers(world: World) -> tuple[np.ndarray, np.ndarray]:
     """[place, 1] serving UBN and patrol officers, and those of them who are corrupt."""
     off, n = world.officers, world.geo.n
-    drug = _drug_rows(off)
+    drug = off.drug_police()
     corrupt = drug[off.mode[drug] != HONEST]
     return (np.bincount(off.place[drug], minlength=n)[:, None].astype(float),
             np.bincount(off.place[corrupt], minlength=n)[:, None].astype(float))

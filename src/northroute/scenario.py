@@ -353,7 +353,18 @@ class RelationsParams(Section):
                           "(thesis L826, L848)", "Yearly chance a dealer cheats his supplier.")
     vory_uptake: float = P(0.1, 0.0, 1.0, "fraction", "assumption: the Vory are peripheral and the north is "
                            "'predominantly red' (thesis L850 [P5][P32][P28]); some dealers relied on police "
-                           "instead (L862 [DE2])", "Share of wholesalers and traffickers who buy Vory protection.")
+                           "instead (L862 [DE2])", "Chance a new wholesaler or trafficker buys Vory protection "
+                           "where the police are as strong as in the country as a whole (M64, M68).")
+    vory_police_elasticity: float = P(1.0, 0.0, 5.0, "ratio", "thesis L850 [P5]: the influence of the Vory "
+                                      "'depends on the strength of the police forces of a given city' ('red' "
+                                      "cities are dominated by police; M68); value assumption", "Elasticity of "
+                                      "that chance to the region's drug officers per dealer over the country's: "
+                                      "at 1 it halves where there are twice as many officers per dealer.")
+    vory_replaces_police: bool = P(True, None, None, "flag", "M68 model note [interp]: the Vory and corrupt "
+                                   "police are substitute protectors (L862 [DE2]: 'those [police] employees tried "
+                                   "to establish control'), so demand for the Vory rises when police protection "
+                                   "is lost", "A wholesaler whose police protection ends, and who is still free, "
+                                   "buys Vory protection with that chance.")
     vory_fee: float = P(0.1, 0.0, 1.0, "share of value", "thesis L854 [DE7]: protection costs about 1/10 of "
                         "the value of the drugs traded", "Fee Vory clients pay on what they sell.")
     exposure_weeks: float = P(13.0, 1.0, 260.0, "weeks", "assumption: 'who knows about me' (M3, L1042-1058 "

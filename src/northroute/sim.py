@@ -95,6 +95,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     for name in INIT_ORDER:
         modules[name].init(world, rngs[name])
     careers.fund(world)
+    relations.vory_at_start(world, rngs["relations"])
     world.price_retail_ref = prices.reference_retail(world)
     world.ledger = Ledger()  # what the warm start put on the routes counts as initial stock
     world.events.clear()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import justice, prices
+from northroute.processes import justice, prices, relations
 from northroute.processes.matching import fill_slots, slots
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import (
@@ -142,6 +142,7 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
                                                        & (off.mode[prot[has]] != DEALER))
     sacrifice(world, rng, wh[ended & (off.status[np.maximum(prot, 0)] == SERVING)])
     p.protector[wh[ended]] = -1
+    relations.turn_to_vory(world, rng, wh[ended])
     ubn = off.serving(agency=UBN)
     protectors = ubn[(off.mode[ubn] == PROTECTOR) | (off.mode[ubn] == DEALER)]
     clients = np.bincount(p.protector[wh][p.protector[wh] >= 0], minlength=len(off))

@@ -17,7 +17,9 @@ on an organisation.
 - Cheating is sanctioned by exclusion ("no one will ever deal with me", L896 [DE11]; rumours of working
   for the police, L986); a voucher pays for the failure of the man he vouched for (L826, L1175 [P30]).
   Disputes of Vory clients are arbitrated by the Vory, who take about a tenth of the value traded as
-  protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850). Other disputes are settled quietly
+  protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850), and weaker where the police are
+  strong ("red" cities, L850 [P5]); a wholesaler who loses his police protection may turn to them instead
+  (M68, L862 [DE2]). Other disputes are settled quietly
   unless the wronged supplier judges that what he lost is worth the prison a visible fight can bring
   (a *strelka*, L830 [P7], footnote L840): violence the police notice brings a crackdown on both parties
   and their trade partners (M45, L844 [P13]; Reuter via L836), see `policing.crackdown`.
@@ -53,8 +55,45 @@ def group(substance: np.ndarray) -> np.ndarray:
     return (substance != 0).astype(np.int64)
 
 
+def police_strength(world: World) -> np.ndarray:
+    """Per place: drug officers per dealer (retail, wholesale, trafficking) over the country's ratio, the
+    "red" of L850 [P5]."""
+    p, geo = world.people, world.geo
+    dealers = sum(np.bincount(p.region[p.rows(role)], minlength=geo.n) for role in (RETAIL, WHOLESALE, TRAFFICKER))
+    officers = np.bincount(world.officers.place[world.officers.drug_police()], minlength=geo.n).astype(float)
+    national = officers.sum() / max(dealers.sum(), 1)
+    return np.divide(officers, dealers * national, out=np.ones(geo.n), where=dealers > 0)
+
+
+def vory_chance(world: World, rows: np.ndarray) -> np.ndarray:
+    """Chance each of these dealers buys Vory protection: `vory_uptake` where the police are as strong as in
+    the country, less where they are stronger (M68, L850 [P5]), certain where there are none."""
+    r = world.scenario.relations
+    strength = np.maximum(police_strength(world)[world.people.region[rows]], 1e-9)
+    return np.minimum(1.0, r.vory_uptake * strength ** -r.vory_police_elasticity)
+
+
+def vory_at_start(world: World, rng: np.random.Generator) -> None:
+    """The Vory's clients among the wholesalers and traffickers of the start, drawn once the police force
+    exists (`policing.build_force`), since their number depends on it (M68)."""
+    p = world.people
+    upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
+    p.flags[upper[rng.random(upper.size) < vory_chance(world, upper)]] |= VORY
+
+
+def turn_to_vory(world: World, rng: np.random.Generator, rows: np.ndarray) -> None:
+    """Wholesalers whose police protection has just ended, and who are still free, buy the Vory's with
+    `vory_chance`: the two are substitute protectors (M68, L862 [DE2]). No draw when the rule is off."""
+    p = world.people
+    if not world.scenario.relations.vory_replaces_police or rows.size == 0:
+        return
+    rows = rows[(p.status[rows] == ACTIVE) & ((p.flags[rows] & VORY) == 0)]
+    p.flags[rows[rng.random(rows.size) < vory_chance(world, rows)]] |= VORY
+
+
 def init(world: World, rng: np.random.Generator) -> None:
-    """Community and kin groups, co-use circles, the Vory's clients, pre-run reputations. The community is
+    """Community and kin groups, co-use circles, pre-run reputations (the Vory's clients come later,
+    `vory_at_start`). The community is
     `relations.community_share` of the population but `community_upper_start` of the wholesalers and
     traffickers: in 2012 it still held "the majority ... among those who traded on a larger scale" (L888
     [P12]), a dominance built up since 2005, before the run (one draw per person either way)."""
@@ -69,7 +108,6 @@ def init(world: World, rng: np.random.Generator) -> None:
     users = np.concatenate([p.rows(USER), p.rows(RETAIL)])
     form_circles(world, np.sort(users), rng)
     upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
-    p.flags[upper[rng.random(upper.size) < r.vory_uptake]] |= VORY
     dealers = np.concatenate([p.rows(RETAIL), upper])
     p.reputation[dealers] = (world.t - p.since[dealers]) / WEEKS_PER_YEAR
     p.introducer[upper] = -2
@@ -216,7 +254,7 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
     vouch = known & verified & willing
     p.voucher[entrants[vouch]] = introducers[vouch]
     world.ties.add(introducers[vouch], entrants[vouch], VOUCH, world.t)
-    p.flags[entrants[rng.random(entrants.size) < r.vory_uptake]] |= VORY
+    p.flags[entrants[rng.random(entrants.size) < vory_chance(world, entrants)]] |= VORY
     world.log("introduced", person=entrants, place=p.region[entrants], substance=p.substance[entrants],
               value=np.where(known, how, 0))
     scatter_add(world.week.entrants, (np.where(known, how, 0), p.substance[entrants]), 1.0)

@@ -42,5 +42,10 @@ class Officers(Table):
             ok &= self.rank == rank
         return np.flatnonzero(ok)
 
+    def drug_police(self) -> np.ndarray:
+        """Serving UBN and patrol officers (line and managers): the drug police, without customs."""
+        serving = self.serving()
+        return serving[(self.agency[serving] == UBN) | (self.agency[serving] == PATROL)]
+
     def corrupt(self) -> np.ndarray:
         return np.flatnonzero((self.status == SERVING) & (self.mode != HONEST))
