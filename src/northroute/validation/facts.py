@@ -446,8 +446,8 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("0.48 nationally, on the band's edge: kin wholesalers introduce kin, who rarely have prison ties "
-                     "(0.65 without the kin head start), and shorter retail careers lower it (ODD 1.2, "
+         known_miss=("0.46-0.48 nationally, on the band's edge: kin wholesalers introduce kin, who rarely have "
+                     "prison ties (0.65 without the kin head start), and shorter retail careers lower it (ODD 1.2, "
                      "docs/studies.md)")),
     Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
          "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10,
@@ -469,7 +469,7 @@ FACTS: tuple[Fact, ...] = (
          "heroin wholesale price in KUS, SEV, PAV / in ZHA, YUZ, ALA", (1.0 + 1e-9, INF), measure=sf16),
     Fact("SF17", "Rising enforcement raised the retail heroin price several-fold", "L1378, L2031 (CADAP)",
          "retail heroin price, last year / first year of the reform run", (3.0, 8.0), REFORM, sf17,
-         known_miss=("the arrest-risk premium and route displacement raise the retail heroin price about 1.8-fold, not"
+         known_miss=("the arrest-risk premium and route displacement raise the retail heroin price about 1.9-fold, not"
                      " several-fold; the band is CADAP's 2010-2016 rise, a longer window (ODD 1.2)")),
     Fact("SF19", "Cannabis is >= 95% of seized weight every year", "Table 5.5, L1361-1370",
          "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19),
