@@ -18,11 +18,11 @@ on an organisation.
   for the police, L986); a voucher pays for the failure of the man he vouched for (L826, L1175 [P30]).
   Disputes of Vory clients are arbitrated by the Vory, who take about a tenth of the value traded as
   protection (M61-M68, L854 [DE7]); the Vory stay peripheral (L850), and weaker where the police are
-  strong ("red" cities, L850 [P5]); a wholesaler who loses his police protection may turn to them instead
-  (M68, L862 [DE2]). Other disputes are settled quietly
-  unless the wronged supplier judges that what he lost is worth the prison a visible fight can bring
-  (a *strelka*, L830 [P7], footnote L840): violence the police notice brings a crackdown on both parties
-  and their trade partners (M45, L844 [P13]; Reuter via L836), see `policing.crackdown`.
+  strong ("red" cities, L850 [P5]); a wholesaler who loses his police protection may turn to them
+  instead (M68, L862 [DE2]). Other disputes are settled quietly unless the wronged supplier judges that
+  what he lost is worth the prison a visible fight can bring (a *strelka*, L830 [P7], footnote L840):
+  violence the police notice brings a crackdown on both parties and their trade partners (M45, L844
+  [P13]; Reuter via L836), see `policing.crackdown`.
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ def turn_to_vory(world: World, rng: np.random.Generator, rows: np.ndarray) -> No
 
 def init(world: World, rng: np.random.Generator) -> None:
     """Community and kin groups, co-use circles, pre-run reputations (the Vory's clients come later,
-    `vory_at_start`). The community is
-    `relations.community_share` of the population but `community_upper_start` of the wholesalers and
-    traffickers: in 2012 it still held "the majority ... among those who traded on a larger scale" (L888
-    [P12]), a dominance built up since 2005, before the run (one draw per person either way)."""
+    `vory_at_start`). The community is `relations.community_share` of the population but
+    `community_upper_start` of the wholesalers and traffickers: in 2012 it still held "the majority ...
+    among those who traded on a larger scale" (L888 [P12]), a dominance built up since 2005, before the run
+    (one draw per person either way)."""
     p, r = world.people, world.scenario.relations
     everyone = np.arange(len(p))
     upper = (p.role == WHOLESALE) | (p.role == TRAFFICKER)
