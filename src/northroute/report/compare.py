@@ -325,6 +325,8 @@ CLAIMS: tuple[ClaimOutcome, ...] = (
     ClaimOutcome("heroin_wholesale_price", "heroin wholesale price", "KZT/g", _price("wholesale", "heroin")),
     ClaimOutcome("active_wholesalers", "active wholesalers (market disruption)", "persons",
                  _mean("dealers", ("wholesale",)), "disrupted: fewer (L1890 [DE3])", FALLS),
+    ClaimOutcome("vory_clients", "wholesalers who are Vory clients", "persons",
+                 _mean("vory_clients", ("wholesale",))),
     ClaimOutcome("retail_career_weeks", "retail dealer career (mean of leavers)", "weeks", _career("retail"),
                  "shorter (SF30, L1890 [DE3])", FALLS),
     ClaimOutcome("heroin_unmet_need", "unmet need of heroin users", "fraction", _unmet_need),
