@@ -528,3 +528,30 @@ def test_sf37_vory_clients_fewer_in_red_regions() -> None:
                                                    f"relations.vory_police_elasticity={elasticity}"),
                                               seed=s).timeseries)) for s in SEEDS])
     assert measure(3.0) < 0.5 * measure(0.0)
+
+
+def test_released_addicts_join_a_prison_mates_team() -> None:
+    """M69 (L980): a released user with a prison mate now at wholesale in his market joins that wholesaler's
+    team when it has room, through prison's monthly release; not when the mate deals in another market, nor
+    when the rule is off (the run is then the one without the rule, draw for draw)."""
+    from northroute.processes import prison
+    from northroute.world.ties import PRISON as PRISON_TIE
+
+    for on in (True, False):
+        world = build_world(tiny("population.scale=0.05", f"prison.back_to_dealing={str(on).lower()}"), 3)
+        p, cap = world.people, world.scenario.relations.contact_cap
+        world.t = 4 * (world.t // 4 + 1)  # a release month
+        rd = p.rows(RETAIL)
+        team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
+        wh = p.rows(WHOLESALE)
+        boss = wh[team[wh] <= cap - 2][0]
+        users = p.rows(USER)
+        out = np.concatenate([users[p.market[users] == p.market[boss]][:2],
+                              users[p.market[users] != p.market[boss]][:1]])
+        world.ties.add(out.astype(np.int32), np.full(3, boss, np.int32), PRISON_TIE, world.t)
+        prison.admit(world, out, np.full(3, 0.1))
+        p.release[out] = world.t
+        prison.step(world, world.rngs["prison"])
+        assert (p.status[out] == ACTIVE).all()
+        joined = (p.role[out] == RETAIL) & (p.supplier[out] == boss)
+        assert list(joined) == [on, on, False]

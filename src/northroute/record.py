@@ -172,6 +172,8 @@ METRICS = (
     C("foreign_courier_arrests", "trafficking", "persons/week", "of these, couriers of foreign suppliers caught "
       "at an entry crossing from Kyrgyzstan or Uzbekistan (L1090 [P5]; SF43)"),
     C("arrests_protected", "wholesale", "persons/week", "arrested wholesalers who had police protection"),
+    C("back_from_prison", "retail", "persons/week", "released users and retail dealers who joined the team of a "
+      "prison mate now at wholesale (M69)"),
     *(C("convictions", lv, "persons/week", f"convictions charged at the {lv} level", "recorded")
       for lv in ROLE_LEVELS),
     *(C("sentence_years", lv, "years/week", f"summed sentences of convictions charged at the {lv} level "

@@ -46,6 +46,7 @@ from northroute.world.people import (
     WHOLESALE,
 )
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+from northroute.world.ties import PRISON as PRISON_TIE
 
 CAREER_STEP_WEEKS = 4  # assumption: dealers meet their suppliers about monthly (thesis L1962 [P22])
 RECRUIT_CAP = 0.2  # assumption: at most 20% more retail dealers per region and drug in one month
@@ -299,17 +300,47 @@ def _mean_sales(p, rd: np.ndarray, size: int) -> np.ndarray:
 def _hire(world: World, recruits: np.ndarray, free: np.ndarray, mean_sales: np.ndarray,
           rng: np.random.Generator) -> None:
     """Users become retail dealers in the open slots `free` of their market (one each; the caller takes
-    no more recruits than there are slots): their co-use circle become their customers (M30, L974),
-    they leave their buying pool and start with the mean sales of their market."""
+    no more recruits than there are slots)."""
+    p = world.people
+    _take_on(world, recruits, fill_slots(rng, _key(p, recruits), free, _key(p, free), mean_sales.size), mean_sales)
+
+
+def _take_on(world: World, recruits: np.ndarray, suppliers: np.ndarray, mean_sales: np.ndarray) -> None:
+    """Users become retail dealers of these wholesalers: their co-use circle become their customers (M30,
+    L974), they leave their buying pool and start with the mean sales of their market."""
     p = world.people
     _bring_customers(p, recruits)
     p.set_role(recruits, RETAIL)
     p.since[recruits] = world.t
     p.pool[recruits] = -1
-    p.supplier[recruits] = fill_slots(rng, _key(p, recruits), free, _key(p, free), mean_sales.size)
+    p.supplier[recruits] = suppliers
     p.demand_ewma[recruits] = mean_sales[_key(p, recruits)]
     world.log("recruit", person=recruits, place=p.region[recruits], substance=p.substance[recruits],
               value=p.fill[recruits])
+
+
+def back_from_prison(world: World, rng: np.random.Generator, released: np.ndarray) -> None:
+    """M69: released addicts, with "almost no legal opportunity", "often return to the environment they
+    know [DE2] and transform their freshly gained knowledge and networks into business opportunities"
+    (L980 [DE7][DE1]). A released user (users and retail dealers come out as users) with a prison mate who
+    is now an active wholesaler of his market joins that wholesaler's direct team if it has room (up to
+    `relations.contact_cap`), hired as any recruit; one mate each, the first of his prison ties. No draw
+    when `prison.back_to_dealing` is off."""
+    p = world.people
+    if not world.scenario.prison.back_to_dealing or released.size == 0 or not len(world.ties):
+        return
+    who, mate = world.ties.neighbours(released, (PRISON_TIE,), len(p))
+    ok = ((p.role[mate] == WHOLESALE) & (p.status[mate] == ACTIVE) & (_key(p, mate) == _key(p, who))
+          & ((p.flags[who] & EXCLUDED) == 0))
+    who, mate = who[ok], mate[ok]
+    first = np.unique(who, return_index=True)[1]
+    who, mate = who[first], mate[first]
+    free = _open_slots(world)
+    boss = fill_slots(rng, mate, free, free, len(p))
+    joined = boss >= 0
+    if joined.any():
+        _take_on(world, who[joined], boss[joined], _mean_sales(p, _active(p, RETAIL), world.geo.n * N_SUBSTANCES))
+        world.week.count("back_from_prison", "retail", p.substance[who[joined]], 1.0)
 
 
 def _start_spells(world: World, rng: np.random.Generator) -> None:

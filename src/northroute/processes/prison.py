@@ -8,14 +8,16 @@
 - Released prisoners have "almost no legal opportunities" and return to the environment they know
   (L980 [DE1][DE2], M69): users and retail dealers come back as users of their drug, wholesalers and
   traffickers as wholesalers (they turn "the knowledge and networks gained in prison into business",
-  L980), all without cash or supplier; their prison mates can now find an introducer in them.
+  L980), all without cash or supplier; their prison mates can now find an introducer in them. A
+  released user with a prison mate now at wholesale in his market joins his team if it has room
+  (`careers.back_from_prison`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import relations, users
+from northroute.processes import careers, relations, users
 from northroute.processes.matching import random_member
 from northroute.world.people import ACTIVE, PRISON, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
@@ -86,6 +88,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         p.since[out] = world.t
         p.circle[out] = np.where(p.circle[out] >= 0, p.circle[out], out)  # ex-dealers start a circle of their own
         p.set_status(out, ACTIVE)
+        careers.back_from_prison(world, rng, out[p.role[out] == USER])
 
 
 def _form_ties(world: World, rng: np.random.Generator, inside: np.ndarray) -> None:
