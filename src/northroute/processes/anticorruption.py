@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes import corruption, justice
-from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PATROL, UBN
+from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LINE, MANAGER
 from northroute.world.people import WHOLESALE
 from northroute.world.state import World
 
@@ -53,8 +53,8 @@ def step(world: World, rng: np.random.Generator) -> None:
     world.log("corruption_conviction", person=caught, place=off.place[caught], value=a.sentence_years)
     _take_down_clients(world, rng, caught)
 
-    line = off.serving(rank=LINE)
-    drug = line[(off.mode[line] == HONEST) & ((off.agency[line] == UBN) | (off.agency[line] == PATROL))]
+    drug = off.drug_police()
+    drug = drug[(off.rank[drug] == LINE) & (off.mode[drug] == HONEST)]
     rumoured = drug[rng.random(drug.size) < _monthly(a.rumour_dismissal)]
     off.status[rumoured] = DISMISSED
     wk.count("rumour_dismissals", "police", None, rumoured.size)

@@ -46,8 +46,9 @@ def step(world: World, rng: np.random.Generator) -> None:
     lots, geo, led, wk = world.lots, world.geo, world.ledger, world.week
     stay = lots.selling & ~lots.export & (lots.wait < world.scenario.trafficking.max_wait_weeks)
     moving = (lots.born < world.t) & ~stay
-    was_outside = ~geo.in_kazakhstan[geo.route_nodes[lots.route, lots.pos]]
-    was_abroad = geo.kind[geo.route_nodes[lots.route, lots.pos]] == "foreign"  # not the Kazakh Chu Valley
+    here = geo.route_nodes[lots.route, lots.pos]
+    was_outside = ~geo.in_kazakhstan[here]
+    was_abroad = (geo.kind == "foreign")[here]  # not the Kazakh Chu Valley
     lots.pos[moving] += 1
     lots.wait[moving] = 0
     lots.wait[~moving] += 1
