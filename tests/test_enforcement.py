@@ -1,7 +1,8 @@
 """Policing, justice, corruption and the anti-corruption strategy: mechanism tests, and the stylised
 facts SF1, SF6, SF12, SF13, SF25, SF27, SF29, SF34, SF35 (../shared/spec/thesis-mechanisms.md §3) over
-three seeds at scale 0.05, scored by the validation scorecard (northroute/validation/facts.py holds
-each fact's measure and band). Misses are strict xfails that say what the model gives.
+three seeds at scale 0.05 (all facts nationally: test_validation_national.py), scored by the validation
+scorecard (northroute/validation/facts.py holds each fact's measure and band). Misses are strict xfails
+that say what the model gives.
 """
 
 from __future__ import annotations
@@ -196,7 +197,9 @@ def test_softer_thresholds_shorten_sentences() -> None:
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 
-PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF27b", "SF29", "SF29b", "SF34", "SF35")
+# SF27b and SF29b are checked nationally (test_validation_national.py): at this scale the seeds decide them
+# (SF29b fails on seeds 7-9 with the shipped defaults and passes on 1-3, 4-6 and 10-12; ODD 7.13 rule 5)
+PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF29", "SF34", "SF35")
 KNOWN_MISSES = {
     "SF34b": "the ratio is ~5.9, not ~3.1 (2,266 / 733 in 2017, L1908): user possession cases, which the 2017 "
              "figure may not count, add to the numerator",
