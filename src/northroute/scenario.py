@@ -547,10 +547,9 @@ class PrisonParams(Section):
     obshak_share: float = P(0.1, 0.0, 1.0, "share/month", "thesis L848 [P2]: obshak payments cannot be escaped "
                             "in prison; L832 [P28] (M64); value assumption", "Share of a dealer-inmate's cash paid "
                             "to the obshak each month.")
-    back_to_dealing: bool = P(False, None, None, "flag", "thesis L980 [DE7][DE1][DE2] (M69): released addicts "
+    back_to_dealing: bool = P(True, None, None, "flag", "thesis L980 [DE7][DE1][DE2] (M69): released addicts "
                               "'often return to the environment they know and transform their freshly gained "
-                              "knowledge and networks into business opportunities'; off by default until the "
-                              "small-scale checks of SF27b and SF29b are settled (ODD 7.13 rule 5)", "A released "
+                              "knowledge and networks into business opportunities' (ODD 7.13 rule 5)", "A released "
                               "user or retail dealer joins the team of a prison mate who is now a wholesaler of "
                               "his market, if it has room.")
 

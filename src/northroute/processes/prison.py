@@ -10,7 +10,7 @@
   traffickers as wholesalers (they turn "the knowledge and networks gained in prison into business",
   L980), all without cash or supplier; their prison mates can now find an introducer in them. A
   released user with a prison mate now at wholesale in his market joins his team if it has room
-  (`careers.back_from_prison`, when `prison.back_to_dealing` is on; off by default, ODD 7.13 rule 5).
+  (`careers.back_from_prison`, unless `prison.back_to_dealing` is off; ODD 7.13 rule 5).
 """
 
 from __future__ import annotations

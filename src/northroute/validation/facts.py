@@ -446,9 +446,9 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("0.46-0.48 nationally, on the band's edge (0.49-0.51 with prison.back_to_dealing on): kin "
-                     "wholesalers introduce kin, who rarely have prison ties, and shorter retail careers lower it "
-                     "(ODD 1.2, docs/studies.md)")),
+         known_miss=("0.49 nationally with seeds 0-5 (0.51, a pass, with seeds 0-2; 0.47 without released addicts "
+                     "joining a prison mate's team): kin wholesalers introduce kin, who rarely have prison ties, "
+                     "and shorter retail careers lower it (ODD 1.2, docs/studies.md)")),
     Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
          "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10,
          known_miss=("retail places are few and careers last years: 0.24, at most 0.43 over the screened assumption "
