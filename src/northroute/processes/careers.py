@@ -336,7 +336,9 @@ def back_from_prison(world: World, rng: np.random.Generator, released: np.ndarra
     first = np.unique(who, return_index=True)[1]
     who, mate = who[first], mate[first]
     free = _open_slots(world)
-    boss = fill_slots(rng, mate, free, free, len(p))
+    # keys are the wholesalers, numbered among those in play (not over every row: a national run has 600,000)
+    owners, key = np.unique(np.concatenate([mate, free]), return_inverse=True)
+    boss = fill_slots(rng, key[:mate.size], free, key[mate.size:], owners.size)
     joined = boss >= 0
     if joined.any():
         _take_on(world, who[joined], boss[joined], _mean_sales(p, _active(p, RETAIL), world.geo.n * N_SUBSTANCES))
@@ -378,6 +380,7 @@ def _start_spells(world: World, rng: np.random.Generator) -> None:
 
 def _bring_customers(p, recruits: np.ndarray) -> None:
     """M30 (L974): the people a new dealer used with (his co-use circle) become his customers."""
+    recruits = recruits[p.circle[recruits] >= 0]  # -1 (no circle) would index the last row
     order = np.argsort(p.circle[recruits], kind="stable")
     circles, dealer = p.circle[recruits][order], recruits[order]
     users = p.rows(USER)
