@@ -19,7 +19,7 @@ import northroute as nr
 from northroute.cli import app
 from northroute.processes import anticorruption, corruption, justice, policing
 from northroute.sim import advance, build_world
-from northroute.validation import FACTS, scorecard
+from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_json
 from northroute.validation.facts import frame, total
 from northroute.validation.scorecard import by_fact, crosses_band, observed, summary
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
@@ -278,6 +278,25 @@ def test_a_miss_shows_its_known_reason_and_a_pass_does_not() -> None:
     assert "a reason" not in card.loc["SFa", "note"] and card.loc["SFa", "status"] == "pass"
     assert "known miss at the shipped defaults: a reason" in card.loc["SFb", "note"]
     assert {f.id for f in FACTS if f.known_miss} >= {"SF9", "SF10", "SF17", "SF34b", "SF41"}
+
+
+def test_scorecard_shows_how_many_seeds_lie_in_the_band() -> None:
+    """A mean in the band carried by one seed of three is a pass on paper; the card says so in numbers (CLI,
+    JSON) and draws each seed against the band (HTML)."""
+    from northroute.validation.facts import Fact
+    from northroute.validation.scorecard import seeds_in_band
+
+    runs = [pd.DataFrame({"date": ["2012-01-02"], "place": ["KZ"], "substance": ["heroin"], "level": ["user"],
+                          "metric": ["users"], "world": ["true"], "value": [v]}) for v in (0.1, 0.2, 2.4)]
+    fact = Fact("SFa", "claim", "L1", "metric", (0.5, 1.0), measure=lambda t: float(t["value"].iloc[0]))
+    card = scorecard({"baseline": runs}, [fact])
+    row = card.iloc[0]
+    assert row["status"] == "pass" and row["in_band"] == 0 and seeds_in_band(row) == "0 of 3"  # mean 0.9
+    assert scorecard_json(card)[0]["seeds_in_band"] == 0 and scorecard_json(card)[0]["values"] == [0.1, 0.2, 2.4]
+    page = scorecard_html(card, "t", "m")
+    assert page.count("<circle") == 3 and "0 of 3 in band" in page
+    unmeasured = scorecard({"baseline": runs}, [Fact("SFb", "claim", "L1", "metric", (0.0, 1.0), reason="r")])
+    assert seeds_in_band(unmeasured.iloc[0]) == "n/a" and "<svg" not in scorecard_html(unmeasured, "t", "m")
 
 
 def test_facts_fixed_by_an_input_are_marked() -> None:

@@ -251,7 +251,7 @@ def validate(
     from northroute.experiments.store import StudyError
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.facts import LIABILITY_SCENARIOS
-    from northroute.validation.scorecard import observed, summary
+    from northroute.validation.scorecard import observed, seeds_in_band, summary
 
     names = list(scenarios or [])
     try:
@@ -283,11 +283,11 @@ def validate(
         print(json.dumps(scorecard_json(card)))
         return
     tab = Table(title="Stylised facts of the thesis: model against evidence", caption=meta)
-    for col in ("fact", "claim", "evidence", "scenario", "band", "observed", "status", "note"):
+    for col in ("fact", "claim", "evidence", "scenario", "band", "observed", "seeds in band", "status", "note"):
         tab.add_column(col, overflow="fold")
     for _, r in card.iterrows():
         colour = "green" if r["status"] == "pass" else "red"
-        tab.add_row(r["id"], r["claim"], r["evidence"], r["scenario"], r["band"], observed(r),
+        tab.add_row(r["id"], r["claim"], r["evidence"], r["scenario"], r["band"], observed(r), seeds_in_band(r),
                     f"[{colour}]{r['status']}[/]", r["note"])
     out.print(tab)
     out.print(f"{summary(card)}; scorecard: {folder / 'scorecard.html'}", highlight=False)

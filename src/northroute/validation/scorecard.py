@@ -31,6 +31,39 @@ def crosses_band(lo: float, hi: float, band: tuple[float, float]) -> bool:
     return bool(lo < band[0] <= hi or lo <= band[1] < hi)
 
 
+def in_band(values: np.ndarray, band: tuple[float, float]) -> int:
+    """How many seeds' values lie in the band: a pass of the mean carried by one seed shows here."""
+    return int(((values >= band[0]) & (values <= band[1])).sum())
+
+
+def seeds_in_band(row: pd.Series) -> str:
+    return f"{row['in_band']} of {len(row['values'])}" if len(row["values"]) else "n/a"
+
+
+def strip_svg(row: pd.Series, width: int = 150, height: int = 18) -> str:
+    """Each seed's value as a dot against the band (green) and the mean as a bar: an inline SVG, so the page
+    shows at a glance whether a verdict rests on all seeds or on a few."""
+    vals = np.asarray(row["values"], float)
+    if not vals.size:
+        return ""
+    band = [b for b in (row["lo_band"], row["hi_band"]) if np.isfinite(b)]
+    lo, hi = min(vals.min(), *band), max(vals.max(), *band)
+    pad = (hi - lo) * 0.08 or max(abs(lo), 1.0) * 0.1
+    lo, hi = lo - pad, hi + pad
+
+    def x(v: float) -> float:
+        return round(2 + (width - 4) * (min(max(v, lo), hi) - lo) / (hi - lo), 1)
+
+    b0, b1 = x(row["lo_band"]), x(row["hi_band"])
+    dots = "".join(f"<circle cx='{x(v)}' cy='{height / 2}' r='2.6' fill='#333' fill-opacity='0.6'/>" for v in vals)
+    tip = html.escape(f"seeds: {', '.join(f'{v:.3g}' for v in vals)}; band {row['band']}; axis {lo:.3g} to {hi:.3g}")
+    return (f"<svg width='{width}' height='{height}' role='img'><title>{tip}</title>"
+            f"<rect x='{b0}' y='2' width='{max(b1 - b0, 1.0)}' height='{height - 4}' fill='#bfe6bf'/>"
+            f"<line x1='2' y1='{height / 2}' x2='{width - 2}' y2='{height / 2}' stroke='#999'/>{dots}"
+            f"<line x1='{x(row['mean'])}' y1='1' x2='{x(row['mean'])}' y2='{height - 1}' stroke='#c00' "
+            "stroke-width='2'/></svg>")
+
+
 def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
     """One row per fact: the mean over seeds with its 90% t-interval, and pass when the mean lies in the band.
 
@@ -43,13 +76,16 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
         row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
                "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
                "hi": np.nan, "n": 0, "status": "miss", "note": f.reason, "construction": f.construction,
-               "edge": False}
+               "edge": False, "values": [], "in_band": 0}
         needed = [f.scenario] + ([f.twin] if f.twin else [])
         if f.measure is not None and all(frames.get(k) for k in needed):
             values = pd.DataFrame([[f.measure(*runs_of_seed) for runs_of_seed
                                     in zip(*(frames[k] for k in needed), strict=True)]])
             est = t_interval(values).iloc[0]
-            row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"])}
+            seeds = values.iloc[0].to_numpy(float)
+            seeds = seeds[np.isfinite(seeds)]
+            row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"]),
+                    "values": seeds.tolist(), "in_band": in_band(seeds, f.band)}
             ok = f.band[0] <= est["mean"] <= f.band[1]
             row["status"] = "pass" if ok else "miss"
             row["edge"] = crosses_band(est["lo"], est["hi"], f.band)
@@ -111,24 +147,30 @@ def scorecard_json(card: pd.DataFrame) -> list[dict]:
     return [{"id": r["id"], "status": r["status"], "observed": num(r["mean"]),
              "interval": [num(r["lo"]), num(r["hi"])], "band": [num(r["lo_band"]), num(r["hi_band"])],
              "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"],
-             "by_construction": bool(r["construction"]), "interval_crosses_band": bool(r["edge"])}
+             "by_construction": bool(r["construction"]), "interval_crosses_band": bool(r["edge"]),
+             "values": [float(v) for v in r["values"]], "seeds_in_band": int(r["in_band"])}
             for _, r in card.iterrows()]
 
 
 def scorecard_html(card: pd.DataFrame, title: str, meta: str) -> str:
     """A self-contained page: the scorecard table, misses highlighted, reasons shown."""
     head = "".join(f"<th>{h}</th>" for h in ("fact", "claim", "evidence", "scenario", "measured", "band",
-                                             "observed (90% interval)", "status", "note"))
+                                             "observed (90% interval)", "status", "seeds (dots) against the band",
+                                             "note"))
     body = []
     for _, r in card.iterrows():
-        cells = (r["id"], r["claim"], r["evidence"], r["scenario"], r["metric"], r["band"], observed(r), r["status"],
-                 r["note"])
-        body.append(f"<tr class='{r['status']}'>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        plain = (r["id"], r["claim"], r["evidence"], r["scenario"], r["metric"], r["band"], observed(r), r["status"])
+        cells = [html.escape(str(c)) for c in plain]
+        cells += [f"{strip_svg(r)}<br>{html.escape(seeds_in_band(r))} in band", html.escape(str(r["note"]))]
+        body.append(f"<tr class='{r['status']}'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     css = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse}"
            "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}"
-           "tr.pass td:nth-child(8){background:#d9f2d9}tr.miss td:nth-child(8){background:#f8d7d7}")
+           "tr.pass td:nth-child(8){background:#d9f2d9}tr.miss td:nth-child(8){background:#f8d7d7}"
+           "td:nth-child(9){white-space:nowrap}")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{css}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(meta)}</p>"
             f"<p><b>{html.escape(summary(card))}</b>. A fact passes when the mean over seeds lies in its band; bands "
             "are the spec's tests (../shared/spec/thesis-mechanisms.md §3) or fixed in the fact's code with a "
-            f"comment.</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>")
+            "comment. The dots are the seeds' values, the red bar their mean, the green area the band (hover for "
+            f"the numbers).</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            "</body></html>")
