@@ -453,3 +453,19 @@ def test_uzbek_interdiction_cuts_the_uzbek_heroin_routes_step_by_step() -> None:
     base = nr.run(nr.load_scenario("baseline-2012", ["population.scale=0.02", "time.years=2"]), seed=1).timeseries
     base = base[(base.metric == "route_supply_g") & (base.substance == "heroin")]
     assert base.value.sum() == sup[sup.date <= base.date.max()].value.sum()  # the same draws until the first step
+
+
+def test_reform_upward_adds_quality_policing_and_witness_protection_at_the_switch() -> None:
+    """The spec's "Reform + S5 + S6" run: anticorruption-2015 until the switch of January 2015, draw for draw;
+    from then on arrested dealers cooperate and testify far more often (S6, L1942-1946 [P5])."""
+    runs = {name: nr.run(nr.load_scenario(name, ["population.scale=0.03", "time.years=5"]), seed=1).timeseries
+            for name in ("anticorruption-2015", "reform-upward")}
+    before = {k: ts[ts.date < "2015-01-05"].reset_index(drop=True) for k, ts in runs.items()}
+    assert before["anticorruption-2015"].equals(before["reform-upward"])
+
+    def after(name: str, metric: str) -> float:
+        ts = runs[name]
+        return ts[(ts.metric == metric) & (ts.date >= "2015-01-05")].value.sum()
+
+    assert after("reform-upward", "cooperations") > 5 * max(after("anticorruption-2015", "cooperations"), 1.0)
+    assert after("reform-upward", "testimony_arrests") > after("anticorruption-2015", "testimony_arrests")
