@@ -34,3 +34,14 @@ def test_module_streams_are_independent_of_other_levers():
     assert (w1.people.need_g == w2.people.need_g).all()
     for name in w1.rngs:
         assert w1.rngs[name].random() == w2.rngs[name].random()
+
+
+def test_the_manifests_scenario_reruns_the_same_run():
+    """manifest.json holds the scenario the run started from, not the one its timeline left at the end: the
+    2015 switch raises anticorruption.detect_rate from 0.03 to 0.4, and a rerun must start at 0.03 again."""
+    scen = nr.load_scenario("anticorruption-2015", ["population.scale=0.01", "time.years=3.2",
+                                                    "time.burn_in_weeks=4"])
+    first = nr.run(scen, seed=2)
+    assert first.manifest["scenario"]["anticorruption"]["detect_rate"] == scen.anticorruption.detect_rate == 0.03
+    again = nr.run(nr.Scenario.model_validate(first.manifest["scenario"]), seed=2)
+    assert first.timeseries.equals(again.timeseries)

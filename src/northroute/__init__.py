@@ -22,7 +22,7 @@ def run(scenario: Scenario | str = "baseline-2012", seed: int = 0, progress=None
     if isinstance(scenario, str):
         scenario = load_scenario(scenario)
     world, recorder, stats = simulate(scenario, seed, progress)
-    manifest = build_manifest(world, seed, stats)
+    manifest = build_manifest(world, scenario, seed, stats)
     log, geo, start = world.events, world.geo, world.scenario.time.start
     del world  # free the agent tables before the output tables are built: lowers peak memory
     nodes, edges = network_frames(recorder.network_nodes, recorder.network_edges, geo.codes)

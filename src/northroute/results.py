@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from northroute.scenario import Scenario
 from northroute.world.geography import Geography, data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog, World
@@ -129,10 +130,12 @@ class Results:
                    run_dir=run_dir, **optional)
 
 
-def build_manifest(world: World, seed: int, stats: dict[str, Any]) -> dict[str, Any]:
+def build_manifest(world: World, scenario: Scenario, seed: int, stats: dict[str, Any]) -> dict[str, Any]:
+    """What a run was and how it went. `scenario` is the one the run started from: the world's own copy has the
+    timeline's changes applied by the end, and a rerun from it would not be the same run."""
     pure, bulk = world.stock_totals()
     return {
-        "scenario": world.scenario.model_dump(mode="json"),
+        "scenario": scenario.model_dump(mode="json"),
         "seed": seed,
         "code_version": code_version(),
         "python": platform.python_version(),
