@@ -42,6 +42,8 @@ def test_table_report_and_runs(tmp_path):
     csv = pd.read_csv(folder / "comparison.csv", index_col="key")
     assert list(csv.index) == [c.key for c in CLAIMS]
     assert {"A mean", "A lo", "A hi", "B − A", "B − A lo", "B − A hi", "as claimed"} <= set(csv.columns)
+    claimed = csv["thesis claim"].notna()
+    assert csv.loc[claimed, "as claimed"].isin(["yes", "no", "n/a"]).all() and "left blank" not in text
     page = (folder / "comparison.html").read_text()
     assert "<table id='claims'>" in page and "rises (SF17, L1378)" in page
     assert "fig-trend-0" in page and "Side by side" in page  # the existing comparison figures are still there
@@ -70,7 +72,8 @@ def test_identical_scenarios_give_zero_paired_differences(same):
             assert o["diff"] == {"mean": 0.0, "lo": 0.0, "hi": 0.0}, o["key"]
         spread += o["a"]["lo"] is not None and o["a"]["hi"] > o["a"]["lo"]
     assert spread >= 5  # seeds differ, so only pairing by seed makes every difference exactly 0
-    assert all(o["as_claimed"] in (None, "no") for o in same["outcomes"])
+    # A against itself is not the anti-corruption strategy, so nothing is judged against the thesis's claims
+    assert same["claims_judged"] is False and all(o["as_claimed"] is None for o in same["outcomes"])
 
 
 def _busy(tmp: Path) -> str:

@@ -360,7 +360,14 @@ def _load_sides(folder: Path, scens: dict[str, Scenario], tasks: list) -> dict[s
 def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tasks: list, period: Period,
                     as_json: bool) -> None:
     """Load the runs of `compare`, write comparison.csv and comparison.html, and print the table (or JSON)."""
-    from northroute.report.compare import CLAIMS_HEAD, claims_json, claims_rows, claims_table, write_comparison
+    from northroute.report.compare import (
+        CLAIMS_HEAD,
+        NOT_JUDGED,
+        claims_json,
+        claims_rows,
+        claims_table,
+        write_comparison,
+    )
 
     runs = _load_sides(folder, scens, tasks)
     table = claims_table(runs["A"], runs["B"], period)
@@ -377,7 +384,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
                                 "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
         print(json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
                                               "basis": period.basis},
-                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing")}, "folder": str(folder),
+                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing")},
+                          "claims_judged": table.attrs["judged"], "folder": str(folder),
                           "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
         return
     sc = scens["B"]
@@ -394,6 +402,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
     for row in claims_rows(table):
         tab.add_row(*row)
     out.print(tab)
+    if not table.attrs["judged"]:
+        out.print(NOT_JUDGED, highlight=False)
     out.print(f"comparison: {html_path} (table: {csv_path.name}; runs in {folder}/A and {folder}/B)", highlight=False)
 
 

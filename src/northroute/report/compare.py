@@ -360,11 +360,32 @@ def _seed(r: Results) -> Any:
     return r.manifest.get("seed")
 
 
+STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
+NOT_JUDGED = ("'as claimed' is left blank: the thesis's claims are about adding the anti-corruption strategy, and B "
+              "never detects corruption more than A (anticorruption.detect_rate), so B − A is not that change")
+
+
+def strategy_strength(results: Results) -> float:
+    """The highest rate of corruption detection a run's scenario reaches, at the start or on its timeline."""
+    sc = results.manifest.get("scenario", {}) or {}
+    section, key = STRATEGY_KEY.split(".")
+    values = [sc.get(section, {}).get(key), *((ev.get("set") or {}).get(STRATEGY_KEY) for ev in sc.get("timeline", []))]
+    return max((float(v) for v in values if v is not None), default=0.0)
+
+
+def claims_apply(a: Sequence[Results], b: Sequence[Results]) -> bool:
+    """Are the thesis's claims a test of B − A? They say what the anti-corruption strategy does (SF17-SF30), so
+    only when B has more of it than A: a pair like baseline vs route interdiction, or the reform vs the reform
+    plus other policies, is not judged against them."""
+    return max(map(strategy_strength, b)) > max(map(strategy_strength, a))
+
+
 def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> pd.DataFrame:
     """A vs B on the `CLAIMS` outcomes over `period`: per side the mean over seeds with its t-interval, and the
     difference B − A. When both sides ran the same seeds (common random numbers) the difference is paired by
     seed, with its t-interval; "as claimed" is "yes" when B − A has the thesis's claimed sign and its interval
-    excludes 0, "no" otherwise, "n/a" without an interval (one seed, or seeds that do not pair)."""
+    excludes 0, "no" otherwise, "n/a" without an interval (one seed, or seeds that do not pair); blank for every
+    outcome when the claims do not apply to this pair (`claims_apply`)."""
     a = sorted(a, key=lambda r: str(_seed(r)))
     b = sorted(b, key=lambda r: str(_seed(r)))
     seeds_a, seeds_b = [_seed(r) for r in a], [_seed(r) for r in b]
@@ -381,8 +402,9 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     out["thesis claim"] = [c.claim for c in CLAIMS]
     known = out["B − A lo"].notna() & out["B − A hi"].notna()
     agrees = ((sign > 0) & (out["B − A lo"] > 0)) | ((sign < 0) & (out["B − A hi"] < 0))
-    out["as claimed"] = np.where(sign == 0, "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
-    out.attrs.update(period=period.describe(), paired=paired,
+    judged = claims_apply(a, b)
+    out["as claimed"] = np.where((sign == 0) | (not judged), "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
+    out.attrs.update(period=period.describe(), paired=paired, judged=judged,
                      interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.)",
                      pairing="B − A paired by seed (common random numbers)" if paired else
                      "B − A not paired: the two sides ran different seeds, so it has no interval")
@@ -489,7 +511,8 @@ def claims_html(table: pd.DataFrame) -> str:
         f"<h2>What the thesis claims, A vs B</h2><p class='note'>Period: {period}. Each cell: mean [{interval}]; "
         f"{pairing}. Counts of people, cases, arrests, grams and money are national equivalents (simulated ÷ "
         "population scale), per year or, for states, averaged over the weeks. 'As claimed': yes when B − A has the "
-        "sign of the thesis's claim and its interval excludes 0, no otherwise; nothing beyond that is judged.</p>"
+        "sign of the thesis's claim and its interval excludes 0, no otherwise; nothing beyond that is judged."
+        f"{'' if table.attrs.get('judged', True) else ' ' + html.escape(NOT_JUDGED) + '.'}</p>"
         f"<table id='claims'><tr>{head}</tr>{body}</table>"
     )
 
