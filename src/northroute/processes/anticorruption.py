@@ -53,8 +53,8 @@ def step(world: World, rng: np.random.Generator) -> None:
     world.log("corruption_conviction", person=caught, place=off.place[caught], value=a.sentence_years)
     _take_down_clients(world, rng, caught)
 
-    drug = off.drug_police()
-    drug = drug[(off.rank[drug] == LINE) & (off.mode[drug] == HONEST)]
+    drug = off.drug_police(rank=LINE)
+    drug = drug[off.mode[drug] == HONEST]
     rumoured = drug[rng.random(drug.size) < _monthly(a.rumour_dismissal)]
     off.status[rumoured] = DISMISSED
     wk.count("rumour_dismissals", "police", None, rumoured.size)

@@ -88,8 +88,7 @@ def weigh_targets(world: World) -> Targets:
 def capacity(world: World) -> np.ndarray:
     """Arrests a week each region's serving drug officers must produce (M33, L1916 [P20])."""
     off = world.officers
-    line = off.drug_police()
-    line = line[off.rank[line] == LINE]
+    line = off.drug_police(rank=LINE)
     experience = 0.5 + 0.5 * np.minimum(1.0, (world.t - off.since[line]) / EXPERIENCE_WEEKS)
     per_week = world.scenario.policing.quota_per_month * 12.0 / WEEKS_PER_YEAR
     return np.bincount(off.place[line], experience * per_week, world.geo.n)

@@ -73,12 +73,16 @@ def vory_chance(world: World, rows: np.ndarray) -> np.ndarray:
     return np.minimum(1.0, r.vory_uptake * strength ** -r.vory_police_elasticity)
 
 
+def buy_vory(world: World, rng: np.random.Generator, rows: np.ndarray) -> None:
+    """Each of these dealers becomes a Vory client with `vory_chance` (one draw each)."""
+    world.people.flags[rows[rng.random(rows.size) < vory_chance(world, rows)]] |= VORY
+
+
 def vory_at_start(world: World, rng: np.random.Generator) -> None:
     """The Vory's clients among the wholesalers and traffickers of the start, drawn once the police force
     exists (`policing.build_force`), since their number depends on it (M68)."""
     p = world.people
-    upper = np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)])
-    p.flags[upper[rng.random(upper.size) < vory_chance(world, upper)]] |= VORY
+    buy_vory(world, rng, np.concatenate([p.rows(WHOLESALE), p.rows(TRAFFICKER)]))
 
 
 def turn_to_vory(world: World, rng: np.random.Generator, rows: np.ndarray) -> None:
@@ -87,8 +91,7 @@ def turn_to_vory(world: World, rng: np.random.Generator, rows: np.ndarray) -> No
     p = world.people
     if not world.scenario.relations.vory_replaces_police or rows.size == 0:
         return
-    rows = rows[(p.status[rows] == ACTIVE) & ((p.flags[rows] & VORY) == 0)]
-    p.flags[rows[rng.random(rows.size) < vory_chance(world, rows)]] |= VORY
+    buy_vory(world, rng, rows[(p.status[rows] == ACTIVE) & ((p.flags[rows] & VORY) == 0)])
 
 
 def init(world: World, rng: np.random.Generator) -> None:
@@ -254,7 +257,7 @@ def admit(world: World, entrants: np.ndarray, introducers: np.ndarray, how: np.n
     vouch = known & verified & willing
     p.voucher[entrants[vouch]] = introducers[vouch]
     world.ties.add(introducers[vouch], entrants[vouch], VOUCH, world.t)
-    p.flags[entrants[rng.random(entrants.size) < vory_chance(world, entrants)]] |= VORY
+    buy_vory(world, rng, entrants)
     world.log("introduced", person=entrants, place=p.region[entrants], substance=p.substance[entrants],
               value=np.where(known, how, 0))
     scatter_add(world.week.entrants, (np.where(known, how, 0), p.substance[entrants]), 1.0)

@@ -42,9 +42,9 @@ class Officers(Table):
             ok &= self.rank == rank
         return np.flatnonzero(ok)
 
-    def drug_police(self) -> np.ndarray:
-        """Serving UBN and patrol officers (line and managers): the drug police, without customs."""
-        serving = self.serving()
+    def drug_police(self, rank: int | None = None) -> np.ndarray:
+        """Serving UBN and patrol officers (line and managers, or one rank): the drug police, without customs."""
+        serving = self.serving(rank=rank)
         return serving[(self.agency[serving] == UBN) | (self.agency[serving] == PATROL)]
 
     def corrupt(self) -> np.ndarray:
