@@ -208,6 +208,7 @@ def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, char
     dealer = charge != POSSESSION
     extra = rng.poisson(pol.test_purchases * pol.quota_pressure, rows.size) * dealer
     wk.count("registered_crimes", "police", s, 1.0 + extra, "recorded")
+    wk.count("sale_crimes", "police", s[dealer], 1.0 + extra[dealer], "recorded")
     scatter_add(wk.registered, (p.region[rows], s), 1.0 + extra)
     wk.count("dealers_prosecuted", "police", s[dealer], 1.0, "recorded")
     for lv in range(4):
