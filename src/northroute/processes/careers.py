@@ -185,8 +185,8 @@ def replace_traffickers(world: World, rng: np.random.Generator, gone: np.ndarray
     p = world.people
     wh = _active(p, WHOLESALE)
     group = lambda rows: (p.substance[rows] != HEROIN).astype(np.int64)  # noqa: E731  cannabis traffickers
-    heir = random_member(rng, group(gone), wh, group(wh), 2)
-    heir = np.unique(heir[heir >= 0])
+    heir = fill_slots(rng, group(gone), wh, group(wh), 2)  # a distinct heir for each place
+    heir = np.sort(heir[heir >= 0])
     count_exits(world, heir)
     stay = wh[~np.isin(wh, heir)]
     taker = random_member(rng, _key(p, heir), stay, _key(p, stay), world.geo.n * N_SUBSTANCES)
@@ -195,6 +195,7 @@ def replace_traffickers(world: World, rng: np.random.Generator, gone: np.ndarray
     p.substance[heir] = np.where(p.substance[heir] == HEROIN, HEROIN, MARIJUANA)
     p.market[heir] = p.region[heir].astype(np.int32) * N_SUBSTANCES + p.substance[heir]
     p.supplier[heir] = -1
+    p.protector[heir] = -1  # his protection deal was a wholesaler's
     p.since[heir] = world.t
 
 

@@ -143,6 +143,7 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     sacrifice(world, rng, wh[ended & (off.status[np.maximum(prot, 0)] == SERVING)])
     p.protector[wh[ended]] = -1
     relations.turn_to_vory(world, rng, wh[ended])
+    wh = p.rows(WHOLESALE)  # without the clients just handed over and jailed
     ubn = off.serving(agency=UBN)
     protectors = ubn[(off.mode[ubn] == PROTECTOR) | (off.mode[ubn] == DEALER)]
     clients = np.bincount(p.protector[wh][p.protector[wh] >= 0], minlength=len(off))

@@ -215,6 +215,16 @@ def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, char
         wk.count("arrests", CHARGE_LEVEL[lv], s[charge == lv], 1.0, "recorded")
 
 
+def record_courier_cases(world: World, region: np.ndarray, substance: np.ndarray) -> None:
+    """A courier caught at a crossing is charged with smuggling: one registered sale-type crime in the
+    crossing's region, and one person prosecuted (no controlled purchases: he is caught with the lot)."""
+    wk = world.week
+    wk.count("registered_crimes", "police", substance, 1.0, "recorded")
+    wk.count("sale_crimes", "police", substance, 1.0, "recorded")
+    wk.count("dealers_prosecuted", "police", substance, 1.0, "recorded")
+    scatter_add(wk.registered, (region, substance), 1.0)
+
+
 def seize_holdings(world: World, rng: np.random.Generator, rows: np.ndarray, officer: np.ndarray) -> None:
     """Take the stock of arrested people; a dealing officer resells part of it to a wholesaler of the
     region (it stays in the market) and records the rest."""

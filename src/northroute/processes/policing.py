@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from northroute.processes import corruption, justice, kernels
-from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, UBN
+from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, SERVING, UBN
 from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
 from northroute.world.state import WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
@@ -79,8 +79,11 @@ def weigh_targets(world: World) -> Targets:
     customers given up instead (runner_boost, M50)."""
     p, pol, cor = world.people, world.scenario.policing, world.scenario.corruption
     rows = np.concatenate([p.rows(r) for r in ROLES])
+    # a protector dismissed since the last corruption step shields nobody, though his deals end only there
+    serving = world.officers.status[np.maximum(p.protector, 0)] == SERVING
+    protector = np.where(serving, p.protector, -1)
     out, cum, first, count, total = kernels.target_weights(
-        rows, p.region, p.role, p.exposure, p.pool, p.supplier, p.protector, world.geo.n, pol.quota_pressure,
+        rows, p.region, p.role, p.exposure, p.pool, p.supplier, protector, world.geo.n, pol.quota_pressure,
         pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.runner_boost)
     return Targets(out, cum, first, count, total)
 

@@ -294,3 +294,5 @@ def step(world: World, rng: np.random.Generator) -> None:
     world.price_wholesale += lam * (wholesale - world.price_wholesale)
     world.price_retail += lam * (retail - world.price_retail)
     world.export_prob = export_probability(world, wholesale)
+    if world.t == world.burn_in - 1:  # users weigh prices against those of the run's first week, not the
+        world.price_retail_ref = reference_retail(world)  # warm start's, before stocks had filled (7.4)

@@ -60,6 +60,7 @@ def init(world: World, rng: np.random.Generator) -> None:
         p.cash[inside] = 0.0
         p.convictions[inside] = 1
         p.release[inside] = world.t + rng.integers(1, int(INITIAL_TERM_YEARS * WEEKS_PER_YEAR), n)
+        p.since[inside] = world.t - PRISON_STEP_WEEKS  # admitted before the run: tied up below, not again
         p.set_status(inside, PRISON)
     dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
     served = dealers[rng.random(dealers.size) < pr.prior_record_share]

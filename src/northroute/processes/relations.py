@@ -117,7 +117,8 @@ def init(world: World, rng: np.random.Generator) -> None:
     young = upper[p.reputation[upper] < r.reputation_years]
     vouched = young[rng.random(young.size) < r.vouch_willingness]
     traffickers = p.rows(TRAFFICKER)
-    p.voucher[vouched] = traffickers[rng.integers(0, traffickers.size, vouched.size)]
+    voucher = traffickers[rng.integers(0, traffickers.size, vouched.size)]
+    p.voucher[vouched] = np.where(voucher != vouched, voucher, -1)  # nobody vouches for himself
     p.exposure[users] = 1.0
 
 

@@ -58,7 +58,8 @@ def route_loss(world: World) -> np.ndarray:
 
 def displacement(world: World) -> np.ndarray:
     """Per source of `HEROIN_SOURCES`: heroin arrivals relative to the start of the run, (loss then /
-    loss now) ^ elasticity; 1 during the burn-in.
+    loss now) ^ elasticity; 1 during the burn-in, and 1 for a source whose routes lost nothing at the
+    start (no searches, or searches that never detect), since a ratio to no risk says nothing.
 
     Traffickers adapt to a route's risk by moving flows elsewhere (L2081; CADAP, L1225): when the
     anti-corruption drive removes corrupt customs officers, more searches find lots and less heroin
@@ -66,8 +67,9 @@ def displacement(world: World) -> np.ndarray:
     theta = world.scenario.supply.route_elasticity
     if theta == 0.0 or world.route_loss_start.size == 0:
         return np.ones(len(HEROIN_SOURCES))
+    start = world.route_loss_start
     now = np.maximum(route_loss(world), 1e-12)
-    return np.minimum((world.route_loss_start / now) ** theta, MAX_ROUTE_GROWTH)
+    return np.where(start > 0, np.minimum((start / now) ** theta, MAX_ROUTE_GROWTH), 1.0)
 
 
 def harvest_weight(month: int, start: int, months: int, in_season_share: float) -> float:

@@ -29,10 +29,11 @@ from northroute.processes import kernels, relations
 from northroute.processes.matching import random_member
 from northroute.processes.prices import cutting
 from northroute.world.arrays import scatter_add
-from northroute.world.people import COMMUNITY, LEADER, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
+from northroute.world.people import ACTIVE, COMMUNITY, LEADER, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, World
 
 EWMA = 0.25  # assumption: weight of the latest week in dealers' smoothed sales
+STOCK_LEFT_G = 1e-9  # a dealer whose stock was shared out keeps a rounding residue, not stock to sell
 
 
 def ration(group: np.ndarray, want: np.ndarray, available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,6 +180,10 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     n_keys = world.geo.n * N_SUBSTANCES
     dealers, users = p.rows(RETAIL), p.rows(USER)
     nd = dealers.size
+    gone = users[p.pool[users] >= 0]
+    buyer = p.pool[gone]
+    gone = gone[(p.role[buyer] != USER) | (p.status[buyer] != ACTIVE)]  # he quit, was arrested or now deals
+    p.pool[gone] = -1
     with p.slots(dealers) as slot:
         lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER, slot)[1]
         price, want, mine, asked = kernels.retail_demand(
@@ -187,19 +192,25 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     stock = np.append(p.stock_g[dealers], 0.0)
     got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
     short = kernels.retail_fill(want, mine, price, stock, asked, got, sold, revenue)
+    counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
+    counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
+    credit = mine  # the dealer each buyer counts for (slot nd: none)
     if short.size and nd:
-        has = np.flatnonzero(stock[:nd] > 0)
+        has = np.flatnonzero(stock[:nd] > STOCK_LEFT_G)
         key_d = p.market[dealers]
         alt = random_member(rng, p.market[users[short]], has, key_d[has], n_keys)
         idx, seller = short[alt >= 0], alt[alt >= 0]
         got_alt = got[idx]
+        before = got_alt.copy()
         still = np.bincount(seller, want[idx] - got_alt, nd + 1)
         kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
+        buyer = (got_alt > before) & ((p.pool[users[idx]] < 0) | (p.pool[users[idx]] == users[idx]))
+        counterparts += np.bincount(seller[buyer], minlength=nd + 1)  # the second dealer knows him too
+        credit = mine.copy()
+        credit[idx[buyer & (before == 0)]] = nd  # his own dealer sold him nothing
     flat = lambda a: a.reshape(-1)  # noqa: E731
-    counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
-    counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
-    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
+    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, credit,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
                           counterparts)
     wh = p.rows(WHOLESALE)

@@ -28,11 +28,12 @@ def init(world: World, rng: np.random.Generator) -> None:
     """Routes start empty; the burn-in fills them."""
 
 
-def _split_at_hubs(world: World) -> None:
+def _split_at_hubs(world: World, moved: np.ndarray) -> None:
+    """Large lots that have just reached a hub are split there (a lot waiting at the hub is not split again)."""
     lots, geo = world.lots, world.geo
     t = world.scenario.trafficking
     node = geo.route_nodes[lots.route, lots.pos]
-    big = np.flatnonzero(geo.is_hub[node] & (lots.bulk_g > t.split_min_kg * 1000.0) & (lots.born < world.t))
+    big = np.flatnonzero(geo.is_hub[node] & (lots.bulk_g > t.split_min_kg * 1000.0) & moved)
     k = t.split_parts
     if big.size == 0 or k < 2:
         return
@@ -67,6 +68,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         justice.seize_lots(world, seized, recorded=True)
         wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
         wk.count("courier_arrests", "trafficking", s, 1.0)
+        justice.record_courier_cases(world, geo.region_of[n], s)
         # a lot seized as it enters from Kyrgyzstan or Uzbekistan is still in its foreign supplier's hands
         wk.count("foreign_courier_arrests", "trafficking", lots.substance[seized & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one
@@ -85,5 +87,6 @@ def step(world: World, rng: np.random.Generator) -> None:
         scatter_add(world.people.cash, lots.owner[sold], g * russia_price_per_g(world)[s])
         scatter_add(wk.exported_g, (n, s), g)
         scatter_add(wk.route_exported_g, (lots.route[sold], s), g)
-    lots.keep(~(seized | sold))
-    _split_at_hubs(world)
+    gone = seized | sold
+    lots.keep(~gone)
+    _split_at_hubs(world, moving[~gone])

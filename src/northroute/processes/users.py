@@ -58,7 +58,7 @@ def add_users(world: World, rng: np.random.Generator, region: np.ndarray, substa
     need = daily_dose(world)[substance] * 7.0 * np.exp(0.3 * rng.standard_normal(n))
     return world.people.append(n, role=USER, status=ACTIVE, substance=substance, region=region,
                                since=world.t, entered=world.t, addiction=addiction, income=income,
-                               need_g=need, cash=income)
+                               need_g=need, cash=income, exposure=1.0)  # a user knows his dealer (7.8 item 7)
 
 
 def init(world: World, rng: np.random.Generator) -> None:
@@ -89,11 +89,14 @@ def reassign_dealers(world: World, rng: np.random.Generator) -> None:
 
 
 def form_pools(world: World, rng: np.random.Generator) -> None:
-    """Re-form buying pools among heroin users of the same region; members take the buyer's dealer."""
+    """Re-form buying pools among heroin users of the same region; members take the buyer's dealer.
+    Every user's exposure is reset to his one dealer, a pool's buyer's to the pool (M35), so a dealer
+    gone back to use sheds his dealing contacts within a month."""
     p, m = world.people, world.scenario.market
     p.pool[:] = -1
-    her = p.rows(USER)
-    her = her[p.substance[her] == HEROIN]
+    users = p.rows(USER)
+    p.exposure[users] = 1.0
+    her = users[(p.substance[users] == HEROIN) & (p.supplier[users] >= 0)]  # a pool buys from its buyer's dealer
     members = her[rng.random(her.size) < m.pool_share]
     if members.size < m.pool_size:
         return
@@ -107,7 +110,6 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     leader = members[np.arange(members.size) - rank % m.pool_size]
     p.pool[members] = leader
     p.supplier[members] = p.supplier[leader]
-    p.exposure[her] = 1.0  # a user knows his dealer; a pool's buyer also knows the pool (M35)
     p.exposure[members[members == leader]] = m.pool_size
 
 

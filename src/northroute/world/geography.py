@@ -52,6 +52,7 @@ class Geography:
     trucks_per_day: np.ndarray
     inspections_per_day: np.ndarray
     corruption_level: np.ndarray  # int8 per place: +1 more corrupt, -1 less, 0 average (SF26, data/places.csv)
+    region_of: np.ndarray  # per place: the region it lies in (itself for a region, -1 outside Kazakhstan)
     route_names: tuple[str, ...]
     route_nodes: np.ndarray  # [routes, max_len] place index, -1 padded
     route_len: np.ndarray  # nodes per route
@@ -149,6 +150,8 @@ def load_geography() -> Geography:
         trucks_per_day=places["trucks_per_day"].fillna(0).to_numpy(float),
         inspections_per_day=places["inspections_per_day"].fillna(0).to_numpy(float),
         corruption_level=places["corruption"].map({"high": 1, "low": -1}).fillna(0).to_numpy(np.int8),
+        region_of=np.array([i if k == "region" else idx.get(r, -1)
+                            for i, (k, r) in enumerate(zip(kind, places["region"].fillna(""), strict=True))]),
         route_names=names,
         route_nodes=route_nodes,
         route_len=np.array([len(p) for p in paths]),

@@ -28,11 +28,9 @@ class Ties(Table):
         "uses": np.dtype(np.int32),  # times used
     }
 
-    def add(self, src: np.ndarray, dst: np.ndarray, kind: int, week: int) -> None:
-        """New ties of one kind (introductions, vouching, prison): no merging."""
-        n = np.size(src)
-        if n:
-            self.append(n, src=src, dst=dst, kind=kind, first=week, last=week, uses=1)
+    def add(self, src: np.ndarray, dst: np.ndarray, kind: int, week: int) -> np.ndarray:
+        """New ties of one kind (introductions, vouching, prison): no merging. Returns their rows."""
+        return self.append(np.size(src), src=src, dst=dst, kind=kind, first=week, last=week, uses=1)
 
     def merge_trade(self, src: np.ndarray, dst: np.ndarray, week: int) -> None:
         """Record deals: an existing seller-buyer pair counts its uses, a new pair becomes a tie."""
@@ -46,10 +44,11 @@ class Ties(Table):
         found = pos < known.size
         found[found] = known[order][pos[found]] == pairs[found]
         rows = trade[order[pos[found]]]
-        self.uses[rows] += 1
+        self.uses[rows] += uses[found].astype(np.int32)
         self.last[rows] = week
         new = pairs[~found]
-        self.add((new >> 32).astype(np.int32), (new & 0xFFFFFFFF).astype(np.int32), TRADE, week)
+        n = self.add((new >> 32).astype(np.int32), (new & 0xFFFFFFFF).astype(np.int32), TRADE, week)
+        self.uses[n] = uses[~found]
 
     def forget_trade(self, before_week: int) -> None:
         """Trade ties unused since `before_week` fade; other kinds stay."""
