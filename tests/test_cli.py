@@ -64,6 +64,14 @@ def _bad_toml(tmp: Path) -> str:
     return str(tmp / "bad.toml")
 
 
+def _write(tmp: Path, name: str, text: str | bytes) -> str:
+    """A scenario file; a.toml's parent b.toml extends it back (a cycle)."""
+    (tmp / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    if name == "a.toml":
+        (tmp / "b.toml").write_text('extends = "a.toml"\n')
+    return str(tmp / name)
+
+
 def _not_a_folder(tmp: Path) -> str:
     (tmp / "afile").write_text("x")
     return str(tmp / "afile" / "runs")
@@ -78,6 +86,12 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["run", "--scale", "abc"], "--scale"),
     (lambda t: ["run", "--nonsense"], "--nonsense"),
     (lambda t: ["run", "--out", _not_a_folder(t)], "cannot write to output folder"),
+    (lambda t: ["run", _write(t, "a.toml", 'extends = "b.toml"'), "--scale", "0.01"], "extends itself"),
+    (lambda t: ["run", _write(t, "n.toml", 'name = "../../x"'), "--scale", "0.01"], "plain file name"),
+    (lambda t: ["run", _write(t, "l1.toml", b'name = "caf\xe9"'), "--scale", "0.01"], "cannot read"),
+    (lambda t: ["run", "foo[/x]"], "unknown scenario 'foo[/x]'"),
+    (lambda t: ["run", "--set", "population.heroin_users=0", "--set", "population.cannabis_users=0"],
+     "a market needs users"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     args = make_args(tmp_path)
@@ -134,3 +148,17 @@ def test_prices_beyond_the_reported_rise_are_flagged() -> None:
     ts = pd.DataFrame({"date": ["2012-01-02", "2015-01-05"], "place": "KZ", "metric": "price",
                        "substance": "heroin", "level": "retail", "value": [50_000.0, 7_000.0]})
     assert len(run_warnings(ts)) == 1 and not run_warnings(ts.assign(value=[7_000.0, 40_000.0]))
+
+
+def test_a_run_repeats_from_its_manifest_and_a_folder_does_not_hide_a_built_in(tmp_path):
+    """`northroute run RUN/manifest.json` reruns the scenario the run started from, identically; a folder named
+    like a built-in scenario (say, an --out folder) does not shadow it."""
+    (tmp_path / "baseline-2012").mkdir()
+    args = ["--scale", "0.01", "--years", "0.2", "--set", "time.burn_in_weeks=4", "--no-report", "--json"]
+    first = cli("run", "baseline-2012", *args, "--out", "a", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run_dir = tmp_path / json.loads(first.stdout.strip().splitlines()[-1])["run_dir"]
+    again = cli("run", str(run_dir / "manifest.json"), "--no-report", "--json", "--out", "b", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    rerun = tmp_path / json.loads(again.stdout.strip().splitlines()[-1])["run_dir"]
+    assert (run_dir / "timeseries.parquet").read_bytes() == (rerun / "timeseries.parquet").read_bytes()

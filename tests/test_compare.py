@@ -38,12 +38,12 @@ def test_table_report_and_runs(tmp_path):
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text
     assert "SF27" in text and "90% t-interval" in text and "period:" in text
+    assert "keeps at least one drug officer" in text  # scale 0.01: counts of the force are inflated (ODD lim. 4)
     assert "the last half of the run" in text  # B's timeline starts in 2014, after these 16 weeks
     csv = pd.read_csv(folder / "comparison.csv", index_col="key")
     assert list(csv.index) == [c.key for c in CLAIMS]
     assert {"A mean", "A lo", "A hi", "B − A", "B − A lo", "B − A hi", "as claimed"} <= set(csv.columns)
-    claimed = csv["thesis claim"].notna()
-    assert csv.loc[claimed, "as claimed"].isin(["yes", "no", "n/a"]).all() and "left blank" not in text
+    assert csv["as claimed"].isna().all() and "left blank" in text  # B's strategy starts after these 16 weeks
     page = (folder / "comparison.html").read_text()
     assert "<table id='claims'>" in page and "rises (SF17, L1378)" in page
     assert "fig-trend-0" in page and "Side by side" in page  # the existing comparison figures are still there
@@ -115,3 +115,15 @@ def test_period_defaults_to_bs_first_timeline_date():
     assert claim_period(start, 417, [date(2014, 1, 6)], from_year=2016).start == date(2016, 1, 4)
     with pytest.raises(ValueError, match="--from-year"):
         claim_period(start, 417, from_year=2011)
+
+
+def test_claims_are_judged_when_bs_strategy_acts_inside_the_run(tmp_path):
+    """A timeline step that raises corruption detection within the run makes B − A a test of the claims."""
+    early = tmp_path / "early.toml"
+    early.write_text('name = "early"\nextends = "baseline-2012"\n[[timeline]]\ndate = 2012-02-06\n'
+                     'set = { "anticorruption.detect_rate" = 0.4 }\n')
+    res = cli("baseline-2012", str(early), *TINY, "--out", str(tmp_path / "cmp"))
+    assert res.returncode == 0, res.stderr
+    csv = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col="key")
+    claimed = csv["thesis claim"].notna()
+    assert csv.loc[claimed, "as claimed"].isin(["yes", "no", "n/a"]).all() and "left blank" not in res.stdout

@@ -248,7 +248,7 @@ def test_scorecard_counts_facts_of_the_spec_list_as_a_whole() -> None:
                          "construction": ["", "an input", "", "", "a rule"]})
     assert by_fact(card).to_dict() == {"SF1": True, "SF3": False, "SF25": True}
     assert "4 of 5 tests" in summary(card) and "2 of the 3 facts" in summary(card)
-    assert "1 of them by construction" in summary(card)  # SF25 passes by a rule; SF3 misses
+    assert "0 of them by construction" in summary(card)  # SF25b passes by a rule, but SF25 tests the model
 
 
 def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:
@@ -318,3 +318,24 @@ def test_protectors_take_kin_clients_first() -> None:
     assert kin < 0.5 and others > 0.1
     order = corruption.clients_first(build_world(tiny(), 1), np.array([5, 3, 9]))
     assert order.tolist() == [5, 3, 9]
+
+
+def test_scorecard_prints_open_band_edges_and_counts_construction_by_fact() -> None:
+    """A band written as 1 + 1e-9 is '> 1' (exactly 1 misses), a fact is by construction only when every one of
+    its tests is, and a seed without a value still counts among the seeds."""
+    from northroute.validation.facts import INF, Fact
+    from northroute.validation.scorecard import seeds_in_band, tally
+
+    runs = [pd.DataFrame({"date": ["2012-01-02"], "place": ["KZ"], "substance": ["heroin"], "level": ["user"],
+                          "metric": ["users"], "world": ["true"], "value": [v]}) for v in (1.0, 1.0, np.nan)]
+    value = lambda t: float(t["value"].iloc[0])  # noqa: E731
+    facts = [Fact("SF1", "c", "L1", "m", (1.0 + 1e-9, INF), measure=value),
+             Fact("SF2", "c", "L1", "m", (0.0, 1.0 - 1e-9), measure=value),
+             Fact("SF3", "c", "L1", "m", (0.5, 2.0), measure=value, construction="a rule"),
+             Fact("SF3b", "c", "L1", "m", (0.5, 2.0), measure=value),
+             Fact("SF4", "c", "L1", "m", (0.5, 2.0), measure=value, construction="an input")]
+    card = scorecard({"baseline": runs}, facts).set_index("id")
+    assert card.loc["SF1", "band"] == "> 1" and card.loc["SF1", "status"] == "miss"
+    assert card.loc["SF2", "band"] == "< 1" and card.loc["SF2", "status"] == "miss"
+    assert card.loc["SF3", "band"] == "0.5 to 2" and seeds_in_band(card.loc["SF3"]) == "2 of 3"
+    assert tally(card.reset_index()) == {"tests": 3, "facts": 2, "facts_built": 1, "n_facts": 4}

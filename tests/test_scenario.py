@@ -95,3 +95,32 @@ def test_timeline_refuses_start_only_parameters(tmp_path):
     f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-01\nset = {"population.scale" = 0.5}\n')
     with pytest.raises(ScenarioError, match="only sets up the start"):
         nr.load_scenario(f)
+
+
+def test_timeline_reads_toml_dotted_keys_and_cycles_are_found_by_path(tmp_path):
+    f = tmp_path / "d.toml"
+    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2013-01-07\nset = { market.adulteration = 0.3 }\n')
+    assert nr.load_scenario(f).timeline[-1].set == {"market.adulteration": 0.3}
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "self.toml").write_text('extends = "../sub/self.toml"\n')
+    with pytest.raises(ScenarioError, match="extends itself"):
+        nr.load_scenario(tmp_path / "sub" / "self.toml")
+
+
+def test_draw_once_parameters_cannot_change_on_a_timeline(tmp_path):
+    """Values drawn once per person or officer would reach only newcomers (ODD limitation 12)."""
+    f = tmp_path / "t.toml"
+    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-05\nset = {"corruption.norm_cost" = 9}\n')
+    with pytest.raises(ScenarioError, match="only sets up the start"):
+        nr.load_scenario(f)
+
+
+def test_integer_parameters_are_known_from_the_schema() -> None:
+    from northroute.calibration.abc import as_run
+    from northroute.experiments.designs import param_type
+    from northroute.scenario import is_integer
+
+    assert is_integer("trafficking.split_parts") and not is_integer("supply.heroin_kg_per_year")
+    assert param_type(nr.load_scenario(), "supply.heroin_kg_per_year") is float  # its default is written 35000
+    assert as_run({"trafficking.split_parts": 3.26, "market.adulteration": 0.26}) == {
+        "trafficking.split_parts": 3, "market.adulteration": 0.26}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -47,7 +48,7 @@ class UsageError(Exception):
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -404,6 +405,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
     out.print(tab)
     if not table.attrs["judged"]:
         out.print(NOT_JUDGED, highlight=False)
+    if table.attrs["scale_note"]:
+        out.print(table.attrs["scale_note"], highlight=False)
     out.print(f"comparison: {html_path} (table: {csv_path.name}; runs in {folder}/A and {folder}/B)", highlight=False)
 
 

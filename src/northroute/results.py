@@ -248,7 +248,7 @@ def price_warnings(yearly: pd.Series, average: pd.Series, dearest: pd.Series) ->
 def _enforcement(ts: pd.DataFrame) -> list[dict[str, Any]]:
     """Per level: arrests a year in the true and the recorded world, and prisoners at the end."""
     nat = ts[ts["place"] == "KZ"]
-    years = max(1.0, (ts["week"].max() + 1) / 52.1775)
+    years = (ts["week"].max() + 1) / 52.1775  # a run shorter than a year is annualised too
     per = nat.groupby(["metric", "level", "world"], observed=True)["value"].sum() / years
     last = nat[nat["week"] == nat["week"].max()].groupby(["metric", "level"], observed=True)["value"].sum()
     rows = []

@@ -7,13 +7,14 @@ same way. Every error becomes a `ScenarioError` whose message is one line naming
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SUBSTANCES = ("heroin", "marijuana", "hashish")
 
@@ -560,6 +561,15 @@ class TimelineEvent(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict)
     note: str = ""
 
+    @field_validator("set", mode="before")
+    @classmethod
+    def _dotted(cls, values: Any) -> Any:
+        """`{ market.adulteration = 0.3 }` (TOML dotted keys, a nested table) means `"market.adulteration"`."""
+        if not isinstance(values, dict):
+            return values
+        return {f"{k}.{sub}" if isinstance(v, dict) else k: x
+                for k, v in values.items() for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
+
 
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -580,6 +590,20 @@ class Scenario(BaseModel):
     prison: PrisonParams = Field(default_factory=PrisonParams)
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        """The name names the run folder: no path separators, no leading dot."""
+        if not name.strip() or any(c in name for c in "/\\") or name.startswith(".") or name != name.strip():
+            raise ValueError("a scenario name must be a plain file name: no '/' or '\\', no leading '.' or spaces")
+        return name
+
+    @model_validator(mode="after")
+    def _someone_uses(self) -> Scenario:
+        if self.population.heroin_users + self.population.cannabis_users <= 0:
+            raise ValueError(NO_USERS)
+        return self
+
     @field_validator("timeline")
     @classmethod
     def _check_timeline(cls, events: list[TimelineEvent]) -> list[TimelineEvent]:
@@ -596,13 +620,18 @@ class Scenario(BaseModel):
         return max(1, round(self.time.years * 52.1775))
 
 
+NO_USERS = "a market needs users: population.heroin_users + population.cannabis_users must be above 0"
 SECTIONS = ("time", "population", "supply", "trafficking", "market", "users", "relations", "policing",
             "corruption", "anticorruption", "justice", "prison")
 INIT_ONLY_SECTIONS = ("time", "population")
-INIT_ONLY_PARAMS = ("trafficking.export_share", "relations.community_share", "relations.community_upper_start",
-                    "relations.kin_group_size",
+INIT_ONLY_PARAMS = ("trafficking.export_share", "trafficking.export_sensitivity", "relations.community_share",
+                    "relations.community_upper_start", "relations.kin_group_size",
                     "relations.kin_reach", "relations.circle_size", "policing.drug_officers",
-                    "policing.customs_officers", "prison.initial_inmates", "prison.prior_record_share")
+                    "policing.customs_officers", "prison.initial_inmates", "prison.prior_record_share",
+                    # drawn once per person or officer on entry: a step would reach only newcomers
+                    "corruption.norm_cost", "corruption.regional_spread", "users.heroin_g_per_day",
+                    "users.marijuana_g_per_day", "users.hashish_g_per_day", "users.weekly_income",
+                    "users.income_spread")
 
 
 def builtin_names() -> list[str]:
@@ -611,16 +640,29 @@ def builtin_names() -> list[str]:
 
 
 def _read_toml(source: str | Path) -> tuple[dict[str, Any], Path | None]:
+    """A scenario's table and its file (None for a built-in). A run's manifest.json is read as the scenario it
+    ran, so a run can be repeated from its folder."""
     path = Path(source)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix in (".toml", ".json") or path.is_file():
         if not path.is_file():
             raise ScenarioError(f"scenario file not found: {source}")
-        text, where = path.read_text(encoding="utf-8"), path
+        try:
+            text, where = path.read_text(encoding="utf-8-sig"), path.resolve()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"cannot read {source}: {exc}") from None
     elif str(source) in builtin_names():
         text, where = (resources.files("northroute") / "scenarios" / f"{source}.toml").read_text("utf-8"), None
     else:
         raise ScenarioError(f"unknown scenario '{source}' (built-ins: {', '.join(builtin_names())}; "
                             "or give a path to a .toml file)")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"bad JSON in {source}: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("scenario"), dict):
+            raise ScenarioError(f"{source} is not a run's manifest.json (no 'scenario' table)")
+        return {k: v for k, v in data["scenario"].items() if v is not None}, where
     try:
         return tomllib.loads(text), where
     except tomllib.TOMLDecodeError as exc:
@@ -639,13 +681,15 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     data, where = _read_toml(source)
+    me = str(where) if where is not None else str(source)  # a file by its resolved path, a built-in by name
     parent = data.get("extends")
     if parent:
-        if str(parent) in seen:
-            raise ScenarioError(f"scenario '{source}' extends itself through '{parent}'")
         if where is not None and str(parent) not in builtin_names():
             parent = where.parent / str(parent)
-        base = _raw(parent, (*seen, str(source)))
+        resolved = str(Path(parent).resolve()) if Path(parent).is_file() else str(parent)
+        if resolved in (*seen, me):
+            raise ScenarioError(f"scenario '{source}' extends itself through '{data.get('extends')}'")
+        base = _raw(parent, (*seen, me))
         base.pop("name", None)
         base.pop("description", None)
         data = _merge(base, {k: v for k, v in data.items() if k != "timeline"}) | {
@@ -660,7 +704,9 @@ def _one_line(exc: ValidationError) -> str:
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         return f"unknown parameter '{loc}'"
-    return f"{loc}: {msg} (got {err.get('input')!r})"
+    msg = msg.removeprefix("Value error, ")
+    got = repr(err.get("input"))
+    return (f"{loc}: " if loc else "") + msg + (f" (got {got})" if len(got) <= 80 else "")
 
 
 def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | None = None) -> Scenario:
@@ -676,6 +722,8 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
             raise ScenarioError(f"--set needs section.field=value, got '{item}'")
         key, text = item.split("=", 1)
         scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
+    if scen.population.heroin_users + scen.population.cannabis_users <= 0:  # an override skips the model check
+        raise ScenarioError(NO_USERS)
     return scen
 
 
@@ -689,6 +737,14 @@ def _parse_value(text: str) -> Any:
 def check_override(scen: Scenario, key: str, value: Any) -> None:
     """Raise ScenarioError unless `key` names a parameter and `value` fits its range."""
     apply_override(scen.model_copy(deep=True), key, value)
+
+
+def is_integer(key: str) -> bool:
+    """Does the schema declare `section.field` an integer (a study or a fit must then round its values)?"""
+    section, _, name = key.partition(".")
+    model = Scenario.model_fields[section].annotation if section in SECTIONS else None
+    field = getattr(model, "model_fields", {}).get(name)
+    return field is not None and field.annotation is int
 
 
 def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:

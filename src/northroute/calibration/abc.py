@@ -32,7 +32,7 @@ import pandas as pd
 
 import northroute as nr
 from northroute.calibration.targets import TARGETS, distance, statistics
-from northroute.scenario import Scenario, apply_override, load_scenario
+from northroute.scenario import Scenario, apply_override, is_integer, load_scenario
 
 # The parameters calibrated by default: assumption-only parameters with the largest Morris effect (mu*) on
 # the distance to thesis-2012-2017 (output thesis_distance). First chosen from the screening of nine
@@ -73,14 +73,14 @@ class Calibration:
     evaluations: int = 0
 
     def estimate(self) -> dict[str, float]:
-        """Weighted posterior mean of each parameter."""
+        """Weighted posterior mean of each parameter (rounded for integer parameters, as the runs round it)."""
         w = self.posterior["weight"].to_numpy()
-        return {k: float(np.sum(self.posterior[k].to_numpy() * w) / w.sum()) for k in self.params}
+        return as_run({k: float(np.sum(self.posterior[k].to_numpy() * w) / w.sum()) for k in self.params})
 
     def best(self) -> dict[str, float]:
         """The particle of the last generation closest to the targets (on the particle seeds)."""
         row = self.posterior.loc[self.posterior["distance"].idxmin()]
-        return {k: float(row[k]) for k in self.params}
+        return as_run({k: float(row[k]) for k in self.params})
 
     def held_out_seeds(self, n: int) -> tuple[list[int], list[int]]:
         """n selection seeds and n test seeds, after seed..seed+particle_seeds-1 (the particles' seeds unless
@@ -95,12 +95,15 @@ class Calibration:
         return float(np.interp((1 - level) / 2, cdf, v)), float(np.interp((1 + level) / 2, cdf, v))
 
 
+def as_run(values: dict[str, float]) -> dict[str, float]:
+    """Parameter values as a run uses them: integer parameters rounded."""
+    return {k: round(v) if is_integer(k) else v for k, v in values.items()}
+
+
 def scenario_with(base: Scenario, values: dict[str, float]) -> Scenario:
     scen = base.model_copy(deep=True)
-    for key, value in values.items():
-        section, name = key.split(".")
-        integer = isinstance(getattr(getattr(scen, section), name), int)
-        apply_override(scen, key, round(value) if integer else value)
+    for key, value in as_run(values).items():
+        apply_override(scen, key, value)
     return scen
 
 

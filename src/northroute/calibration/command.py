@@ -55,8 +55,8 @@ def register(app: typer.Typer) -> None:
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import fit_table
         from northroute.cli import UsageError, _digest, _fail, _progress, _writable, out, unique_name
-        from northroute.experiments.designs import read_params
-        from northroute.scenario import ScenarioError, check_override, load_scenario
+        from northroute.experiments.designs import problem, read_params
+        from northroute.scenario import ScenarioError, load_scenario
 
         try:
             if targets not in TARGETS:
@@ -67,9 +67,8 @@ def register(app: typer.Typer) -> None:
             if base.time.start.year > 2012 or base.time.start.year + years < 2018:
                 raise UsageError("the runs must cover 2012-2017 (check the scenario's start and --years)")
             ranges = read_params(params) if params else DEFAULT_PARAMS
-            for key, (lo, hi) in ranges.items():
-                check_override(base, key, lo)
-                check_override(base, key, hi)
+            checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
+            ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
             folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")
             if folder.is_dir() and any(folder.iterdir()):
                 raise UsageError(f"output folder {folder} is not empty")

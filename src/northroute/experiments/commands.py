@@ -290,8 +290,8 @@ def study(
         analysis["replicates"] = sa.replicate_check(analysis["outputs"], tolerance)
         if st.design.method in sa.INDEX_COLUMNS:
             analysis["sensitivity"] = sa.analyze(st, analysis["outputs"])
-    else:
-        st.refresh()
+    else:  # nobody holds the lock: a study still marked running lost its driver (killed), so it was interrupted
+        st.refresh(state="interrupted" if st.info["status"].get("state") == "running" else None)
         analysis = _analyse(st, output, tolerance)
     if "sensitivity" in analysis:
         _print_frame(analysis["sensitivity"].drop(columns=["method"]), "Sensitivity indices")

@@ -96,7 +96,8 @@ def param_type(base: Scenario, name: str) -> type:
     if not attr or attr not in getattr(type(sec), "model_fields", {}):
         check_override(base, name, None)  # raises the schema's own 'unknown parameter' line
         raise ScenarioError(f"unknown parameter '{name}'")  # pragma: no cover - check_override raised
-    return type(getattr(sec, attr))
+    declared = type(sec).model_fields[attr].annotation  # the schema's type, not that of the value written
+    return declared if declared in (int, float, bool, str) else type(getattr(sec, attr))
 
 
 def parse_vary(item: str, base: Scenario) -> tuple[str, list[Any]]:

@@ -32,6 +32,7 @@ RETAIL_TIER, KILO_TIER = 0, 1
 # to (the kilogram trade inside Kazakhstan) because their own arrests are too rare to measure (assumption).
 TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # sellers at the retail and at the wholesale price
 REFERENCE_WEEKS = 52  # assumption: markups are those of the first recorded year (Table 5.6 is 2012)
+REF_PRICE_WEEKS = 8  # assumption: weeks averaged into the users' reference price (one week's price is noisy)
 MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at arrest (numerical safety)
 
 
@@ -294,5 +295,15 @@ def step(world: World, rng: np.random.Generator) -> None:
     world.price_wholesale += lam * (wholesale - world.price_wholesale)
     world.price_retail += lam * (retail - world.price_retail)
     world.export_prob = export_probability(world, wholesale)
-    if world.t == world.burn_in - 1:  # users weigh prices against those of the run's first week, not the
-        world.price_retail_ref = reference_retail(world)  # warm start's, before stocks had filled (7.4)
+    first, end = ref_window(world)
+    if first <= world.t < end:
+        world.price_ref_sum += reference_retail(world)
+        if world.t == end - 1:
+            world.price_retail_ref = world.price_ref_sum / REF_PRICE_WEEKS
+
+
+def ref_window(world: World) -> tuple[int, int]:
+    """Weeks whose prices make the users' reference (7.4): the last `REF_PRICE_WEEKS` of the burn-in, not the
+    warm start's, taken before stocks had filled; the run's first weeks when the burn-in is shorter."""
+    end = max(world.burn_in, REF_PRICE_WEEKS)
+    return end - REF_PRICE_WEEKS, end

@@ -361,15 +361,29 @@ def _seed(r: Results) -> Any:
 
 
 STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
+SMALL_SCALE = 0.1  # below it every region still has a drug officer, so the force is larger than the scale says
+
+
+def small_scale_note(scale: float) -> str:
+    """A warning for runs below `SMALL_SCALE` (ODD limitation 4), or ''."""
+    if scale >= SMALL_SCALE:
+        return ""
+    return (f"At scale {scale:g} every region keeps at least one drug officer, so the police force, and with it "
+            "arrests, corruption and bribes, are larger than a national run's ÷ scale would be (docs/ODD.md, "
+            "limitation 4); use a scale of 0.1 or more for counts.")
 NOT_JUDGED = ("'as claimed' is left blank: the thesis's claims are about adding the anti-corruption strategy, and B "
-              "never detects corruption more than A (anticorruption.detect_rate), so B − A is not that change")
+              "never detects corruption more than A within the run (anticorruption.detect_rate), so B − A is not that "
+              "change")
 
 
 def strategy_strength(results: Results) -> float:
-    """The highest rate of corruption detection a run's scenario reaches, at the start or on its timeline."""
+    """The highest rate of corruption detection a run's scenario reaches, at the start or on a timeline step that
+    falls inside the run (a step after its last week never acted)."""
     sc = results.manifest.get("scenario", {}) or {}
     section, key = STRATEGY_KEY.split(".")
-    values = [sc.get(section, {}).get(key), *((ev.get("set") or {}).get(STRATEGY_KEY) for ev in sc.get("timeline", []))]
+    end = pd.to_datetime(results.timeseries["date"]).max()
+    steps = [ev for ev in sc.get("timeline", []) if pd.Timestamp(ev.get("date")) <= end]
+    values = [sc.get(section, {}).get(key), *((ev.get("set") or {}).get(STRATEGY_KEY) for ev in steps)]
     return max((float(v) for v in values if v is not None), default=0.0)
 
 
@@ -404,7 +418,8 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     agrees = ((sign > 0) & (out["B − A lo"] > 0)) | ((sign < 0) & (out["B − A hi"] < 0))
     judged = claims_apply(a, b)
     out["as claimed"] = np.where((sign == 0) | (not judged), "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
-    out.attrs.update(period=period.describe(), paired=paired, judged=judged,
+    scale = float(((a[0].manifest.get("scenario") or {}).get("population") or {}).get("scale", 1.0))
+    out.attrs.update(period=period.describe(), paired=paired, judged=judged, scale_note=small_scale_note(scale),
                      interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.)",
                      pairing="B − A paired by seed (common random numbers)" if paired else
                      "B − A not paired: the two sides ran different seeds, so it has no interval")
@@ -512,7 +527,8 @@ def claims_html(table: pd.DataFrame) -> str:
         f"{pairing}. Counts of people, cases, arrests, grams and money are national equivalents (simulated ÷ "
         "population scale), per year or, for states, averaged over the weeks. 'As claimed': yes when B − A has the "
         "sign of the thesis's claim and its interval excludes 0, no otherwise; nothing beyond that is judged."
-        f"{'' if table.attrs.get('judged', True) else ' ' + html.escape(NOT_JUDGED) + '.'}</p>"
+        f"{'' if table.attrs.get('judged', True) else ' ' + html.escape(NOT_JUDGED) + '.'}"
+        f" {html.escape(table.attrs.get('scale_note', ''))}</p>"
         f"<table id='claims'><tr>{head}</tr>{body}</table>"
     )
 
@@ -553,11 +569,13 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
         "<h2>Settings that differ</h2><table><tr><th class='l'>parameter</th><th>A</th><th>B</th></tr>"
         + diff_rows + "</table>",
         claims_html(claims if claims is not None else claims_table(a, b, period or period_of(b[0]))),
-        "<h2>Differences</h2><p class='note'>Totals over the recorded weeks (kg are simulated grams ÷ 1000), people "
-        "in the last week, mean national prices over the run. With several seeds on a side: the mean, and the lowest "
-        "and highest seed; 'seed ranges apart' says whether the two sides' ranges overlap.</p>"
+        "<h2>Differences</h2><p class='note'>Simulated totals over the recorded weeks, not national equivalents "
+        f"(divide by the population scale, {html.escape(ma['population scale'])}; kg are simulated grams ÷ 1000), "
+        "people in the last week, mean national prices over the run. With several seeds on a side: the mean, and "
+        "the lowest and highest seed; 'seed ranges apart' says whether the two sides' ranges overlap.</p>"
         f"<table id='differences'><tr><th class='l'>substance</th><th class='l'>measure</th>{head}</tr>{body}</table>",
-        "<h2>Key series, A and B</h2><p class='note'>National weekly values; solid lines world=true, dashed "
+        "<h2>Key series, A and B</h2><p class='note'>Weekly values of the whole simulated country (simulated rows "
+        "and grams: divide by the population scale for national equivalents); solid lines world=true, dashed "
         "world=recorded where the model has it; shaded bands span the seeds of a side.</p>",
     ]
     groups = {"A": ta, "B": tb}

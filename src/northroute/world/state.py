@@ -141,6 +141,7 @@ class World:
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
     price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))
+    price_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # over prices.ref_window
     crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
     route_loss_start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # heroin share expected seized
     # per source (supply.HEROIN_SOURCES) at the end of the burn-in; empty before (supply.displacement)
