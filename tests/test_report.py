@@ -83,7 +83,8 @@ def test_evidence_page_ranks_outputs_by_their_dependence_on_assumptions(page: st
     from northroute.report import evidence
 
     kinds = evidence.provenance_kinds()
-    assert kinds["assumption"] > 0 and kinds["thesis"] > 0
+    assert kinds["assumption"] > 0 and kinds["value from the thesis"] > 0
+    assert kinds["sourced rule, assumed value"] > 0  # "thesis L1910 ...; mean assumption" is not thesis evidence
     assert f"Of the model's {int(kinds.sum())} parameters" in page
     dep = evidence.dependence()
     assert set(dep["output"]) >= {"heroin_retail_price", "thesis_distance"} and (dep["relative"] >= 0).all()

@@ -19,14 +19,17 @@ SCREENING_TRAJECTORIES = 24  # Morris trajectories of the shipped screening (--n
 
 
 def provenance_kinds() -> pd.Series:
-    """Parameters by kind of provenance: thesis, other source, or assumption."""
+    """Parameters by kind of provenance: value from the thesis, value from another source, a rule with a source
+    but an assumed value ("thesis L1910 ...; mean assumption"), or an assumption outright."""
     def kind(p: str) -> str:
         p = p.strip().lower()
         if p.startswith("assumption"):
             return "assumption"
+        if "assumption" in p:
+            return "sourced rule, assumed value"
         if "thesis" in p or p.startswith("l") and p[1:2].isdigit():
-            return "thesis"
-        return "other source"
+            return "value from the thesis"
+        return "value from another source"
     return pd.Series([kind(r["provenance"]) for r in param_table()]).value_counts()
 
 
@@ -58,13 +61,15 @@ def parts() -> list[str]:
     return [
         "<h2>What is evidence and what is assumption</h2>\n<p class='note'>Of the model's "
         f"{total} parameters: {counts} (provenance as listed by <code>northroute params</code>). Below, how much "
-        "each screened output moves with the assumption-only parameters: the Morris effect mu* (mean absolute "
+        "each screened output moves with the screened parameters (those whose value is an assumption, outright "
+        "or for a sourced rule): the Morris effect mu* (mean absolute "
         "change of the output over one step across a parameter's screened range) divided by the output's mean, "
         f"summed over the {n_params} parameters screened and for the three largest. From the screening shipped "
         f"with the package (anticorruption-2015, scale 0.03, 2012-2017, {SCREENING_TRAJECTORIES} Morris "
         f"trajectories, {SCREENING_TRAJECTORIES * (n_params + 1)} runs; ranges and their reasons in "
         "<code>calibration/screening_ranges.toml</code>), not from this run; outputs and parameters not screened "
         "are not covered, and with so few trajectories the order of effects of similar size is rough.</p>",
-        "<table><thead><tr><th>output</th><th>sum of relative mu*</th><th>largest assumption effects</th></tr>"
+        "<table><thead><tr><th>output</th><th>sum of relative mu*</th>"
+        "<th>largest effects of screened parameters</th></tr>"
         f"</thead><tbody>{''.join(r for _, r in rows)}</tbody></table>",
     ]
