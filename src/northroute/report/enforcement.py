@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from northroute.report.figures import HEIGHT, PALETTE, TEMPLATE
+from northroute.report.figures import HEIGHT, PALETTE, TEMPLATE, _label_year
 
 LEVELS = ("user", "retail", "wholesale", "trafficking")
 WORLD_COLOURS = {"true": "#1f77b4", "recorded": "#d62728"}
@@ -22,20 +22,28 @@ def _national(ts: pd.DataFrame, metric: str) -> pd.DataFrame:
     return d.assign(year=d["date"].dt.year)
 
 
+def _year_labels(ts: pd.DataFrame) -> dict[int, str]:
+    """Each year as a bar's label, a partial year with its weeks ("2013 (26 wk)"), so its sum is not misread."""
+    weeks = pd.Series(ts["date"].unique()).dt.year.value_counts()
+    return {int(y): _label_year(int(y), int(n)) for y, n in weeks.items()}
+
+
 def arrests_figure(ts: pd.DataFrame) -> go.Figure:
     """Arrests a year by level: the person's real role (true) and the level of the charge (recorded)."""
     d = _national(ts, "arrests")
     g = d.groupby(["world", "level", "year"], observed=True)["value"].sum()
-    years = sorted(d["year"].unique())
+    years, label = sorted(d["year"].unique()), _year_labels(ts)
     fig = make_subplots(rows=1, cols=len(LEVELS), subplot_titles=LEVELS, shared_yaxes=False)
     for col, level in enumerate(LEVELS, start=1):
         for world, colour in WORLD_COLOURS.items():
             y = [float(g.get((world, level, yr), 0.0)) for yr in years]
-            fig.add_trace(go.Bar(x=years, y=y, name=world, marker_color=colour, showlegend=col == 1,
+            fig.add_trace(go.Bar(x=[label[yr] for yr in years], y=y, name=world, marker_color=colour,
+                                 showlegend=col == 1,
                                  hovertemplate=f"{level}, %{{x}}: %{{y:,.0f}} ({world})<extra></extra>"),
                           row=1, col=col)
     fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group", legend_title="world",
                       margin={"t": 50, "r": 20, "b": 40, "l": 60})
+    fig.update_yaxes(title_text="arrests (simulated rows)", row=1, col=1)
     return fig
 
 
@@ -67,10 +75,12 @@ def corruption_figure(ts: pd.DataFrame) -> go.Figure:
                                                  "(recorded)"))):
         d = _national(ts, metric)
         s = d[d["world"] == world].groupby("year")["value"].sum()
-        fig.add_trace(go.Bar(x=s.index, y=s.to_numpy(), name=label, marker_color=PALETTE[k + 2]), row=1, col=2)
+        year = _year_labels(ts)
+        fig.add_trace(go.Bar(x=[year[int(y)] for y in s.index], y=s.to_numpy(), name=label,
+                             marker_color=PALETTE[k + 2]), row=1, col=2)
     fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group",
                       margin={"t": 50, "r": 20, "b": 40, "l": 60})
-    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(rangemode="tozero", title_text="simulated rows")
     return fig
 
 
@@ -79,7 +89,8 @@ def parts(ts: pd.DataFrame, fig_html) -> list[str]:
     if "arrests" not in set(ts["metric"].astype(str)):
         return []
     return [
-        "<h2>Arrests, prison and corruption</h2>\n<p class='note'>Arrests a year by level. <b>true</b>: the "
+        "<h2>Arrests, prison and corruption</h2>\n<p class='note'>Arrests a year by level, in simulated rows "
+        "(divide by the population scale for national equivalents; a partial year shows its weeks). <b>true</b>: the "
         "arrested person's role; <b>recorded</b>: the level of the charge (possession = user, sale = retail, "
         "organised sale = wholesale, smuggling = trafficking). A pool's buyer is recorded as an organised "
         "distributor (M35), and couriers caught with a lot at a crossing are recorded smugglers.</p>",
