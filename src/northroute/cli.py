@@ -390,7 +390,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
                           "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
         return
     sc = scens["B"]
-    out.print(f"[bold]A[/] {scens['A'].name} vs [bold]B[/] {sc.name}: seeds {seeds[0]}-{seeds[-1]} on each side, "
+    which = f"seeds {seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
+    out.print(f"[bold]A[/] {escape(scens['A'].name)} vs [bold]B[/] {escape(sc.name)}: {which} on each side, "
               f"{sc.weeks} weeks at scale {sc.population.scale}", highlight=False)
     out.print(f"period: {period.describe()}", highlight=False)
     tab = Table(title="What the thesis claims: A, B and B − A",
@@ -477,8 +478,9 @@ def main() -> None:
         print(exc.ctx.get_help() if exc.ctx else "")
         sys.exit(0)
     except UsageError as exc:
-        hint = f" (see 'northroute {exc.ctx.info_name} --help')" if exc.ctx else ""
-        err.print(f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True)
+        sub = exc.ctx.info_name if exc.ctx and exc.ctx.parent is not None else ""  # the top level is named too
+        hint = f" (see 'northroute {sub + ' ' if sub else ''}--help')" if exc.ctx else ""
+        err.print(f"[bold red]error:[/] {escape(exc.format_message())}{hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
