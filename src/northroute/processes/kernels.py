@@ -17,10 +17,12 @@ from northroute.world.people import ACTIVE, RETAIL, WHOLESALE
 
 
 @njit(cache=True)
-def retail_demand(users, market, supplier, pool, need, cash, price_table, pool_discount, slot, nd):
+def retail_demand(users, market, supplier, pool, need, cash, price_table, pool_discount, slot, nd, role, status,
+                  user_role, active):
     """Price, wanted grams and dealer slot of each user; grams asked of each dealer slot.
 
-    Users without a valid dealer are given the stand-in slot `nd` (a dealer with no stock).
+    Users without a valid dealer are given the stand-in slot `nd` (a dealer with no stock). A pool member
+    whose buyer has quit, been arrested or started dealing since the pools formed buys alone (pool reset).
     """
     n = users.size
     price = np.empty(n)
@@ -29,6 +31,9 @@ def retail_demand(users, market, supplier, pool, need, cash, price_table, pool_d
     asked = np.zeros(nd + 1)
     for i in range(n):
         r = users[i]
+        b = pool[r]
+        if b >= 0 and (role[b] != user_role or status[b] != active):
+            pool[r] = -1
         pr = price_table[market[r]]
         if pool[r] >= 0:
             pr *= 1.0 - pool_discount

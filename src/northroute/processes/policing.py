@@ -80,8 +80,9 @@ def weigh_targets(world: World) -> Targets:
     p, pol, cor = world.people, world.scenario.policing, world.scenario.corruption
     rows = np.concatenate([p.rows(r) for r in ROLES])
     # a protector dismissed since the last corruption step shields nobody, though his deals end only there
-    serving = world.officers.status[np.maximum(p.protector, 0)] == SERVING
-    protector = np.where(serving, p.protector, -1)
+    protector = p.protector.copy()
+    deal = np.flatnonzero(protector >= 0)
+    protector[deal[world.officers.status[protector[deal]] != SERVING]] = -1
     out, cum, first, count, total = kernels.target_weights(
         rows, p.region, p.role, p.exposure, p.pool, p.supplier, protector, world.geo.n, pol.quota_pressure,
         pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.runner_boost)

@@ -180,21 +180,16 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
     n_keys = world.geo.n * N_SUBSTANCES
     dealers, users = p.rows(RETAIL), p.rows(USER)
     nd = dealers.size
-    gone = users[p.pool[users] >= 0]
-    buyer = p.pool[gone]
-    gone = gone[(p.role[buyer] != USER) | (p.status[buyer] != ACTIVE)]  # he quit, was arrested or now deals
-    p.pool[gone] = -1
     with p.slots(dealers) as slot:
         lead = kernels.runner_links(dealers, p.supplier, p.status, p.role, p.flags, LEADER, slot)[1]
         price, want, mine, asked = kernels.retail_demand(
             users, p.market, p.supplier, p.pool, p.need_g, p.cash, world.price_retail.ravel(),
-            m.pool_discount, slot, nd)
+            m.pool_discount, slot, nd, p.role, p.status, USER, ACTIVE)
     stock = np.append(p.stock_g[dealers], 0.0)
     got, sold, revenue = np.zeros(users.size), np.zeros(nd + 1), np.zeros(nd + 1)
     short = kernels.retail_fill(want, mine, price, stock, asked, got, sold, revenue)
     counterparts = np.ones(nd + 1)  # his supplier; retail_settle adds his buyers
     counterparts[:nd] += np.bincount(lead, minlength=nd)  # a leader's runners
-    credit = mine  # the dealer each buyer counts for (slot nd: none)
     if short.size and nd:
         has = np.flatnonzero(stock[:nd] > STOCK_LEFT_G)
         key_d = p.market[dealers]
@@ -205,12 +200,13 @@ def retail_sales(world: World, rng: np.random.Generator) -> None:
         still = np.bincount(seller, want[idx] - got_alt, nd + 1)
         kernels.retail_fill(want[idx], seller, price[idx], stock, still, got_alt, sold, revenue)
         got[idx] = got_alt
-        buyer = (got_alt > before) & ((p.pool[users[idx]] < 0) | (p.pool[users[idx]] == users[idx]))
+        who = users[idx]
+        pool = p.pool[who]
+        buyer = (got_alt > before) & ((pool < 0) | (pool == who))
         counterparts += np.bincount(seller[buyer], minlength=nd + 1)  # the second dealer knows him too
-        credit = mine.copy()
-        credit[idx[buyer & (before == 0)]] = nd  # his own dealer sold him nothing
+        mine[idx[buyer & (before == 0)]] = nd  # from here `mine` is whom he counts for: not his own dealer
     flat = lambda a: a.reshape(-1)  # noqa: E731
-    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, credit,
+    kernels.retail_settle(users, p.market, p.pool, p.need_g, p.cash, p.fill, got, price, mine,
                           flat(wk.consumed_g), flat(wk.need_g), flat(wk.buyers), flat(wk.transactions_pooled),
                           counterparts)
     wh = p.rows(WHOLESALE)
