@@ -92,6 +92,8 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["run", "foo[/x]"], "unknown scenario 'foo[/x]'"),
     (lambda t: ["run", "--set", "population.heroin_users=0", "--set", "population.cannabis_users=0"],
      "a market needs users"),
+    (lambda t: ["run", "--set", "time.start=2012-01-04"], "must be a Monday"),
+    (lambda t: ["validate", "--set", "time.years=1"], "with --years"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     args = make_args(tmp_path)

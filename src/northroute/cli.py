@@ -260,6 +260,9 @@ def validate(
             raise UsageError(f"validate takes at most two scenarios (baseline, reform), got {len(names)}")
         if seeds < 1:
             raise UsageError(f"--seeds must be 1 or more, got {seeds}")
+        if any(item.split("=", 1)[0].strip().startswith("time.") for item in set_ or []):
+            raise UsageError("validate: set the run length with --years (the liability pair keeps its own three "
+                             "years), not with --set time.*")
         names += ["baseline-2012", "anticorruption-2015"][len(names):]
         scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
                                                                                         names, strict=True)}

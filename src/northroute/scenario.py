@@ -45,6 +45,14 @@ class TimeParams(Section):
     burn_in_weeks: int = P(26, 0, 104, "weeks", "assumption: lets shipments fill the routes and stocks "
                            "settle before recording starts", "Weeks simulated before the start date, not recorded.")
 
+    @field_validator("start")
+    @classmethod
+    def _monday(cls, start: date) -> date:
+        """Weeks run Monday to Sunday: outputs are dated by their Monday and timeline steps apply on one."""
+        if start.weekday() != 0:
+            raise ValueError(f"the start must be a Monday ({start} is a {start.strftime('%A')})")
+        return start
+
 
 class PopulationParams(Section):
     scale: float = P(1.0, 0.001, 2.0, "fraction", "assumption: 1 = national scale, one agent row per "
@@ -757,7 +765,7 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     try:
         setattr(section, parts[1], value)
     except ValidationError as exc:
-        raise ScenarioError(f"{key}: {exc.errors()[0]['msg']} (got {value!r})") from None
+        raise ScenarioError(f"{key}: {exc.errors()[0]['msg'].removeprefix('Value error, ')} (got {value})") from None
     return scen
 
 
