@@ -189,17 +189,30 @@ def risk_factor(world: World) -> np.ndarray:
 
 
 def selling_price(world: World, rows: np.ndarray) -> np.ndarray:
-    """KZT per gram at the level each seller sells at, in his region and drug: the wholesale price for
-    wholesalers and traffickers, the retail price for retail dealers."""
+    """KZT that a gram each seller sells brings him, in his region and drug: the wholesale price for a
+    trafficker, the retail price for a retail dealer, and for a wholesaler, who sells through his team on
+    consignment (7.3), the retail price less the dealer's commission."""
     p = world.people
-    region, substance = p.region[rows], p.substance[rows]
-    return np.where(p.role[rows] >= WHOLESALE, world.price_wholesale[region, substance],
-                    world.price_retail[region, substance])
+    region, substance, role = p.region[rows], p.substance[rows], p.role[rows]
+    retail = world.price_retail[region, substance]
+    consigned = retail * (1.0 - world.scenario.market.dealer_commission)
+    return np.select([role == TRAFFICKER, role == WHOLESALE], [world.price_wholesale[region, substance], consigned],
+                     retail)
 
 
 def takings(world: World, rows: np.ndarray) -> np.ndarray:
-    """Weekly takings of each seller: his smoothed sales at his selling price."""
-    return world.people.demand_ewma[rows] * selling_price(world, rows)
+    """Weekly takings of each seller: his smoothed sales at his selling price; a wholesaler's sales are his
+    team's (runners through their leaders included), the street grams their customers ask for."""
+    p = world.people
+    sales = p.demand_ewma[rows].astype(float)
+    wh = np.flatnonzero(p.role[rows] == WHOLESALE)
+    if wh.size:
+        rd = p.rows(RETAIL)
+        boss = p.boss(rd)
+        ok = boss >= 0
+        team = np.bincount(boss[ok], p.demand_ewma[rd[ok]], minlength=len(p))
+        sales[wh] = team[rows[wh]]
+    return sales * selling_price(world, rows)
 
 
 def stock_loss(world: World) -> np.ndarray:
