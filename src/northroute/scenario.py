@@ -608,7 +608,7 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _someone_uses(self) -> Scenario:
-        if self.population.heroin_users + self.population.cannabis_users <= 0:
+        if not has_users(self):
             raise ValueError(NO_USERS)
         return self
 
@@ -626,6 +626,10 @@ class Scenario(BaseModel):
     @property
     def weeks(self) -> int:
         return max(1, round(self.time.years * 52.1775))
+
+
+def has_users(scen: Scenario) -> bool:
+    return scen.population.heroin_users + scen.population.cannabis_users > 0
 
 
 NO_USERS = "a market needs users: population.heroin_users + population.cannabis_users must be above 0"
@@ -730,7 +734,7 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
             raise ScenarioError(f"--set needs section.field=value, got '{item}'")
         key, text = item.split("=", 1)
         scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
-    if scen.population.heroin_users + scen.population.cannabis_users <= 0:  # an override skips the model check
+    if not has_users(scen):  # an override skips the model check
         raise ScenarioError(NO_USERS)
     return scen
 
@@ -747,12 +751,17 @@ def check_override(scen: Scenario, key: str, value: Any) -> None:
     apply_override(scen.model_copy(deep=True), key, value)
 
 
-def is_integer(key: str) -> bool:
-    """Does the schema declare `section.field` an integer (a study or a fit must then round its values)?"""
+def declared_type(key: str) -> Any:
+    """The type the schema declares for `section.field` (None for an unknown key): a study or a fit samples
+    and rounds by it, not by the type of the value written."""
     section, _, name = key.partition(".")
     model = Scenario.model_fields[section].annotation if section in SECTIONS else None
     field = getattr(model, "model_fields", {}).get(name)
-    return field is not None and field.annotation is int
+    return field.annotation if field is not None else None
+
+
+def is_integer(key: str) -> bool:
+    return declared_type(key) is int
 
 
 def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:

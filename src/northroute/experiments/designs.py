@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from northroute.scenario import Scenario, ScenarioError, _parse_value, apply_override, check_override
+from northroute.scenario import Scenario, ScenarioError, _parse_value, apply_override, check_override, declared_type
 
 METHODS = ("morris", "sobol")
 MAX_POINTS = 1_000_000
@@ -96,7 +96,7 @@ def param_type(base: Scenario, name: str) -> type:
     if not attr or attr not in getattr(type(sec), "model_fields", {}):
         check_override(base, name, None)  # raises the schema's own 'unknown parameter' line
         raise ScenarioError(f"unknown parameter '{name}'")  # pragma: no cover - check_override raised
-    declared = type(sec).model_fields[attr].annotation  # the schema's type, not that of the value written
+    declared = declared_type(name)
     return declared if declared in (int, float, bool, str) else type(getattr(sec, attr))
 
 

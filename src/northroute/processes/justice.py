@@ -207,22 +207,22 @@ def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, char
     s = p.substance[rows]
     dealer = charge != POSSESSION
     extra = rng.poisson(pol.test_purchases * pol.quota_pressure, rows.size) * dealer
-    wk.count("registered_crimes", "police", s, 1.0 + extra, "recorded")
-    wk.count("sale_crimes", "police", s[dealer], 1.0 + extra[dealer], "recorded")
-    scatter_add(wk.registered, (p.region[rows], s), 1.0 + extra)
-    wk.count("dealers_prosecuted", "police", s[dealer], 1.0, "recorded")
+    register_cases(world, p.region[rows], s, 1.0 + extra, dealer)
     for lv in range(4):
         wk.count("arrests", CHARGE_LEVEL[lv], s[charge == lv], 1.0, "recorded")
 
 
-def record_courier_cases(world: World, region: np.ndarray, substance: np.ndarray) -> None:
-    """A courier caught at a crossing is charged with smuggling: one registered sale-type crime in the
-    crossing's region, and one person prosecuted (no controlled purchases: he is caught with the lot)."""
+def register_cases(world: World, region: np.ndarray, substance: np.ndarray, crimes: np.ndarray,
+                   dealer: np.ndarray) -> None:
+    """Registered crimes of people charged, by drug and region; those charged with sale, organised sale or
+    smuggling (`dealer`) also count as prosecuted dealers and their crimes as sale crimes (SF34). A courier
+    caught at a crossing is one such crime in the crossing's region (no controlled purchases: he is caught
+    with the lot)."""
     wk = world.week
-    wk.count("registered_crimes", "police", substance, 1.0, "recorded")
-    wk.count("sale_crimes", "police", substance, 1.0, "recorded")
-    wk.count("dealers_prosecuted", "police", substance, 1.0, "recorded")
-    scatter_add(wk.registered, (region, substance), 1.0)
+    wk.count("registered_crimes", "police", substance, crimes, "recorded")
+    wk.count("sale_crimes", "police", substance[dealer], crimes[dealer], "recorded")
+    scatter_add(wk.registered, (region, substance), crimes)
+    wk.count("dealers_prosecuted", "police", substance[dealer], 1.0, "recorded")
 
 
 def seize_holdings(world: World, rng: np.random.Generator, rows: np.ndarray, officer: np.ndarray) -> None:

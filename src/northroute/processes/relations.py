@@ -119,7 +119,6 @@ def init(world: World, rng: np.random.Generator) -> None:
     traffickers = p.rows(TRAFFICKER)
     voucher = traffickers[rng.integers(0, traffickers.size, vouched.size)]
     p.voucher[vouched] = np.where(voucher != vouched, voucher, -1)  # nobody vouches for himself
-    p.exposure[users] = 1.0
 
 
 def link_kin_groups(world: World, rng: np.random.Generator) -> None:

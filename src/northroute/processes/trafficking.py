@@ -68,7 +68,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         justice.seize_lots(world, seized, recorded=True)
         wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
         wk.count("courier_arrests", "trafficking", s, 1.0)
-        justice.record_courier_cases(world, geo.region_of[n], s)
+        justice.register_cases(world, geo.region_of[n], s, np.ones(s.size), np.ones(s.size, bool))
         # a lot seized as it enters from Kyrgyzstan or Uzbekistan is still in its foreign supplier's hands
         wk.count("foreign_courier_arrests", "trafficking", lots.substance[seized & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one

@@ -70,12 +70,12 @@ def corruption_figure(ts: pd.DataFrame) -> go.Figure:
         s = _national(ts, metric).groupby("date")["value"].sum()
         fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), name=label, mode="lines",
                                  line={"color": PALETTE[k]}), row=1, col=1)
+    year = _year_labels(ts)
     for k, (metric, world, label) in enumerate((("corruption_convictions", "true", "officers convicted (true)"),
                                                 ("corruption_cases", "recorded", "cases incl. rumour dismissals "
                                                  "(recorded)"))):
         d = _national(ts, metric)
         s = d[d["world"] == world].groupby("year")["value"].sum()
-        year = _year_labels(ts)
         fig.add_trace(go.Bar(x=[year[int(y)] for y in s.index], y=s.to_numpy(), name=label,
                              marker_color=PALETTE[k + 2]), row=1, col=2)
     fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group",
