@@ -2,20 +2,28 @@
 
     python docs/build_odd.py          # rewrite docs/ODD.md
     python docs/build_odd.py --check  # exit 1 if docs/ODD.md is not what the code and template give
+    python docs/build_odd.py --scorecard RUN.json  # store a `validate --json` line as docs/scorecard.json, rebuild
 
 Placeholders: <<PARAMS:group>>, <<CONSTS:module>>, <<METRICS>> (the table), <<METRICS:count>> (how many
-series), <<EVENTS>>. Every parameter of the scenario schema must be assigned to exactly one group, so a
-new parameter fails the check until it is documented.
+series), <<EVENTS>>, <<SCORECARD>> (the facts of validation/facts.py with the values of docs/scorecard.json).
+Every parameter of the scenario schema must be assigned to exactly one group, so a new parameter fails the
+check until it is documented.
 """
 
 import datetime
 import importlib
+import json
 import pathlib
 import re
+import subprocess
 import sys
+
+import pandas as pd
 
 from northroute import record
 from northroute.scenario import param_table
+from northroute.validation import FACTS
+from northroute.validation.scorecard import band_label, tally
 from northroute.world import state
 
 SRC = pathlib.Path(importlib.import_module("northroute").__file__).parent
@@ -225,6 +233,49 @@ def events():
     return ", ".join(f"`{k}`" for k in state.EVENT_KINDS)
 
 
+SCORECARD = HERE / "scorecard.json"
+SCORECARD_COMMAND = "northroute validate --seeds 6 --workers 2 --json --quiet"
+
+
+def store_scorecard(path: str) -> None:
+    """Keep the last line of a `validate --json` output with the commit and date it was run at."""
+    facts = json.loads(pathlib.Path(path).read_text().strip().splitlines()[-1])
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                            cwd=HERE).stdout.strip()
+    record_ = {"command": SCORECARD_COMMAND, "commit": commit, "date": datetime.date.today().isoformat(),
+               "facts": facts}
+    SCORECARD.write_text(json.dumps(record_, indent=1) + "\n")
+
+
+def fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+def scorecard() -> str:
+    """The scorecard table of 1.2: each fact as the code defines it, with the values of docs/scorecard.json."""
+    sc = json.loads(SCORECARD.read_text())
+    runs = {f["id"]: f for f in sc["facts"]}
+    card = pd.DataFrame([{"id": f.id, "status": runs[f.id]["status"],
+                          "construction": "x" if runs[f.id]["by_construction"] else ""} for f in FACTS])
+    t = tally(card)
+    out = [f"`{sc['command']}` at commit {sc['commit']} ({sc['date']}): **{t['facts']} of the {t['n_facts']} "
+           f"facts pass** ({t['tests']} of {len(card)} tests), {t['facts_built']} of them by construction, so "
+           f"{t['facts'] - t['facts_built']} test the model.", "",
+           "| Test | Claim | Measured | Run | Band | Observed (90% interval) | Seeds in band | Verdict |",
+           "|---|---|---|---|---|---|---|---|"]
+    for f in FACTS:
+        r = runs[f.id]
+        lo, hi = r["interval"]
+        seen = "n/a" if r["observed"] is None else f"{fmt(r['observed'])} [{fmt(lo)}, {fmt(hi)}]"
+        seeds = f"{r['seeds_in_band']} of {r['n_seeds']}" if r["values"] else "n/a"
+        verdict = r["status"] + (", by construction" if r["by_construction"] else "")
+        if r["interval_crosses_band"]:
+            verdict += ", interval crosses the band's edge"
+        out.append(f"| {f.id} | {esc(f.claim)} | {esc(f.metric) or '-'} | {f.scenario} | {esc(band_label(f))} | {seen} "
+                   f"| {seeds} | {verdict} |")
+    return "\n".join(out)
+
+
 def build() -> str:
     tpl = (HERE / "ODD.template.md").read_text()
 
@@ -235,10 +286,11 @@ def build() -> str:
             "CONSTS": lambda: consts(arg),
             "METRICS": lambda: metrics(arg),
             "EVENTS": events,
+            "SCORECARD": scorecard,
         }
         return fill[kind]()
 
-    doc = re.sub(r"<<(PARAMS|CONSTS|METRICS|EVENTS):?([a-z]*)>>", sub, tpl)
+    doc = re.sub(r"<<(PARAMS|CONSTS|METRICS|EVENTS|SCORECARD):?([a-z]*)>>", sub, tpl)
     assert "<<" not in doc
     for n in rows:
         assert f"`{n}`" in doc, n
@@ -246,6 +298,8 @@ def build() -> str:
 
 
 if __name__ == "__main__":
+    if "--scorecard" in sys.argv:
+        store_scorecard(sys.argv[sys.argv.index("--scorecard") + 1])
     text = build()
     target = HERE / "ODD.md"
     if "--check" in sys.argv:

@@ -78,3 +78,21 @@ def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts(
     for _, row in table.iterrows():
         facts = [{"id": c.split(":")[0], "status": row[c], "by_construction": False} for c in status]
         assert fs.score(facts)["facts"] == row["facts"]
+
+
+def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
+    """docs/scorecard.json, which ODD 1.2's table shows, scores every fact the code defines and no other, with
+    the verdict the code declares (a `known_miss` or a `reason` misses, every other fact passes) and the code's
+    construction flags: a fact added, a declaration changed or a construction note added without running
+    `validate` again and storing its output fails here. (tests/test_validation_national.py runs it.)"""
+    import json
+
+    from northroute.validation import FACTS
+
+    stored = {f["id"]: f for f in json.loads((ROOT / "docs" / "scorecard.json").read_text())["facts"]}
+    assert list(stored) == [f.id for f in FACTS]
+    for f in FACTS:
+        assert stored[f.id]["status"] == ("miss" if f.known_miss or f.reason else "pass"), f.id
+        assert stored[f.id]["by_construction"] == bool(f.construction), f.id
+        if stored[f.id]["values"]:
+            assert stored[f.id]["n_seeds"] == 6, f.id

@@ -453,13 +453,13 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("0.49 nationally with seeds 0-5 (0.51, a pass, with seeds 0-2; 0.47 without released addicts "
-                     "joining a prison mate's team): kin wholesalers introduce kin, who rarely have prison ties, "
-                     "and shorter retail careers lower it (ODD 1.2, docs/studies.md)")),
+         known_miss=("under the band's lower edge: kin wholesalers introduce kin, who rarely have prison ties, and "
+                     "shorter retail careers lower it; earlier versions of the model passed it with some seeds "
+                     "(ODD 1.2, docs/studies.md)")),
     Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
          "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10,
-         known_miss=("retail places are few and careers last years: 0.24, at most 0.43 over the screened assumption "
-                     "ranges and about 0.56 with careers of half a year (ODD 1.2, docs/studies.md)")),
+         known_miss=("retail places are few and careers last years: at most 0.43 over the screened assumption ranges "
+                     "and about 0.56 with careers of half a year (facts search; ODD 1.2, docs/studies.md)")),
     Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
          "pool buyers convicted / distribution convictions", (1e-9, 1.0), measure=sf12),
     Fact("SF13", "Formal cooperation is almost never obtained", "L1956 [P23], L1942",
@@ -476,7 +476,7 @@ FACTS: tuple[Fact, ...] = (
          "heroin wholesale price in KUS, SEV, PAV / in ZHA, YUZ, ALA", (1.0 + 1e-9, INF), measure=sf16),
     Fact("SF17", "Rising enforcement raised the retail heroin price several-fold", "L1378, L2031 (CADAP)",
          "retail heroin price, last year / first year of the reform run", (3.0, 8.0), REFORM, sf17,
-         known_miss=("the arrest-risk premium and route displacement raise the retail heroin price about 1.9-fold, not"
+         known_miss=("the arrest-risk premium and route displacement raise the retail heroin price about two-fold, not"
                      " several-fold; the band is CADAP's 2010-2016 rise, a longer window (ODD 1.2)")),
     Fact("SF19", "Cannabis is >= 95% of seized weight every year", "Table 5.5, L1361-1370",
          "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19),
@@ -489,7 +489,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF24", "Heroin dominates investigators' caseloads (8 of 10)", "L1349 [P12], a northern investigator (L2131)",
          "heroin share of drug crimes registered in the northern regions (KUS, SEV, PAV, AKM)", (0.7, 0.9),
          measure=sf24,
-         known_miss=("0.66, just under the band; it passes in 6% of the facts search's points, with long retail "
+         known_miss=("just under the band; it passes in 6% of the facts search's points, with long retail "
                      "careers and a small marijuana flow (docs/studies.md)")),
     # band: the spec's ~80%; fixed here at +-10 points
     Fact("SF25", "Before the reform police control most retail volume", "L1590 [O3], L1652 [DE2]",
@@ -580,9 +580,9 @@ FACTS: tuple[Fact, ...] = (
          reason="a caution about police perceptions, not a model output"),
     Fact("SF39", "Heroin use declines", "L1406 [DE9], L1351, L1325",
          "heroin users, last year / first year of the reform run", (0.0, 1.0 - 1e-9), REFORM, sf39,
-         known_miss=("1.021 nationally with seeds 0-5; 0.98, a pass, until session 11, when users weighed prices "
-                     "against those before the burn-in and quit faster than their nominal rate all run long; the "
-                     "reform's price rise alone does not lower heroin use (ODD 1.2)")),
+         known_miss=("the reform's price rise alone does not lower heroin use, and the model has no purity-driven "
+                     "decline; the decline scored until session 11 came from a price reference taken before the "
+                     "burn-in, which made users quit faster than their nominal rate all run long (ODD 1.2)")),
     # scored on the reform run: the decline was observed in 2012-2019, and respondents gave "increased police
     # activity" as one of its reasons (L1406); the model has no purity-driven decline (its other reason)
     Fact("SF40", "Heroin is used more in the north, cannabis in the south", "L1353-1359, L1404 [DE11]",

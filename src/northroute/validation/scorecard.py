@@ -19,7 +19,7 @@ def _edge(v: float) -> tuple[float, bool]:
     return shown, shown != v
 
 
-def _band(fact: Fact) -> str:
+def band_label(fact: Fact) -> str:
     if fact.measure is None:
         return "n/a"
     (lo, lo_open), (hi, hi_open) = _edge(fact.band[0]), _edge(fact.band[1])
@@ -83,7 +83,7 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
     rows = []
     for f in facts:
         row = {"id": f.id, "claim": f.claim, "evidence": f.evidence, "scenario": f.scenario, "metric": f.metric,
-               "band": _band(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
+               "band": band_label(f), "lo_band": f.band[0], "hi_band": f.band[1], "mean": np.nan, "lo": np.nan,
                "hi": np.nan, "n": 0, "status": "miss", "note": f.reason, "construction": f.construction,
                "edge": False, "values": [], "in_band": 0, "n_seeds": 0}
         needed = [f.scenario] + ([f.twin] if f.twin else [])
@@ -158,7 +158,8 @@ def scorecard_json(card: pd.DataFrame) -> list[dict]:
              "interval": [num(r["lo"]), num(r["hi"])], "band": [num(r["lo_band"]), num(r["hi_band"])],
              "scenario": r["scenario"], "evidence": r["evidence"], "note": r["note"],
              "by_construction": bool(r["construction"]), "interval_crosses_band": bool(r["edge"]),
-             "values": [float(v) for v in r["values"]], "seeds_in_band": int(r["in_band"])}
+             "values": [float(v) for v in r["values"]], "seeds_in_band": int(r["in_band"]),
+             "n_seeds": int(r["n_seeds"])}
             for _, r in card.iterrows()]
 
 
