@@ -1,8 +1,8 @@
 """The scorecard at national scale, as `northroute validate --seeds 6` prints it (slow: ~3.5 min on 2 cores).
 
 The fact checks of test_enforcement and test_relations run at scale 0.05 with three seeds, where a few
-facts sit so near their band's edge that the seeds decide them: SF29b's check there fails on seeds 7-9
-with the shipped defaults (-1.07) and passes on seeds 1-3, 4-6 and 10-12 (ODD 7.13 rule 5). Here every
+facts sit so near their band's edge that the seeds decide them: SF29b's check there passes on some triples of
+seeds and fails on others (ODD 7.13 rule 5). Here every
 fact is scored as the ODD reports it, national and with seeds 0-5, and the verdicts must match what the
 code declares: a fact with a `known_miss` (or a `reason` it cannot be measured) misses, every other fact
 passes. A known miss that starts to pass fails too, so the scorecard's stated reasons cannot go stale.

@@ -34,7 +34,7 @@ from northroute.world.people import (
     purity,
 )
 from northroute.world.shipments import COVER_NAMES, COVER_WORDS
-from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
+from northroute.world.state import N_SUBSTANCES, REFORM_SWITCH, WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
 MONTHLY = 4  # weeks between measurements of network structure and exposure (slow to change, costly)
@@ -119,8 +119,8 @@ METRICS = (
     Metric("team_size_max", "wholesale", "national", "persons", "largest retail team of a wholesaler; every 4 weeks"),
     Metric("handovers", "user", "national", "hand-overs", "grams-weighted hand-overs from trafficker to "
            "consumer (SF3)"),
-    Metric("one_off_pairs", "wholesale", "national", "fraction", "share of trafficker-wholesaler ties used "
-           "only once in the last year (SF3); every 4 weeks"),
+    Metric("one_off_pairs", "wholesale", "national", "fraction", "share of the trafficker-wholesaler ties used "
+           "in the last year that were used only once since they were made (SF3); every 4 weeks"),
     Metric("exposure", "user", "national", "counterparties", "mean distinct counterparties a week (M3); "
            "every 4 weeks"),
     Metric("exposure", "retail", "national", "counterparties", "mean distinct counterparties a week; every 4 weeks"),
@@ -136,6 +136,8 @@ METRICS = (
     Metric("tenure_weeks", "retail", "national", "weeks/week", "summed career weeks of this week's leavers "
            "(divide by leavers for the mean career length)"),
     Metric("tenure_weeks", "wholesale", "national", "weeks/week", "summed career weeks of this week's leavers"),
+    Metric("switch_deals", "wholesale", "national", "deals", "protection deals standing that began before the "
+           "reform's switch, 2015-01-05 (SF27b's cohort); weekly"),
     Metric("entrants", "wholesale", "national", "persons/week", "new wholesalers (all)"),
     Metric("entrants_introduced", "wholesale", "national", "persons/week", "new wholesalers with an introducer"),
     Metric("entrants_kin", "wholesale", "national", "persons/week", "new wholesalers introduced by kin"),
@@ -210,6 +212,8 @@ METRICS = (
       "arrested (M52)"),
     C("deals_ended_by_arrest", "wholesale", "deals/week", "protection deals ended because the dealer or the "
       "protector was arrested (SF27)"),
+    C("switch_deals_ended_by_arrest", "wholesale", "deals/week", "of those, deals that began before the reform's "
+      "switch, 2015-01-05 (SF27b)"),
     C("bribes_kzt", "police", "KZT/week", "protection payments and bribes at arrest", by_drug=False),
     C("extortion_kzt", "police", "KZT/week", "cash taken from users by extorting officers", by_drug=False),
     C("corruption_convictions", "police", "officers/week", "corrupt officers convicted", by_drug=False),
@@ -355,6 +359,10 @@ class Recorder:
         for (name, level), values in self._structure.items():
             self._set(w, name, level, "national", np.asarray(values, float).reshape(1, -1))
         self._set(w, "handovers", "user", "national", nat(_ratio(wk.handovers[0], wk.handovers[1])))
+        wh = world.people.rows(WHOLESALE)
+        cohort = wh[(world.people.protector[wh] >= 0) & (world.people.deal_since[wh] < world.t_of(REFORM_SWITCH))]
+        self._set(w, "switch_deals", "wholesale", "national",
+                  nat(np.bincount(world.people.substance[cohort], minlength=N_SUBSTANCES)))
         for role, level in ((USER, "user"), (RETAIL, "retail"), (WHOLESALE, "wholesale")):
             self._set(w, "leavers", level, "national", nat(wk.exits[role, :, 1]))
             self._set(w, "tenure_weeks", level, "national", nat(wk.exits[role, :, 0]))

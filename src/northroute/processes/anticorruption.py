@@ -93,6 +93,4 @@ def _take_down_clients(world: World, rng: np.random.Generator, caught: np.ndarra
         taken = clients[rng.random(clients.size) < a.taken_down]
         world.week.count("taken_down", "wholesale", p.substance[taken], 1.0)
         justice.arrest(world, rng, taken, bribery=True)
-    left = clients[p.protector[clients] >= 0]  # not arrested: the deal ends with the officer's arrest
-    world.week.count("deals_ended_by_arrest", "wholesale", p.substance[left], 1.0)
-    p.protector[clients] = -1
+    justice.end_deals_by_arrest(world, clients)  # those not arrested: the deal ends with the officer's arrest

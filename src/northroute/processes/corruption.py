@@ -153,6 +153,7 @@ def protection_deals(world: World, rng: np.random.Generator) -> None:
     officer = fill_slots(rng, p.region[free].astype(np.int64), open_slots,
                          off.place[open_slots].astype(np.int64), world.geo.n)
     p.protector[free[officer >= 0]] = officer[officer >= 0]
+    p.deal_since[free[officer >= 0]] = world.t
     world.log("protection_deal", person=free[officer >= 0], place=p.region[free[officer >= 0]],
               substance=p.substance[free[officer >= 0]], value=officer[officer >= 0])
 

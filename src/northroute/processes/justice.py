@@ -42,7 +42,7 @@ from northroute.world.people import (
     USER,
     WHOLESALE,
 )
-from northroute.world.state import World
+from northroute.world.state import REFORM_SWITCH, World
 
 POSSESSION, SALE, ORGANISED, SMUGGLING = 0, 1, 2, 3
 CHARGE_LEVEL = ("user", "retail", "wholesale", "trafficking")  # the level a charge is recorded under
@@ -268,6 +268,17 @@ def seize_lots(world: World, hit: np.ndarray, recorded: bool) -> None:
     world.log("seizure", person=lots.owner[hit], place=node, substance=s, grams=g, value=lots.cover[hit])
 
 
+def end_deals_by_arrest(world: World, clients: np.ndarray) -> None:
+    """The protection deals of `clients` end with the arrest of the client or of his protector (SF27), counted
+    all together and, apart, those standing since before the reform's switch, the dyads SF27b follows."""
+    p = world.people
+    dealt = clients[p.protector[clients] >= 0]
+    world.week.count("deals_ended_by_arrest", "wholesale", p.substance[dealt], 1.0)
+    cohort = dealt[p.deal_since[dealt] < world.t_of(REFORM_SWITCH)]
+    world.week.count("switch_deals_ended_by_arrest", "wholesale", p.substance[cohort], 1.0)
+    p.protector[clients] = -1
+
+
 def _leave_market(world: World, rng: np.random.Generator, rows: np.ndarray, years: np.ndarray) -> None:
     """The convicted leave the market for prison: careers end, teams are orphaned, traffickers are
     replaced from the wholesalers of their drug (M19), protection deals end."""
@@ -277,8 +288,7 @@ def _leave_market(world: World, rng: np.random.Generator, rows: np.ndarray, year
     dealers = rows[p.role[rows] != USER]
     careers.count_exits(world, dealers, log=False)
     traffickers = rows[p.role[rows] == TRAFFICKER]
-    world.week.count("deals_ended_by_arrest", "wholesale", p.substance[rows[p.protector[rows] >= 0]], 1.0)
-    p.protector[rows] = -1
+    end_deals_by_arrest(world, rows)
     p.flags[rows] &= NOT_LEADER  # a jailed leader's runners are placed again as orphans
     prison.admit(world, rows, years)
     if traffickers.size:

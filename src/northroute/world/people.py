@@ -54,6 +54,7 @@ class People(Table):
         "reputation": np.dtype(np.float32),  # years of trading without a failure
         "exposure": np.dtype(np.float32),  # distinct counterparties per week, smoothed (M3)
         "protector": np.dtype(np.int32),  # officer row protecting him (wholesalers), or -1 (M49)
+        "deal_since": np.dtype(np.int32),  # week his protection deal began (SF27b's cohort)
         "release": np.dtype(np.int32),  # week an inmate is released
         "convictions": np.dtype(np.int8),  # prison terms served or serving
         "scratch": np.dtype(np.int32),  # -1 except inside a `slots` block

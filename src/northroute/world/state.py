@@ -17,6 +17,9 @@ from northroute.world.ties import Ties
 
 N_SUBSTANCES = 3
 WEEKS_PER_YEAR = 52.1775
+# The first Monday of 2015, when the Anti-corruption Strategy 2015-2025 took effect (thesis L98, L1702-1704):
+# SF27b follows the protection deals standing then (People.deal_since, justice.end_deals_by_arrest)
+REFORM_SWITCH = date(2015, 1, 5)
 
 
 EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_dealing", "promote",
@@ -172,6 +175,10 @@ class World:
     @property
     def date(self) -> date:
         return self.scenario.time.start + timedelta(weeks=self.week_index)
+
+    def t_of(self, day: date) -> int:
+        """The step (week since the warm start) whose recorded week begins on or after `day`."""
+        return self.burn_in + -((self.scenario.time.start - day).days // 7)
 
     @property
     def scale(self) -> float:
