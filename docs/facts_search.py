@@ -79,8 +79,9 @@ def _facts(columns: list[str]) -> list[str]:
     return fact_of(pd.Series(columns).str.split(":").str[0]).tolist()
 
 
-def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
-    """Facts passed per point (the defaults marked) and each fact's share of points where it passes."""
+def plot(table: pd.DataFrame, path: Path, bar: int = 27):
+    """Facts passed per point (the defaults marked) and each fact's share of points where it passes; returns
+    the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -109,6 +110,7 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27) -> None:
     b.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return fig
 
 
 def main() -> None:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 import northroute as nr
+
+# property tests draw the same examples on every machine and keep no example database in the repository
+settings.register_profile("northroute", derandomize=True, database=None)
+settings.load_profile("northroute")
 
 TINY = ["population.scale=0.01", "time.years=0.5", "time.burn_in_weeks=4"]
 NO_KIN = ("relations.community_share=0", "relations.community_upper_start=0")  # nobody in the kin community

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import northroute as nr
+from tests.conftest import tiny
+from tests.helpers import cli, one_line_error
+
 TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet"]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
 
 
 def test_run_json_writes_a_complete_run_folder(tmp_path):
@@ -99,11 +97,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     args = make_args(tmp_path)
     before = set(tmp_path.rglob("*"))
     res = cli(*args, "--quiet", cwd=tmp_path)
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
-    assert "Traceback" not in res.stderr
-    assert any(fragment in ln for ln in lines), res.stderr
-    assert len(lines) == 1, res.stderr
+    one_line_error(res, fragment)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
     assert set(tmp_path.rglob("*")) - before <= {tmp_path / "runs"}
 
@@ -115,6 +109,21 @@ def test_existing_runs_are_kept(tmp_path):
     d1 = Path(json.loads(first.stdout.splitlines()[-1])["run_dir"])
     d2 = Path(json.loads(second.stdout.splitlines()[-1])["run_dir"])
     assert d1 != d2 and d1.is_dir() and d2.is_dir()
+
+
+def test_runs_saved_at_once_take_distinct_folders(tmp_path):
+    """Two savers of the same scenario and seed (two dashboard tabs, a tab and a command line) each get a folder
+    of their own, named in their manifest; without `unique` an existing name is refused and nothing is left."""
+    out = tmp_path / "runs"
+    results = nr.run(tiny(), seed=1)
+    with ThreadPoolExecutor(4) as pool:
+        saved = list(pool.map(lambda _: results.save(out, "same", unique=True), range(4)))
+    assert sorted(p.name for p in saved) == ["same", "same-2", "same-3", "same-4"]
+    assert sorted(p.name for p in out.iterdir()) == ["same", "same-2", "same-3", "same-4"]  # no temporary folder
+    assert all(json.loads((p / "manifest.json").read_text())["run_dir"] == str(p) for p in saved)
+    with pytest.raises(FileExistsError):
+        results.save(out, "same")
+    assert sorted(p.name for p in out.iterdir()) == ["same", "same-2", "same-3", "same-4"]
 
 
 def test_scenarios_and_params():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,27 +11,27 @@ import pandas as pd
 import pytest
 
 from northroute.report.compare import CLAIMS, claim_period
+from tests.helpers import cli, one_line_error
 
 TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet", "--seeds", "2"]
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "northroute", "compare", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+def compare(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return cli("compare", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
 def same(tmp_path_factory) -> dict:
     """A compared with itself: every paired difference must be 0."""
     folder = tmp_path_factory.mktemp("same") / "cmp"
-    res = cli("baseline-2012", "baseline-2012", *TINY, "--json", "--out", str(folder))
+    res = compare("baseline-2012", "baseline-2012", *TINY, "--json", "--out", str(folder))
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def test_table_report_and_runs(tmp_path):
     folder = tmp_path / "cmp"
-    res = cli("baseline-2012", "anticorruption-2015", *TINY, "--out", str(folder))
+    res = compare("baseline-2012", "anticorruption-2015", *TINY, "--out", str(folder))
     assert res.returncode == 0, res.stderr
     text = " ".join(res.stdout.replace("│", " ").split())
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
@@ -98,11 +97,9 @@ def _not_a_folder(tmp: Path) -> str:
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, make_args, fragment):
     args = make_args(tmp_path)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    res = cli(*args, cwd=tmp_path)
-    assert res.returncode == 2, res.stderr
+    res = compare(*args, cwd=tmp_path)
+    one_line_error(res, fragment)
     assert res.stdout == ""
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in res.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
@@ -122,7 +119,7 @@ def test_claims_are_judged_when_bs_strategy_acts_inside_the_run(tmp_path):
     early = tmp_path / "early.toml"
     early.write_text('name = "early"\nextends = "baseline-2012"\n[[timeline]]\ndate = 2012-02-06\n'
                      'set = { "anticorruption.detect_rate" = 0.4 }\n')
-    res = cli("baseline-2012", str(early), *TINY, "--out", str(tmp_path / "cmp"))
+    res = compare("baseline-2012", str(early), *TINY, "--out", str(tmp_path / "cmp"))
     assert res.returncode == 0, res.stderr
     csv = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col="key")
     claimed = csv["thesis claim"].notna()

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import signal
 import time
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from northroute.dashboard import levers as lv
 from northroute.dashboard import sections
 from northroute.dashboard.runs import ENV_RUNS, PathError, RunManager, Task, confine, find_runs
 from northroute.report.boundaries import _inside, load_boundaries
-from northroute.report.compare import trend_figure
+from northroute.report.compare import metric_pairs, national_how, trend_figure
 from northroute.report.figures import map_figure, places_table
+from tests.helpers import cli
 
 APP = Path(nr.__file__).parent / "dashboard" / "app.py"
 TINY = ["population.scale=0.005", "time.years=0.2", "time.burn_in_weeks=2"]
@@ -78,6 +78,18 @@ def test_page_renders_the_open_run(app: AppTest) -> None:
     assert not errors(app)
 
 
+def test_an_unreadable_run_is_named_not_a_traceback(runs_dir: Path) -> None:
+    """A damaged run folder (here the newest, opened by default) is reported in one sentence."""
+    (runs_dir / "zz-broken").mkdir()
+    (runs_dir / "zz-broken" / "manifest.json").write_text('{"seed": 1}')
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(e.startswith("'zz-broken' is not a readable run: ") for e in errors(at)), errors(at)
+    at.radio(key="view").set_value("Open a run").run()  # the list of runs names it too
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_page_warns_of_prices_beyond_the_evidence(tmp_path: Path, tiny_run: nr.Results,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's warnings (as printed by `run` and shown in its report) head the page: here a copy of the
@@ -108,6 +120,9 @@ def test_scenario_pick(app: AppTest) -> None:
     app.sidebar.selectbox(key="builtin").set_value("no-greenhouse").run()
     assert "no-greenhouse" in scenario_line(app)
     assert lever(app, "Greenhouse marijuana").value == 0
+    app.sidebar.selectbox(key="builtin").set_value("uzbek-interdiction").run()  # its timeline sets a lever
+    assert any(c.value.startswith("Timeline: ") and "supply.heroin_uzbek_share" in c.value for c in app.sidebar.caption)
+    assert lever(app, "Heroin share via Uzbekistan").label.endswith(" ⏱")
 
 
 def test_lever_validation(app: AppTest) -> None:
@@ -129,6 +144,9 @@ def test_other_parameters_are_checked(app: AppTest) -> None:
     box = next(t for t in app.text_area if t.label.startswith("One per line"))
     box.set_value("market.pool_discount = 0.2  # bigger discount").run()
     assert not errors(app)
+    box = next(t for t in app.text_area if t.label.startswith("One per line"))
+    box.set_value("population.heroin_users = 0\npopulation.cannabis_users = 0").run()  # each fine alone
+    assert "a market needs users" in " ".join(errors(app)) and app.sidebar.button(key="run").disabled
 
 
 def test_bad_upload_keeps_previous_state(app: AppTest, runs_dir: Path) -> None:
@@ -195,6 +213,18 @@ def test_recorded_and_new_metrics_show_up_without_code_changes(tiny_run: nr.Resu
     assert {t.line.dash for t in fig.data} == {"solid", "dash"}
 
 
+def test_every_series_of_a_run_draws_a_line(tiny_run: nr.Results) -> None:
+    """Each metric a section can show has a line over time, police series (kept under substance "all") too,
+    and a caption that says how the national value is made."""
+    ts = tiny_run.timeseries
+    for metric, level in metric_pairs(ts):
+        fig = trend_figure({"run": [ts]}, metric, level, height=300)
+        assert any(len(t.x) > 0 for t in fig.data), (metric, level)
+    assert national_how(ts, "corrupt_officers", "police") in ("national", "sum over the places")
+    assert national_how(ts, "purity", "retail") == "unweighted mean of the places"
+    assert national_how(ts, "price", "retail") == "national"
+
+
 # ------------------------------------------------------------------------------------------ the run manager
 
 
@@ -212,8 +242,9 @@ def test_run_manager_start_progress_cancel(tmp_path: Path) -> None:
     mgr = RunManager(tmp_path)
     scen = nr.load_scenario("baseline-2012", TINY)
     job = mgr.start([Task(scen.model_dump(mode="json"), 4)])
-    st = wait(mgr, job, lambda s: s.finished)
+    st = wait(mgr, job, lambda s: s.finished and job not in RunManager._procs)  # done, and its process collected
     assert st.state == "done", st.message
+    assert mgr.kind(job) == "run"
     assert st.fraction == 1.0 and st.total == scen.weeks + scen.time.burn_in_weeks
     run = tmp_path / st.runs[0]["run"]
     assert (run / "manifest.json").is_file() and (run / "report.html").is_file()
@@ -231,12 +262,27 @@ def test_run_manager_start_progress_cancel(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".tmp-*"))
 
 
-def test_failed_job_is_reported_in_words(tmp_path: Path) -> None:
+def test_bad_job_is_refused_before_a_process_starts(tmp_path: Path) -> None:
     mgr = RunManager(tmp_path)
     scen = nr.load_scenario("baseline-2012", TINY).model_dump(mode="json")
     with pytest.raises(ValueError):
-        mgr.start([Task({**scen, "market": {"adulteration": 9}}, 0)])  # refused before a process starts
+        mgr.start([Task({**scen, "market": {"adulteration": 9}}, 0)])
     assert not any((tmp_path / ".jobs").iterdir())
+
+
+def test_a_worker_that_dies_is_reported_as_failed_and_collected(tmp_path: Path) -> None:
+    """A worker killed mid-run (out of memory, say) shows as failed with the last line of its log; finished
+    workers are collected (no zombie processes) and a job keeps its kind for a reloaded page."""
+    mgr = RunManager(tmp_path)
+    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=6", "time.burn_in_weeks=2"])
+    job = mgr.start([Task(long.model_dump(mode="json"), 1), Task(long.model_dump(mode="json"), 2)], kind="compare")
+    assert mgr.kind(job) == "compare"
+    wait(mgr, job, lambda s: s.state == "running" and s.done > 0 or s.finished)
+    os.killpg(mgr._pid(job), signal.SIGKILL)
+    st = wait(mgr, job, lambda s: s.finished)
+    assert st.state == "failed" and st.message
+    assert job not in RunManager._procs  # collected
+    assert not find_runs(tmp_path)
 
 
 def test_run_from_the_page(app: AppTest, runs_dir: Path) -> None:
@@ -296,11 +342,6 @@ def test_map_draws_regions_without_internet(tiny_run: nr.Results) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- commands
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300, env=dict(os.environ))
 
 
 def test_report_command(tmp_path: Path, tiny_run: nr.Results) -> None:

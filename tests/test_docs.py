@@ -59,8 +59,10 @@ def test_facts_search_plot_marks_the_defaults_and_the_bar(tmp_path) -> None:
     table = pd.DataFrame({"point": [-1, 0, 1], "facts": [19, 20, 18],
                           "SF1:status": ["pass", "pass", "miss"], "SF3:status": ["pass", "miss", "miss"],
                           "SF3b:status": ["pass", "pass", "miss"]})
-    fs.plot(table, tmp_path / "f.png")
+    fig = fs.plot(table, tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 10_000
+    lines = {line.get_label(): line.get_xdata()[0] for line in fig.axes[0].get_lines()}
+    assert lines == {"defaults (19)": 19, "the issue's bar (27 of 36)": 27}
 
 
 def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts() -> None:

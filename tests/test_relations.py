@@ -14,6 +14,7 @@ import pytest
 import northroute as nr
 from northroute.processes import careers, justice, policing, relations, trade
 from northroute.processes.prices import cutting
+from northroute.record import Recorder
 from northroute.sim import advance, build_world
 from northroute.world.people import (
     ACTIVE,
@@ -105,8 +106,8 @@ def test_cheats_are_excluded_and_their_voucher_pays():
     world.new_week()
     relations.step(world, np.random.default_rng(1))
     assert ((p.flags[p.rows(RETAIL)] & EXCLUDED) != 0).any()
-    if ((p.flags[wh] & EXCLUDED) != 0).any():
-        assert p.reputation[p.rows(TRAFFICKER)[0]] == 0.0
+    assert ((p.flags[wh] & EXCLUDED) != 0).any()  # with every wholesaler cheating, some are caught
+    assert p.reputation[p.rows(TRAFFICKER)[0]] == 0.0
     careers.step(world, np.random.default_rng(1))
     still = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE)])
     assert ((p.flags[still] & EXCLUDED) == 0).all()
@@ -220,25 +221,29 @@ def _national(res: nr.Results, metric: str, level: str) -> float:
 
 
 def test_sf2_enterprises_are_small(medium_runs):
-    """SF2: 6-8 retail dealers per wholesaler (L1022 [P23]); accepted band 4-10; no enterprise above
-    ~20 members (thesis-mechanisms SF2, [interp])."""
+    """SF2: 6-8 retail dealers per wholesaler (L1022 [P23]); accepted band 4-10. Only the lower bound can fail:
+    teams are capped at relations.contact_cap = 8 (tested in test_contact_cap_keeps_retail_teams_small), which
+    also keeps every enterprise below the spec's ~20 members."""
     for res in medium_runs:
-        team = _national(res, "team_size", "wholesale")
-        assert 4.0 <= team <= 10.0, team
-        assert res.series("team_size_max", place="KZ")["value"].max() + 1 <= 20
+        assert _national(res, "team_size", "wholesale") >= 4.0
 
 
-def test_sf3_buyer_seller_ties_are_short_lived(medium_runs):
+def test_sf3_buyer_seller_ties_are_short_lived():
     """SF3: pairs trade once or a few times (L1008, L1010): at least half of the trafficker-wholesaler
-    ties of the last year were used at most three times (band is ours, [interp] in the spec)."""
-    for res in medium_runs:
-        one_off = _national(res, "one_off_pairs", "wholesale")
-        assert 0.0 < one_off <= 1.0
+    ties of the last year were used at most three times (band is ours, [interp] in the spec); and the
+    recorded SF3b share counts the ties of the last year used exactly once. SF3b's own band (a majority used
+    once) is checked nationally only (test_validation_national.py): with the few wholesalers of a small run
+    ties are reused more."""
     world = _run_weeks(build_world(tiny("population.scale=0.05"), 1), 60)
-    ties = world.ties
+    ties, p = world.ties, world.people
     recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
     assert recent.sum() > 50
     assert np.mean(ties.uses[recent] <= 3) >= 0.5
+    buyers = np.bincount(p.substance[ties.dst[recent]], minlength=3)
+    once = np.bincount(p.substance[ties.dst[recent][ties.uses[recent] == 1]], minlength=3)
+    recorded = Recorder._measure_structure(world)[("one_off_pairs", "wholesale")]
+    assert 0 < once.sum() < buyers.sum()
+    np.testing.assert_allclose(recorded[buyers > 0], (once / buyers)[buyers > 0])
 
 
 def test_exposure_falls_with_level(medium_runs):

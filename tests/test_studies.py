@@ -23,16 +23,12 @@ from northroute.experiments.runner import RunTask, run_one
 from northroute.experiments.store import Study
 from northroute.experiments.study import plan_sweep, run_study
 from northroute.scenario import ScenarioError
+from tests.helpers import cli, one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SETS = ["population.scale=0.005", "time.years=0.2", "time.burn_in_weeks=2"]
 TINY = ["--scale", "0.005", "--years", "0.2", "--set", "time.burn_in_weeks=2", "--quiet"]
 VOLATILE = {"wall_time_s", "module_time_s", "created", "run_dir"}  # manifest fields that differ run to run
-
-
-def cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "northroute", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
 
 
 def run_files(study: Path) -> dict[str, dict[str, object]]:
@@ -46,13 +42,6 @@ def run_files(study: Path) -> dict[str, dict[str, object]]:
             "manifest": {k: v for k, v in man.items() if k not in VOLATILE},
         }
     return out
-
-
-def one_line_error(res: subprocess.CompletedProcess, fragment: str) -> None:
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
-    assert "Traceback" not in res.stderr
-    assert len(lines) == 1 and fragment in lines[0], res.stderr
 
 
 # ------------------------------------------------------------------------------------------- designs

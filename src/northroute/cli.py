@@ -85,9 +85,10 @@ def _digest(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def run_id(scen: Scenario, seed: int, folder: Path) -> str:
-    """Readable and reproducible: scenario name, seed and a hash of the resolved scenario."""
-    return unique_name(folder, f"{scen.name}-s{seed}-{_digest([scen.model_dump(mode='json'), seed])}")
+def run_id(scen: Scenario, seed: int) -> str:
+    """Readable and reproducible: scenario name, seed and a hash of the resolved scenario (saved with
+    `unique=True`, so a second run of the same scenario and seed gets `-2`)."""
+    return f"{scen.name}-s{seed}-{_digest([scen.model_dump(mode='json'), seed])}"
 
 
 def _progress(quiet: bool, *counts: ProgressColumn) -> Progress:
@@ -142,7 +143,7 @@ def run(
             write(results, folder / "report.html")
 
     try:
-        results.save(out_dir, run_id(scen, seed, out_dir), extra=write_report)
+        results.save(out_dir, run_id(scen, seed), extra=write_report, unique=True)
     except OSError as exc:
         _fail(f"cannot write the run folder in {out_dir}: {exc.strerror or exc}")
     summary = summarize(results)
@@ -326,7 +327,7 @@ def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: i
             write_json(folder / side / SCENARIO_FILE, scen.model_dump(mode="json"))
         for seed in range(seeds):  # the sides of a seed one after the other: pairs finish together
             for point, (side, scen) in enumerate(scens.items()):  # run ids unique over all sides (the pool's key)
-                rid = f"{side}-{run_id(scen, seed, folder / side / RUNS_DIR)}"
+                rid = f"{side}-{run_id(scen, seed)}"
                 tasks.append(RunTask(str((folder / side).resolve()), rid, point, seed, ()))
     except OSError as exc:
         _discard(folder, created)

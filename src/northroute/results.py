@@ -62,6 +62,21 @@ def events_frame(log: EventLog, geo: Geography, start: date) -> pd.DataFrame:
     })
 
 
+def _claim(runs_dir: Path, run_id: str, unique: bool) -> Path:
+    """Reserve the run's folder by creating it empty (atomic: of two savers only one can create a name); with
+    `unique`, the first free name of `run_id`, `run_id-2`, ..., else `run_id` or FileExistsError."""
+    k = 1
+    while True:
+        final = runs_dir / (run_id if k == 1 else f"{run_id}-{k}")
+        try:
+            final.mkdir()
+            return final
+        except FileExistsError:
+            if not unique:
+                raise
+            k += 1
+
+
 def rows_by_kind(world: World) -> dict[str, int]:
     p = world.people
     counts = np.bincount(p.role, minlength=len(ROLE_NAMES))
@@ -90,30 +105,35 @@ class Results:
                 mask &= ts[col] == val
         return ts[mask]
 
-    def save(self, runs_dir: str | Path, run_id: str, extra: Callable[[Path], None] | None = None) -> Path:
+    def save(self, runs_dir: str | Path, run_id: str, extra: Callable[[Path], None] | None = None,
+             unique: bool = False) -> Path:
         """Write the run folder atomically: a half-written folder is never left behind.
 
-        `extra` writes more files (e.g. the report) into the folder before it is moved in place.
+        `extra` writes more files (e.g. the report) into the folder before it is moved in place. With `unique` the
+        folder is the first free name of `run_id`, `run_id-2`, ...: two runs saved at once (two dashboard tabs, a
+        dashboard and a command line) never take the same name.
         """
         runs_dir = Path(runs_dir)
-        final = runs_dir / run_id
-        tmp = runs_dir / f".tmp-{run_id}-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        tmp = runs_dir / f".tmp-{run_id}-{os.getpid()}-{os.urandom(4).hex()}"  # one per saver, even per thread
+        tmp.mkdir()
+        final = None
         try:
             self.timeseries.to_parquet(tmp / TS_FILE, index=False)
             self.events.to_parquet(tmp / EV_FILE, index=False)
             self.network.to_parquet(tmp / NET_FILE, index=False)
             self.network_nodes.to_parquet(tmp / NODES_FILE, index=False)
-            manifest = dict(self.manifest, run_dir=str(final))
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-            self.run_dir = final
+            self.run_dir = runs_dir / run_id
             if extra is not None:
                 extra(tmp)
-            tmp.rename(final)
+            final = _claim(runs_dir, run_id, unique)
+            manifest = dict(self.manifest, run_dir=str(final))
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+            tmp.rename(final)  # onto the empty folder claimed for it
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            if final is not None and final.is_dir() and not any(final.iterdir()):
+                final.rmdir()
             self.run_dir = None
             raise
         self.manifest = manifest

@@ -734,9 +734,14 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
             raise ScenarioError(f"--set needs section.field=value, got '{item}'")
         key, text = item.split("=", 1)
         scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
-    if not has_users(scen):  # an override skips the model check
-        raise ScenarioError(NO_USERS)
+    check_whole(scen)
     return scen
+
+
+def check_whole(scen: Scenario) -> None:
+    """The checks across sections that overrides applied one at a time skip: raise ScenarioError."""
+    if not has_users(scen):
+        raise ScenarioError(NO_USERS)
 
 
 def _parse_value(text: str) -> Any:

@@ -31,7 +31,14 @@ from northroute.dashboard.runs import (
     runs_root,
 )
 from northroute.report import figures
-from northroute.report.compare import compare_outcomes, metric_info, metric_pairs, scenario_differences, trend_figure
+from northroute.report.compare import (
+    compare_outcomes,
+    metric_info,
+    metric_pairs,
+    national_how,
+    scenario_differences,
+    trend_figure,
+)
 from northroute.results import EV_FILE, TS_FILE, run_warnings
 from northroute.scenario import ScenarioError, builtin_names
 
@@ -83,6 +90,28 @@ def open_results(rel: str) -> tuple[nr.Results, Path]:
     return load_run(str(path), path.stat().st_mtime), path
 
 
+def run_facts(res: nr.Results) -> dict[str, Any]:
+    """What the pages read from a manifest (KeyError if it lacks them)."""
+    sc = res.manifest["scenario"]
+    return {"name": sc.get("name", "run"), "description": sc.get("description", ""), "seed": res.manifest["seed"],
+            "scale": sc["population"]["scale"], "start": sc["time"]["start"]}
+
+
+def readable_runs(rels: list[str]) -> list[nr.Results] | None:
+    """The runs, or None after one sentence naming the first that cannot be read (a damaged folder, a file
+    missing, a manifest of another version) instead of a traceback."""
+    out = []
+    for rel in rels:
+        try:
+            res = open_results(rel)[0]
+            run_facts(res)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            st.error(f"'{rel}' is not a readable run: {type(exc).__name__}: {exc}")
+            return None
+        out.append(res)
+    return out
+
+
 def chart(fig: Any, key: str) -> None:
     st.plotly_chart(fig, key=key, config=PLOT_CONFIG, width="stretch")
 
@@ -127,6 +156,11 @@ def scenario_sidebar() -> nr.Scenario | None:
     sb.markdown(f"**Scenario:** `{base.name}`" + (f" (uploaded from {label})" if kind == "upload" else ""))
     if base.description:
         sb.caption(base.description)
+    timed = {key for ev in base.timeline for key in ev.set}
+    if base.timeline:
+        steps = "; ".join(f"{ev.date}: " + ", ".join(f"{k} = {v}" for k, v in ev.set.items()) for ev in base.timeline)
+        sb.caption(f"Timeline: on these dates the scenario sets these values, over the levers below (marked ⏱): "
+                   f"{steps}")
 
     token = base_token(state()["base"])
     values: dict[str, Any] = {}
@@ -138,7 +172,8 @@ def scenario_sidebar() -> nr.Scenario | None:
             for lever in items:
                 current = lv.current_value(base, lever.name)
                 values[lever.name] = st.number_input(
-                    lever.widget_label(), value=int(current) if lever.is_int else float(current),
+                    lever.widget_label() + (" ⏱" if lever.name in timed else ""),
+                    value=int(current) if lever.is_int else float(current),
                     step=lever.step(), format=None if lever.is_int else "%g", help=lever.help(),
                     key=f"lever:{token}:{lever.name}")
     with sb.expander("Other parameters"):
@@ -241,13 +276,14 @@ def results_view() -> None:
         rel = st.selectbox(f"Runs in {folder.name} ({len(runs)})", names, key="study_pick")
     else:
         rel = str(runs[0].relative_to(root()))
+    if readable_runs([rel]) is None:
+        return
     res, path = open_results(rel)
     mtime = path.stat().st_mtime
-    man = res.manifest
-    sc = man.get("scenario", {})
-    st.subheader(f"{sc.get('name', 'run')} · seed {man.get('seed')}")
-    st.caption(f"{sc.get('description', '')}  \nFolder `{rel}` · population scale {sc['population']['scale']} · "
-               f"{man.get('weeks_recorded')} weeks from {sc['time']['start']} · made {man.get('created', '?')}. "
+    man, run = res.manifest, run_facts(res)
+    st.subheader(f"{run['name']} · seed {run['seed']}")
+    st.caption(f"{run['description']}  \nFolder `{rel}` · population scale {run['scale']} · "
+               f"{man.get('weeks_recorded')} weeks from {run['start']} · made {man.get('created', '?')}. "
                "Kilograms and people are those of the simulated population: divide by the scale for national "
                "equivalents.")
     downloads(res, path)
@@ -274,7 +310,8 @@ def results_view() -> None:
                 shown = [shown[labels.index(pick)]]
             for metric, level in shown:
                 unit, doc = metric_info(metric, level)
-                st.markdown(f"**{doc or metric}** · `{metric}` ({level}, {unit or 'no unit'}), national, per week")
+                st.markdown(f"**{doc or metric}** · `{metric}` ({level}, {unit or 'no unit'}), "
+                            f"{national_how(ts, metric, level)}, per week")
                 chart(trend_figure({"run": [ts]}, metric, level, height=300), key=f"trend-{metric}-{level}")
         if k == 0:
             map_block(ts)
@@ -298,7 +335,11 @@ def map_block(ts: pd.DataFrame) -> None:
             metric, level = pick.split(" · ")
             unit, _ = metric_info(metric, level)
             substance = None if sub == "all substances" else sub
-            if substance is None and unit in ("KZT/g", "fraction"):
+            drugs = set(true.loc[(true["metric"] == metric) & (true["level"] == level), "substance"].astype(str))
+            if substance is not None and substance not in drugs:
+                st.caption(f"{metric} is not kept by substance: the map shows it for all substances.")
+                substance = None
+            if substance is None and unit in ("KZT/g", "fraction") and drugs != {"all"}:
                 st.caption("Prices and fractions do not add up over substances: pick one substance to shade by them.")
             else:
                 shade = figures.region_values(true, metric, level, substance)
@@ -307,8 +348,9 @@ def map_block(ts: pd.DataFrame) -> None:
 
 
 def _is_region_metric(ts: pd.DataFrame, metric: str, level: str) -> bool:
+    """Has the metric rows for more than one region (a national row beside them, as prices have, is ignored)?"""
     places = ts.loc[(ts["metric"] == metric) & (ts["level"] == level), "place"].unique()
-    return len(places) > 1 and "KZ" not in set(places) and any(str(p) in REGION_CODES for p in places)
+    return len({str(p) for p in places} & REGION_CODES) > 1
 
 
 REGION_CODES = set(figures.places_table().query("kind == 'region'").index)
@@ -342,9 +384,9 @@ def downloads(res: nr.Results, path: Path) -> None:
 def run_label(rel: str) -> str:
     try:
         man = json.loads((confine(root(), rel) / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, PathError):
+        return f"{man['scenario'].get('name', '?')} · seed {man.get('seed')} · {rel}"
+    except (OSError, ValueError, PathError, KeyError, TypeError, AttributeError):
         return rel
-    return f"{man['scenario'].get('name', '?')} · seed {man.get('seed')} · {rel}"
 
 
 def compare_view() -> None:
@@ -366,7 +408,7 @@ def compare_view() -> None:
         a.time, a.population.scale = b.time.model_copy(), b.population.scale
         tasks = [Task(a.model_dump(mode="json"), s, "A") for s in range(int(n_seeds))]
         tasks += [Task(b.model_dump(mode="json"), s, "B") for s in range(int(n_seeds))]
-        state()["job"] = manager().start(tasks)
+        state()["job"] = manager().start(tasks, kind="compare")
         state()["job_kind"] = "compare"
         st.rerun()
     all_runs = [str(p.relative_to(root())) for p in find_runs(root(), depth=3)]
@@ -378,8 +420,9 @@ def compare_view() -> None:
     if not sel_a or not sel_b:
         st.info("Pick at least one run for each side.")
         return
-    ra = [open_results(r)[0] for r in sel_a]
-    rb = [open_results(r)[0] for r in sel_b]
+    ra, rb = readable_runs(sel_a), readable_runs(sel_b)
+    if ra is None or rb is None:
+        return
     ta, tb = [r.timeseries for r in ra], [r.timeseries for r in rb]
     diffs = scenario_differences(ra[0], rb[0])
     st.markdown("#### Settings that differ")
@@ -388,14 +431,17 @@ def compare_view() -> None:
     else:
         st.caption("None: the two sides differ only in their seeds.")
     st.markdown("#### Differences")
-    st.caption("Totals over the recorded weeks (kg), people in the last week, mean national prices. With several "
-               "seeds: the mean and the lowest and highest seed of each side.")
+    st.caption("Totals over the recorded weeks (kg), people in the last week, mean national prices. Kilograms and "
+               "people are those of the simulated population: divide by the scale for national equivalents. With "
+               "several seeds: the mean and the lowest and highest seed of each side; the change in per cent is "
+               "empty where A is 0.")
     st.dataframe(compare_outcomes(ta, tb).round(2), key="cmp-table")
     pairs = [p for p in metric_pairs(ta[0]) if p in set(metric_pairs(tb[0]))]
     labels = [f"{m} · {lvl}" for m, lvl in pairs]
     default = labels.index("price · retail") if "price · retail" in labels else 0
     pick = st.selectbox("Series", labels, index=default, key="cmp_metric")
     metric, level = pick.split(" · ")
+    st.caption(f"{metric_info(metric, level)[1] or metric}: {national_how(ta[0], metric, level)}, per week")
     chart(trend_figure({"A": ta, "B": tb}, metric, level), key="cmp-trend")
     st.markdown("#### Side by side (first run of each side)")
     c1, c2 = st.columns(2)
@@ -458,7 +504,7 @@ def main() -> None:
         state()["view"] = state().pop("_goto")
     if "job" not in state():
         state()["job"] = manager().latest_active()
-        state().setdefault("job_kind", "run")
+        state()["job_kind"] = manager().kind(state()["job"]) if state()["job"] else "run"
     if "open" not in state():
         folders = list_folders(root())
         state()["open"] = folders[0] if folders else None

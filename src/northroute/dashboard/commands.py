@@ -45,7 +45,7 @@ def dashboard(
             "--browser.gatherUsageStats", "false", "--browser.serverAddress", host,
             "--server.fileWatcherType", "none", "--server.runOnSave", "false",
             "--client.toolbarMode", "minimal", "--global.developmentMode", "false",
-            "--server.maxUploadSize", "1"]
+            "--server.maxUploadSize", "1", "--client.showErrorDetails", "type"]
     env = dict(os.environ, NORTHROUTE_RUNS_DIR=str(runs.resolve()), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     err.print(f"dashboard on http://{host}:{port} (runs folder {runs.resolve()}); Ctrl-C stops it", highlight=False)
     os.execve(sys.executable, args, env)  # the app replaces this process: signals reach streamlit directly

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from northroute.dashboard.runs import UPLOADS, confine
-from northroute.scenario import Scenario, ScenarioError, apply_override, builtin_names, load_scenario, param_table
+from northroute.scenario import (
+    Scenario,
+    ScenarioError,
+    apply_override,
+    builtin_names,
+    check_whole,
+    load_scenario,
+    param_table,
+)
 
 MAX_UPLOAD_BYTES = 200_000
 
@@ -79,7 +87,7 @@ class Lever:
     def help(self) -> str:
         """Hover text: what the parameter does, its default and where the value comes from."""
         return (f"**{self.name}** — {self.description}\n\nAllowed: {self.range_text() or 'any'} {self.unit}; "
-                f"default {_num(self.default)}.\n\nProvenance: {self.provenance}")
+                f"model default {_num(self.default)} (a scenario may set another).\n\nProvenance: {self.provenance}")
 
     def step(self) -> float | int:
         if self.is_int:
@@ -169,6 +177,11 @@ def build_scenario(base: Scenario, values: dict[str, Any], extra: str = "") -> t
             scen = apply_override(scen, key, value)
     except ScenarioError as exc:
         errors.append(f"Other parameters: {exc}")
+    if not errors:
+        try:
+            check_whole(scen)
+        except ScenarioError as exc:
+            errors.append(str(exc))
     return (None, errors) if errors else (scen, [])
 
 

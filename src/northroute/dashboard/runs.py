@@ -142,8 +142,9 @@ class RunManager:
             raise PathError(f"unknown job '{job_id}'")
         return path
 
-    def start(self, tasks: list[Task], report: bool = True) -> str:
-        """Write the job file and start the worker process; returns the job id at once."""
+    def start(self, tasks: list[Task], report: bool = True, kind: str = "run") -> str:
+        """Write the job file and start the worker process; returns the job id at once. `kind` ("run" or
+        "compare") says which page its results open on, also after a reload."""
         from northroute.scenario import Scenario
 
         if not tasks:
@@ -156,7 +157,7 @@ class RunManager:
         folder = self.root / JOBS / job_id
         folder.mkdir(parents=True)
         write_json(folder / "job.json", {"tasks": [t.__dict__ for t in tasks], "report": report,
-                                         "runs_dir": str(self.root), "total": total})
+                                         "runs_dir": str(self.root), "total": total, "kind": kind})
         write_json(folder / "status.json", {"state": "starting", "done": 0, "total": total, "task": 0,
                                             "n_tasks": len(tasks), "message": "starting", "runs": []})
         log = (folder / "log.txt").open("wb")
@@ -169,8 +170,13 @@ class RunManager:
         self._procs[job_id] = proc
         return job_id
 
+    def kind(self, job_id: str) -> str:
+        """"run" or "compare", as the job was started."""
+        return (read_json(self.job_dir(job_id) / "job.json") or {}).get("kind", "run")
+
     def status(self, job_id: str) -> JobStatus:
         """What status.json says, corrected when the worker died without saying so."""
+        self._reap()
         folder = self.job_dir(job_id)
         data = read_json(folder / "status.json") or {"state": "starting"}
         st = JobStatus(**{k: v for k, v in data.items() if k in JobStatus.__dataclass_fields__})
@@ -196,7 +202,7 @@ class RunManager:
                     os.killpg(pid, signal.SIGKILL)
                     proc.wait(timeout=10)
         if pid is not None:
-            for tmp in self.root.glob(f".tmp-*-{pid}"):
+            for tmp in self.root.glob(f".tmp-*-{pid}-*"):  # Results.save's temporary folders
                 shutil.rmtree(tmp, ignore_errors=True)
         data = read_json(folder / "status.json") or {}
         if data.get("state") not in ("done", "failed"):
@@ -210,6 +216,13 @@ class RunManager:
             if not self.status(job_id).finished:
                 return job_id
         return None
+
+    def _reap(self) -> None:
+        """Collect the exit of finished workers (else each stays a zombie until the server exits); a job whose
+        process was collected is then judged by its pid, like one started by an earlier server."""
+        for job_id, proc in list(self._procs.items()):
+            if proc.poll() is not None:
+                del self._procs[job_id]
 
     def _pid(self, job_id: str) -> int | None:
         data = read_json(self.job_dir(job_id) / "pid.json")

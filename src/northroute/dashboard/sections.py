@@ -45,7 +45,8 @@ def _flows(ts: pd.DataFrame) -> go.Figure:
 SECTIONS: tuple[Section, ...] = (
     Section("flows", "Flows by route", r"route_|in_transit|exports_g$",
             "This run has no route flows.",
-            "Kilograms per route per 4 weeks (pick the substance in the chart's menu); simulated grams, not "
+            "Kilograms per route per 4 weeks (per week in runs shorter than 8 weeks; pick the substance in the "
+            "chart's menu); simulated grams, not "
             "rescaled to national equivalents.", (("flows", _flows),), trends=False),
     Section("prices", "Prices by substance and level", r"price$", "This run has no prices.",
             "User-weighted national price per street gram; dashed and dotted segments over 2012 are the thesis's "

@@ -54,7 +54,7 @@ def main(job_dir: str) -> int:
                 if job.get("report", True):
                     write_report(results, tmp / "report.html")
 
-            final = results.save(runs_dir, run_id(scen, int(task["seed"]), runs_dir), extra=extra)
+            final = results.save(runs_dir, run_id(scen, int(task["seed"])), extra=extra, unique=True)
             status["runs"].append({"label": task.get("label", ""), "seed": int(task["seed"]), "run": final.name})
         status.update(state="done", message="finished")
         write_json(folder / "status.json", {**status, "done": status["total"]})

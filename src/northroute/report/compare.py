@@ -56,9 +56,18 @@ def worlds(ts: pd.DataFrame, metric: str, level: str) -> list[str]:
     return [w for w in ("true", "recorded") if (sel["world"] == w).any()]
 
 
+def national_how(ts: pd.DataFrame, metric: str, level: str) -> str:
+    """How `national_series` makes one national value of a metric, in words for a caption."""
+    if ((ts["metric"] == metric) & (ts["level"] == level) & (ts["place"] == "KZ")).any():
+        return "national"
+    unit, _ = metric_info(metric, level)
+    return "unweighted mean of the places" if unit in NOT_ADDITIVE else "sum over the places"
+
+
 def national_series(ts: pd.DataFrame, metric: str, level: str) -> pd.DataFrame:
     """One value per week, substance and world: the national row `KZ` when the metric has one, else the sum
-    over places (additive units) or their mean (prices, fractions)."""
+    over places (additive units) or their unweighted mean (prices, fractions: not what a national figure weighted
+    by stock or users would give, so captions say so, `national_how`)."""
     df = ts[(ts["metric"] == metric) & (ts["level"] == level)]
     if (df["place"] == "KZ").any():
         df = df[df["place"] == "KZ"]
@@ -83,8 +92,8 @@ def trend_figure(groups: dict[str, Sequence[pd.DataFrame]], metric: str, level: 
     seeds with a band from the lowest to the highest seed), solid for world=true, dashed for world=recorded."""
     unit, doc = metric_info(metric, level)
     pooled = {label: _pooled(runs, metric, level) for label, runs in groups.items() if runs}
-    subs = [s for s in SUBSTANCE_NAMES if any((p["substance"] == s).any() for p in pooled.values())]
-    subs = subs or list(SUBSTANCE_NAMES)
+    subs = [s for s in (*SUBSTANCE_NAMES, "all") if any((p["substance"] == s).any() for p in pooled.values())]
+    subs = subs or list(SUBSTANCE_NAMES)  # police series are kept under "all": one panel
     fig = make_subplots(rows=1, cols=len(subs), subplot_titles=subs, horizontal_spacing=0.06)
     single = len(pooled) == 1
     for g, (label, df) in enumerate(pooled.items()):
@@ -583,7 +592,7 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     for k, (metric, level) in enumerate(p for p in KEY_TRENDS if p in present):
         unit, doc = metric_info(metric, level)
         parts.append(f"<h3>{html.escape(doc or metric)} <code>{metric}</code> ({html.escape(level)}, "
-                     f"{html.escape(unit)})</h3>")
+                     f"{html.escape(unit)}; {national_how(ta[0], metric, level)})</h3>")
         parts.append(fig_html(trend_figure(groups, metric, level), f"fig-trend-{k}"))
     true_a, true_b = (t[t["world"] == "true"] for t in (ta[0], tb[0]))
     route_names = load_geography().route_names
