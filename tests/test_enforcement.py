@@ -294,6 +294,16 @@ def test_a_miss_shows_its_known_reason_and_a_pass_does_not() -> None:
     assert {f.id for f in FACTS if f.known_miss} >= {"SF9", "SF10", "SF17", "SF41"}
 
 
+def test_sums_over_a_year_the_run_covers_in_part_have_no_value() -> None:
+    """A run of 1.5 years records 2012 whole and 2013 in part: a count over 2013 is no count of 2013."""
+    dates = pd.date_range("2012-01-02", periods=78, freq="7D")
+    ts = frame(pd.DataFrame({"week": range(78), "date": dates, "place": "KZ", "substance": "heroin",
+                             "level": "police", "metric": "corruption_convictions", "world": "true", "value": 1.0}))
+    assert total(ts, "corruption_convictions", "police", years=(2012,)) == 53  # 2012 has 53 Mondays
+    assert np.isnan(total(ts, "corruption_convictions", "police", years=(2012, 2013)))
+    assert total(ts, "corruption_convictions", "police") == 78
+
+
 def test_scorecard_shows_how_many_seeds_lie_in_the_band() -> None:
     """A mean in the band carried by one seed of three is a pass on paper; the card says so in numbers (CLI,
     JSON) and draws each seed against the band (HTML)."""

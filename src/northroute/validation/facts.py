@@ -71,7 +71,7 @@ def full_years(ts: pd.DataFrame) -> set[int]:
     """The years the run records whole: sums over a year it covers only in part would be read as a year's."""
     if "full_years" in ts.attrs:
         return ts.attrs["full_years"]
-    weeks = ts.groupby("year").week.nunique()
+    weeks = ts.groupby("year")["date"].nunique()  # one date per recorded week
     return {int(y) for y in weeks.index[weeks >= FULL_YEAR_WEEKS]}
 
 
