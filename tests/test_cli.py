@@ -84,6 +84,7 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["run", "--scale", "abc"], "--scale"),
     (lambda t: ["run", "--nonsense"], "--nonsense"),
     (lambda t: ["run", "--out", _not_a_folder(t)], "cannot write to output folder"),
+    (lambda t: ["run", "--out", str(Path(_not_a_folder(t)).parent)], "it is a file, not a folder"),
     (lambda t: ["run", _write(t, "a.toml", 'extends = "b.toml"'), "--scale", "0.01"], "extends itself"),
     (lambda t: ["run", _write(t, "n.toml", 'name = "../../x"'), "--scale", "0.01"], "plain file name"),
     (lambda t: ["run", _write(t, "l1.toml", b'name = "caf\xe9"'), "--scale", "0.01"], "cannot read"),
@@ -166,10 +167,11 @@ def test_a_run_repeats_from_its_manifest_and_a_folder_does_not_hide_a_built_in(t
     like a built-in scenario (say, an --out folder) does not shadow it."""
     (tmp_path / "baseline-2012").mkdir()
     args = ["--scale", "0.01", "--years", "0.2", "--set", "time.burn_in_weeks=4", "--no-report", "--json"]
-    first = cli("run", "baseline-2012", *args, "--out", "a", cwd=tmp_path)
+    first = cli("run", "baseline-2012", *args, "--seed", "3", "--out", "a", cwd=tmp_path)  # the rerun takes seed 3
     assert first.returncode == 0, first.stderr
     run_dir = tmp_path / json.loads(first.stdout.strip().splitlines()[-1])["run_dir"]
     again = cli("run", str(run_dir / "manifest.json"), "--no-report", "--json", "--out", "b", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     rerun = tmp_path / json.loads(again.stdout.strip().splitlines()[-1])["run_dir"]
     assert (run_dir / "timeseries.parquet").read_bytes() == (rerun / "timeseries.parquet").read_bytes()
+    assert rerun.name == run_dir.name and json.loads((rerun / "manifest.json").read_text())["seed"] == 3

@@ -98,3 +98,23 @@ def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
         assert stored[f.id]["by_construction"] == bool(f.construction), f.id
         if stored[f.id]["values"]:
             assert stored[f.id]["n_seeds"] == 6, f.id
+
+
+def test_readme_metric_table_matches_the_recorder() -> None:
+    """Each metric the README's table names exists at the levels, places and worlds it gives (the complete list is
+    generated into the ODD)."""
+    from northroute import record
+
+    places = {"region": "region", "KZ": "national", "crossing": "crossing", "route": "route", "russia": "russia"}
+    have = {(m.name, m.level, m.places, m.world) for m in record.METRICS}
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| metric | level | places | world | unit | meaning |"):]
+    rows = [ln for ln in table.splitlines()[2:] if ln.startswith("| `")]
+    assert len(rows) > 10
+    for row in rows:
+        names, levels, where, worlds = (c.strip() for c in row.split("|")[1:5])
+        for name in re.findall(r"`(\w+)`", names):
+            for level in levels.split(", "):
+                for place in where.split(", "):
+                    for world in worlds.split(", "):
+                        assert (name, level, places[place], world) in have, (name, level, place, world)

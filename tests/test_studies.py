@@ -204,6 +204,9 @@ def test_duckdb_views_and_query(swept):
         con.close()
     res = cli("query", str(study), "SELECT * FROM no_such_view")
     one_line_error(res, "no_such_view")
+    res = cli("query", str(study), "SELECT * FROM sensitivity")  # a sweep has none (and never a Python object)
+    one_line_error(res, "this study has no sensitivity view (it has design, events, outputs, replicates, runs, "
+                        "timeseries)")
 
 
 def test_study_command_and_another_study_in_the_folder(swept):

@@ -52,6 +52,17 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def manifest_seed(scenario: str) -> int:
+    """The seed a run's manifest.json records (a rerun from it is the same run), else 0."""
+    path = Path(scenario)
+    if path.name != "manifest.json" or not path.is_file():
+        return 0
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ScenarioError(f"{scenario} is not a run's manifest.json (no seed)") from None
+
+
 def _resolve(scenario: str, seed: int, years: float | None, scale: float | None, sets: list[str]) -> Scenario:
     if seed < 0:
         raise ScenarioError(f"--seed must be 0 or more, got {seed}")
@@ -64,6 +75,8 @@ def _resolve(scenario: str, seed: int, years: float | None, scale: float | None,
 
 
 def _writable(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"cannot write to output folder {folder}: it is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
@@ -107,7 +120,8 @@ Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a TOML file.")] = "baseline-2012",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0, or the seed of a manifest.json rerun).",
+                                             show_default=False)] = None,
     years: Years = None,
     scale: Scale = None,
     set_: Sets = None,
@@ -121,6 +135,7 @@ def run(
     from northroute.results import summarize
 
     try:
+        seed = manifest_seed(scenario) if seed is None else seed
         scen = _resolve(scenario, seed, years, scale, set_ or [])
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
@@ -157,10 +172,11 @@ def _print_summary(s: dict) -> None:
     out.print(f"[bold]{s['scenario']}[/] seed {s['seed']}: {s['weeks']} weeks at scale {s['scale']} "
               f"in {s['wall_time_s']:.1f} s ({s['agent_steps_per_s'] / 1e6:.2f} M agent-steps/s)")
     flows = Table(title="Flows by route (kg over the run, simulated rows)")
+    flows.caption = "lots bought in the burn-in are not counted as bought but are counted when they enter or leave"
     for col in ("route", "substance", "bought at source", "entered KZ", "seized", "to Russia"):
         flows.add_column(col, justify="right" if col not in ("route", "substance") else "left")
     for r in s["routes"]:
-        flows.add_row(r["route"], r["substance"], *(f"{r[k]:,.0f}" for k in ("entered_kg", "flow_kg", "seized_kg",
+        flows.add_row(r["route"], r["substance"], *(f"{r[k]:,.0f}" for k in ("source_kg", "entered_kg", "seized_kg",
                                                                              "exported_kg")))
     out.print(flows)
     subs = Table(title="By substance")

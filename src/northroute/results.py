@@ -180,9 +180,9 @@ def summarize(results: Results) -> dict[str, Any]:
         return d.groupby(by, observed=True)["value"].sum() / 1000.0
 
     route = pd.concat({k: total(m, ["place", "substance"]) for k, m in (
-        ("entered_kg", "route_supply_g"), ("flow_kg", "route_flow_g"), ("seized_kg", "route_seizures_g"),
+        ("source_kg", "route_supply_g"), ("entered_kg", "route_flow_g"), ("seized_kg", "route_seizures_g"),
         ("exported_kg", "route_exports_g"))}, axis=1).fillna(0.0)
-    route = route[route["entered_kg"] > 0]
+    route = route[route["source_kg"] > 0]
     routes = [{"route": r, "substance": s, **{k: float(v) for k, v in row.items()}}
               for (r, s), row in route.iterrows()]
 

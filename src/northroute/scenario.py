@@ -95,8 +95,9 @@ class SupplyParams(Section):
                                   "Kyrgyzstan' (thesis L2029); Uzbek flows were 'liquidated' in 2014-2017 and "
                                   "Kyrgyz volume grew (L1279-1281), which a timeline can express",
                                   "Share of heroin entering from Uzbekistan rather than Osh/Bishkek.")
-    heroin_purity: float = P(0.65, 0.05, 1.0, "fraction", "UNODC Opiate Flows 2012 p.85 via external-facts "
-                             "§4: '1 kg at 70% purity can become 2 kg at 35%'", "Purity of heroin on arrival.")
+    heroin_purity: float = P(0.65, 0.05, 1.0, "fraction", "value assumption: UNODC Opiate Flows 2012 p.85 via "
+                             "external-facts §4 gives 70% ('1 kg at 70% purity can become 2 kg at 35%'), not 0.65",
+                             "Purity of heroin on arrival.")
     heroin_lot_kg: float = P(8.0, 0.1, 500.0, "kg", "thesis L1201-1203 [P13]: shipments of 10 kg and more "
                              "need capital in advance; median is an assumption", "Median heroin lot size.")
     afghan_elasticity: float = P(0.0, 0.0, 2.0, "ratio", "assumption (off by default): the link between "
@@ -106,8 +107,10 @@ class SupplyParams(Section):
     route_elasticity: float = P(1.0, 0.0, 3.0, "ratio", "assumption: 1 keeps the expected weight seized in "
                                 "Kazakhstan level as enforcement rises, flows displaced rather than removed "
                                 "('a beast with three heads', L1281 [P26]); CADAP reports Northern Route "
-                                "trafficking falling as Balkan and southern routes grew (L1225), Uzbek flows "
-                                "moved to the Caspian (L1279), traffickers adapting to the route's risk (L2081)",
+                                "trafficking falling as Balkan and southern routes grew (L1225); L1279 makes two "
+                                "separate statements, more drugs passing through the Caspian Sea into Iran and the "
+                                "Caucasus, and Uzbek heroin flows 'liquidated' in 2014-2017 (it does not say the Uzbek "
+                                "flows moved to the Caspian); traffickers adapting to the route's risk (L2081)",
                                 "Elasticity of heroin arrivals to the expected share of a lot seized on its "
                                 "way through Kazakhstan, against 2012 conditions (M46).")
     marijuana_kg_per_year: float = P(150_000, 0, 2_000_000, "kg/year", "assumption: Chu Valley potential "
@@ -123,7 +126,8 @@ class SupplyParams(Section):
     marijuana_lot_kg: float = P(30.0, 0.1, 1000.0, "kg", "thesis L1010 [DE7] (160 kg lot), L1337 "
                                 "('hundreds of kilograms'); median is an assumption", "Median marijuana lot size.")
     hashish_kg_per_year: float = P(8_000, 0, 200_000, "kg/year", "assumption: Chu Valley potential "
-                                   "3,500 t hashish (L1329); hashish is hard to produce (L1398 [DE3])",
+                                   "3,500 t hashish (L1329); hashish is 'difficult to produce' (L1402, on [DE3]'s "
+                                   "account at L1400; also L1398)",
                                    "Hashish entering trade (national scale).")
     hashish_lot_kg: float = P(5.0, 0.1, 500.0, "kg", "thesis L1400 [DE3]: packed in 1 kg and 0.5 kg "
                               "blocks; lot median is an assumption", "Median hashish lot size.")
@@ -140,8 +144,9 @@ class SupplyParams(Section):
     marijuana_source_price: float = P(52_000, 100, 1e7, "KZT/kg", "thesis L1331 (Golunov 2007, Paoli "
                                       "2001): US$0.3-0.4/g, at ~149 KZT/USD", "Price of a kilogram of "
                                       "Chu Valley marijuana at source.")
-    hashish_source_price: float = P(180_000, 100, 1e8, "KZT/kg", "assumption: several kg of plant per kg "
-                                    "of hashish (L1329: 100,000 t marijuana or 3,500 t hashish)",
+    hashish_source_price: float = P(180_000, 100, 1e8, "KZT/kg", "assumption: set below the 2012 domestic "
+                                    "hashish wholesale price of Table 5.6 (L1387-1389: median 300,000, minimum 45,000 "
+                                    "KZT/kg)",
                                     "Price of a kilogram of hashish at source.")
 
 
@@ -188,8 +193,10 @@ class TraffickingParams(Section):
                                    "Price a heroin lot fetches at a Russian hub.")
     marijuana_russia_price: float = P(160_000, 100, 1e8, "KZT/kg", "thesis L1374 [DE9]: marijuana 'more "
                                       "expensive there'; level assumption", "Price of marijuana at a Russian hub.")
-    hashish_russia_price: float = P(700_000, 100, 1e9, "KZT/kg", "thesis L1398 [DE3]: hashish especially "
-                                    "profitable if it reaches Russia; level assumption",
+    hashish_russia_price: float = P(700_000, 100, 1e9, "KZT/kg", "thesis L1398 (the author's narration): "
+                                    "hashish trade 'much more profitable, especially for people who could manage to "
+                                    "smuggle it to Russia'; [DE3] (L1400) says it can be carried across Kazakhstan to "
+                                    "Russia; level assumption",
                                     "Price of hashish at a Russian hub.")
     transport_cost_per_1000km: float = P(0.04, 0.0, 2.0, "fraction of value", "assumption: couriers and "
                                          "drivers are paid 'good money' (L1149 [P25])", "Transport cost "
@@ -197,8 +204,9 @@ class TraffickingParams(Section):
 
 
 class MarketParams(Section):
-    adulteration: float = P(0.25, 0.0, 0.8, "fraction", "UNODC 2012 via external-facts §4 (70% -> 35% "
-                            "purity along the chain); thesis L1406 [DE9] 'almost no heroin'", "Share of "
+    adulteration: float = P(0.25, 0.0, 0.8, "fraction", "value assumption: UNODC 2012 via external-facts §4 "
+                            "gives one dilution, 70% -> 35% purity from Central Asia to Russia, not a share per "
+                            "hand-over; thesis L1406 [DE9] 'almost no heroin'", "Share of "
                             "each heroin hand-over below trafficking that is cutting agent added.")
     cannabis_adulteration: float = P(0.05, 0.0, 0.8, "fraction", "assumption: cannabis is rarely cut",
                                      "Share of each cannabis hand-over that is filler added.")
@@ -250,8 +258,9 @@ class MarketParams(Section):
 
 class UsersParams(Section):
     heroin_g_per_day: float = P(0.3, 0.01, 5.0, "g/day", "assumption: the thesis gives no dose in grams "
-                                "(gaps #1); a 'check' is 0.33 g (L1404 [DE11], 'repeatedly stated in many "
-                                "interviews', footnote L1416)", "Street heroin a user wants per day.")
+                                "(gaps #1); a 'check' is 0.33 g (L1404, footnote 7 at L1416: 'repeatedly "
+                                "stated in many interviews'; not [DE11], who speaks of hard-drug use in the north)",
+                                "Street heroin a user wants per day.")
     marijuana_g_per_day: float = P(0.4, 0.01, 10.0, "g/day", "assumption (matchbox of 2-3 g, L1394)",
                                    "Marijuana a user wants per day.")
     hashish_g_per_day: float = P(0.25, 0.01, 10.0, "g/day", "assumption (shaiba of 3-5 g, L1402 [O11])",
@@ -294,8 +303,9 @@ class UsersParams(Section):
                                "everyone who uses drugs eventually starts dealing'; the rate is an assumption "
                                "(about a year from running short to dealing)", "Yearly chance that a user who "
                                "cannot finance his habit from his income looks for a retail slot (M31).")
-    promotion_tenure_weeks: int = P(52, 0, 1040, "weeks", "thesis L1012 [DE7][P22][P21]: it 'takes "
-                                    "years' to build trust; threshold assumption", "Retail tenure needed "
+    promotion_tenure_weeks: int = P(52, 0, 1040, "weeks", "assumption: 52 weeks is below the cited "
+                                    "text, thesis L1012 [DE7][P22][P21]: it 'takes years' to build the bond needed "
+                                    "to become a partner", "Retail tenure needed "
                                     "before a dealer can become a wholesaler.")
 
 
@@ -318,7 +328,7 @@ class RelationsParams(Section):
                        "kin group is in touch with (drawn at the start): their members at wholesale and above "
                        "are exits to the weight for its members too (M20).")
     kin_buying: bool = P(True, None, None, "flag", "thesis L884 [DE11]: kin 'know who sells where and can gain "
-                         "access to bigger weight'; L1068 [P6]: Tajik traffickers connected to Roma wholesale "
+                         "access to bigger weight'; L1070 [P6]: Tajik traffickers connected to Roma wholesale "
                          "dealers (M20)", "A kin wholesaler left short at his region's supply node buys the rest "
                          "at the node of the region where a kin of a group he reaches lives.")
     exit_options: bool = P(True, None, None, "flag", "thesis L904 [P25] ('Naturally, he will have more "
@@ -388,8 +398,9 @@ class PolicingParams(Section):
                              "who make drug cases, nationally; the MVD had 76,000 staff in 2010 (external-facts "
                              "§5); one UBN directorate per region (thesis L1878)", "Officers making drug cases, "
                              "national scale (spread over regions by 2012 population).")
-    quota_per_month: float = P(1.5, 0.0, 30.0, "cases/officer/month", "thesis L1916 [P20]: officers 'were "
-                               "required to produce one or two arrests per estimated period of time'",
+    quota_per_month: float = P(1.5, 0.0, 30.0, "cases/officer/month", "thesis L1916: police 'were required to "
+                               "produce one or two arrests per estimated period of time' (the author's narration "
+                               "before a quote from [P20]; the text gives no period): per month is an assumption",
                                "Arrests each case-making officer must produce a month.")
     quota_pressure: float = P(1.0, 0.0, 1.0, "fraction", "thesis L966, L978, L1084 (M33): judged on counts, "
                               "police pick the easiest targets; 0 = judged by quality (S5, L1844-1846, L1924 "
@@ -422,10 +433,14 @@ class PolicingParams(Section):
     koknar: bool = P(True, None, None, "flag", "thesis L1341 (M47): the annual 'Koknar' operation in the Chu "
                      "Valley; 161 t of marijuana seized in 2015", "Run the seasonal Koknar operation.")
     koknar_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: share of the Chu Valley harvest taken by "
-                            "the operation (161 t in 2015, thesis L1341)", "Share of cannabis lots leaving the "
+                            "the operation, not derived from the 161 t of marijuana confiscated in 2015 (thesis "
+                            "L1341), which exceeds the model's whole marijuana supply (150 t wild and 5 t "
+                            "greenhouse a year at the defaults) and conflicts with Table 5.5 (L1365: 35,128 kg "
+                            "of cannabis plants seized in 2015)", "Share of cannabis lots leaving the "
                             "Chu Valley that Koknar seizes during the harvest.")
-    officer_turnover: float = P(0.045, 0.0, 1.0, "1/year", "external-facts §5: 6,000-6,500 of ~150,000 MVD "
-                                "staff leave each year (c. 2017-18)", "Yearly chance an officer leaves the "
+    officer_turnover: float = P(0.045, 0.0, 1.0, "1/year", "external-facts §5: 6,000-6,500 of the MVD's "
+                                "148,779-159,371 posts leave each year (c. 2017-18), i.e. 0.038-0.044; 0.045 is "
+                                "slightly above that range", "Yearly chance an officer leaves the "
                                 "service for ordinary reasons (replaced by a new hire).")
     customs_officers: float = P(400.0, 0.0, 20_000.0, "persons", "assumption: customs and border officers at "
                                 "the modelled crossings (thesis L1241 [P20], L1273)", "Customs and border officers "
@@ -487,13 +502,21 @@ class CorruptionParams(Section):
 
 
 class AnticorruptionParams(Section):
-    detect_rate: float = P(0.03, 0.0, 5.0, "1/year", "assumption: before 2014 the KNB's cases against 'drug "
-                           "mafias in epaulettes' were rare (thesis L1708, L1876)", "Yearly chance a corrupt "
-                           "officer is detected by an independent agency.")
-    sentence_years: float = P(3.0, 0.0, 30.0, "years", "thesis L1702 (2016: 67% fined, 24% imprisoned, most "
-                              "2-5 years); L1720 [P13][P20][P26]: 10-25 years face to face after the reform",
+    detect_rate: float = P(0.03, 0.0, 5.0, "1/year", "value assumption: low before the anti-corruption "
+                           "campaign 'initiated in 2014' (thesis L2069); no major drug-mafia trial in Central Asia "
+                           "until 2014 (L318; L320 says before 2011); some corrupt police were already imprisoned "
+                           "in 2011 (L1708-1710 [P19]: 'around 15 people were imprisoned, may be 10')",
+                           "Yearly chance a corrupt officer is detected by an independent agency.")
+    sentence_years: float = P(3.0, 0.0, 30.0, "years", "value assumption. Thesis L1702 (OECD 2017: first half of "
+                              "2016, all state officials, not police alone): of 235 convicted, 152 fined and 56 "
+                              "imprisoned (6 up to 2 years, 33 for 2-5, 17 for 5-12), about 4.7 years on average for "
+                              "the imprisoned (class mid-points) and about 1.1 over all convicted; L1720 [P13][P20]"
+                              "[P26]: often 10-25 years for those caught face to face with criminals",
                               "Mean prison term of a convicted corrupt officer (0 = fines only).")
-    bribery_charge: bool = P(False, None, None, "flag", "thesis L1108, L1112 [P4][O6] (M57)", "Dealers of a "
+    bribery_charge: bool = P(False, None, None, "flag", "thesis L1108, L1112 [P4][O6] (M57); off before "
+                             "2015 is an assumption: the L1106-1108 case, whose dealer was also found guilty of "
+                             "bribery, is Criminal Case № 1-1/2014 (Kostanay), while anticorruption-2015 switches it "
+                             "on in January 2015", "Dealers of a "
                              "convicted protector are arrested with him and charged with bribery too.")
     taken_down: float = P(0.7, 0.0, 1.0, "probability", "thesis L1112 [P4][O6]: protected dealers are 'likely "
                           "to be taken down with them'; value assumption", "Chance each client of a convicted "
@@ -504,7 +527,9 @@ class AnticorruptionParams(Section):
                                 "rumours; value assumption", "Yearly chance an honest drug officer is dismissed "
                                 "on compromising material.")
     manager_liability: float = P(0.0, 0.0, 1.0, "probability", "thesis L1704: 52 police bosses fired "
-                                 "Jan-Sep 2019 (S3)", "Chance a regional manager is dismissed when a subordinate "
+                                 "Jan-Sep 2019 'for the disciplinary infractions of their subordinates' (S3); 0 before "
+                                 "the anticorruption-2015 step of July 2019 and 0.5 there are assumptions (see that "
+                                 "file)", "Chance a regional manager is dismissed when a subordinate "
                                  "is convicted of corruption.")
     supervision: float = P(1.0, 0.0, 10.0, "ratio", "thesis L1704 (S3: liability 'had an immediate positive "
                            "effect'), L1696 (managers liable for not taking 'adequate measures'), L1662-1664 [P20] "
@@ -513,16 +538,21 @@ class AnticorruptionParams(Section):
                            "L1652-1654 [DE2])", "How readily an honest manager who answers for his subordinates finds "
                            "and fires his corrupt line officers: his yearly rate is supervision x "
                            "manager_liability x detect_rate.")
-    salary_index: float = P(1.0, 0.1, 10.0, "ratio", "thesis L1572-1574 [P10]; external-facts §5: +55% for "
-                            "operational staff on 1 July 2019", "Police pay relative to 2012.")
+    salary_index: float = P(1.0, 0.1, 10.0, "ratio", "thesis L1572-1574 [P10]: 'every year it continues to "
+                            "increase a certain percentage' (not modelled: the index stays 1 until July 2019, an "
+                            "assumption); external-facts §5: +55% for operational staff on 1 July 2019 (patrol +65%, "
+                            "others +25%), relative to their pay before that date, not to 2012",
+                            "Police pay relative to 2012.")
     chill: float = P(0.0, 0.0, 1.0, "fraction", "thesis L1916 [P20], L1610 (M58): contact with dealers reads as "
                      "corruption, so officers stop gathering intelligence", "Loss of the chance to document cases "
                      "against wholesalers and traffickers.")
 
 
 class JusticeParams(Section):
-    conviction_rate: float = P(0.999, 0.0, 1.0, "probability", "thesis L1906 [O7]: 'the first sentence of "
-                               "acquittal for a drug-related crime' (M42)", "Chance a charged person is convicted.")
+    conviction_rate: float = P(0.999, 0.0, 1.0, "probability", "value assumption: thesis L1906 gives no rate, "
+                               "only 'no chance to avoid criminal responsibility' and a lawyer's 'first sentence of "
+                               "acquittal for a drug-related crime' [O7] (M42)",
+                               "Chance a charged person is convicted.")
     cooperation_rate: float = P(0.01, 0.0, 1.0, "probability", "thesis L1956 [P23]: 99% of small dealers refuse "
                                 "to cooperate before arrest; L1950-1958 (M37)", "Chance an arrested dealer or "
                                 "pool buyer is a registered cooperating witness.")

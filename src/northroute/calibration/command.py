@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
                                                     "defaults), after the particle seeds.")]
         = 8,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
-                                                     "calibration.html and calibrated.toml.")] = None,
+                                                     "calibration.html and calibrated.toml (default "
+                                                     "runs/calibrate-HASH).")] = None,
         workers: Workers = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
         quiet: Quiet = False,

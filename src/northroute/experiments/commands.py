@@ -240,7 +240,12 @@ def query(
         cli._fail(f"--format must be table, csv or json, got '{fmt}'")
     try:
         names = {w.lower() for w in re.findall(r"[A-Za-z_]+", sql)}
-        con = Study.open(study).connect(only=names & VIEWS)  # build only the views the query names
+        opened = Study.open(study)
+        if names & VIEWS - set(opened.views()):
+            cli._fail(f"this study has no {', '.join(sorted(names & VIEWS - set(opened.views())))} view (it has "
+                      f"{', '.join(opened.views())})")
+        con = opened.connect(only=names & VIEWS)  # build only the views the query names
+        con.execute("SET python_enable_replacements = false")  # names are views, never this program's variables
         frame = con.execute(sql).df()
     except StudyError as exc:
         cli._fail(str(exc))

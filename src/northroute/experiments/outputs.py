@@ -73,8 +73,12 @@ def heroin_unmet_need(ts: pd.DataFrame, scale: float) -> float:
 
 
 def thesis_distance(ts: pd.DataFrame, scale: float) -> float:
+    """NaN unless the run records 2012-2017 whole: the targets are yearly sums over those years."""
     from northroute.calibration.targets import distance, statistics, thesis_2012_2017
+    from northroute.validation.facts import full_years
 
+    if not set(range(2012, 2018)) <= full_years(ts):
+        return np.nan
     return distance(statistics(ts, scale), thesis_2012_2017())
 
 

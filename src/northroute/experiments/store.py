@@ -344,6 +344,14 @@ class Study:
 
     # ------------------------------------------------------------------------------------ DuckDB
 
+    def views(self) -> list[str]:
+        """The views this study can offer now: those over its files that exist, and over run folders once a run is
+        done; `runs` always."""
+        p = self.path
+        files = {"design": p / DESIGN_FILE, "sensitivity": p / SENSITIVITY_FILE, "replicates": p / REPLICATES_FILE}
+        have = {view for view, path in files.items() if path.is_file()} | {"runs"}
+        return sorted(have | ({"outputs", "timeseries", "events"} if self.done() else set()))
+
     def view_sql(self, only: set[str] | None = None) -> list[str]:
         """CREATE VIEW statements over the study's files (absolute paths; the runs that exist so far).
 

@@ -8,7 +8,8 @@ side effects (rumour-based dismissals, manager liability) reach honest officers 
   bribery as well (M57, L1108, L1112 [P4][O6]).
 - Officers are fired on rumours: "No one will double-check where the compromising material came
   from" (M58, L1712, L1718 [P19]); the agencies count these as corruption cases (L1888 [P20]).
-- From 2019 managers answer for their subordinates (S3, L1704: 52 bosses fired in Jan-Sep 2019). An
+- Managers answer for their subordinates (S3; L1704: 52 bosses fired in Jan-Sep 2019; earlier practice L1576
+  [P32], L1696; anticorruption-2015 switches it on in July 2019, an assumed date). An
   honest manager who answers for his men therefore watches them and fires the corrupt ones he finds
   before the agencies convict them (L1696, L1662-1664 [P20]; rate `corruption.supervision_rate`); the
   threat deters his line officers in `corruption.decide` (SF28).
@@ -25,7 +26,7 @@ from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LIN
 from northroute.world.people import WHOLESALE
 from northroute.world.state import WEEKS_PER_YEAR, World
 
-STEP_WEEKS = corruption.STEP_WEEKS
+STEP_WEEKS = corruption.STEP_WEEKS  # assumption (timing convention): monthly, as corruption
 
 
 def _per_step(rate_per_year: float) -> float:

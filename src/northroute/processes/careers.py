@@ -285,6 +285,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     in_circle = relations.circle_counts(p, users)
     mean_circle = max(float(np.dot(in_circle, in_circle)) / users.size, 1.0) if users.size else 1.0
     reach = in_circle[p.circle[cand]] / mean_circle  # co-users he could bring, against the mean user's
+    # assumption: weights 1 (unmet need), 0.5 (moderate addiction), 0.5 (co-users reached, capped at 2x the mean)
     score = (1.0 - np.minimum(p.fill[cand], 1.0)) + 0.5 * (1.0 - np.abs(p.addiction[cand] - 0.5) * 2.0)
     score += 0.5 * np.minimum(reach, 2.0) + rng.random(cand.size)
     recruits = cand[top_k_per_group(_key(p, cand), score, take)]

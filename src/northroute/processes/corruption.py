@@ -40,9 +40,9 @@ from northroute.world.officers import (
 from northroute.world.people import ACTIVE, USER, WHOLESALE
 from northroute.world.state import World
 
-STEP_WEEKS = 4  # officers re-weigh their choices monthly
+STEP_WEEKS = 4  # assumption (timing convention): officers re-weigh their choices monthly
 TURN_RATE = 0.25  # assumption: a quarter of the officers who would turn corrupt do so each month
-QUIT_RATE = 0.05  # assumption: leaving a deal is slow; dealers and officers hold each other (L1110 [DE2], L1600 [O2])
+QUIT_RATE = 0.05  # assumption: leaving is slow; dealers and officers hold each other (L862, L1624 [DE2], L1600 [O2])
 CAREER_MONTHS = 120.0  # assumption: a convicted officer also loses about ten years of pay and pension
 DEALER_SHARE = 0.2  # assumption: share of corrupt drug officers who deal seized drugs (L1630, L1634)
 

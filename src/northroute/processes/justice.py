@@ -3,7 +3,7 @@
 - A corrupt arresting officer may take a bribe and drop the case (thesis L1648 [P5]); the case is
   then never registered (M41b, L1912).
 - Charges follow the 2014 Criminal Code as the thesis reads it (L1788): possession without intent
-  to sell (Art. 296), sale "regardless of size" (Art. 297), smuggling (Art. 286); the weight category
+  to sell (Art. 296), sale "regardless of their size" (Art. 297), smuggling (Art. 286); the weight category
   comes from Table 7.1 (`data/thresholds.csv`), so a gram of heroin is "extra-large" (M39, L1082). A
   pool's buyer is charged as an organised distributor (M35, L976, L1084 [P11]); a share of user arrests
   is written up as members of organised groups (framing, M41c, L1626).
@@ -169,6 +169,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     wk.count("cooperations", "retail", s[cooperate], 1.0)
     years = sentences()[charge, cat] * np.maximum(0.0, 1.0 + jus.sentence_spread * rng.standard_normal(rows.size))
     years += bribery * world.scenario.anticorruption.bribery_years
+    # assumption: without witness protection 1 in 10 cooperating witnesses gets a procedural agreement (L1960)
     years[cooperate & (rng.random(rows.size) < 0.1 + 0.9 * jus.witness_protection)] *= PLEA_FACTOR
     years[~convicted] = 0.0
     for lv in range(4):

@@ -289,6 +289,7 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
         f = fill[r] if fill[r] < 1.0 else 1.0
         a = addiction[r] + drift * (f - addiction[r])
         addiction[r] = a
+        # assumption: quit hazard x (1.5 - addiction), from 1.5 (none) to 0.5 (full), 1 at addiction 0.5
         quit[i] = draws[i] < base_hazard[market[r]] * (1.5 - a)
         if not quit[i]:
             staying[market[r]] += 1.0

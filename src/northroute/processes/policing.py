@@ -28,7 +28,7 @@ from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WH
 from northroute.world.state import WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
-TARGET_STEP_WEEKS = 4  # targets are re-weighed monthly, when exposure is re-measured (record.MONTHLY)
+TARGET_STEP_WEEKS = 4  # assumption (timing): targets re-weighed monthly, when exposure is re-measured (record.MONTHLY)
 EXPERIENCE_WEEKS = 52.0  # assumption: a new officer makes half the cases of one with a year's experience
 ROLES = (USER, RETAIL, WHOLESALE, TRAFFICKER)
 PATROL_SHARE = 0.3  # assumption: share of drug-case officers who are patrol police (street arrests, M51)

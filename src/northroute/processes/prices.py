@@ -146,6 +146,7 @@ def _cover(world: World, role: int) -> np.ndarray:
 
 def _scarcity(cover: np.ndarray, target: float, elasticity: float) -> np.ndarray:
     ratio = np.where(np.isnan(cover), 1.0, cover / target)
+    # assumption: scarcity moves the margin between half and three times its level at normal stocks
     return np.clip(np.maximum(ratio, 1e-3) ** -elasticity, 0.5, 3.0)
 
 

@@ -5,11 +5,11 @@
   form ties that `relations.find_introducers` later uses to open the way to wholesale (M14).
 - Payment to the obshak cannot be escaped inside (L848 [P2]); clients of the Vory, who paid in
   anticipation of prison (L832 [P28], M64, M65), are exempt.
-- Released prisoners have "almost no legal opportunities" and return to the environment they know
+- Released prisoners have "almost no legal opportunity" and return to the environment they know
   (L980 [DE1][DE2], M69): users and retail dealers come back as users of their drug, wholesalers and
-  traffickers as wholesalers (they turn "the knowledge and networks gained in prison into business",
-  L980), all without cash or supplier; their prison mates can now find an introducer in them. A
-  released user with a prison mate now at wholesale in his market joins his team if it has room
+  traffickers as wholesalers (they "transform their freshly gained knowledge and networks into business
+  opportunities", L980), all without cash or supplier; their prison mates can now find an introducer in
+  them. A released user with a prison mate now at wholesale in his market joins his team if it has room
   (`careers.back_from_prison`, unless `prison.back_to_dealing` is off; ODD 7.13 rule 5).
 """
 
@@ -23,7 +23,7 @@ from northroute.world.people import ACTIVE, PRISON, RETAIL, TRAFFICKER, USER, VO
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import PRISON as PRISON_TIE
 
-PRISON_STEP_WEEKS = 4  # monthly: releases, new ties and obshak payments
+PRISON_STEP_WEEKS = 4  # assumption (timing convention): monthly releases, new ties and obshak payments
 INMATE_ROLES = (0.6, 0.3, 0.1)  # assumption: users, retail dealers, wholesalers among drug prisoners at the start
 INMATE_DRUGS = (0.8, 0.17, 0.03)  # assumption: heroin ~80% of drug cases (thesis L1349 [P12]), rest cannabis
 INITIAL_TERM_YEARS = 8.0  # assumption: time left to serve is uniform up to ~0.7 x 12 years

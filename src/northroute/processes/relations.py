@@ -45,7 +45,7 @@ from northroute.world.people import (
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import INTRO, PRISON, VOUCH
 
-MONTH = 4  # weeks between the monthly updates (reputation, cheating, forgetting), as careers
+MONTH = 4  # assumption (timing): weeks between the monthly updates (reputation, cheating, forgetting), as careers
 INTRO_KIN, INTRO_PRISON, INTRO_SUPPLIER = 1, 2, 3  # how an entrant found his introducer
 QUIET, ARBITRATED, VIOLENT = 0, 1, 2  # how a dispute ends (rows of Week.disputes, value of `dispute` events)
 

@@ -22,7 +22,7 @@ from northroute.world.state import WEEKS_PER_YEAR, World
 LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (lots span ~1 kg to 100 kg, thesis L1201-1203)
 GREENHOUSE_REGIONS = ("ZHA", "YUZ", "KAR", "AKT", "KZY")  # thesis L1341
 WARM_START_WEEKS = 8  # assumption: about the length of the longest route in weekly legs
-HEROIN_SOURCES = ("OSH", "UZB")
+HEROIN_SOURCES = ("OSH", "UZB")  # heroin reaches Kazakhstan from Kyrgyzstan and Uzbekistan (L1277 [P13], L2029)
 MAX_ROUTE_GROWTH = 2.0  # assumption: when Kazakh routes grow safer than in 2012, arrivals at most double
 
 
@@ -167,7 +167,7 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
             on = np.flatnonzero(geo.route_carries[:, MARIJUANA] & (geo.route_nodes == node).any(axis=1))
             if on.size == 0:
                 continue
-            grams = _lot_sizes(rng, each, s.marijuana_lot_kg / 3)
+            grams = _lot_sizes(rng, each, s.marijuana_lot_kg / 3)  # assumption: greenhouse lots a third the size
             route = on[:1]
             pos = int(np.flatnonzero(geo.route_nodes[route[0]] == node)[0])
             create_lots(world, rng, MARIJUANA, grams, route, np.ones(1), pos=pos)

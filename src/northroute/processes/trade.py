@@ -67,7 +67,7 @@ def wholesale_purchases(world: World, rng: np.random.Generator) -> None:
         return
     s_wh = p.substance[wh].astype(np.int64)
     price = world.price_wholesale[p.region[wh], s_wh]
-    target = (m.stock_cover_weeks + 1.0) * p.demand_ewma[wh]
+    target = (m.stock_cover_weeks + 1.0) * p.demand_ewma[wh]  # assumption: +1 week for the coming week's sales
     want = np.maximum(target - p.stock_g[wh], 0.0) * (1.0 - a[s_wh])
     credit = (p.flags[wh] & COMMUNITY) != 0
     want = np.where(credit, want, np.minimum(want, np.maximum(p.cash[wh], 0.0) / price))
@@ -81,7 +81,7 @@ def kin_purchases(world: World, rng: np.random.Generator, wh: np.ndarray, short:
     """Kin wholesalers still short after buying at home buy the rest at the supply node of the region
     where a kin of a group they reach lives, at that region's price: kin "commute between different
     gypsy kins, and therefore know who sells where and can gain access to bigger weight" (L884 [DE11];
-    M20; Tajik traffickers were connected to Roma wholesale dealers, L1068 [P6]). On when
+    M20; Tajik traffickers were connected to Roma wholesale dealers, L1070 [P6]). On when
     `relations.kin_buying`."""
     p, geo = world.people, world.geo
     if not world.scenario.relations.kin_buying or len(world.lots) == 0:
@@ -158,7 +158,7 @@ def consign_to_retail(world: World) -> None:
     rd, wh = p.rows(RETAIL), p.rows(WHOLESALE)
     with p.slots(rd) as slot:
         runner, lead = kernels.runner_links(rd, p.supplier, p.status, p.role, p.flags, LEADER, slot)
-    cover = m.retail_cover_weeks + 1.0
+    cover = m.retail_cover_weeks + 1.0  # assumption: +1 week for the coming week's sales
     r = rd[runner]
     want = np.maximum(cover * p.demand_ewma[r] + p.need_g[r] - p.stock_g[r], 0.0)
     extra = np.bincount(lead, want, rd.size)

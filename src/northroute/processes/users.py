@@ -53,8 +53,10 @@ def add_users(world: World, rng: np.random.Generator, region: np.ndarray, substa
     n = region.size
     u = world.scenario.users
     heroin = substance == HEROIN
+    # assumption: addiction at entry Beta(4, 2) for heroin (mean 0.67), Beta(2, 4) for cannabis (mean 0.33)
     addiction = np.where(heroin, rng.beta(4.0, 2.0, n), rng.beta(2.0, 4.0, n))
     income = u.weekly_income * np.exp(u.income_spread * rng.standard_normal(n))
+    # assumption: individual need spread around the daily dose with log-sd 0.3
     need = daily_dose(world)[substance] * 7.0 * np.exp(0.3 * rng.standard_normal(n))
     return world.people.append(n, role=USER, status=ACTIVE, substance=substance, region=region,
                                since=world.t, entered=world.t, addiction=addiction, income=income,

@@ -71,8 +71,8 @@ def full_years(ts: pd.DataFrame) -> set[int]:
     """The years the run records whole: sums over a year it covers only in part would be read as a year's."""
     if "full_years" in ts.attrs:
         return ts.attrs["full_years"]
-    weeks = ts.groupby("year")["date"].nunique()  # one date per recorded week
-    return {int(y) for y in weeks.index[weeks >= FULL_YEAR_WEEKS]}
+    weeks = pd.to_datetime(pd.Series(ts["date"].unique())).dt.year.value_counts()  # one date per recorded week
+    return {int(y) for y, n in weeks.items() if n >= FULL_YEAR_WEEKS}
 
 
 def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
@@ -370,7 +370,7 @@ def sf33_cars_over_trucks(ts):
     long-distance trucks.
 
     Chosen before any value was seen: all drugs pooled (the claim is about vehicles and customs, L1072 [DE3];
-    heroin and marijuana are hidden alike, L1068 [P6]); "carried" is the weight put on the routes in each cover;
+    heroin and marijuana are hidden alike, L1070 [P6]); "carried" is the weight put on the routes in each cover;
     seizures are those at border crossings only (the Koknar raids at the Chu Valley do not search vehicles);
     the whole run. The shares' totals cancel, so it is grams seized per gram carried, cars over trucks."""
     def seized_over_carried(cover: str) -> float:

@@ -17,7 +17,8 @@ from northroute.world.ties import Ties
 
 N_SUBSTANCES = 3
 WEEKS_PER_YEAR = 52.1775
-# The first Monday of 2015, when the Anti-corruption Strategy 2015-2025 took effect (thesis L98, L1702-1704):
+# The first Monday of 2015, taken as the day the Anti-corruption Strategy 2015-2025 took effect: the thesis gives
+# only 'adopted in 2015' (L300; the Strategy for 2015-2025, L98), so the day is an assumption.
 # SF27b follows the protection deals standing then (People.deal_since, justice.end_deals_by_arrest)
 REFORM_SWITCH = date(2015, 1, 5)
 
