@@ -178,6 +178,8 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
         wk.count("sentence_years", CHARGE_LEVEL[lv], s[sel], years[sel], "recorded")
     wk.count("convictions_pooled", "user", s[convicted & pooled], 1.0)
     wk.count("convictions_dealers", "retail", s[convicted & (charge != POSSESSION)], 1.0)
+    wk.count("convictions_dealers_prior", "retail", s[convicted & (charge != POSSESSION) & (p.convictions[rows] > 0)],
+             1.0)  # before prison.admit counts this term
     wk.count("sentence_years_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)],
              years[convicted & protected & (role == WHOLESALE)])
     wk.count("convictions_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)], 1.0)
