@@ -485,7 +485,11 @@ FACTS: tuple[Fact, ...] = (
                      "(ODD 1.2, docs/studies.md)")),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of people convicted of sale, organised sale or smuggling who had served a prison term before",
-         (0.5, 0.9), measure=sf9_prior),
+         (0.5, 0.9), measure=sf9_prior,
+         known_miss=("about one in six: most people convicted of dealing are in their first term, since retail "
+                     "dealers are recruited among users whatever their record and a released dealer deals again "
+                     "only when recruited like any user or taken on by a prison mate at wholesale (M69); the "
+                     "model convicts dealers one by one, not P23's groups (ODD 1.2)")),
     # band: P23's "ten people, 7 of them with criminal records, were in prison together" (L1199) +-20 points,
     # fixed here before any value of this measure was seen (session 12). The model convicts dealers one by one,
     # not as groups, so everyone convicted of sale, organised sale or smuggling stands in for the groups' members.
