@@ -255,6 +255,10 @@ def scorecard() -> str:
     """The scorecard table of 1.2: each fact as the code defines it, with the values of docs/scorecard.json."""
     sc = json.loads(SCORECARD.read_text())
     runs = {f["id"]: f for f in sc["facts"]}
+    if set(runs) != {f.id for f in FACTS}:
+        sys.exit(f"docs/scorecard.json does not score the facts of the code (missing "
+                 f"{sorted({f.id for f in FACTS} - set(runs))}, extra {sorted(set(runs) - {f.id for f in FACTS})}): "
+                 f"run `{SCORECARD_COMMAND} > RUN.json` and `python docs/build_odd.py --scorecard RUN.json`")
     card = pd.DataFrame([{"id": f.id, "status": runs[f.id]["status"],
                           "construction": "x" if runs[f.id]["by_construction"] else ""} for f in FACTS])
     t = tally(card)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import kernels, relations
+from northroute.processes import kernels, prices, relations
 from northroute.processes.matching import random_member, rank_in_group
 from northroute.world.arrays import scatter_add, stable_order
 from northroute.world.people import ACTIVE, HASHISH, HEROIN, MARIJUANA, OUT, RETAIL, USER
@@ -98,7 +98,9 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     p.pool[:] = -1
     users = p.rows(USER)
     p.exposure[users] = 1.0
-    her = users[(p.substance[users] == HEROIN) & (p.supplier[users] >= 0)]  # a pool buys from its buyer's dealer
+    dealer = np.maximum(p.supplier[users], 0)
+    served = (p.supplier[users] >= 0) & (p.status[dealer] == ACTIVE) & (p.role[dealer] == RETAIL)
+    her = users[(p.substance[users] == HEROIN) & served]  # a pool buys from its buyer's dealer, who must be dealing
     members = her[rng.random(her.size) < m.pool_share]
     if members.size < m.pool_size:
         return
@@ -121,7 +123,9 @@ def step(world: World, rng: np.random.Generator) -> None:
     n = world.geo.n
     size = n * N_SUBSTANCES
     quit_rate = np.tile([u.heroin_quit_rate, u.cannabis_quit_rate, u.cannabis_quit_rate], n)
-    rel_price = (world.price_retail / world.price_retail_ref).ravel()
+    # prices are weighed against the users' reference only once it is set, at the end of the burn-in (7.4)
+    priced = world.t >= prices.ref_window(world)[1]
+    rel_price = (world.price_retail / world.price_retail_ref).ravel() if priced else np.ones(size)
     base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
     quit, counts = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
                                      ADDICTION_DRIFT, base, rng.random(users.size))
