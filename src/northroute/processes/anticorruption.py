@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from northroute.processes import corruption, justice
+from northroute.processes import corruption, justice, relations
 from northroute.world.officers import CONVICTED, CUSTOMS, DISMISSED, HONEST, LINE, MANAGER
 from northroute.world.people import WHOLESALE
 from northroute.world.state import WEEKS_PER_YEAR, World
@@ -95,3 +95,4 @@ def _take_down_clients(world: World, rng: np.random.Generator, caught: np.ndarra
         world.week.count("taken_down", "wholesale", p.substance[taken], 1.0)
         justice.arrest(world, rng, taken, bribery=True)
     justice.end_deals_by_arrest(world, clients)  # those not arrested: the deal ends with the officer's arrest
+    relations.turn_to_vory(world, rng, clients)  # and those still free may buy the Vory's protection instead (M68)
