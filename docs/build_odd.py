@@ -187,15 +187,19 @@ def table(group):
 
 
 CONSTS = {
-    "supply": ("processes/supply.py", ["LOT_SIGMA", "GREENHOUSE_REGIONS", "WARM_START_WEEKS"]),
-    "trade": ("processes/trade.py", ["EWMA"]),
+    "supply": (
+        "processes/supply.py",
+        ["LOT_SIGMA", "GREENHOUSE_REGIONS", "WARM_START_WEEKS", "HEROIN_SOURCES", "MAX_ROUTE_GROWTH"],
+    ),
+    "trade": ("processes/trade.py", ["EWMA", "STOCK_LEFT_G"]),
     "users": ("processes/users.py", ["POOL_REFRESH_WEEKS", "ADDICTION_DRIFT", "CASH_CAP_WEEKS"]),
     "careers": (
         "processes/careers.py",
-        ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE", "IDLE_SHARE", "START_TENURE_YEARS"],
+        ["CAREER_STEP_WEEKS", "RECRUIT_CAP", "CANDIDATES_PER_PLACE", "IDLE_SHARE", "START_TENURE_YEARS",
+         "RUNNERS_PER_LEADER"],
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
-    "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "MAX_STOCK_LOSS"]),
+    "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "REF_PRICE_WEEKS", "MAX_STOCK_LOSS"]),
     "relations": ("processes/relations.py", ["MONTH"]),
     "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "PATROL_SHARE"]),
     "justice": ("processes/justice.py", ["HOLDING_DAYS", "PLEA_FACTOR"]),
