@@ -394,8 +394,8 @@ def step(world: World, rng: np.random.Generator) -> None:
     dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
     clean = dealers[(p.flags[dealers] & EXCLUDED) == 0]
     p.reputation[clean] += MONTH / WEEKS_PER_YEAR
+    merge_trades(world)  # first: a crackdown takes in this month's trade partners too
     _cheating(world, rng)
-    merge_trades(world)
     world.ties.forget_trade(world.t - int(r.tie_memory_weeks))
     _index_users(world)
 
