@@ -276,9 +276,10 @@ def results_view() -> None:
         rel = st.selectbox(f"Runs in {folder.name} ({len(runs)})", names, key="study_pick")
     else:
         rel = str(runs[0].relative_to(root()))
-    if readable_runs([rel]) is None:
+    loaded = readable_runs([rel])
+    if loaded is None:
         return
-    res, path = open_results(rel)
+    res, path = loaded[0], confine(root(), rel)
     mtime = path.stat().st_mtime
     man, run = res.manifest, run_facts(res)
     st.subheader(f"{run['name']} · seed {run['seed']}")

@@ -241,9 +241,10 @@ def query(
     try:
         names = {w.lower() for w in re.findall(r"[A-Za-z_]+", sql)}
         opened = Study.open(study)
-        if names & VIEWS - set(opened.views()):
-            cli._fail(f"this study has no {', '.join(sorted(names & VIEWS - set(opened.views())))} view (it has "
-                      f"{', '.join(opened.views())})")
+        views = opened.views()
+        if names & VIEWS - set(views):
+            cli._fail(f"this study has no {', '.join(sorted(names & VIEWS - set(views)))} view (it has "
+                      f"{', '.join(views)})")
         con = opened.connect(only=names & VIEWS)  # build only the views the query names
         con.execute("SET python_enable_replacements = false")  # names are views, never this program's variables
         frame = con.execute(sql).df()

@@ -344,24 +344,25 @@ class Study:
 
     # ------------------------------------------------------------------------------------ DuckDB
 
+    def _view_files(self) -> dict[str, Path]:
+        """The views read from one file of the study, and that file."""
+        p = self.path
+        return {"design": p / DESIGN_FILE, "runs": p / RUNS_TABLE, "sensitivity": p / SENSITIVITY_FILE,
+                "replicates": p / REPLICATES_FILE}
+
     def views(self) -> list[str]:
         """The views this study can offer now: those over its files that exist, and over run folders once a run is
-        done; `runs` always."""
-        p = self.path
-        files = {"design": p / DESIGN_FILE, "sensitivity": p / SENSITIVITY_FILE, "replicates": p / REPLICATES_FILE}
-        have = {view for view, path in files.items() if path.is_file()} | {"runs"}
+        done; `runs` always (connect builds it from the live status)."""
+        have = {view for view, path in self._view_files().items() if path.is_file()} | {"runs"}
         return sorted(have | ({"outputs", "timeseries", "events"} if self.done() else set()))
 
     def view_sql(self, only: set[str] | None = None) -> list[str]:
         """CREATE VIEW statements over the study's files (absolute paths; the runs that exist so far).
 
         `only` limits them to some views: views over run folders read every file's footer when created."""
-        p = self.path
-        glob = p / RUNS_DIR / "p*"
-        files = {"design": p / DESIGN_FILE, "runs": p / RUNS_TABLE, "sensitivity": p / SENSITIVITY_FILE,
-                 "replicates": p / REPLICATES_FILE}
+        glob = self.path / RUNS_DIR / "p*"
         sql = [f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({_sql_str(path)})"
-               for view, path in files.items() if (only is None or view in only) and path.is_file()]
+               for view, path in self._view_files().items() if (only is None or view in only) and path.is_file()]
         wanted = {"outputs", "timeseries", "events"} if only is None else {"outputs", "timeseries", "events"} & only
         if not wanted or not self.done():
             return sql

@@ -98,9 +98,8 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     p.pool[:] = -1
     users = p.rows(USER)
     p.exposure[users] = 1.0
-    dealer = np.maximum(p.supplier[users], 0)
-    served = (p.supplier[users] >= 0) & (p.status[dealer] == ACTIVE) & (p.role[dealer] == RETAIL)
-    her = users[(p.substance[users] == HEROIN) & served]  # a pool buys from its buyer's dealer, who must be dealing
+    served = ~p.orphaned(users, RETAIL)  # a pool buys from its buyer's dealer, who must be dealing
+    her = users[(p.substance[users] == HEROIN) & served]
     members = her[rng.random(her.size) < m.pool_share]
     if members.size < m.pool_size:
         return
