@@ -90,7 +90,7 @@ def test_no_entrant_to_wholesale_lacks_an_introducer():
     assert len(ev) > 0
     assert (ev["value"] > 0).all()
     closed = (*NO_KIN, "relations.internship_weeks=1000", "prison.prior_record_share=0",
-              "prison.initial_inmates=0")
+              "prison.heroin_user_record_share=0", "prison.cannabis_user_record_share=0", "prison.initial_inmates=0")
     assert len(entrants(*closed)) == 0
     loose = entrants(*closed, "relations.need_introducer=false")
     assert len(loose) > 0 and (loose["value"] == 0).all()

@@ -578,6 +578,16 @@ class PrisonParams(Section):
     prior_record_share: float = P(0.7, 0.0, 1.0, "fraction", "thesis L1199 [P23]: ~70% of members of convicted "
                                   "groups had criminal records and 'were in prison together'", "Share of the "
                                   "starting dealers who served time before the run (with prison ties).")
+    heroin_user_record_share: float = P(0.28, 0.0, 1.0, "fraction", "assumption: the share the model's own rates "
+                                        "hold, h / (h + q): heroin users are imprisoned at h ~0.027 a year in the "
+                                        "baseline (scale 0.2, seed 1, users of 2-8 years, session 13) and quit at q "
+                                        "0.07; 'a majority of drug addicts sooner or later end up in prison' (L980 "
+                                        "[DE7]) is a lifetime share", "Share of the heroin users at the start who "
+                                        "served a prison term before the run (with prison ties).")
+    cannabis_user_record_share: float = P(0.045, 0.0, 1.0, "fraction", "assumption: the share the baseline "
+                                          "holds by its end (0.046-0.049 in 2019 from a start at h / (h + q) = "
+                                          "0.025, h ~0.003 a year, q 0.12; session 13)", "Share of the cannabis users at the start who "
+                                          "served a prison term before the run (with prison ties).")
     served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
                             "(thesis L1786)", "Share of a sentence actually served.")
     ties_per_inmate: float = P(2.0, 0.0, 50.0, "ties", "thesis L1199 [P23]: 70% of convicted group members 'were "
@@ -670,6 +680,7 @@ INIT_ONLY_PARAMS = ("trafficking.export_share", "trafficking.export_sensitivity"
                     "relations.community_upper_start", "relations.kin_group_size",
                     "relations.kin_reach", "relations.circle_size", "policing.drug_officers",
                     "policing.customs_officers", "prison.initial_inmates", "prison.prior_record_share",
+                    "prison.heroin_user_record_share", "prison.cannabis_user_record_share",
                     # drawn once per person or officer on entry: a step would reach only newcomers
                     "corruption.norm_cost", "corruption.regional_spread", "users.heroin_g_per_day",
                     "users.marijuana_g_per_day", "users.hashish_g_per_day", "users.weekly_income",

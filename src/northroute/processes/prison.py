@@ -19,7 +19,7 @@ import numpy as np
 
 from northroute.processes import careers, relations, users
 from northroute.processes.matching import random_member
-from northroute.world.people import ACTIVE, PRISON, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
+from northroute.world.people import ACTIVE, HEROIN, PRISON, RETAIL, TRAFFICKER, USER, VORY, WHOLESALE
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import PRISON as PRISON_TIE
 
@@ -44,8 +44,13 @@ def inmates(world: World) -> np.ndarray:
 
 def init(world: World, rng: np.random.Generator) -> None:
     """Drug prisoners already serving at the start, and the prison ties of those who served before:
-    ~70% of convicted group members had records and 'were in prison together' (L1199 [P23])."""
+    ~70% of convicted group members had records and 'were in prison together' (L1199 [P23]); the users
+    of 2012 had used for years, and some of them had served a term ("a majority of drug addicts sooner
+    or later end up in prison", L980 [DE7])."""
     p, geo, pr = world.people, world.geo, world.scenario.prison
+    using = p.rows(USER)
+    record = np.where(p.substance[using] == HEROIN, pr.heroin_user_record_share, pr.cannabis_user_record_share)
+    using = using[rng.random(using.size) < record]
     n = int(rng.poisson(pr.initial_inmates * world.scale))
     inside = np.zeros(0, np.int64)
     if n:
@@ -63,7 +68,7 @@ def init(world: World, rng: np.random.Generator) -> None:
         p.since[inside] = world.t - PRISON_STEP_WEEKS  # admitted before the run: tied up below, not again
         p.set_status(inside, PRISON)
     dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
-    served = dealers[rng.random(dealers.size) < pr.prior_record_share]
+    served = np.concatenate([dealers[rng.random(dealers.size) < pr.prior_record_share], using])
     p.convictions[served] = 1
     _tie_up(world, rng, np.concatenate([served, inside]), np.concatenate([served, inside]))
 
