@@ -273,12 +273,15 @@ class UsersParams(Section):
                                 "year from ~17,000 (external-facts §1) plus deaths", "Yearly chance a heroin "
                                 "user stops (or dies) at 2012 prices.")
     cannabis_quit_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption", "Yearly chance a cannabis user stops.")
-    heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: set equal to the quit rate; "
-                                 "prevalence still drifts, since quitting also depends on addiction and "
-                                 "users who deal do not quit as users", "New heroin users per year as a "
-                                 "share of current users.")
+    heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: set equal to the quit rate, so that "
+                                 "starting replaces the users who would quit at reference (2012) prices and "
+                                 "the baseline holds 2012 conditions (until session 13 starts were counted on "
+                                 "users, not on their quit factor, and heroin users grew 12-16% by 2019)",
+                                 "New heroin users per year, as a share of current users each weighted by his "
+                                 "quit factor (1.5 - addiction): at the quit rate, the users who would quit at "
+                                 "reference prices.")
     cannabis_start_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption (as above)", "New cannabis "
-                                   "users per year as a share of current users.")
+                                   "users per year, as for heroin.")
     price_elasticity: float = P(0.5, 0.0, 5.0, "ratio", "assumption: higher prices push users to quit "
                                 "or switch (L1406 [DE9], L746)", "Elasticity of quitting to the retail "
                                 "price relative to its starting level.")
@@ -578,16 +581,17 @@ class PrisonParams(Section):
     prior_record_share: float = P(0.7, 0.0, 1.0, "fraction", "thesis L1199 [P23]: ~70% of members of convicted "
                                   "groups had criminal records and 'were in prison together'", "Share of the "
                                   "starting dealers who served time before the run (with prison ties).")
-    heroin_user_record_share: float = P(0.28, 0.0, 1.0, "fraction", "assumption: the share the model's own rates "
-                                        "hold, h / (h + q): heroin users are imprisoned at h ~0.027 a year in the "
-                                        "baseline (scale 0.2, seed 1, users of 2-8 years, session 13) and quit at q "
-                                        "0.07; 'a majority of drug addicts sooner or later end up in prison' (L980 "
-                                        "[DE7]) is a lifetime share", "Share of the heroin users at the start who "
-                                        "served a prison term before the run (with prison ties).")
-    cannabis_user_record_share: float = P(0.045, 0.0, 1.0, "fraction", "assumption: the share the baseline "
-                                          "holds by its end (0.046-0.049 in 2019 from a start at h / (h + q) = "
-                                          "0.025, h ~0.003 a year, q 0.12; session 13)", "Share of the cannabis users at the start who "
-                                          "served a prison term before the run (with prison ties).")
+    heroin_user_record_share: float = P(0.42, 0.0, 1.0, "fraction", "assumption: the share the baseline holds "
+                                        "(at 0.42 the heroin users and retail dealers with a record are 0.425 of "
+                                        "them at the end of 2019; scale 0.2, seed 1, session 13): users are "
+                                        "imprisoned at about 3% a year and have used for years; 'a majority of "
+                                        "drug addicts sooner or later end up in prison' (L980 [DE7]) is a lifetime "
+                                        "share", "Share of the heroin users at the start who served a prison term "
+                                        "before the run (with prison ties).")
+    cannabis_user_record_share: float = P(0.09, 0.0, 1.0, "fraction", "assumption: the share the baseline holds, "
+                                          "as for heroin (0.09-0.10 at the end of 2019)", "Share of the cannabis "
+                                          "users at the start who served a prison term before the run (with "
+                                          "prison ties).")
     served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
                             "(thesis L1786)", "Share of a sentence actually served.")
     ties_per_inmate: float = P(2.0, 0.0, 50.0, "ties", "thesis L1199 [P23]: 70% of convicted group members 'were "

@@ -277,7 +277,8 @@ def retail_dealers(dealers, supplier, status, role, flags, substance, market, ne
 def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drift, base_hazard, draws):
     """Income, addiction drift and the quit decision of each user.
 
-    Returns who quits and how many users of each market stay.
+    Returns who quits and, for each market, the sum of the quit factor (1.5 - addiction) over the users
+    who stay: times a yearly rate / 52.18, the users who would quit next week at reference prices.
     """
     quit = np.zeros(users.size, np.bool_)
     staying = np.zeros(base_hazard.size)
@@ -292,7 +293,7 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
         # assumption: quit hazard x (1.5 - addiction), from 1.5 (none) to 0.5 (full), 1 at addiction 0.5
         quit[i] = draws[i] < base_hazard[market[r]] * (1.5 - a)
         if not quit[i]:
-            staying[market[r]] += 1.0
+            staying[market[r]] += 1.5 - a
     return quit, staying
 
 

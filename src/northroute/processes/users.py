@@ -5,7 +5,9 @@
 - Users buy what they want up to what their income allows; those who cannot finance their habit
   (`cannot_finance`) look for dealing work and are the ones wholesalers prefer as recruits (M31,
   L690 [P32]; see `careers`).
-- Higher retail prices raise quitting (L1406 [DE9], L746); starting balances quitting at 2012 prices.
+- Higher retail prices raise quitting (L1406 [DE9], L746); starting replaces the users who would quit
+  at reference (2012) prices, so prevalence moves with prices (and with arrests, which take users out
+  for their terms).
 - Some heroin users pool money for a cheaper, bigger portion (M35, L976 [DE1][DE2], L1084 [P11]):
   members pay the pool price and share the buyer's dealer; the dealer sees the pool as one buyer.
 """
@@ -126,14 +128,14 @@ def step(world: World, rng: np.random.Generator) -> None:
     priced = world.t >= prices.ref_window(world)[1]
     rel_price = (world.price_retail / world.price_retail_ref).ravel() if priced else np.ones(size)
     base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
-    quit, counts = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
+    quit, quit_weight = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
                                      ADDICTION_DRIFT, base, rng.random(users.size))
     quits = users[quit]
     p.set_status(quits, OUT)
     p.supplier[quits] = -1
 
     start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], n)
-    new = rng.poisson(counts * start / WEEKS_PER_YEAR)
+    new = rng.poisson(quit_weight * start / WEEKS_PER_YEAR)  # at start = quit rate: the quits at reference prices
     k = np.repeat(np.arange(size), new)
     rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
     relations.join_circles(world, rows, rng)

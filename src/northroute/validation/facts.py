@@ -480,13 +480,13 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("under the band's lower edge: kin wholesalers introduce kin, who rarely have prison ties, and "
-                     "shorter retail careers lower it; earlier versions of the model passed it with some seeds "
-                     "(ODD 1.2, docs/studies.md)")),
+         known_miss=("kin wholesalers introduce kin, who rarely have prison ties; the prison ties of those who "
+                     "served before lead mostly to users, not to the upper tiers; shorter retail careers lower it; "
+                     "earlier versions of the model passed it with some seeds (ODD 1.2, docs/studies.md)")),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of people convicted of sale, organised sale or smuggling who had served a prison term before",
          (0.5, 0.9), measure=sf9_prior,
-         known_miss=("about one in six: most people convicted of dealing are in their first term, since retail "
+         known_miss=("about two in five: most people convicted of dealing are in their first term, since retail "
                      "dealers are recruited among users whatever their record and a released dealer deals again "
                      "only when recruited like any user or taken on by a prison mate at wholesale (M69); the "
                      "model convicts dealers one by one, not P23's groups (ODD 1.2)")),
@@ -625,12 +625,10 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF38", "Respondents disagree about Vory control", "L850", "", (0.0, 0.0),
          reason="a caution about police perceptions, not a model output"),
     Fact("SF39", "Heroin use declines", "L1406 [DE9], L1351, L1325",
-         "heroin users, last year / first year of the reform run", (0.0, 1.0 - 1e-9), REFORM, sf39,
-         known_miss=("the reform's price rise alone does not lower heroin use, and the model has no purity-driven "
-                     "decline; the decline scored until session 11 came from a price reference taken before the "
-                     "burn-in, which made users quit faster than their nominal rate all run long (ODD 1.2)")),
+         "heroin users, last year / first year of the reform run", (0.0, 1.0 - 1e-9), REFORM, sf39),
     # scored on the reform run: the decline was observed in 2012-2019, and respondents gave "increased police
-    # activity" as one of its reasons (L1406); the model has no purity-driven decline (its other reason)
+    # activity" as one of its reasons (L1406); the model has no purity-driven decline (its other reason). The
+    # baseline's heroin users fall a little too (its retail price rises): the reform's own part is the gap (ODD 1.2)
     Fact("SF40", "Heroin is used more in the north, cannabis in the south", "L1353-1359, L1404 [DE11]",
          "heroin share of users, north / south", (1.0 + 1e-9, INF), measure=sf40,
          construction="users are placed by zone weights (population.heroin_zone_weight_north, "
