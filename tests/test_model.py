@@ -419,26 +419,22 @@ def test_couriers_caught_entering_from_kyrgyzstan_or_uzbekistan_are_foreign():
     """SF43: a lot seized at an entry post is still in its foreign supplier's hands (L1090 [P5]); every
     other courier, at the exits to Russia, is Kazakh. So the foreign count is the seizures at the entry
     posts, all heroin (cannabis starts in the Kazakh Chu Valley), and SF43 is its share of smuggling
-    charges. Many searches, so that both kinds of post see seizures (entry posts see few, large lots:
-    over both seeds together)."""
+    charges. Many searches, so that both kinds of post see seizures (entry posts see few, large lots)."""
     geo = load_geography()
     kind = geo.kind[geo.route_nodes]
     on_route = np.arange(1, kind.shape[1]) < geo.route_len[:, None]
     entering = on_route & (kind[:, 1:] == "crossing") & (kind[:, :-1] == "foreign")
     entry_posts = {str(geo.codes[n]) for n in geo.route_nodes[:, 1:][entering]}
     assert entry_posts == {"KORDAI", "SYPATAI_BATYR", "ZHIBEK_ZHOLY"}
-    at_entry = 0
     for seed in (1, 2):
-        res = nr.run(tiny("trafficking.inspection_multiplier=5"), seed=seed)
+        res = nr.run(tiny("trafficking.inspection_multiplier=10"), seed=seed)
         ts, ev = frame(res.timeseries), res.events
         seized_at = ev[ev.kind == "seizure"].place.astype(str)
         foreign = ts[ts.metric == "foreign_courier_arrests"].groupby("substance").value.sum()
-        assert foreign.sum() == seized_at.isin(entry_posts).sum() and foreign.drop("heroin").sum() == 0
+        assert foreign.sum() == seized_at.isin(entry_posts).sum() > 0 and foreign.drop("heroin").sum() == 0
         assert (~seized_at.isin(entry_posts)).any()
-        at_entry += foreign.sum()
         charged = ts[(ts.metric == "arrests") & (ts.level == "trafficking") & (ts.world == "recorded")].value.sum()
         assert sf43(ts) == pytest.approx(foreign.sum() / charged) and sf43(ts) < 1.0
-    assert at_entry > 0
 
 
 def test_uzbek_interdiction_cuts_the_uzbek_heroin_routes_step_by_step() -> None:

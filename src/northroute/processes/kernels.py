@@ -281,7 +281,7 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
     who stay: times a yearly rate / 52.18, the users who would quit next week at reference prices.
     """
     quit = np.zeros(users.size, np.bool_)
-    staying = np.zeros(base_hazard.size)
+    quit_weight = np.zeros(base_hazard.size)
     for i in range(users.size):
         r = users[i]
         c = cash[r] + income[r]
@@ -293,8 +293,8 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
         # assumption: quit hazard x (1.5 - addiction), from 1.5 (none) to 0.5 (full), 1 at addiction 0.5
         quit[i] = draws[i] < base_hazard[market[r]] * (1.5 - a)
         if not quit[i]:
-            staying[market[r]] += 1.5 - a
-    return quit, staying
+            quit_weight[market[r]] += 1.5 - a
+    return quit, quit_weight
 
 
 @njit(cache=True)

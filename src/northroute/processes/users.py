@@ -128,8 +128,8 @@ def step(world: World, rng: np.random.Generator) -> None:
     priced = world.t >= prices.ref_window(world)[1]
     rel_price = (world.price_retail / world.price_retail_ref).ravel() if priced else np.ones(size)
     base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
-    quit, quit_weight = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction, CASH_CAP_WEEKS,
-                                     ADDICTION_DRIFT, base, rng.random(users.size))
+    quit, quit_weight = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction,
+                                          CASH_CAP_WEEKS, ADDICTION_DRIFT, base, rng.random(users.size))
     quits = users[quit]
     p.set_status(quits, OUT)
     p.supplier[quits] = -1
