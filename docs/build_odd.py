@@ -202,7 +202,7 @@ CONSTS = {
     "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "REF_PRICE_WEEKS", "MAX_STOCK_LOSS"]),
     "relations": ("processes/relations.py", ["MONTH"]),
     "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "PATROL_SHARE"]),
-    "justice": ("processes/justice.py", ["HOLDING_DAYS", "PLEA_FACTOR"]),
+    "justice": ("processes/justice.py", ["RETAIL_UNIT_G", "PLEA_FACTOR"]),
     "corruption": (
         "processes/corruption.py",
         ["STEP_WEEKS", "TURN_RATE", "QUIT_RATE", "CAREER_MONTHS", "DEALER_SHARE"],

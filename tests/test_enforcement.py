@@ -195,6 +195,17 @@ def test_softer_thresholds_shorten_sentences() -> None:
     assert justice.category(world, s, grams).tolist() == [2, 2, 3]  # 2 g is no longer extra-large
 
 
+def test_arrested_users_hold_at_least_a_retail_unit() -> None:
+    """A user is charged on what he bought, a check, matchbox or shaiba (L1394, L1402, L1404): a cannabis
+    user's day (0.25-0.4 g) alone would be below the small bound (0.5 g), which is no criminal case."""
+    world = build_world(tiny("population.scale=0.05"), 1)
+    users = world.people.rows(USER)
+    charge, cat = justice.charges(world, np.random.default_rng(0), users)
+    alone = charge == justice.POSSESSION
+    assert alone.any() and (cat[alone] >= 1).all()
+    cannabis = alone & (world.people.substance[users] > 0)
+    assert cannabis.any() and (world.people.need_g[users[cannabis]] / 7.0 < 0.5).mean() > 0.5
+
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 

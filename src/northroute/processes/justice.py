@@ -47,7 +47,10 @@ from northroute.world.state import REFORM_SWITCH, World
 POSSESSION, SALE, ORGANISED, SMUGGLING = 0, 1, 2, 3
 CHARGE_LEVEL = ("user", "retail", "wholesale", "trafficking")  # the level a charge is recorded under
 CATEGORIES = ("none", "small", "large", "extra_large")
-HOLDING_DAYS = 1.0  # assumption: users buy doses day by day (thesis L1404: 0.33 g "checks")
+# A user arrested holds a day of his need (assumption), at least the retail unit he buys: a heroin "check"
+# of 0.33 g (thesis L1404, footnote 7: "repeatedly stated in many interviews"), a marijuana matchbox of
+# "2-3 grams" (L1394 [14]) and a hashish "shaiba" of 3-5 g (L1402 [O11]), the last two at their mid-points
+RETAIL_UNIT_G = np.array([0.33, 2.5, 4.0])  # grams of heroin, marijuana, hashish (L1404, L1394 [14], L1402 [O11])
 PLEA_FACTOR = 0.5  # assumption: a procedural agreement halves the sentence (thesis L1960)
 
 
@@ -84,7 +87,8 @@ def _charge_by_role(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
     p = world.people
     role = p.role[rows]
     pooled = (role == USER) & (p.pool[rows] == rows)
-    held = np.where(role == USER, p.need_g[rows] * HOLDING_DAYS / 7.0, p.stock_g[rows])
+    day = np.maximum(p.need_g[rows] / 7.0, RETAIL_UNIT_G[p.substance[rows]])
+    held = np.where(role == USER, day, p.stock_g[rows])
     held[pooled] *= world.scenario.market.pool_size
     charge = np.select([role == USER, role == RETAIL, role == WHOLESALE], [POSSESSION, SALE, ORGANISED],
                        SMUGGLING)
