@@ -199,7 +199,7 @@ CONSTS = {
          "RUNNERS_PER_LEADER"],
     ),
     "state": ("world/state.py", ["WEEKS_PER_YEAR"]),
-    "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "REF_PRICE_WEEKS", "MAX_STOCK_LOSS"]),
+    "prices": ("processes/prices.py", ["TIER_ROLES", "REFERENCE_WEEKS", "MAX_STOCK_LOSS"]),
     "relations": ("processes/relations.py", ["MONTH"]),
     "policing": ("processes/policing.py", ["TARGET_STEP_WEEKS", "EXPERIENCE_WEEKS", "PATROL_SHARE"]),
     "justice": ("processes/justice.py", ["RETAIL_UNIT_G", "PLEA_FACTOR"]),

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import northroute as nr
-from northroute.processes import supply
+from northroute.processes import kernels, prices, supply, users
 from northroute.processes.matching import fill_slots, random_member, top_k_per_group
 from northroute.processes.prices import truck_search_chance
 from northroute.processes.trade import ration
@@ -470,3 +470,23 @@ def test_reform_upward_adds_quality_policing_and_witness_protection_at_the_switc
 
     assert after("reform-upward", "cooperations") > 5 * max(after("anticorruption-2015", "cooperations"), 1.0)
     assert after("reform-upward", "testimony_arrests") > after("anticorruption-2015", "testimony_arrests")
+
+
+def test_a_shortage_raises_quitting_but_not_starting() -> None:
+    """After the reference year new users replace the quits of reference conditions (7.4 rule 4): a shortage
+    that lowers addiction raises the users' quit factor, not the number who start."""
+    world = build_world(tiny("time.years=1.5"), 1)
+    first, end = prices.ref_window(world)
+    while world.t < end:
+        advance(world)
+        world.t += 1
+    p = world.people
+    u = p.rows(USER)
+    staying = np.bincount(p.market[u], minlength=world.start_factor_ref.size)
+    before = users.start_weight(world, staying, np.zeros(staying.size), first, end)
+    p.fill[u] = 0.0  # nobody got anything this week
+    base = np.full(staying.size, 1e-9)  # nobody quits: the same users stay
+    quit, quit_weight = kernels.user_week(u, p.market, p.income, p.cash, p.fill, p.addiction, 4.0, 0.5, base,
+                                          np.ones(u.size))
+    assert not quit.any() and quit_weight.sum() > before.sum() > 0  # addiction fell, the quit factor rose
+    assert np.array_equal(users.start_weight(world, staying, quit_weight, first, end), before)

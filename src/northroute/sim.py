@@ -96,7 +96,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
         modules[name].init(world, rngs[name])
     careers.fund(world)
     relations.vory_at_start(world, rngs["relations"])
-    world.price_retail_ref = prices.reference_retail(world)
     world.ledger = Ledger()  # what the warm start put on the routes counts as initial stock
     world.events.clear()
     world.initial_stock = world.stock_totals()

@@ -23,7 +23,7 @@ import numpy as np
 
 from northroute.scenario import TraffickingParams
 from northroute.world.arrays import scatter_add, sum_by
-from northroute.world.people import HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
+from northroute.world.people import HEROIN, RETAIL, TRAFFICKER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
@@ -32,7 +32,6 @@ RETAIL_TIER, KILO_TIER = 0, 1
 # to (the kilogram trade inside Kazakhstan) because their own arrests are too rare to measure (assumption).
 TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # sellers at the retail and at the wholesale price
 REFERENCE_WEEKS = 52  # assumption: markups are those of the first recorded year (Table 5.6 is 2012)
-REF_PRICE_WEEKS = 8  # assumption: weeks averaged into the users' reference price (one week's price is noisy)
 MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at arrest (numerical safety)
 
 
@@ -291,15 +290,7 @@ def init(world: World, rng: np.random.Generator) -> None:
     ratio = export_value_ratio(world, True, world.price_wholesale)
     world.export_bias = np.log(share / (1 - share)) - t.export_sensitivity * ratio
     world.export_prob = export_probability(world, world.price_wholesale)
-
-
-def reference_retail(world: World) -> np.ndarray:
-    """User-weighted national retail price per substance (the base for price responses)."""
-    p = world.people
-    rows = np.concatenate([p.rows(USER), p.rows(RETAIL)])
-    w = np.bincount(p.market[rows], minlength=world.geo.n * N_SUBSTANCES).reshape(-1, N_SUBSTANCES)
-    tot = w.sum(axis=0)
-    return np.divide((w * world.price_retail).sum(axis=0), tot, out=np.ones(N_SUBSTANCES), where=tot > 0)
+    world.price_ref_sum = np.zeros_like(world.price_retail)
 
 
 def step(world: World, rng: np.random.Generator) -> None:
@@ -311,13 +302,12 @@ def step(world: World, rng: np.random.Generator) -> None:
     world.export_prob = export_probability(world, wholesale)
     first, end = ref_window(world)
     if first <= world.t < end:
-        world.price_ref_sum += reference_retail(world)
+        world.price_ref_sum += world.price_retail
         if world.t == end - 1:
-            world.price_retail_ref = world.price_ref_sum / REF_PRICE_WEEKS
+            world.price_retail_ref = world.price_ref_sum / (end - first)
 
 
 def ref_window(world: World) -> tuple[int, int]:
-    """Weeks whose prices make the users' reference (7.4): the last `REF_PRICE_WEEKS` of the burn-in, not the
-    warm start's, taken before stocks had filled; the run's first weeks when the burn-in is shorter."""
-    end = max(world.burn_in, REF_PRICE_WEEKS)
-    return end - REF_PRICE_WEEKS, end
+    """Weeks whose conditions make the users' reference (7.4): the first recorded year, as for the markups
+    (Table 5.6 is 2012), a whole year so that the cannabis harvest season averages out."""
+    return world.burn_in, world.burn_in + REFERENCE_WEEKS

@@ -6,8 +6,8 @@
   (`cannot_finance`) look for dealing work and are the ones wholesalers prefer as recruits (M31,
   L690 [P32]; see `careers`).
 - Higher retail prices raise quitting (L1406 [DE9], L746); starting replaces the users who would quit
-  at reference (2012) prices, so prevalence moves with prices (and with arrests, which take users out
-  for their terms).
+  under reference (2012) conditions, so prevalence moves with prices and supply (and with arrests, which
+  take users out for their terms).
 - Some heroin users pool money for a cheaper, bigger portion (M35, L976 [DE1][DE2], L1084 [P11]):
   members pay the pool price and share the buyer's dealer; the dealer sees the pool as one buyer.
 """
@@ -69,7 +69,13 @@ def init(world: World, rng: np.random.Generator) -> None:
     counts = regional_counts(world, rng)
     place, subst = np.nonzero(counts)
     n = counts[place, subst]
-    add_users(world, rng, np.repeat(place, n).astype(np.int16), np.repeat(subst, n).astype(np.int8))
+    rows = add_users(world, rng, np.repeat(place, n).astype(np.int16), np.repeat(subst, n).astype(np.int8))
+    # assumption: users of the start have used for a while, their years of use drawn as in a steady population
+    # (exponential, mean 1 / quit rate), their addiction drifted that long toward full supply (rule 2)
+    u, p = world.scenario.users, world.people
+    years = rng.exponential(1.0 / np.where(p.substance[rows] == HEROIN, u.heroin_quit_rate, u.cannabis_quit_rate))
+    p.addiction[rows] = 1.0 - (1.0 - p.addiction[rows]) * (1.0 - ADDICTION_DRIFT) ** (years * WEEKS_PER_YEAR)
+    world.start_ref_sum = np.zeros((2, world.geo.n * N_SUBSTANCES))
 
 
 def cannot_finance(world: World, rows: np.ndarray) -> np.ndarray:
@@ -118,15 +124,34 @@ def form_pools(world: World, rng: np.random.Generator) -> None:
     p.exposure[members[members == leader]] = m.pool_size
 
 
+def start_weight(world: World, staying: np.ndarray, quit_weight: np.ndarray, first: int, end: int) -> np.ndarray:
+    """Per market, the users who start this week per unit of start rate: the `staying` users times their mean
+    quit factor (1.5 - addiction) in the reference year, so that at the start rate (= the quit rate) they
+    replace the users who would quit under reference conditions, and a shortage that lowers addiction does
+    not raise starting. Until the reference is set the factor is this week's (`quit_weight`, summed over the
+    staying users); in the reference year it is also summed into `start_ref_sum`."""
+    if world.t >= end:
+        return staying * world.start_factor_ref
+    if world.t >= first:
+        world.start_ref_sum += np.stack([quit_weight, staying])
+        if world.t == end - 1:
+            w, n = world.start_ref_sum
+            world.start_factor_ref = np.divide(w, n, out=np.ones_like(w), where=n > 0)
+    return quit_weight
+
+
 def step(world: World, rng: np.random.Generator) -> None:
     p, u = world.people, world.scenario.users
     users = p.rows(USER)
     n = world.geo.n
     size = n * N_SUBSTANCES
     quit_rate = np.tile([u.heroin_quit_rate, u.cannabis_quit_rate, u.cannabis_quit_rate], n)
-    # prices are weighed against the users' reference only once it is set, at the end of the burn-in (7.4)
-    priced = world.t >= prices.ref_window(world)[1]
-    rel_price = (world.price_retail / world.price_retail_ref).ravel() if priced else np.ones(size)
+    first, end = prices.ref_window(world)
+    priced = world.t >= end  # conditions are weighed against the users' reference once it is set (7.4)
+    rel_price = np.ones(size)
+    if priced:
+        ref = world.price_retail_ref.ravel()
+        np.divide(world.price_retail.ravel(), ref, out=rel_price, where=ref > 0)
     base = quit_rate / WEEKS_PER_YEAR * rel_price**u.price_elasticity
     quit, quit_weight = kernels.user_week(users, p.market, p.income, p.cash, p.fill, p.addiction,
                                           CASH_CAP_WEEKS, ADDICTION_DRIFT, base, rng.random(users.size))
@@ -135,7 +160,8 @@ def step(world: World, rng: np.random.Generator) -> None:
     p.supplier[quits] = -1
 
     start = np.tile([u.heroin_start_rate, u.cannabis_start_rate, u.cannabis_start_rate], n)
-    new = rng.poisson(quit_weight * start / WEEKS_PER_YEAR)  # at start = quit rate: the quits at reference prices
+    staying = np.bincount(p.market[users[~quit]], minlength=size)
+    new = rng.poisson(start_weight(world, staying, quit_weight, first, end) * start / WEEKS_PER_YEAR)
     k = np.repeat(np.arange(size), new)
     rows = add_users(world, rng, (k // N_SUBSTANCES).astype(np.int16), (k % N_SUBSTANCES).astype(np.int8))
     relations.join_circles(world, rows, rng)

@@ -144,8 +144,10 @@ class World:
     t: int = 0  # weeks since the burn-in began
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))
-    price_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(N_SUBSTANCES))  # over prices.ref_window
+    price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per market, set at the end of
+    price_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # prices.ref_window (users' reference)
+    start_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [quit factor, users] per market
+    start_factor_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # over prices.ref_window (users)
     crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
     route_loss_start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # heroin share expected seized
     # per source (supply.HEROIN_SOURCES) at the end of the burn-in; empty before (supply.displacement)
