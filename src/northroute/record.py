@@ -182,7 +182,9 @@ METRICS = (
         "(divide by convictions for the mean)", "recorded") for lv in ROLE_LEVELS),
     C("convictions_pooled", "user", "persons/week", "pool buyers convicted as distributors (SF12)"),
     C("convictions_dealers", "retail", "persons/week", "convictions for sale, organised sale or smuggling"),
-    C("convictions_dealers_prior", "retail", "persons/week", "of those, people who had served a prison term before "
+    C("convictions_sellers", "retail", "persons/week", "convictions of dealers (retail dealers, wholesalers, "
+      "traffickers), whatever the charge; not pool buyers or users framed as distributors"),
+    C("convictions_sellers_prior", "retail", "persons/week", "of those, people who had served a prison term before "
       "(SF9b)"),
     C("convictions_protected", "wholesale", "persons/week", "protected wholesalers convicted"),
     C("sentence_years_protected", "wholesale", "years/week", "summed sentences of protected wholesalers"),

@@ -182,8 +182,10 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
         wk.count("sentence_years", CHARGE_LEVEL[lv], s[sel], years[sel], "recorded")
     wk.count("convictions_pooled", "user", s[convicted & pooled], 1.0)
     wk.count("convictions_dealers", "retail", s[convicted & (charge != POSSESSION)], 1.0)
-    wk.count("convictions_dealers_prior", "retail", s[convicted & (charge != POSSESSION) & (p.convictions[rows] > 0)],
-             1.0)  # before prison.admit counts this term
+    seller = convicted & (role >= RETAIL)  # dealers, not pool buyers or users framed as distributors (SF9b)
+    wk.count("convictions_sellers", "retail", s[seller], 1.0)
+    # a prior term: read before prison.admit counts this one
+    wk.count("convictions_sellers_prior", "retail", s[seller & (p.convictions[rows] > 0)], 1.0)
     wk.count("sentence_years_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)],
              years[convicted & protected & (role == WHOLESALE)])
     wk.count("convictions_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)], 1.0)

@@ -175,7 +175,12 @@ def sf9(ts):
 
 
 def sf9_prior(ts):
-    return ratio(total(ts, "convictions_dealers_prior", "retail"), total(ts, "convictions_dealers", "retail"))
+    """Share of convicted dealers with a prior term. Pool buyers and users framed as distributors are charged
+    with organised sale but are not counted: P23's convicted groups "do business together" (L1199), and of
+    the users jailed for pooling a wholesaler says "they don't trade at all" (L970 [DE2]); SF10 reads them
+    as non-dealers too. Until session 14 everyone charged with sale, organised sale or smuggling was counted,
+    two thirds of them pool buyers, so the share mostly read back the users' assumed record share."""
+    return ratio(total(ts, "convictions_sellers_prior", "retail"), total(ts, "convictions_sellers", "retail"))
 
 
 def sf10(ts):
@@ -484,7 +489,8 @@ FACTS: tuple[Fact, ...] = (
                      "served before lead mostly to users, not to the upper tiers; shorter retail careers lower it; "
                      "earlier versions of the model passed it with some seeds (ODD 1.2, docs/studies.md)")),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
-         "share of people convicted of sale, organised sale or smuggling who had served a prison term before",
+         "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
+         "distributors) who had served a prison term before",
          (0.5, 0.9), measure=sf9_prior,
          known_miss=("about two in five: most people convicted of dealing are in their first term, since retail "
                      "dealers are recruited among users whatever their record and a released dealer deals again "
