@@ -583,13 +583,15 @@ class PrisonParams(Section):
                                   "starting dealers who served time before the run (with prison ties).")
     heroin_user_record_share: float = P(0.42, 0.0, 1.0, "fraction", "assumption: the share the baseline holds "
                                         "(at 0.42 the heroin users and retail dealers with a record are 0.425 of "
-                                        "them at the end of 2019; scale 0.2, seed 1, session 13): users are "
+                                        "them at the end of 2019, scale 0.2, seed 1, session 13; 0.44 with "
+                                        "session 14's users, seeds 1-2): users are "
                                         "imprisoned at about 3% a year and have used for years; 'a majority of "
                                         "drug addicts sooner or later end up in prison' (L980 [DE7]) is a lifetime "
                                         "share", "Share of the heroin users at the start who served a prison term "
                                         "before the run (with prison ties).")
     cannabis_user_record_share: float = P(0.09, 0.0, 1.0, "fraction", "assumption: the share the baseline holds, "
-                                          "as for heroin (0.09-0.10 at the end of 2019)", "Share of the cannabis "
+                                          "as for heroin (0.09-0.10 at the end of 2019; 0.10-0.105 in session 14)",
+                                          "Share of the cannabis "
                                           "users at the start who served a prison term before the run (with "
                                           "prison ties).")
     served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
