@@ -161,7 +161,7 @@ def sellers(world: World) -> np.ndarray:
 
 def measure_seller_risk(world: World) -> None:
     """Smooth this week's arrests and prison years of domestic sellers (justice) into rates per seller;
-    during the reference window also sum them for the reference prison rate."""
+    in the reference year (`ref_window`, not the burn-in) also sum them for the reference prison rate."""
     n, wk = sellers(world), world.week
     seen = n > 0
     alpha = 1.0 / world.scenario.market.risk_memory_weeks
@@ -169,18 +169,15 @@ def measure_seller_risk(world: World) -> None:
     years = np.divide(wk.seller_years, n, out=np.zeros_like(n), where=seen) * WEEKS_PER_YEAR
     world.arrest_hazard[seen] += alpha * (arrests[seen] - world.arrest_hazard[seen])
     world.prison_rate[seen] += alpha * (years[seen] - world.prison_rate[seen])
-    if _in_reference(world):
+    first, end = ref_window(world)
+    if first <= world.t < end:
         world.risk_reference += np.stack([n, wk.seller_years])
-
-
-def _in_reference(world: World) -> bool:
-    return world.t < world.burn_in + REFERENCE_WEEKS
 
 
 def risk_factor(world: World) -> np.ndarray:
     """[tier, substance] margin over the margin at the reference risk: (1 + k π) / (1 + k π_ref), with π
     the prison-years sentenced per seller-year and k `market.prison_time_weight`; 1 in the window."""
-    if _in_reference(world):
+    if world.t < ref_window(world)[1]:
         return np.ones((len(TIER_ROLES), N_SUBSTANCES))
     k = world.scenario.market.prison_time_weight
     weeks, years = world.risk_reference
@@ -308,6 +305,7 @@ def step(world: World, rng: np.random.Generator) -> None:
 
 
 def ref_window(world: World) -> tuple[int, int]:
-    """Weeks whose conditions make the users' reference (7.4): the first recorded year, as for the markups
-    (Table 5.6 is 2012), a whole year so that the cannabis harvest season averages out."""
+    """Weeks whose conditions make the references: the first recorded year (Table 5.6 is 2012), a whole year
+    so that the cannabis harvest season averages out; the users' prices and starting (7.4) and the sellers'
+    prison risk that the markups already pay for (7.6)."""
     return world.burn_in, world.burn_in + REFERENCE_WEEKS

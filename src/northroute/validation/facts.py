@@ -224,14 +224,16 @@ def sf16(ts):
 
 
 def sf17(ts):
-    years = sorted(ts.year.unique())
+    years = sorted(full_years(ts))
+    if not years:
+        return np.nan
     return ratio(_price(ts, "retail", "heroin", (years[-1],)), _price(ts, "retail", "heroin", (years[0],)))
 
 
 def sf19(ts):
     shares = []
     for year in sorted(full_years(ts)):  # a part year may miss the cannabis harvest months
-        grams = {s: _seized(ts, s, year) for s in ("heroin", "marijuana", "hashish")}
+        grams = {s: _seized(ts, s, year, "recorded") for s in ("heroin", "marijuana", "hashish")}  # as Table 5.5
         shares.append(ratio(grams["marijuana"] + grams["hashish"], sum(grams.values())))
     return float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan
 
