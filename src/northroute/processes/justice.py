@@ -28,7 +28,7 @@ from importlib import resources
 
 import numpy as np
 
-from northroute.processes import careers, prices, prison, relations
+from northroute.processes import careers, prison, relations
 from northroute.processes.matching import random_member
 from northroute.world.arrays import scatter_add
 from northroute.world.officers import CUSTOMS, DEALER, HONEST, LINE
@@ -202,9 +202,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
 
 def _seller_risk(world: World, role: np.ndarray, substance: np.ndarray, years: np.ndarray) -> None:
     """Arrests and prison years of domestic sellers by price tier: the risk prices compensate (7.6)."""
-    tier = np.full(role.size, -1)
-    for t, roles in enumerate(prices.TIER_ROLES):
-        tier[np.isin(role, roles)] = t
+    tier = np.select([role == RETAIL, role >= WHOLESALE], [0, 1], -1)  # prices.TIER_ROLES
     sel = tier >= 0
     scatter_add(world.week.seller_arrests, (tier[sel], substance[sel]), 1.0)
     scatter_add(world.week.seller_years, (tier[sel], substance[sel]), years[sel])

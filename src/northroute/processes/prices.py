@@ -9,10 +9,9 @@ retail markup and retail scarcity. Prices move part of the way to that target ea
 
 Domestic arrest risk (Reuter & Kleiman 1986; Caulkins & Reuter 1998): each tier's margin is paid
 for the prison time its sellers expect, and its cost of goods for the stock lost at arrest. The
-risk is what the simulated sellers experience: arrests and sentences of retail dealers and
-wholesalers, who share the retail margin (a wholesaler sells through his team on consignment, 7.3;
-retail tier), and of traffickers, who earn the markup over landed cost (wholesale tier), smoothed
-nationally by drug. The markups are read as those of the first year (Table 5.6 is 2012), so they already pay
+risk is what the simulated sellers experience: arrests and sentences of retail dealers (retail
+tier) and of wholesalers and traffickers (the kilogram trade, wholesale tier), smoothed nationally
+by drug. The markups are read as those of the first year (Table 5.6 is 2012), so they already pay
 for the prison risk of a reference window; only the change from it moves the margins. Traffickers
 weigh a domestic sale net of the extra risk premium, the cost of the risk they take by selling in
 Kazakhstan (thesis L2031, hedged), so rising risk pushes lots to export until prices repay it.
@@ -29,11 +28,9 @@ from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 
 RETAIL_TIER, KILO_TIER = 0, 1
-# Who earns each margin, and so is paid for its risk (Reuter & Kleiman): the retail margin goes to the retail
-# dealer and his wholesaler, who sells through him on consignment (7.3); the markup over landed cost to the
-# trafficker. Until session 14 wholesalers were pooled with traffickers, so their risk raised the traffickers'
-# markup.
-TIER_ROLES = ((RETAIL, WHOLESALE), (TRAFFICKER,))  # earners of the retail margin and of the trafficker markup
+# Who sells at the retail and at the wholesale price. Traffickers are pooled with the wholesalers they sell
+# to (the kilogram trade inside Kazakhstan) because their own arrests are too rare to measure (assumption).
+TIER_ROLES = ((RETAIL,), (WHOLESALE, TRAFFICKER))  # sellers at the retail and at the wholesale price
 REFERENCE_WEEKS = 52  # assumption: markups are those of the first recorded year (Table 5.6 is 2012)
 MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at arrest (numerical safety)
 
