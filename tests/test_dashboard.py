@@ -137,6 +137,21 @@ def test_lever_validation(app: AppTest) -> None:
     assert "Burn-in weeks (not recorded): -1 weeks is outside the allowed range 0 – 104 weeks." in errors(app)
 
 
+def test_a_reload_keeps_the_scenario_and_the_levers(app: AppTest) -> None:
+    """The page's address keeps the built-in scenario and the levers moved away from its values, so a new
+    session (a reload) starts from them; a value in the address that is not a number is ignored."""
+    app.sidebar.selectbox(key="builtin").set_value("anticorruption-2015").run()
+    lever(app, "Years to simulate").set_value(3.0).run()
+    assert app.query_params["scenario"] == "anticorruption-2015" and app.query_params["time.years"] == "3"
+    again = AppTest.from_file(str(APP), default_timeout=60)
+    again.query_params.update({"scenario": "anticorruption-2015", "time.years": "3", "time.burn_in_weeks": "x"})
+    again.run()
+    assert not again.exception, [e.value for e in again.exception]
+    assert again.sidebar.selectbox(key="builtin").value == "anticorruption-2015"
+    assert lever(again, "Years to simulate").value == 3.0
+    assert lever(again, "Burn-in weeks").value == nr.load_scenario("anticorruption-2015").time.burn_in_weeks
+
+
 def test_other_parameters_are_checked(app: AppTest) -> None:
     box = next(t for t in app.text_area if t.label.startswith("One per line"))
     box.set_value("market.nonsense = 1").run()

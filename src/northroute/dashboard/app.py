@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,34 @@ def chart(fig: Any, key: str) -> None:
 # ------------------------------------------------------------------------------------------------ sidebar
 
 
+def url_levers(name: str) -> dict[str, float]:
+    """Lever values kept in the page's address for built-in scenario `name` (a reload keeps them; a value that
+    is not a number is ignored, and range checks apply as to any value typed in)."""
+    url = st.query_params
+    if url.get("scenario") != name:
+        return {}
+    out = {}
+    for lever in lv.levers():
+        try:
+            value = float(url[lever.name])
+        except (KeyError, ValueError):
+            continue
+        if math.isfinite(value):
+            out[lever.name] = value
+    return out
+
+
+def remember_levers(base: nr.Scenario, source: tuple[str, str], values: dict[str, Any]) -> None:
+    """Write the built-in scenario's name and the levers set away from its values into the page's address,
+    so that a reload (a new session) starts from them; an uploaded scenario cannot be reloaded."""
+    kind, name = source
+    if kind != "builtin":
+        st.query_params.clear()
+        return
+    changed = {k: f"{v:g}" for k, v in values.items() if v is not None and v != lv.current_value(base, k)}
+    st.query_params.from_dict({"scenario": name} | changed)
+
+
 def scenario_sidebar() -> nr.Scenario | None:
     """Scenario source, levers and the Run button. Returns the scenario to run, or None if it is invalid."""
     sb = st.sidebar
@@ -127,8 +156,10 @@ def scenario_sidebar() -> nr.Scenario | None:
     source = sb.radio("Scenario", ("Built-in", "Upload a TOML file"), key="source", horizontal=True)
     if source == "Built-in":
         names = builtin_names()
+        shown = st.query_params.get("scenario", "baseline-2012")  # a reloaded page keeps its scenario
+        shown = shown if shown in names else "baseline-2012"
         name = sb.selectbox("Built-in scenario", names, key="builtin",
-                            index=names.index("baseline-2012") if "baseline-2012" in names else 0)
+                            index=names.index(shown) if shown in names else 0)
         if state().get("base_from") != ("builtin", name):
             state()["base"] = nr.load_scenario(name).model_dump(mode="json")
             state()["base_from"] = ("builtin", name)
@@ -167,10 +198,11 @@ def scenario_sidebar() -> nr.Scenario | None:
     groups: dict[str, list[lv.Lever]] = {}
     for lever in lv.levers():
         groups.setdefault(lever.group, []).append(lever)
+    saved = url_levers(label) if kind == "builtin" else {}
     for group, items in groups.items():
         with sb.expander(group, expanded=group == "Run"):
             for lever in items:
-                current = lv.current_value(base, lever.name)
+                current = saved.get(lever.name, lv.current_value(base, lever.name))
                 values[lever.name] = st.number_input(
                     lever.widget_label() + (" ⏱" if lever.name in timed else ""),
                     value=int(current) if lever.is_int else float(current),
@@ -181,6 +213,7 @@ def scenario_sidebar() -> nr.Scenario | None:
                              help="Any parameter listed by `northroute params`, e.g. market.pool_discount = 0.2")
     seed = sb.number_input("Seed", min_value=0, value=0, step=1, key="seed",
                            help="Random seed: the same scenario and seed give the same run.")
+    remember_levers(base, state()["base_from"], values)
     scen, errors = lv.build_scenario(base, values, extra)
     for msg in errors:
         sb.error(msg)
