@@ -206,6 +206,7 @@ def test_arrested_users_hold_at_least_a_retail_unit() -> None:
     cannabis = alone & (world.people.substance[users] > 0)
     assert cannabis.any() and (world.people.need_g[users[cannabis]] / 7.0 < 0.5).mean() > 0.5
 
+
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 

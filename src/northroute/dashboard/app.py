@@ -157,9 +157,8 @@ def scenario_sidebar() -> nr.Scenario | None:
     if source == "Built-in":
         names = builtin_names()
         shown = st.query_params.get("scenario", "baseline-2012")  # a reloaded page keeps its scenario
-        shown = shown if shown in names else "baseline-2012"
         name = sb.selectbox("Built-in scenario", names, key="builtin",
-                            index=names.index(shown) if shown in names else 0)
+                            index=names.index(shown if shown in names else "baseline-2012"))
         if state().get("base_from") != ("builtin", name):
             state()["base"] = nr.load_scenario(name).model_dump(mode="json")
             state()["base_from"] = ("builtin", name)

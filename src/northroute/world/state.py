@@ -144,10 +144,11 @@ class World:
     t: int = 0  # weeks since the burn-in began
     price_wholesale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # KZT per g [places, subst]
     price_retail: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per market, set at the end of
-    price_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # prices.ref_window (users' reference)
-    start_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [quit factor, users] per market
-    start_factor_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # over prices.ref_window (users)
+    # the users' references per market, summed over prices.ref_window and set at its end (users, 7.4)
+    price_retail_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean retail price
+    price_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    start_ref_sum: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [summed quit factor, users]
+    start_factor_ref: np.ndarray = field(default_factory=lambda: np.zeros(0))  # mean quit factor per user
     crossing_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # smoothed seizure share per place
     route_loss_start: np.ndarray = field(default_factory=lambda: np.zeros(0))  # heroin share expected seized
     # per source (supply.HEROIN_SOURCES) at the end of the burn-in; empty before (supply.displacement)
