@@ -13,6 +13,7 @@ from northroute.world.geography import Geography
 from northroute.world.officers import Officers
 from northroute.world.people import People
 from northroute.world.shipments import COVER_NAMES, Lots
+from northroute.world.table import Table
 from northroute.world.ties import Ties
 
 N_SUBSTANCES = 3
@@ -28,42 +29,37 @@ EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_de
                "bribe", "corruption_conviction", "dismissal", "protection_deal")
 
 
-class EventLog:
-    """Events as compact column chunks (an int8 kind code, int32 person, float32 amounts)."""
+class EventLog(Table):
+    """Events as one growable table of compact columns (an int8 kind code, int32 person, float32 amounts).
 
-    DTYPES = {"week": np.int16, "kind": np.int8, "person": np.int32, "place": np.int16,
-              "substance": np.int8, "grams": np.float32, "value": np.float32}
+    One table rather than a list of small per-week chunks: the chunks' array headers and the heap
+    fragments they left cost about as much as the events themselves at national scale (BENCHMARKS.md)."""
+
+    COLUMNS = {"week": np.dtype(np.int16), "kind": np.dtype(np.int8), "person": np.dtype(np.int32),
+               "place": np.dtype(np.int16), "substance": np.dtype(np.int8), "grams": np.dtype(np.float32),
+               "value": np.dtype(np.float32)}
 
     def __init__(self) -> None:
-        self.chunks: list[dict[str, np.ndarray]] = []
+        super().__init__(4096)
 
     def add(self, week: int, kind: str, *values) -> None:
         arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
-        n = arrs[0].size
-        if n == 0:
+        if arrs[0].size == 0:
             return
-        cols = dict(zip(("person", "place", "substance", "grams", "value"), arrs, strict=True))
-        chunk = {"week": np.full(n, week), "kind": np.full(n, EVENT_KINDS.index(kind))}
-        chunk |= {k: v.ravel() for k, v in cols.items()}
-        self.chunks.append({k: v.astype(self.DTYPES[k]) for k, v in chunk.items()})
+        cols = {k: v.ravel() for k, v in zip(("person", "place", "substance", "grams", "value"), arrs, strict=True)}
+        self.append(arrs[0].size, week=week, kind=EVENT_KINDS.index(kind), **cols)
 
     def clear(self) -> None:
-        self.chunks.clear()
+        super().__init__(4096)
 
     def columns(self, consume: bool = False) -> dict[str, np.ndarray]:
-        """All events as one array per column; `consume` frees the chunks column by column as it goes
-        (lower peak memory at the end of a run) and leaves the log empty."""
-        if not self.chunks:
-            return {k: np.zeros(0, t) for k, t in self.DTYPES.items()}
-        out = {}
-        for k in self.DTYPES:
-            out[k] = np.concatenate([c[k] for c in self.chunks])
-            if consume:
-                for c in self.chunks:
-                    del c[k]
+        """All events as one array per column; `consume` hands over the columns without a copy and
+        leaves the log empty (lower peak memory at the end of a run)."""
+        out = {k: getattr(self, k) for k in self.COLUMNS}
         if consume:
-            self.chunks.clear()
-        return out
+            self.clear()
+            return out
+        return {k: v.copy() for k, v in out.items()}
 
 
 @dataclass
