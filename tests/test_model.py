@@ -23,6 +23,7 @@ from northroute.validation.facts import (
 )
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
+from northroute.world.state import EVENT_KINDS, EventLog
 from tests.conftest import tiny
 
 
@@ -57,6 +58,20 @@ def test_matching_kernels_respect_keys():
     top = top_k_per_group(keys, np.arange(10.0), np.array([1, 0, 2]))
     assert sorted(top.tolist()) == [1, 8, 9]
 
+
+
+def test_event_log_keeps_order_through_growth_and_hands_over_on_consume():
+    log = EventLog()
+    for week in range(3):
+        log.add(week, "arrest", np.arange(3000) + 10_000 * week, 5, -1, 0.5, 2.0)  # 9,000 rows: past 4,096
+    log.add(3, "release", 7, 1, 0, 0.0, 0.0)
+    cols = log.columns()
+    assert cols["person"].size == 9001 and len(log) == 9001  # a copy leaves the log as it was
+    assert cols["week"].tolist() == [0] * 3000 + [1] * 3000 + [2] * 3000 + [3]
+    assert np.array_equal(cols["person"][:9000], np.concatenate([np.arange(3000) + 10_000 * w for w in range(3)]))
+    assert EVENT_KINDS[cols["kind"][-1]] == "release" and cols["place"][0] == 5 and cols["substance"][0] == -1
+    assert {k: v.dtype for k, v in log.columns(consume=True).items()} == EventLog.COLUMNS
+    assert len(log) == 0 and log.columns()["week"].size == 0
 
 def _weeks(scen, seed=1, weeks=20):
     world = build_world(scen, seed)
