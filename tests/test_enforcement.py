@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import northroute as nr
 from northroute.cli import app
-from northroute.processes import anticorruption, corruption, justice, policing
+from northroute.processes import anticorruption, corruption, justice, policing, prison
 from northroute.record import MONTHLY
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_json
@@ -81,6 +81,26 @@ def test_arrest_sends_people_to_prison_and_prison_makes_ties() -> None:
         world.t += 1
     assert np.count_nonzero(world.ties.kind == PRISON_TIE) > 0
 
+
+
+def test_a_first_prison_term_costs_most_legal_income() -> None:
+    """L980 [DE1]: released prisoners have "almost no legal opportunity to provide for themselves": after a
+    first term a person keeps `prison.release_income_share` of his legal income; a second term cuts no more.
+    Those who served before the run start with the cut income."""
+    world = build_world(tiny("population.scale=0.05"), 5)
+    p, share = world.people, world.scenario.prison.release_income_share
+    users = p.rows(USER)
+    record = p.convictions[users] > 0
+    assert record.any() and 3.0 < np.median(p.income[users[~record]]) / np.median(p.income[users[record]]) < 5.5
+    fresh = users[~record][:30]
+    before = p.income[fresh].copy()
+    for term in (1, 2):
+        prison.admit(world, fresh, np.full(fresh.size, 1.0))
+        p.release[fresh] = world.t  # serve at once; prison.step releases every PRISON_STEP_WEEKS
+        assert world.t % prison.PRISON_STEP_WEEKS == 0
+        prison.step(world, world.rngs["prison"])
+        assert (p.status[fresh] == ACTIVE).all() and (p.convictions[fresh] == term).all()
+        assert np.allclose(p.income[fresh], before * share, rtol=1e-6), term
 
 def test_officers_turn_honest_when_corruption_becomes_risky() -> None:
     lax = build_world(tiny("population.scale=0.05"), 2)

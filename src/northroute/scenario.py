@@ -602,6 +602,11 @@ class PrisonParams(Section):
     obshak_share: float = P(0.1, 0.0, 1.0, "share/month", "thesis L848 [P2]: obshak payments cannot be escaped "
                             "in prison; L832 [P28] (M64); value assumption", "Share of a dealer-inmate's cash paid "
                             "to the obshak each month.")
+    release_income_share: float = P(0.25, 0.0, 1.0, "fraction", "thesis L980 [DE1]: released prisoners have "
+                                    "'almost no legal opportunity to provide for themselves'; value assumption "
+                                    "('almost no' read as a quarter, fixed before any run)", "Legal income after a "
+                                    "first prison term, as a share of the income before it (users who cannot finance "
+                                    "their habit are recruited to deal first, M31).")
     back_to_dealing: bool = P(True, None, None, "flag", "thesis L980 [DE7][DE1][DE2] (M69): released addicts "
                               "'often return to the environment they know and transform their freshly gained "
                               "knowledge and networks into business opportunities' (ODD 7.13 rule 5)", "A released "

@@ -6,11 +6,13 @@
 - Payment to the obshak cannot be escaped inside (L848 [P2]); clients of the Vory, who paid in
   anticipation of prison (L832 [P28], M64, M65), are exempt.
 - Released prisoners have "almost no legal opportunity" and return to the environment they know
-  (L980 [DE1][DE2], M69): users and retail dealers come back as users of their drug, wholesalers and
-  traffickers as wholesalers (they "transform their freshly gained knowledge and networks into business
-  opportunities", L980), all without cash or supplier; their prison mates can now find an introducer in
-  them. A released user with a prison mate now at wholesale in his market joins his team if it has room
-  (`careers.back_from_prison`, unless `prison.back_to_dealing` is off; ODD 7.13 rule 5).
+  (L980 [DE1][DE2], M69): after a first term their legal income falls to `prison.release_income_share`
+  of what it was, so more of them cannot finance their habit and are recruited to deal first (M31).
+  Users and retail dealers come back as users of their drug, wholesalers and traffickers as wholesalers
+  (they "transform their freshly gained knowledge and networks into business opportunities", L980), all
+  without cash or supplier; their prison mates can now find an introducer in them. A released user with
+  a prison mate now at wholesale in his market joins his team if it has room (`careers.back_from_prison`,
+  unless `prison.back_to_dealing` is off; ODD 7.13 rule 5).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ PRISON_STEP_WEEKS = 4  # assumption (timing convention): monthly releases, new t
 INMATE_ROLES = (0.6, 0.3, 0.1)  # assumption: users, retail dealers, wholesalers among drug prisoners at the start
 INMATE_DRUGS = (0.8, 0.17, 0.03)  # assumption: heroin ~80% of drug cases (thesis L1349 [P12]), rest cannabis
 INITIAL_TERM_YEARS = 8.0  # assumption: time left to serve is uniform up to ~0.7 x 12 years
+
+
+def lose_legal_income(world: World, rows: np.ndarray) -> None:
+    """After a first term a person has "almost no legal opportunity to provide for [himself]" (L980 [DE1]):
+    his legal income falls to `prison.release_income_share` of what it was, once (a later term does not
+    cut it again). Called for those leaving a first term and for those who served before the run."""
+    p = world.people
+    first = rows[p.convictions[rows] == 1]
+    p.income[first] *= world.scenario.prison.release_income_share
 
 
 def admit(world: World, rows: np.ndarray, years: np.ndarray) -> None:
@@ -70,6 +81,7 @@ def init(world: World, rng: np.random.Generator) -> None:
     dealers = np.concatenate([p.rows(RETAIL), p.rows(WHOLESALE), p.rows(TRAFFICKER)])
     served = np.concatenate([dealers[rng.random(dealers.size) < pr.prior_record_share], using])
     p.convictions[served] = 1
+    lose_legal_income(world, served)
     _tie_up(world, rng, np.concatenate([served, inside]), np.concatenate([served, inside]))
 
 
@@ -94,6 +106,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         p.since[out] = world.t
         p.circle[out] = np.where(p.circle[out] >= 0, p.circle[out], out)  # ex-dealers start a circle of their own
         p.set_status(out, ACTIVE)
+        lose_legal_income(world, out)
         careers.back_from_prison(world, rng, out[p.role[out] == USER])
 
 
