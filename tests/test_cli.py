@@ -93,6 +93,7 @@ def _not_a_folder(tmp: Path) -> str:
      "a market needs users"),
     (lambda t: ["run", "--set", "time.start=2012-01-04"], "must be a Monday"),
     (lambda t: ["validate", "--set", "time.years=1"], "with --years"),
+    (lambda t: ["validate", "--years", "2", "--scale", "0.01"], "does not record 2014, 2015, 2016, 2017"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     args = make_args(tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ LIABILITY_SCENARIOS = {LIABILITY: "manager-liability", LIABILITY_OFF: "manager-l
 LIABILITY_YEAR = (2014,)  # the year after the switch-on
 LEVELS = ("user", "retail", "wholesale", "trafficking")
 PRE, POST = (2012, 2013), (2015, 2016, 2017)  # around the reform's 2015 switch
+SCORED_YEARS = (PRE[0], POST[-1])  # first and last year any fact reads
 LAX = (2012, 2013, 2014)  # SF8: before the switch, the end of the lax era the thesis describes (L888 [P12])
 INF = float("inf")
 # The thesis's fieldwork setting: 54 of 56 respondents are placed in "Northern Kazakhstan" (L2100-2180)
@@ -71,8 +73,19 @@ def full_years(ts: pd.DataFrame) -> set[int]:
     """The years the run records whole: sums over a year it covers only in part would be read as a year's."""
     if "full_years" in ts.attrs:
         return ts.attrs["full_years"]
-    weeks = pd.to_datetime(pd.Series(ts["date"].unique())).dt.year.value_counts()  # one date per recorded week
-    return {int(y) for y, n in weeks.items() if n >= FULL_YEAR_WEEKS}
+    return _whole_years(pd.to_datetime(pd.Series(ts["date"].unique())))  # one date per recorded week
+
+
+def _whole_years(weeks: pd.Series) -> set[int]:
+    counts = weeks.dt.year.value_counts()
+    return {int(y) for y, n in counts.items() if n >= FULL_YEAR_WEEKS}
+
+
+def missing_years(start: date, weeks: int) -> list[int]:
+    """The years the facts read (2012, before the reform, to 2017, after it) that a run of `weeks` recorded
+    weeks from `start` would not record whole: without them the reform's facts have nothing to compare."""
+    recorded = _whole_years(pd.Series(pd.date_range(start, periods=weeks, freq="7D")))
+    return [y for y in range(SCORED_YEARS[0], SCORED_YEARS[1] + 1) if y not in recorded]
 
 
 def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
