@@ -179,10 +179,12 @@ def _print_summary(s: dict) -> None:
         flows.add_row(r["route"], r["substance"], *(f"{r[k]:,.0f}" for k in ("source_kg", "entered_kg", "seized_kg",
                                                                              "exported_kg")))
     out.print(flows)
-    subs = Table(title="By substance")
-    subs.caption = "prices: national mean over the first year vs the 2012 average of Table 5.6 (KZT/g)"
-    cols = ("substance", "seized kg", "consumed kg", "wholesale", "T5.6", "retail", "T5.6 ", "users", "retail dealers",
-            "wholesalers")
+    subs = Table(title="By substance (kg over the run, simulated rows)")
+    subs.caption = ("all seized: at crossings, in arrests and by the Koknar operation, as taken (the route table's "
+                    "seized is at crossings only); prices: national mean over the first year vs the 2012 average of "
+                    "Table 5.6 (KZT/g)")
+    cols = ("substance", "all seized kg", "consumed kg", "wholesale", "T5.6", "retail", "T5.6 ", "users",
+            "retail dealers", "wholesalers")
     for col in cols:
         subs.add_column(col, justify="left" if col == "substance" else "right")
     for r in s["substances"]:
