@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from northroute.record import Recorder
 from northroute.sim import advance, build_world
 from tests.conftest import tiny
 
@@ -61,3 +62,15 @@ def test_balance_catches_a_leak():
     world.people.pure_g[rows] *= 0.5
     pure_gap, _, scale = _balance(world)
     assert abs(pure_gap) > 1e-9 * scale
+
+
+def test_rounding_leftovers_are_written_as_zero():
+    """Seized grams are sums of holdings that may be a few 1e-15 g below zero after trades; the time series writes
+    such leftovers as 0 (a user saw -3.55e-15 g seized) but keeps any real negative value, which would be a bug."""
+    world = build_world(tiny(), 1)
+    rec = Recorder(world)
+    metric = next(m for m in rec.data if m.name == "seizures_total_g")
+    rec.data[metric][0, 0, :2] = (-3.55e-15, -1.0)
+    ts = rec.to_frame()
+    first = ts[(ts.metric == "seizures_total_g") & (ts.world == metric.world) & (ts.week == 0)].value.to_numpy()
+    assert first[0] == 0.0 and first[1] == -1.0

@@ -37,6 +37,7 @@ from northroute.world.shipments import COVER_NAMES, COVER_WORDS
 from northroute.world.state import N_SUBSTANCES, REFORM_SWITCH, WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
+ROUNDING = 1e-9  # a negative value smaller than this is float rounding of sums that cannot be negative
 MONTHLY = 4  # weeks between measurements of network structure and exposure (slow to change, costly)
 # SF10's cohort: users who started using inside the simulation (after its first week; the initial users and
 # inmates are added with `entered` = 0 and their dealing before 2012 is unknown) and have used at least this
@@ -436,6 +437,7 @@ class Recorder:
             parts["world"].append(np.full(arr.size, m.world == "recorded", np.int8))
             parts["value"].append(arr.ravel())
         col = {k: np.concatenate(v) for k, v in parts.items()}
+        col["value"][(col["value"] < 0.0) & (col["value"] > -ROUNDING)] = 0.0
         return pd.DataFrame({
             "week": col["week"],
             "date": dates[col["week"]],
