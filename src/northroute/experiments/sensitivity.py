@@ -64,7 +64,8 @@ def analyze(study: Study, outputs: pd.DataFrame | None = None) -> pd.DataFrame:
         if missing:
             done = means.notna().any(axis=1).sum()
             note = (f"{len(y) - done} design points have no finished run" if done < len(y)
-                    else f"undefined at {missing} design points (e.g. no users)")
+                    else f"undefined at {missing} design points (nothing to measure: no users, or runs that do not "
+                          "cover the years the output reads)")
         elif np.ptp(y) == 0:
             note = "constant over the design"
         else:
