@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import subprocess
 from datetime import date
@@ -10,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from northroute.report.compare import CLAIMS, claim_period
+from northroute.report.compare import CLAIMS, check_sides, claim_period, claims_table
+from northroute.results import Results
 from tests.helpers import cli, one_line_error
 
 TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet", "--seeds", "2"]
@@ -124,3 +127,77 @@ def test_claims_are_judged_when_bs_strategy_acts_inside_the_run(tmp_path):
     csv = pd.read_csv(tmp_path / "cmp" / "comparison.csv", index_col="key")
     claimed = csv["thesis claim"].notna()
     assert csv.loc[claimed, "as claimed"].isin(["yes", "no", "n/a"]).all() and "left blank" not in res.stdout
+
+
+def _variant(res: Results, seed: int | None = None, scale: float | None = None, **setting: object) -> Results:
+    """A copy of a run whose manifest says another seed, scale or `section__field` value (same series)."""
+    man = copy.deepcopy(res.manifest)
+    man["seed"] = man["seed"] if seed is None else seed
+    if scale is not None:
+        man["scenario"]["population"]["scale"] = scale
+    for key, value in setting.items():
+        section, field = key.split("__")
+        man["scenario"][section][field] = value
+    return dataclasses.replace(res, manifest=man, run_dir=None)
+
+
+def test_a_side_must_be_the_seeds_of_one_scenario(tiny_results):
+    """Runs of other settings, or one seed twice, on one side are refused: pooled they would average unlike runs."""
+    run = tiny_results
+    with pytest.raises(ValueError, match=r"side A mixes runs of different settings: population.scale is 0.01 .* 0.03"):
+        check_sides([run, _variant(run, seed=7, scale=0.03)], [run])
+    with pytest.raises(ValueError, match="side B mixes runs of different settings: market.adulteration"):
+        check_sides([run], [run, _variant(run, seed=7, market__adulteration=0.4)])
+    with pytest.raises(ValueError, match="side A has seed 3 twice"):
+        check_sides([run, _variant(run)], [run])
+    assert check_sides([run, _variant(run, seed=7)], [_variant(run, market__adulteration=0.4)]) == []
+
+
+def test_sides_of_other_scales_or_lengths_are_flagged(tiny_results):
+    """A at another scale or length than B: the simulated totals do not compare, and both scales are named."""
+    a = _variant(tiny_results, scale=0.03)
+    b = dataclasses.replace(tiny_results, manifest=dict(tiny_results.manifest, weeks_recorded=5))
+    warnings = check_sides([a], [b])
+    assert len(warnings) == 2
+    assert "A ran at population scale 0.03 and B at 0.01" in warnings[0] and "B 5" in warnings[1]
+    table = claims_table([a], [b], claim_period(date(2012, 1, 2), 26))
+    assert table.attrs["warnings"] == warnings
+    assert "At scale 0.01" in table.attrs["scale_note"]  # the smaller scale of the two, not A's
+
+
+def test_report_refuses_mixed_sides_and_warns_on_other_scales(tmp_path, tiny_results):
+    """`northroute report A B`: a folder of unlike runs, or one seed twice, is one line and exit 2, nothing written;
+    sides at two scales are compared with a one-line warning, also on the page, and the note names both scales."""
+    mixed, dup, other = tmp_path / "mixed", tmp_path / "dup", tmp_path / "other"
+    tiny_results.save(mixed, "base")
+    _variant(tiny_results, seed=7, scale=0.03).save(mixed, "scaled")
+    for _ in range(2):
+        _variant(tiny_results).save(dup, "base", unique=True)  # base and base-2: the same run saved twice
+    _variant(tiny_results, scale=0.03).save(other, "scaled")
+    for folder, fragment in ((mixed, "side A mixes runs of different settings: population.scale"),
+                             (dup, "side A has seed 3 twice (base and base-2)")):
+        res = cli("report", str(folder), str(other), "--out", str(tmp_path / "cmp.html"))
+        one_line_error(res, fragment)
+        assert not (tmp_path / "cmp.html").exists()
+    res = cli("report", str(other), str(mixed / "base"), "--out", str(tmp_path / "cmp.html"))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "warning: A ran at population scale 0.03 and B at 0.01: their simulated totals and series do not compare as "
+        "they stand (divide each by its scale); the claims table's national equivalents do"]
+    page = (tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "<b>Warning:</b> A ran at population scale 0.03 and B at 0.01" in page
+    assert "divide by the population scale, A&#x27;s 0.03, B&#x27;s 0.01" in page
+
+
+def test_compare_warns_when_the_sides_ran_at_two_scales(tmp_path):
+    """Scenario files with their own scales and no --scale: the table is printed with a one-line warning."""
+    for name, scale in (("small", 0.01), ("large", 0.02)):
+        (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nextends = "baseline-2012"\n'
+                                               f"[population]\nscale = {scale}\n")
+    res = compare(str(tmp_path / "small.toml"), str(tmp_path / "large.toml"), "--years", "0.2", "--seeds", "1",
+                  "--set", "time.burn_in_weeks=4", "--quiet", "--out", str(tmp_path / "cmp"))
+    assert res.returncode == 0, res.stderr
+    warning = [ln for ln in res.stdout.splitlines() if ln.startswith("warning:")]
+    assert warning == ["warning: A ran at population scale 0.01 and B at 0.02: their simulated totals and series do "
+                       "not compare as they stand (divide each by its scale); the claims table's national "
+                       "equivalents do"]

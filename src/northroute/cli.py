@@ -412,7 +412,7 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
                                 "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
         print(json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
                                               "basis": period.basis},
-                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing")},
+                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing", "warnings")},
                           "claims_judged": table.attrs["judged"], "folder": str(folder),
                           "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
         return
@@ -435,6 +435,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
         out.print(NOT_JUDGED, highlight=False)
     if table.attrs["scale_note"]:
         out.print(table.attrs["scale_note"], highlight=False)
+    for warning in table.attrs["warnings"]:
+        out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     out.print(f"comparison: {html_path} (table: {csv_path.name}; runs in {folder}/A and {folder}/B)", highlight=False)
 
 

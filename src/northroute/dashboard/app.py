@@ -33,6 +33,7 @@ from northroute.dashboard.runs import (
 )
 from northroute.report import figures
 from northroute.report.compare import (
+    check_sides,
     compare_outcomes,
     metric_info,
     metric_pairs,
@@ -455,6 +456,12 @@ def compare_view() -> None:
         return
     ra, rb = readable_runs(sel_a), readable_runs(sel_b)
     if ra is None or rb is None:
+        return
+    try:
+        for warning in check_sides(ra, rb):
+            st.warning(warning)
+    except ValueError as exc:
+        st.error(str(exc))
         return
     ta, tb = [r.timeseries for r in ra], [r.timeseries for r in rb]
     diffs = scenario_differences(ra[0], rb[0])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -84,9 +85,12 @@ def report(
 
             path = write_report(a[0], out or run_dir / "report.html")
         else:
-            from northroute.report.compare import write_comparison
+            from northroute.cli import err
+            from northroute.report.compare import check_sides, write_comparison
 
             b = _group(run_dir2)
+            for warning in check_sides(a, b):
+                err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
             path = write_comparison(a, b, out or Path(f"comparison-{run_dir.name}-vs-{run_dir2.name}.html"))
     except OSError as exc:
         _fail(f"cannot write the report: {exc.strerror or exc}")

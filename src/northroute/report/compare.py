@@ -369,6 +369,60 @@ def _seed(r: Results) -> Any:
     return r.manifest.get("seed")
 
 
+def _scale(r: Results) -> float:
+    return float(((r.manifest.get("scenario") or {}).get("population") or {}).get("scale", 1.0))
+
+
+def _run_name(r: Results) -> str:
+    return r.run_dir.name if r.run_dir else f"the run of seed {_seed(r)}"
+
+
+def check_side(runs: Sequence[Results], side: str) -> None:
+    """Refuse (ValueError, one line) a side whose runs are not seeds of one scenario with one set of settings:
+    pooling them would average unlike runs, and a seed saved twice (a `-2` copy) would count one run twice."""
+    first = runs[0]
+    for r in runs[1:]:
+        name_a, name_b = ((x.manifest.get("scenario") or {}).get("name") for x in (first, r))
+        diffs = [("name", str(name_a), str(name_b))] if name_a != name_b else []
+        diffs += scenario_differences(first, r)
+        if diffs:
+            key, x, y = diffs[0]
+            what = (f"{key} is {x} in {_run_name(first)} but {y} in {_run_name(r)}" if len(x + y) <= 60 else
+                    f"{key} differs between {_run_name(first)} and {_run_name(r)}")
+            more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
+            raise ValueError(f"side {side} mixes runs of different settings: {what}{more}; a side must be the seeds "
+                             "of one scenario with one set of settings")
+    seen: dict[str, str] = {}
+    for r in runs:
+        seed = str(_seed(r))
+        if seed in seen:
+            raise ValueError(f"side {side} has seed {seed} twice ({seen[seed]} and {_run_name(r)}): the same run "
+                             "would count twice; keep one of them")
+        seen[seed] = _run_name(r)
+
+
+def check_sides(a: Sequence[Results], b: Sequence[Results]) -> list[str]:
+    """`check_side` for A and B, then why their simulated totals do not compare as they stand: one line per
+    setting they must share but do not (population scale, start, weeks recorded); [] when they share all."""
+    check_side(a, "A")
+    check_side(b, "B")
+    ma, mb = a[0].manifest, b[0].manifest
+    start_a, start_b = (((m.get("scenario") or {}).get("time") or {}).get("start") for m in (ma, mb))
+    weeks_a, weeks_b = ma.get("weeks_recorded"), mb.get("weeks_recorded")
+    out = []
+    if _scale(a[0]) != _scale(b[0]):
+        out.append(f"A ran at population scale {_scale(a[0]):g} and B at {_scale(b[0]):g}: their simulated totals "
+                   "and series do not compare as they stand (divide each by its scale); the claims table's national "
+                   "equivalents do")
+    if start_a != start_b:
+        out.append(f"A starts on {start_a} and B on {start_b}: the same recorded week is a different date on each "
+                   "side")
+    if weeks_a != weeks_b:
+        out.append(f"A recorded {weeks_a} weeks and B {weeks_b}: totals over the run do not compare; the claims "
+                   "table's rates per year and means per week do")
+    return out
+
+
 STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
 SMALL_SCALE = 0.1  # below it every region still has a drug officer, so the force is larger than the scale says
 
@@ -408,7 +462,9 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     difference B − A. When both sides ran the same seeds (common random numbers) the difference is paired by
     seed, with its t-interval; "as claimed" is "yes" when B − A has the thesis's claimed sign and its interval
     excludes 0, "no" otherwise, "n/a" without an interval (one seed, or seeds that do not pair); blank for every
-    outcome when the claims do not apply to this pair (`claims_apply`)."""
+    outcome when the claims do not apply to this pair (`claims_apply`). Sides that are not one scenario each raise
+    ValueError; sides at other scales, starts or lengths are compared with warnings (attrs, `check_sides`)."""
+    warnings = check_sides(a, b)
     a = sorted(a, key=lambda r: str(_seed(r)))
     b = sorted(b, key=lambda r: str(_seed(r)))
     seeds_a, seeds_b = [_seed(r) for r in a], [_seed(r) for r in b]
@@ -427,8 +483,8 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     agrees = ((sign > 0) & (out["B − A lo"] > 0)) | ((sign < 0) & (out["B − A hi"] < 0))
     judged = claims_apply(a, b)
     out["as claimed"] = np.where((sign == 0) | (not judged), "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
-    scale = float(((a[0].manifest.get("scenario") or {}).get("population") or {}).get("scale", 1.0))
-    out.attrs.update(period=period.describe(), paired=paired, judged=judged, scale_note=small_scale_note(scale),
+    out.attrs.update(period=period.describe(), paired=paired, judged=judged, warnings=warnings,
+                     scale_note=small_scale_note(min(map(_scale, [*a, *b]))),
                      interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.)",
                      pairing="B − A paired by seed (common random numbers)" if paired else
                      "B − A not paired: the two sides ran different seeds, so it has no interval")
@@ -548,12 +604,14 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     claims over `period` (default `period_of` B's first run) with intervals and paired differences (or the
     `claims_table` given as `claims`), the headline numbers with their differences (and seed ranges when a side
     has several seeds), the key series of both in one chart, and the report's flow figures and maps side by
-    side."""
+    side. Sides that are not the seeds of one scenario each raise ValueError (`check_sides`); sides at other
+    scales, starts or lengths get a warning at the top."""
     from northroute.report import CSS, figure_writer
 
     a, b = list(a), list(b)
     if not a or not b:
         raise ValueError("each side of a comparison needs at least one run")
+    warnings = check_sides(a, b)
     ta = [r.timeseries for r in a]
     tb = [r.timeseries for r in b]
     ma, mb = _meta(a), _meta(b)
@@ -572,14 +630,17 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
         f"<tr><td class='l'>{html.escape(str(s))}</td><td class='l'>{html.escape(str(q))}</td>"
         + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>"
         for (s, q), row in comp.iterrows())
+    scales = ma["population scale"] if ma["population scale"] == mb["population scale"] else \
+        f"A's {ma['population scale']}, B's {mb['population scale']}"
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         "<table class='meta'><tr><th></th><th>A</th><th>B</th></tr>" + meta_rows + "</table>",
+        *(f"<p class='warn'><b>Warning:</b> {html.escape(w)}.</p>" for w in warnings),
         "<h2>Settings that differ</h2><table><tr><th class='l'>parameter</th><th>A</th><th>B</th></tr>"
         + diff_rows + "</table>",
         claims_html(claims if claims is not None else claims_table(a, b, period or period_of(b[0]))),
         "<h2>Differences</h2><p class='note'>Simulated totals over the recorded weeks, not national equivalents "
-        f"(divide by the population scale, {html.escape(ma['population scale'])}; kg are simulated grams ÷ 1000), "
+        f"(divide by the population scale, {html.escape(scales)}; kg are simulated grams ÷ 1000), "
         "people in the last week, mean national prices over the run. With several seeds on a side: the mean, and "
         "the lowest and highest seed; 'seed ranges apart' says whether the two sides' ranges overlap.</p>"
         f"<table id='differences'><tr><th class='l'>substance</th><th class='l'>measure</th>{head}</tr>{body}</table>",
