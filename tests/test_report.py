@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -145,3 +146,18 @@ def test_map_needs_no_topojson(results) -> None:
     fig = map_figure(ts[ts["world"] == "true"])
     assert {t.type for t in fig.data} == {"scatter"}
     assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_header_lists_timeline_steps_one_line_each(results, tmp_path: Path) -> None:
+    """A step per line, its date and what it sets (not the manifest's JSON with its notes); no 'extends' row: the
+    manifest keeps the resolved scenario, which no longer knows what it extended."""
+    manifest = dict(results.manifest, scenario=northroute.load_scenario("anticorruption-2015").model_dump(mode="json"))
+    path = write_report(dataclasses.replace(results, manifest=manifest), tmp_path / "r.html")
+    header = path.read_text(encoding="utf-8").split("</table>")[0]
+    cell = re.search(r"<th>timeline events</th><td>(.*?)</td>", header).group(1)
+    assert cell.split("<br>")[:2] == [
+        "2014-01-06: anticorruption.detect_rate = 0.15, anticorruption.rumour_dismissal = 0.01",
+        "2015-01-05: anticorruption.detect_rate = 0.4, anticorruption.sentence_years = 15.0, "
+        "anticorruption.bribery_charge = True, anticorruption.rumour_dismissal = 0.03, anticorruption.chill = 0.3"]
+    assert "\\n" not in cell and "\\u" not in cell and "&quot;" not in cell
+    assert "<th>extends</th>" not in header

@@ -74,8 +74,11 @@ def test_file_extends_file(tmp_path):
 def test_timeline_checked(tmp_path):
     f = tmp_path / "t.toml"
     f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-01\nset = {"market.adulteration" = 3}\n')
-    with pytest.raises(ScenarioError, match="adulteration"):
+    with pytest.raises(ScenarioError) as exc:
         nr.load_scenario(f)
+    # the step's date and the value as written, not the Python repr of the whole timeline
+    assert str(exc.value) == (f"scenario {f}: timeline 2015-01-01: market.adulteration: Input should be less than "
+                              "or equal to 0.8 (got 3)")
 
 
 def test_every_parameter_has_unit_range_and_provenance():

@@ -630,6 +630,11 @@ class TimelineEvent(BaseModel):
                 for k, v in values.items() for sub, x in (v.items() if isinstance(v, dict) else [(None, v)])}
 
 
+def step_text(when: Any, values: dict[str, Any]) -> str:
+    """One timeline step for a reader: `date: key = value, ...` (notes left out: they run to paragraphs)."""
+    return f"{str(when)[:10]}: " + ", ".join(f"{key} = {value}" for key, value in values.items())
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
     name: str = "custom"
@@ -671,7 +676,10 @@ class Scenario(BaseModel):
                 if key.split(".")[0] in INIT_ONLY_SECTIONS or key in INIT_ONLY_PARAMS:
                     raise ScenarioError(f"timeline {ev.date}: '{key}' only sets up the start and cannot change "
                                         "during a run")
-                check_override(Scenario(), key, value)
+                try:
+                    check_override(Scenario(), key, value)
+                except ScenarioError as exc:
+                    raise ScenarioError(f"timeline {ev.date}: {exc}") from None
         return sorted(events, key=lambda e: e.date)
 
     @property
@@ -769,8 +777,10 @@ def _one_line(exc: ValidationError) -> str:
     if err["type"] == "extra_forbidden":
         return f"unknown parameter '{loc}'"
     msg = msg.removeprefix("Value error, ")
-    got = repr(err.get("input"))
-    return (f"{loc}: " if loc else "") + msg + (f" (got {got})" if len(got) <= 80 else "")
+    value = err.get("input")
+    got = "" if isinstance(value, dict | list) else repr(value)  # a table's repr is Python, not what was written
+    where = f"{loc}: " if loc and not msg.startswith(loc) else ""
+    return where + msg + (f" (got {got})" if got and len(got) <= 80 else "")
 
 
 def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | None = None) -> Scenario:

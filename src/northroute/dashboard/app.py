@@ -42,7 +42,7 @@ from northroute.report.compare import (
     trend_figure,
 )
 from northroute.results import EV_FILE, TS_FILE, run_warnings
-from northroute.scenario import ScenarioError, builtin_names
+from northroute.scenario import ScenarioError, builtin_names, step_text
 
 VIEWS = ("Results", "Compare", "Open a run")
 PLOT_CONFIG = {"displaylogo": False}
@@ -189,7 +189,7 @@ def scenario_sidebar() -> nr.Scenario | None:
         sb.caption(base.description)
     timed = {key for ev in base.timeline for key in ev.set}
     if base.timeline:
-        steps = "; ".join(f"{ev.date}: " + ", ".join(f"{k} = {v}" for k, v in ev.set.items()) for ev in base.timeline)
+        steps = "; ".join(step_text(ev.date, ev.set) for ev in base.timeline)
         sb.caption(f"Timeline: on these dates the scenario sets these values, over the levers below (marked ⏱): "
                    f"{steps}")
 

@@ -12,7 +12,6 @@ on plain lon/lat axes (no tile or topojson download).
 from __future__ import annotations
 
 import html
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import plotly.io as pio
 from northroute.record import METRICS
 from northroute.report import enforcement, evidence, figures, network
 from northroute.results import Results, run_warnings
+from northroute.scenario import step_text
 from northroute.world.geography import load_geography
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -85,20 +85,23 @@ def _header(m: dict[str, Any], title: str) -> str:
     weeks = m.get("weeks_recorded", "n/a")
     burn = m.get("weeks_simulated")
     weeks_txt = f"{weeks} recorded" + (f" ({burn} simulated incl. burn-in)" if burn is not None else "")
-    timeline = sc.get("timeline") or []
+    timeline = [step_text(ev.get("date"), ev.get("set") or {}) for ev in sc.get("timeline") or []]
     rows = [
         ("scenario", sc.get("name", "n/a")),
-        ("extends", sc.get("extends") or "—"),
         ("seed", m.get("seed", "n/a")),
         ("code version", m.get("code_version", "n/a")),
         ("start", time_.get("start", "n/a")),
         ("weeks", weeks_txt),
         ("population scale", pop.get("scale", "n/a")),
         ("wall time", f"{wall:,.1f} s" if isinstance(wall, int | float) else "n/a"),
-        ("timeline events", json.dumps(timeline, default=str) if timeline else "none"),
+        ("timeline events", timeline or ["none"]),
         ("run created", m.get("created", "n/a")),
     ]
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+
+    def cell(v: Any) -> str:
+        return "<br>".join(map(html.escape, v)) if isinstance(v, list) else html.escape(str(v))
+
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{cell(v)}</td></tr>" for k, v in rows)
     return (
         f"<h1>{html.escape(title)}</h1>\n<p class='lead'>{html.escape(str(sc.get('description', '')))}</p>\n"
         f"<table class='meta'>{body}</table>"
