@@ -201,3 +201,18 @@ def test_compare_warns_when_the_sides_ran_at_two_scales(tmp_path):
     assert warning == ["warning: A ran at population scale 0.01 and B at 0.02: their simulated totals and series do "
                        "not compare as they stand (divide each by its scale); the claims table's national "
                        "equivalents do"]
+
+
+def test_intervals_of_the_sides_stay_within_what_the_outcomes_can_take(tiny_results):
+    """With few seeds a t-interval reaches below 0 persons or above a share of 1: it is cut there, and said so."""
+    def run(seed: int, factor: float, share: float) -> Results:
+        ts = tiny_results.timeseries.assign(value=tiny_results.timeseries["value"] * factor)
+        ts.loc[ts["metric"] == "protected_share", "value"] = share
+        return dataclasses.replace(tiny_results, timeseries=ts, manifest=dict(tiny_results.manifest, seed=seed))
+
+    a = [run(1, 1.0, 1.0), run(2, 0.0, 0.2), run(3, 0.0, 0.2)]
+    table = claims_table(a, [tiny_results], claim_period(date(2012, 1, 2), 26))
+    assert table.loc["arrests_user", "A mean"] > 0 and table.loc["arrests_user", "A lo"] == 0
+    assert table.loc["protected_share_heroin", "A hi"] == 1
+    assert (table[["A lo", "B lo"]].dropna() >= 0).all().all()
+    assert "cut at 0, and fractions at 1" in table.attrs["interval"]

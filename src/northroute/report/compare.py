@@ -143,6 +143,10 @@ def outcomes(ts: pd.DataFrame) -> pd.Series:
 
 
 INTERVAL = 0.9  # two-sided level of the t-intervals below
+# The values an outcome in each unit can take; a t-interval of a mean over few seeds can reach past them
+# (a negative count), so the claims table cuts its sides' intervals to them (not B − A, which may be negative).
+UNIT_RANGE = {"per year": (0.0, np.inf), "officers": (0.0, np.inf), "persons": (0.0, np.inf), "fraction": (0.0, 1.0),
+              "KZT/g": (0.0, np.inf), "weeks": (0.0, np.inf), "kg/year": (0.0, np.inf), "M KZT/year": (0.0, np.inf)}
 
 
 def t_interval(values: pd.DataFrame, level: float = INTERVAL) -> pd.DataFrame:
@@ -477,6 +481,10 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
                        index=pd.Index([c.key for c in CLAIMS], name="key"))
     cols = ["A mean", "A lo", "A hi", "B mean", "B lo", "B hi", "B − A", "B − A lo", "B − A hi", "pairs"]
     out = out.join(comp[cols])
+    low, high = (out["unit"].map(lambda u, k=k: UNIT_RANGE.get(u, (-np.inf, np.inf))[k]) for k in (0, 1))
+    for side in ("A", "B"):
+        out[f"{side} lo"] = out[f"{side} lo"].clip(lower=low, upper=high)
+        out[f"{side} hi"] = out[f"{side} hi"].clip(lower=low, upper=high)
     sign = pd.Series({c.key: c.sign for c in CLAIMS})
     out["thesis claim"] = [c.claim for c in CLAIMS]
     known = out["B − A lo"].notna() & out["B − A hi"].notna()
@@ -485,7 +493,8 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     out["as claimed"] = np.where((sign == 0) | (not judged), "", np.where(~known, "n/a", np.where(agrees, "yes", "no")))
     out.attrs.update(period=period.describe(), paired=paired, judged=judged, warnings=warnings,
                      scale_note=small_scale_note(min(map(_scale, [*a, *b]))),
-                     interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.)",
+                     interval=f"{INTERVAL:.0%} t-interval of the mean over seeds (Student t, seeds − 1 d.f.; A's "
+                              "and B's cut at 0, and fractions at 1, which the outcomes cannot pass)",
                      pairing="B − A paired by seed (common random numbers)" if paired else
                      "B − A not paired: the two sides ran different seeds, so it has no interval")
     return out
