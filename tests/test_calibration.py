@@ -82,6 +82,9 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     res = cli("calibrate", "--targets", "nope", "--out", str(tmp_path / "x"))
     one_line_error(res, "nope")
     assert not (tmp_path / "x").exists()
+    res = cli("calibrate", "--seed", "-1", "--out", str(tmp_path / "x"))
+    one_line_error(res, "--seed must be between 0 and 4294967295, got -1")
+    assert not (tmp_path / "x").exists()
 
 
 def test_calibration_is_the_same_with_one_or_two_workers() -> None:

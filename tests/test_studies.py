@@ -404,6 +404,8 @@ def _params_file(tmp: Path, text: str) -> str:
                                                                             .replace("1]", "0.5]"))], "--method"),
     (lambda t: ["sensitivity", "--method", "sobol", "--params", _params_file(t, '"market.adulteration" = [0, 0.5]')],
      "at least two"),
+    (lambda t: ["sensitivity", "--sample-seed", "-1", "--params",
+                _params_file(t, '"market.adulteration" = [0, 0.5]')], "--sample-seed must be 0 or more"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, make_args, fragment):
     """In-process through the real entry point (`northroute.cli.main`), which is what the console script runs."""

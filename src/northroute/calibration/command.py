@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
             if min(population, generations, fit_seeds, particle_seeds) < 1:
                 raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
+            if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
+                raise UsageError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
             base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
             if base.time.start.year > 2012 or base.time.start.year + years < 2018:
                 raise UsageError("the runs must cover 2012-2017 (check the scenario's start and --years)")

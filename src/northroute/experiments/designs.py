@@ -223,6 +223,8 @@ def sensitivity(method: str, prob: dict[str, Any], n: int, base: Scenario, level
         raise ScenarioError(f"--levels must be an even number of 2 or more, got {levels}")
     if method == "sobol" and prob["num_vars"] < 2:
         raise ScenarioError("--method sobol needs at least two parameters")
+    if sample_seed < 0:
+        raise ScenarioError(f"--sample-seed must be 0 or more, got {sample_seed}")
     size = n * (prob["num_vars"] + (1 if method == "morris" else 2))
     if size > MAX_POINTS:
         raise ScenarioError(f"the {method} design has {size:,} points (more than {MAX_POINTS:,})")
