@@ -176,3 +176,22 @@ def test_a_run_repeats_from_its_manifest_and_a_folder_does_not_hide_a_built_in(t
     rerun = tmp_path / json.loads(again.stdout.strip().splitlines()[-1])["run_dir"]
     assert (run_dir / "timeseries.parquet").read_bytes() == (rerun / "timeseries.parquet").read_bytes()
     assert rerun.name == run_dir.name and json.loads((rerun / "manifest.json").read_text())["seed"] == 3
+
+
+@pytest.fixture
+def saved_run(tmp_path, tiny_results) -> Path:
+    """A copy of the session's tiny run (with its 2012 network snapshot) in a folder of the test's own."""
+    return tiny_results.save(tmp_path, "copyrun")
+
+
+def test_a_damaged_or_missing_run_file_is_named_in_one_line(saved_run):
+    (saved_run / "network.parquet").write_text("garbage")
+    one_line_error(cli("network", str(saved_run), "--year", "2012"),
+                   "network.parquet is damaged (not a readable Parquet file)")
+    one_line_error(cli("report", str(saved_run)), "network.parquet is damaged (not a readable Parquet file)")
+    (saved_run / "network.parquet").unlink()  # optional: runs of older versions have none
+    (saved_run / "events.parquet").unlink()
+    one_line_error(cli("report", str(saved_run)), f"cannot read the run in {saved_run}: events.parquet is missing")
+    (saved_run / "manifest.json").write_text("")
+    one_line_error(cli("report", str(saved_run.parent)),
+                   f"cannot read the run in {saved_run}: manifest.json is damaged (not readable JSON)")

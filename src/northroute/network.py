@@ -118,12 +118,16 @@ def register(app: typer.Typer) -> None:
         """Export one year's trade network for Gephi and other network tools."""
         from northroute.cli import _fail
         from northroute.cli import out as console
+        from northroute.results import RunFileError, read_run_file
 
         if format not in ("gexf", "graphml"):
             _fail(f"--format must be gexf or graphml, got '{format}'")
         if not (run_dir / EDGES_FILE).is_file() or not (run_dir / NODES_FILE).is_file():
             _fail(f"no network snapshots in {run_dir} (expected {EDGES_FILE} and {NODES_FILE})")
-        nodes, edges = pd.read_parquet(run_dir / NODES_FILE), pd.read_parquet(run_dir / EDGES_FILE)
+        try:
+            nodes, edges = read_run_file(run_dir / NODES_FILE), read_run_file(run_dir / EDGES_FILE)
+        except RunFileError as exc:
+            _fail(f"cannot read the network of {run_dir}: {exc}")
         years = sorted(int(y) for y in nodes["year"].unique())
         if year not in years:
             _fail(f"no snapshot for {year} in {run_dir} (years: {', '.join(map(str, years))})")

@@ -86,6 +86,28 @@ def rows_by_kind(world: World) -> dict[str, int]:
     return out
 
 
+class RunFileError(ValueError):
+    """A file of a run folder that is missing or damaged, named in words (not a parser's message)."""
+
+
+def _unreadable(path: Path, exc: Exception, what: str) -> RunFileError:
+    """An operating-system error (no permission, ...) as itself; anything else means the file is damaged
+    (pyarrow reports a cut or garbled file as ValueError or as OSError without an errno)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return RunFileError(f"cannot read {path.name}: {exc.strerror}")
+    return RunFileError(f"{path.name} is damaged (not {what})")
+
+
+def read_run_file(path: Path) -> pd.DataFrame:
+    """One Parquet table of a run folder; RunFileError says which file is missing or damaged."""
+    if not path.is_file():
+        raise RunFileError(f"{path.name} is missing")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, exc, "a readable Parquet file") from exc
+
+
 @dataclass
 class Results:
     timeseries: pd.DataFrame
@@ -142,11 +164,19 @@ class Results:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Results:
+        """The run saved in `run_dir`; RunFileError names a missing or damaged file."""
         run_dir = Path(run_dir)
-        manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-        optional = {name: pd.read_parquet(run_dir / f) if (run_dir / f).is_file() else pd.DataFrame()
+        if not (run_dir / MANIFEST).is_file():
+            raise RunFileError(f"{MANIFEST} is missing")
+        try:
+            manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise _unreadable(run_dir / MANIFEST, exc, "readable JSON") from exc
+        if not isinstance(manifest, dict):
+            raise RunFileError(f"{MANIFEST} is damaged (not a run's manifest)")
+        optional = {name: read_run_file(run_dir / f) if (run_dir / f).is_file() else pd.DataFrame()
                     for name, f in (("network", NET_FILE), ("network_nodes", NODES_FILE))}
-        return cls(pd.read_parquet(run_dir / TS_FILE), pd.read_parquet(run_dir / EV_FILE), manifest,
+        return cls(read_run_file(run_dir / TS_FILE), read_run_file(run_dir / EV_FILE), manifest,
                    run_dir=run_dir, **optional)
 
 

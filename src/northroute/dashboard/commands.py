@@ -62,11 +62,13 @@ def _group(folder: Path) -> list:
     runs = find_runs(folder.resolve())
     if not runs:
         _fail(f"{folder} is not a run folder (no manifest.json in it or below it)")
-    try:
-        return [Results.load(p) for p in runs]
-    except (OSError, ValueError, KeyError) as exc:
-        _fail(f"cannot read the run in {folder}: {exc}")
-    return []
+    loaded = []
+    for path in runs:
+        try:
+            loaded.append(Results.load(path))
+        except (OSError, ValueError) as exc:  # RunFileError names the file
+            _fail(f"cannot read the run in {folder / path.relative_to(folder.resolve())}: {exc}")
+    return loaded
 
 
 def report(
