@@ -284,6 +284,29 @@ def test_cli_failed_run_exits_1_and_resumes(tmp_path):
     assert "1 to run" in res.stderr and "4 of 4 runs done, 0 failed" in res.stdout
 
 
+def test_a_run_whose_outputs_are_lost_or_damaged_is_pending_and_runs_again(tmp_path):
+    """A run is done only with its outputs: a damaged file is one line from `study` and `query` (not DuckDB's
+    traceback), and the same command runs it again; so does a deleted one."""
+    study = tmp_path / "s"
+    args = ["sweep", "--vary", "market.pool_share=0.1,0.3", "--study", str(study), "--workers", "1", "--no-report",
+            *TINY]
+    assert cli(*args).returncode == 0
+    before = run_files(study)
+    (study / "runs" / "p00000-s0" / "outputs.parquet").write_text("garbage")
+    res = cli("study", str(study))
+    one_line_error(res, "p00000-s0/outputs.parquet")
+    assert "1 done, 0 failed, 1 pending" in res.stdout
+    one_line_error(cli("query", str(study), "SELECT count(*) FROM outputs"), "p00000-s0/outputs.parquet")
+    res = cli(*args)
+    assert res.returncode == 0, res.stderr
+    assert "1 to run" in res.stderr and "2 of 2 runs done" in res.stdout
+    (study / "runs" / "p00001-s0" / "outputs.parquet").unlink()
+    assert "1 done, 0 failed, 1 pending" in cli("study", str(study)).stdout
+    assert "1 to run" in cli(*args).stderr
+    assert run_files(study) == before
+    assert len(Study.open(study).outputs()) == 2
+
+
 # ------------------------------------------------------------------------------------ stop and resume
 
 

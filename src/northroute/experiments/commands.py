@@ -151,9 +151,11 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
 
 
 def _analyse(study, output: str, tolerance: float, report: bool = True) -> dict:
-    """Indices, replicate check, views and (optionally) the report; a failure here never loses the runs."""
+    """Indices, replicate check, views and (optionally) the report; a failure here never loses the runs, and
+    a run file that cannot be read (StudyError) ends the command with one line saying how to mend it."""
     from northroute.experiments.report import write_study_report
     from northroute.experiments.sensitivity import write_analysis
+    from northroute.experiments.store import StudyError
 
     cli = _cli()
     try:
@@ -163,6 +165,8 @@ def _analyse(study, output: str, tolerance: float, report: bool = True) -> dict:
             cli.err.print(f"report: {write_study_report(study, output, tolerance, analysis)}", highlight=False,
                           soft_wrap=True)
         return analysis
+    except StudyError as exc:
+        cli._fail(str(exc))
     except Exception as exc:  # the runs are safe on disk; say what went wrong and carry on
         cli.err.print(f"[yellow]warning:[/] the analysis or report could not be written: {type(exc).__name__}: "
                       f"{' '.join(str(exc).split())}", highlight=False, soft_wrap=True)
@@ -233,7 +237,7 @@ def query(
     """Run SQL (DuckDB) over a study's design, runs and outputs."""
     import duckdb
 
-    from northroute.experiments.store import Study, StudyError
+    from northroute.experiments.store import Study, StudyError, duckdb_line
 
     cli = _cli()
     if fmt not in ("table", "csv", "json"):
@@ -251,7 +255,7 @@ def query(
     except StudyError as exc:
         cli._fail(str(exc))
     except duckdb.Error as exc:
-        cli._fail(" ".join(str(exc).split()))
+        cli._fail(duckdb_line(exc))
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
@@ -292,13 +296,16 @@ def study(
     for row in table[table["status"] == "failed"].head(20).itertuples():
         cli.out.print(f"  [red]failed[/] {row.run_id}: {row.error}", highlight=False, soft_wrap=True)
     if running:
-        analysis = {"outputs": st.outputs()}
+        try:
+            analysis = {"outputs": st.outputs()}
+        except StudyError as exc:
+            cli._fail(str(exc))
         analysis["replicates"] = sa.replicate_check(analysis["outputs"], tolerance)
         if st.design.method in sa.INDEX_COLUMNS:
             analysis["sensitivity"] = sa.analyze(st, analysis["outputs"])
     else:  # nobody holds the lock: a study still marked running lost its driver (killed), so it was interrupted
-        st.refresh(state="interrupted" if st.info["status"].get("state") == "running" else None)
-        analysis = _analyse(st, output, tolerance)
+        st.refresh(state="interrupted" if st.info["status"].get("state") == "running" else None, db=False)
+        analysis = _analyse(st, output, tolerance)  # rebuilds study.duckdb too
     if "sensitivity" in analysis:
         _print_frame(analysis["sensitivity"].drop(columns=["method"]), "Sensitivity indices")
     if "replicates" in analysis:

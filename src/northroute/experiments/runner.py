@@ -337,9 +337,10 @@ def execute(study: Study, executor: Executor, fn: RunFn = run_one,
                       runs_per_minute=round(60 * ran / wall, 2) if wall > 0 and ran else 0.0)
         if state == "complete":
             study.clean_tmp()
-        counts = study.refresh(state)
+        counts = study.refresh(state, db=False)
         if state == "complete" and (counts["failed"] or counts["pending"]):
             study.info["status"]["state"] = "incomplete"
         record["state"] = study.info["status"]["state"]
         study.save_info()
+        study.write_db()  # last: a run file it cannot read (StudyError) leaves the record saved
     return record

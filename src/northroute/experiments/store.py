@@ -12,7 +12,8 @@
       report.html       the study report
 
 A run folder appears whole or not at all (`Results.save` renames a finished temporary folder), so
-"done" means "its folder has a manifest", and a resumed study runs exactly the runs without one.
+"done" means "its folder has a manifest" (and an outputs.parquet that looks whole: one lost or damaged
+later makes the run pending again), and a resumed study runs exactly the runs that are not done.
 Only the driver writes the log, the tables and the DuckDB file; workers write only their run folder.
 """
 
@@ -67,7 +68,25 @@ def run_id(point: int, seed: int) -> str:
 
 
 def is_complete(run_dir: Path) -> bool:
-    return (run_dir / MANIFEST).is_file()
+    """Done: the manifest (written last) is there, and the outputs the views and the analysis read are whole."""
+    return (run_dir / MANIFEST).is_file() and _looks_like_parquet(run_dir / OUTPUTS_FILE)
+
+
+def _looks_like_parquet(path: Path) -> bool:
+    """A Parquet file starts and ends with b"PAR1": a cheap check (done() makes it for every run) that finds a
+    file deleted, emptied or overwritten; subtler damage shows when DuckDB reads it (`duckdb_line`)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            fh.seek(-4, os.SEEK_END)
+            return head == fh.read(4) == b"PAR1"
+    except OSError:  # missing, unreadable, shorter than 4 bytes
+        return False
+
+
+def duckdb_line(exc: Exception) -> str:
+    """A DuckDB error (bad SQL, a damaged file under a view) as one line."""
+    return " ".join(str(exc).split())
 
 
 def now() -> str:
@@ -281,18 +300,21 @@ class Study:
                              "seed": ss})
 
     def done(self) -> set[str]:
-        """Run ids whose folder is complete (manifest present)."""
+        """Run ids whose folder is complete (`is_complete`)."""
         if not self.runs_dir.is_dir():
             return set()
         return {e.name for e in os.scandir(self.runs_dir)
                 if RUN_ID.match(e.name) and e.is_dir() and is_complete(Path(e.path))}
 
     def clean_tmp(self) -> int:
-        """Remove temporary folders left by runs that were killed while saving."""
+        """Remove temporary folders left by runs that were killed while saving, and the folders of runs whose
+        outputs were lost or damaged since (`is_complete`): they run again, with the same seed."""
         n = 0
         if self.runs_dir.is_dir():
             for e in os.scandir(self.runs_dir):
-                if e.name.startswith(".tmp-"):
+                broken = RUN_ID.match(e.name) and e.is_dir() and (Path(e.path) / MANIFEST).is_file() \
+                    and not is_complete(Path(e.path))
+                if e.name.startswith(".tmp-") or broken:
                     shutil.rmtree(e.path, ignore_errors=True)
                     n += 1
         return n
@@ -386,12 +408,13 @@ class Study:
 
         tmp = self.path / f".{DB_FILE}.{os.getpid()}.tmp"
         tmp.unlink(missing_ok=True)
-        con = duckdb.connect(str(tmp))
         try:
-            for stmt in self.view_sql():
-                con.execute(stmt)
-        finally:
-            con.close()
+            with self._reading(), duckdb.connect(str(tmp)) as con:
+                for stmt in self.view_sql():
+                    con.execute(stmt)
+        except StudyError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, self.path / DB_FILE)
 
     def connect(self, only: set[str] | None = None):
@@ -399,8 +422,9 @@ class Study:
         import duckdb
 
         con = duckdb.connect()
-        for stmt in self.view_sql(only):
-            con.execute(stmt)
+        with self._reading():
+            for stmt in self.view_sql(only):
+                con.execute(stmt)
         if only is None or "runs" in only:
             con.execute("DROP VIEW IF EXISTS runs")
             con.register("runs", self.status_table())
@@ -415,8 +439,17 @@ class Study:
         import duckdb
 
         glob = _sql_str(self.runs_dir / "p*" / OUTPUTS_FILE)
-        con = duckdb.connect()
-        try:
+        with self._reading(), duckdb.connect() as con:
             return con.execute(f"SELECT * FROM read_parquet({glob}, union_by_name=true) ORDER BY point, seed").df()
-        finally:
-            con.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """DuckDB's error over the run files (one damaged in a way `done()` does not see) as a StudyError line
+        that says how to mend the study."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise StudyError(f"cannot read the runs of {self.path}: {duckdb_line(exc)}; delete that run's folder "
+                             "and run the study's command again to run it anew") from None
