@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from northroute.dashboard.runs import ENV_RUNS, PathError, RunManager, Task, con
 from northroute.report.boundaries import _inside, load_boundaries
 from northroute.report.compare import metric_pairs, national_how, trend_figure
 from northroute.report.figures import map_figure, places_table
-from tests.helpers import cli
+from tests.helpers import cli, one_line_error
 
 APP = Path(nr.__file__).parent / "dashboard" / "app.py"
 TINY = ["population.scale=0.005", "time.years=0.2", "time.burn_in_weeks=2"]
@@ -386,6 +387,14 @@ def test_dashboard_command_checks_its_options(tmp_path: Path) -> None:
     blocked.write_text("x")
     res = cli("dashboard", "--runs", str(blocked / "runs"))
     assert res.returncode == 2 and "cannot write" in res.stderr
+    one_line_error(cli("dashboard", "--host", "999.1.1.1", "--runs", str(tmp_path), timeout=60),
+                   "--host 999.1.1.1 is not a known address or host name")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        one_line_error(cli("dashboard", "--port", str(port), "--runs", str(tmp_path), timeout=60),
+                       f"cannot listen on 127.0.0.1 port {port}: Address already in use")
 
 
 def test_upload_parser_directly(tmp_path: Path) -> None:

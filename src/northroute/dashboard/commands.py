@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +23,24 @@ def _fail(message: str) -> None:
     fail(message)
 
 
+def _check_address(host: str, port: int) -> None:
+    """Bind HOST:PORT once, as the server will: streamlit itself fails on a host that does not resolve, or is
+    not this machine's, only after the address is printed and with a traceback. Raises UsageError."""
+    from northroute.cli import UsageError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host} is not a known address or host name ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: a closed port is free
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+
+
 def dashboard(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
     host: Annotated[str, typer.Option(help="Address to bind; the default keeps it on this machine.")] = "127.0.0.1",
@@ -34,6 +53,7 @@ def dashboard(
     if not 1 <= port <= 65535:
         _fail(f"--port must be between 1 and 65535, got {port}")
     try:
+        _check_address(host, port)
         _writable(runs)
     except UsageError as exc:
         _fail(str(exc))
