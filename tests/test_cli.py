@@ -195,3 +195,15 @@ def test_a_damaged_or_missing_run_file_is_named_in_one_line(saved_run):
     (saved_run / "manifest.json").write_text("")
     one_line_error(cli("report", str(saved_run.parent)),
                    f"cannot read the run in {saved_run}: manifest.json is damaged (not readable JSON)")
+
+
+def test_an_out_file_must_have_its_formats_suffix(saved_run):
+    """A slip in --out must not overwrite a run's own data with a report or a network file."""
+    before = {p.name: p.read_bytes() for p in saved_run.iterdir()}
+    one_line_error(cli("report", str(saved_run), "--out", str(saved_run / "timeseries.parquet")),
+                   "--out must be a .html file")
+    one_line_error(cli("network", str(saved_run), "--year", "2012", "--out", str(saved_run / "manifest.json")),
+                   "--out must be a .gexf file")
+    one_line_error(cli("network", str(saved_run), "--year", "2012", "--format", "graphml", "--out",
+                       str(saved_run / "net.gexf")), "--out must be a .graphml file")
+    assert {p.name: p.read_bytes() for p in saved_run.iterdir()} == before

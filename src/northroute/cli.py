@@ -52,6 +52,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def check_out_suffix(path: Path | None, suffix: str) -> None:
+    """An --out file must end in its format's suffix: a slip (RUN/timeseries.parquet, RUN/manifest.json) would
+    otherwise overwrite a run's own data."""
+    if path is not None and path.suffix.lower() != suffix:
+        _fail(f"--out must be a {suffix} file, got {path}")
+
+
 def manifest_seed(scenario: str) -> int:
     """The seed a run's manifest.json records (a rerun from it is the same run), else 0."""
     path = Path(scenario)

@@ -113,15 +113,17 @@ def register(app: typer.Typer) -> None:
         run_dir: Annotated[Path, typer.Argument(help="A run folder written by `northroute run`.")],
         year: Annotated[int, typer.Option(help="Which yearly snapshot.")],
         format: Annotated[str, typer.Option("--format", help="gexf or graphml.")] = "gexf",
-        out: Annotated[Path | None, typer.Option(help="Output file (default: RUN_DIR/network-YEAR.FORMAT).")] = None,
+        out: Annotated[Path | None, typer.Option(help="Output file, ending in .FORMAT (default: "
+                                                      "RUN_DIR/network-YEAR.FORMAT).")] = None,
     ) -> None:
         """Export one year's trade network for Gephi and other network tools."""
-        from northroute.cli import _fail
+        from northroute.cli import _fail, check_out_suffix
         from northroute.cli import out as console
         from northroute.results import RunFileError, read_run_file
 
         if format not in ("gexf", "graphml"):
             _fail(f"--format must be gexf or graphml, got '{format}'")
+        check_out_suffix(out, f".{format}")
         if not (run_dir / EDGES_FILE).is_file() or not (run_dir / NODES_FILE).is_file():
             _fail(f"no network snapshots in {run_dir} (expected {EDGES_FILE} and {NODES_FILE})")
         try:

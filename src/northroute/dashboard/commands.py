@@ -94,10 +94,14 @@ def _group(folder: Path) -> list:
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/<run-id>).")],
     run_dir2: Annotated[Path | None, typer.Argument(help="A second run folder: write a comparison of the two.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write (default: RUN_DIR/report.html, "
-                                             "or comparison-A-vs-B.html here for two runs).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file to write, ending in .html (default: "
+                                             "RUN_DIR/report.html, or comparison-A-vs-B.html here for two runs).")]
+    = None,
 ) -> None:
     """Write one self-contained HTML report of a run, or a comparison of two (a folder of runs pools its seeds)."""
+    from northroute.cli import check_out_suffix
+
+    check_out_suffix(out, ".html")
     a = _group(run_dir)
     try:
         if run_dir2 is None:
