@@ -207,3 +207,17 @@ def test_an_out_file_must_have_its_formats_suffix(saved_run):
     one_line_error(cli("network", str(saved_run), "--year", "2012", "--format", "graphml", "--out",
                        str(saved_run / "net.gexf")), "--out must be a .graphml file")
     assert {p.name: p.read_bytes() for p in saved_run.iterdir()} == before
+
+
+@pytest.mark.parametrize("fmt", ["gexf", "graphml"])
+def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
+    """Two people tied in two ways (say supply and kin) are two edges, as in network.parquet, each with its kind."""
+    import networkx as nx
+
+    edges = pd.read_parquet(saved_run / "network.parquet").query("year == 2012")
+    assert len(edges) > len(edges[["src", "dst"]].drop_duplicates())  # the tiny run has such pairs
+    res = cli("network", str(saved_run), "--year", "2012", "--format", fmt)
+    assert res.returncode == 0, res.stderr
+    assert f", {len(edges):,} edges ->" in res.stdout
+    g = (nx.read_gexf if fmt == "gexf" else nx.read_graphml)(saved_run / f"network-2012.{fmt}")
+    assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(edges["kind"].astype(str))

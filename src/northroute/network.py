@@ -95,15 +95,18 @@ def frames(node_chunks: list[dict], edge_chunks: list[dict], codes: tuple[str, .
     return nodes, edges
 
 
-def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.DiGraph:
-    """One year's snapshot as a networkx graph with node and edge attributes."""
-    g = nx.DiGraph(year=int(year))
+def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGraph:
+    """One year's snapshot as a networkx graph with node and edge attributes.
+
+    A multigraph: two people can be tied in several ways at once (a supplier who is also kin), and each tie is
+    an edge of its own, as in network.parquet. Keys number the edges, so the ids in GEXF and GraphML are unique."""
+    g = nx.MultiDiGraph(year=int(year))
     for row in nodes[nodes["year"] == year].itertuples(index=False):
         g.add_node(int(row.person), role=str(row.role), region=str(row.region), substance=str(row.substance),
                    community=bool(row.community), vory=bool(row.vory), reputation=float(row.reputation),
                    exposure=float(row.exposure), customers=int(row.customers), team=int(row.team))
-    for row in edges[edges["year"] == year].itertuples(index=False):
-        g.add_edge(int(row.src), int(row.dst), kind=str(row.kind), weight=float(row.weight))
+    for key, row in enumerate(edges[edges["year"] == year].itertuples(index=False)):
+        g.add_edge(int(row.src), int(row.dst), key=key, kind=str(row.kind), weight=float(row.weight))
     return g
 
 
