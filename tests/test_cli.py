@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -221,3 +225,20 @@ def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
     assert f", {len(edges):,} edges ->" in res.stdout
     g = (nx.read_gexf if fmt == "gexf" else nx.read_graphml)(saved_run / f"network-2012.{fmt}")
     assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(edges["kind"].astype(str))
+
+
+def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path):
+    """Interrupted, `run` writes nothing: the --out folders it created (empty) go too, folders that were there stay."""
+    out = tmp_path / "new" / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "northroute", "run", "--scale", "0.01", "--years", "3", "--quiet",
+                             "--no-report", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # into the simulation
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: nothing was written" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []

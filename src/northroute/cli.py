@@ -141,6 +141,7 @@ def run(
     from northroute import run as run_model
     from northroute.results import summarize
 
+    new_folders = [f for f in (out_dir, *out_dir.parents) if not f.exists()]  # what _writable creates, inner first
     try:
         seed = manifest_seed(scenario) if seed is None else seed
         scen = _resolve(scenario, seed, years, scale, set_ or [])
@@ -153,8 +154,10 @@ def run(
             task = progress.add_task(f"{scen.name} seed {seed}", total=scen.weeks + scen.time.burn_in_weeks)
             results = run_model(scen, seed, progress=lambda done, total: progress.update(task, completed=done))
     except ScenarioError as exc:
+        _remove_empty(new_folders)
         _fail(str(exc))
     except KeyboardInterrupt:
+        _remove_empty(new_folders)
         err.print("interrupted: nothing was written")
         raise typer.Exit(130) from None
 
@@ -173,6 +176,14 @@ def run(
         print(json.dumps(summary, default=float))
     else:
         _print_summary(summary)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a command created (innermost first) if they are still empty: a run that wrote
+    nothing leaves nothing behind."""
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not empty (another run saved there meanwhile), or already gone
+            folder.rmdir()
 
 
 def _print_summary(s: dict) -> None:
