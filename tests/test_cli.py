@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -242,3 +243,41 @@ def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted: nothing was written" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _on_terminal(args: list[str], columns: int) -> str:
+    """What `northroute ARGS` shows on a terminal `columns` wide (a pseudo-terminal), escape codes removed."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import termios
+
+    main, side = pty.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "northroute", *args], stdin=side, stdout=side, stderr=side)
+    os.close(side)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=600)
+    os.close(main)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+
+
+@pytest.mark.parametrize("command", ["compare", "validate"])
+def test_progress_bar_shows_on_an_80_column_terminal(tmp_path, command):
+    """The bar and its count fit beside a short name; what runs is said on a line before it."""
+    scenarios = ["baseline-2012", "anticorruption-2015"] if command == "compare" else []
+    shown = _on_terminal([command, *scenarios, "--scale", "0.005", "--years", "0.2", "--seeds", "1",
+                          "--workers", "1", "--json", "--out", str(tmp_path / "out")], 80)
+    frames = [line for line in re.split(r"[\r\n]", shown) if "━" in line]
+    assert frames and all(re.search(r"[━╸╺]{10,} +\d+/\d+ runs ", line) and len(line) <= 80 for line in frames), frames
+    assert " 1 seed: " in shown

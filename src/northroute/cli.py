@@ -262,7 +262,7 @@ def compare(
                                                   workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
+    tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
     _compare_report(folder, created, scens, tasks, period, as_json)
 
@@ -313,8 +313,8 @@ def validate(
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
     plural = "s" if seeds > 1 else ""
-    tasks = _run_sides(folder, created, scens, seeds, executor, quiet,
-                       f"validate {names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
+    tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
+                       f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
     runs = {side: [r.timeseries for r in rs] for side, rs in _load_sides(folder, scens, tasks).items()}
     card = scorecard(runs)
     meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
@@ -355,9 +355,10 @@ def _sides_folder(out_dir: Path | None, stem: str, scens: dict[str, Scenario], s
 
 
 def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: int, executor, quiet: bool,
-               label: str) -> list:
+               name: str, label: str) -> list:
     """Run every scenario of `scens` (keyed by side) with seeds 0..seeds-1 into folder/<side>/runs on the
-    executor, with a progress bar; on failure or Ctrl-C remove what was written and exit (1 or 130)."""
+    executor, with a progress bar named `name` after a line saying what runs (`label`: too long for the bar
+    itself on an 80-column terminal); on failure or Ctrl-C remove what was written and exit (1 or 130)."""
     from northroute.experiments.runner import RunTask, run_one
     from northroute.experiments.store import RUNS_DIR, SCENARIO_FILE, write_json
 
@@ -377,7 +378,10 @@ def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: i
     failed: list[dict] = []
     try:
         with progress, contextlib.closing(executor.run(tasks, run_one)) as outcomes:
-            bar = progress.add_task(f"{label} ({executor.description})", total=len(tasks))
+            if not quiet:
+                err.print(f"{name} {label}: {len(tasks)} runs on {executor.description}", highlight=False,
+                          soft_wrap=True)
+            bar = progress.add_task(name, total=len(tasks))
             for o in outcomes:
                 failed += [o] if o["status"] == "failed" else []
                 progress.advance(bar)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from northroute.experiments.commands import Quiet, Workers
+from northroute.experiments.commands import Quiet, Workers, _count
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         from northroute.calibration import DEFAULT_PARAMS, TARGETS, calibrate, fit, scenario_toml
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import fit_table
-        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, out, unique_name
+        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, out, unique_name
         from northroute.experiments.designs import problem, read_params
         from northroute.scenario import ScenarioError, load_scenario
 
@@ -80,11 +80,15 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
         n_workers = workers or os.cpu_count() or 1
         progress = _progress(quiet, MofNCompleteColumn(), TextColumn("generations"))
+        if not quiet:  # on a line of its own: in the bar's description it hid the bar on an 80-column terminal
+            err.print(f"ABC-SMC {scenario} to {targets}: {_count(population, 'particle')} x "
+                      f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
+                      f"{_count(n_workers, 'worker')}", highlight=False, soft_wrap=True)
         with progress:
-            bar = progress.add_task(f"ABC-SMC {scenario} to {targets}, {population} particles", total=generations)
+            bar = progress.add_task("ABC-SMC", total=generations)
 
             def step(t: int, eps: float, runs: int) -> None:
-                progress.update(bar, completed=t + 1, description=f"ABC-SMC: epsilon {eps:.3f} after {runs} runs")
+                progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {runs} runs")
 
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
                             particle_seeds, step, fresh_seeds)
