@@ -312,9 +312,9 @@ class Study:
         n = 0
         if self.runs_dir.is_dir():
             for e in os.scandir(self.runs_dir):
-                broken = RUN_ID.match(e.name) and e.is_dir() and (Path(e.path) / MANIFEST).is_file() \
-                    and not is_complete(Path(e.path))
-                if e.name.startswith(".tmp-") or broken:
+                run = Path(e.path)
+                lost_outputs = RUN_ID.match(e.name) and (run / MANIFEST).is_file() and not is_complete(run)
+                if e.name.startswith(".tmp-") or lost_outputs:
                     shutil.rmtree(e.path, ignore_errors=True)
                     n += 1
         return n
