@@ -429,6 +429,9 @@ def _params_file(tmp: Path, text: str) -> str:
      "at least two"),
     (lambda t: ["sensitivity", "--sample-seed", "-1", "--params",
                 _params_file(t, '"market.adulteration" = [0, 0.5]')], "--sample-seed must be 0 or more"),
+    (lambda t: ["sensitivity", "--method", "sobol", "--n", "3", "--params",
+                _params_file(t, '"market.adulteration" = [0, 0.5]\n"market.pool_discount" = [0, 0.3]')],
+     "--n must be a power of 2"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys, make_args, fragment):
     """In-process through the real entry point (`northroute.cli.main`), which is what the console script runs."""

@@ -223,6 +223,8 @@ def sensitivity(method: str, prob: dict[str, Any], n: int, base: Scenario, level
         raise ScenarioError(f"--levels must be an even number of 2 or more, got {levels}")
     if method == "sobol" and prob["num_vars"] < 2:
         raise ScenarioError("--method sobol needs at least two parameters")
+    if method == "sobol" and n & (n - 1):  # Saltelli's sample is a Sobol' sequence, balanced at powers of 2
+        raise ScenarioError(f"--n must be a power of 2 for --method sobol, got {n}")
     if sample_seed < 0:
         raise ScenarioError(f"--sample-seed must be 0 or more, got {sample_seed}")
     size = n * (prob["num_vars"] + (1 if method == "morris" else 2))
