@@ -272,12 +272,12 @@ def _on_terminal(args: list[str], columns: int) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
 
 
-@pytest.mark.parametrize("command", ["compare", "validate"])
-def test_progress_bar_shows_on_an_80_column_terminal(tmp_path, command):
-    """The bar and its count fit beside a short name; what runs is said on a line before it."""
-    scenarios = ["baseline-2012", "anticorruption-2015"] if command == "compare" else []
-    shown = _on_terminal([command, *scenarios, "--scale", "0.005", "--years", "0.2", "--seeds", "1",
-                          "--workers", "1", "--json", "--out", str(tmp_path / "out")], 80)
+def test_progress_bar_shows_on_an_80_column_terminal(tmp_path):
+    """The bar and its count fit beside a short name; what runs is said on a line before it. validate shows its
+    bar through the same `_run_sides`, but needs runs of six years (it refuses shorter ones), so only compare
+    is run here."""
+    shown = _on_terminal(["compare", "baseline-2012", "anticorruption-2015", "--scale", "0.005", "--years", "0.2",
+                          "--seeds", "1", "--workers", "1", "--json", "--out", str(tmp_path / "out")], 80)
     frames = [line for line in re.split(r"[\r\n]", shown) if "━" in line]
     assert frames and all(re.search(r"[━╸╺]{10,} +\d+/\d+ runs ", line) and len(line) <= 80 for line in frames), frames
     assert " 1 seed: " in shown
