@@ -108,7 +108,7 @@ def test_users_record_shares_are_what_the_baseline_holds() -> None:
     """`prison.heroin_user_record_share` and `prison.cannabis_user_record_share` are documented as the shares the
     baseline holds: the users and retail dealers with a prison record end 2019 within a point of them (scale 0.2,
     seed 1, as they were derived). Session 14's model (heroin 0.42 held 0.444) and session 15's income cut (0.42
-    held 0.405; cannabis 0.09 held 0.104) fail here, so the parameters cannot go stale unseen (~40 s)."""
+    held 0.405; cannabis 0.09 held 0.104) fail here, so the parameters cannot go stale unseen (~10 s)."""
     scen = nr.load_scenario("baseline-2012", ["population.scale=0.2"])
     world = build_world(scen, 1)
     for _ in range(world.burn_in + scen.weeks):
