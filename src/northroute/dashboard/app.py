@@ -41,7 +41,7 @@ from northroute.report.compare import (
     scenario_differences,
     trend_figure,
 )
-from northroute.results import EV_FILE, TS_FILE, run_warnings
+from northroute.results import EV_FILE, TS_FILE, RunFileError, run_warnings
 from northroute.scenario import ScenarioError, builtin_names, step_text
 
 VIEWS = ("Results", "Compare", "Open a run")
@@ -108,7 +108,8 @@ def readable_runs(rels: list[str]) -> list[nr.Results] | None:
             res = open_results(rel)[0]
             run_facts(res)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            st.error(f"'{rel}' is not a readable run: {type(exc).__name__}: {exc}")
+            why = str(exc) if isinstance(exc, RunFileError) else f"{type(exc).__name__}: {exc}"  # it names the file
+            st.error(f"'{rel}' is not a readable run: {why}")
             return None
         out.append(res)
     return out
