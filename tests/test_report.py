@@ -149,15 +149,23 @@ def test_map_needs_no_topojson(results) -> None:
 
 
 def test_header_lists_timeline_steps_one_line_each(results, tmp_path: Path) -> None:
-    """A step per line, its date and what it sets (not the manifest's JSON with its notes); no 'extends' row: the
-    manifest keeps the resolved scenario, which no longer knows what it extended."""
-    manifest = dict(results.manifest, scenario=northroute.load_scenario("anticorruption-2015").model_dump(mode="json"))
-    path = write_report(dataclasses.replace(results, manifest=manifest), tmp_path / "r.html")
-    header = path.read_text(encoding="utf-8").split("</table>")[0]
-    cell = re.search(r"<th>timeline events</th><td>(.*?)</td>", header).group(1)
-    assert cell.split("<br>")[:2] == [
+    """A step per line, its date and what it sets (not the manifest's JSON with its notes), marked when it falls
+    after the run's end; no 'extends' row: the manifest keeps the resolved scenario, which no longer knows what it
+    extended."""
+    scen = northroute.load_scenario("anticorruption-2015")
+
+    def cell(weeks: int) -> tuple[str, str]:
+        manifest = dict(results.manifest, scenario=scen.model_dump(mode="json"), weeks_recorded=weeks)
+        path = write_report(dataclasses.replace(results, manifest=manifest), tmp_path / f"r{weeks}.html")
+        header = path.read_text(encoding="utf-8").split("</table>")[0]
+        return re.search(r"<th>timeline events</th><td>(.*?)</td>", header).group(1), header
+
+    whole, header = cell(scen.weeks)
+    assert whole.split("<br>")[:2] == [
         "2014-01-06: anticorruption.detect_rate = 0.15, anticorruption.rumour_dismissal = 0.01",
         "2015-01-05: anticorruption.detect_rate = 0.4, anticorruption.sentence_years = 15.0, "
         "anticorruption.bribery_charge = True, anticorruption.rumour_dismissal = 0.03, anticorruption.chill = 0.3"]
-    assert "\\n" not in cell and "\\u" not in cell and "&quot;" not in cell
+    assert "\\n" not in whole and "\\u" not in whole and "&quot;" not in whole and "not applied" not in whole
     assert "<th>extends</th>" not in header
+    two_years = cell(104)[0].split("<br>")  # 2012-2013: every step comes after the run
+    assert len(two_years) == len(scen.timeline) and all(s.endswith("end: not applied)") for s in two_years)

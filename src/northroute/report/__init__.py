@@ -12,7 +12,7 @@ on plain lon/lat axes (no tile or topojson download).
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,12 @@ def _header(m: dict[str, Any], title: str) -> str:
     weeks = m.get("weeks_recorded", "n/a")
     burn = m.get("weeks_simulated")
     weeks_txt = f"{weeks} recorded" + (f" ({burn} simulated incl. burn-in)" if burn is not None else "")
-    timeline = [step_text(ev.get("date"), ev.get("set") or {}) for ev in sc.get("timeline") or []]
+    end = None
+    if time_.get("start") and isinstance(weeks, int):  # the first day after the last recorded week
+        end = (date.fromisoformat(str(time_["start"])[:10]) + timedelta(weeks=weeks)).isoformat()
+    timeline = [step_text(ev.get("date"), ev.get("set") or {})
+                + (" (after the run's end: not applied)" if end and str(ev.get("date"))[:10] >= end else "")
+                for ev in sc.get("timeline") or []]
     rows = [
         ("scenario", sc.get("name", "n/a")),
         ("seed", m.get("seed", "n/a")),
