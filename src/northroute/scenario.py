@@ -581,23 +581,20 @@ class PrisonParams(Section):
     prior_record_share: float = P(0.7, 0.0, 1.0, "fraction", "thesis L1199 [P23]: ~70% of members of convicted "
                                   "groups had criminal records and 'were in prison together'", "Share of the "
                                   "starting dealers who served time before the run (with prison ties).")
-    heroin_user_record_share: float = P(0.39, 0.0, 1.0, "fraction", "assumption: the share the baseline holds "
-                                        "(at 0.42 the heroin users and retail dealers with a record are 0.425 of "
-                                        "them at the end of 2019, scale 0.2, seed 1, session 13; 0.44 with "
-                                        "session 14's users, seeds 1-2; with session 15's income cut after a "
-                                        "first term 0.42 gave 0.405, 0.40 gave 0.389 and 0.39 gave 0.386, seed "
-                                        "1, so 0.39): users are "
-                                        "imprisoned at about 3% a year and have used for years; 'a majority of "
-                                        "drug addicts sooner or later end up in prison' (L980 [DE7]) is a lifetime "
-                                        "share", "Share of the heroin users at the start who served a prison term "
-                                        "before the run (with prison ties).")
-    cannabis_user_record_share: float = P(0.12, 0.0, 1.0, "fraction", "assumption: the share the baseline holds, "
-                                          "as for heroin (0.09-0.10 at the end of 2019; 0.10-0.105 in session 14; "
-                                          "in session 15 0.09 gave 0.104, 0.11 gave 0.114 and 0.12 gave 0.121, "
-                                          "scale 0.2, seed 1, so 0.12)",
-                                          "Share of the cannabis "
-                                          "users at the start who served a prison term before the run (with "
-                                          "prison ties).")
+    heroin_user_record_share: float = P(0.34, 0.0, 1.0, "fraction", "assumption: the share the baseline holds "
+                                        "among users (not dealers), start to end of 2019: 0.32 ended at 0.338, "
+                                        "0.34 at 0.336, 0.36 at 0.351 (scale 0.2, seed 1, session 15, with the "
+                                        "income cut after a first term; sessions 13-14 compared users and retail "
+                                        "dealers at the end with users at the start and gave 0.42, then 0.39): "
+                                        "users are imprisoned at about 3% a year and have used for years; 'a "
+                                        "majority of drug addicts sooner or later end up in prison' (L980 [DE7]) "
+                                        "is a lifetime share", "Share of the heroin users at the start who served a "
+                                        "prison term before the run (with prison ties).")
+    cannabis_user_record_share: float = P(0.11, 0.0, 1.0, "fraction", "assumption: the share the baseline holds "
+                                          "among users, as for heroin: 0.11 ended 2019 at 0.110-0.113, 0.12 at "
+                                          "0.116 (scale 0.2, seed 1, session 15; 0.09 until session 15)",
+                                          "Share of the cannabis users at the start who served a prison term before "
+                                          "the run (with prison ties).")
     served_share: float = P(0.7, 0.1, 1.0, "fraction", "assumption: parole and the 2015 alternatives to prison "
                             "(thesis L1786)", "Share of a sentence actually served.")
     ties_per_inmate: float = P(2.0, 0.0, 50.0, "ties", "thesis L1199 [P23]: 70% of convicted group members 'were "
