@@ -110,10 +110,11 @@ def test_timeline_reads_toml_dotted_keys_and_cycles_are_found_by_path(tmp_path):
         nr.load_scenario(tmp_path / "sub" / "self.toml")
 
 
-def test_draw_once_parameters_cannot_change_on_a_timeline(tmp_path):
-    """Values drawn once per person or officer would reach only newcomers (ODD limitation 12)."""
+@pytest.mark.parametrize("key", ["corruption.norm_cost", "prison.release_income_share"])
+def test_draw_once_parameters_cannot_change_on_a_timeline(tmp_path, key):
+    """Values drawn or applied once per person or officer would reach only newcomers (ODD limitation 12)."""
     f = tmp_path / "t.toml"
-    f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-05\nset = {"corruption.norm_cost" = 9}\n')
+    f.write_text(f'extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-05\nset = {{"{key}" = 0.5}}\n')
     with pytest.raises(ScenarioError, match="only sets up the start"):
         nr.load_scenario(f)
 

@@ -704,7 +704,7 @@ INIT_ONLY_PARAMS = ("trafficking.export_share", "trafficking.export_sensitivity"
                     # drawn once per person or officer on entry: a step would reach only newcomers
                     "corruption.norm_cost", "corruption.regional_spread", "users.heroin_g_per_day",
                     "users.marijuana_g_per_day", "users.hashish_g_per_day", "users.weekly_income",
-                    "users.income_spread")
+                    "users.income_spread", "prison.release_income_share")
 
 
 def builtin_names() -> list[str]:
