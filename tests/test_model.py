@@ -176,6 +176,7 @@ def test_users_who_cannot_pay_are_recruited_first():
     dealers = p.rows(RETAIL)
     p.set_role(dealers[: dealers.size // 2], USER)
     p.fill[dealers[: dealers.size // 2]] = 1.0
+    p.income[dealers[: dealers.size // 2]] = 1e9  # met and able to pay, as the users with a full fill
     before = p.role.copy()
     world.new_week()
     careers.step(world, rng)
