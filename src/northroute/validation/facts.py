@@ -507,9 +507,9 @@ FACTS: tuple[Fact, ...] = (
          "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
          "distributors) who had served a prison term before",
          (0.5, 0.9), measure=sf9_prior),
-    # on the band's edge since session 15 (0.508 [0.502, 0.515], 5 of 6 seeds; 0.39 before): a first term cuts
-    # legal income, so released users are recruited first (L980 [DE1]). The verdict turns with the users' record
-    # shares at the 0.01 level (0.498 with the cannabis share at 0.09), so the pass is not robust (ODD 1.2)
+    # on the band's edge since session 15 (0.5000 [0.492, 0.508], 3 of 6 seeds in the band; 0.39 before): a first
+    # term cuts legal income, so released users deal more (L980 [DE1]). Its verdict turns on the users' record
+    # shares at the 0.01 level and on the seeds, so the pass is a coin flip, not evidence (ODD 1.2)
     # band: P23's "ten people, 7 of them with criminal records, were in prison together" (L1199) +-20 points,
     # fixed here before any value of this measure was seen (session 12). The model convicts dealers one by one,
     # not as groups, so everyone convicted of sale, organised sale or smuggling stands in for the groups' members.
