@@ -98,7 +98,10 @@ def _not_a_folder(tmp: Path) -> str:
      "a market needs users"),
     (lambda t: ["run", "--set", "time.start=2012-01-04"], "must be a Monday"),
     (lambda t: ["validate", "--set", "time.years=1"], "with --years"),
-    (lambda t: ["validate", "--years", "2", "--scale", "0.01"], "does not record 2014, 2015, 2016, 2017"),
+    (lambda t: ["validate", "--years", "2", "--scale", "0.01"],
+     "does not record 2014, 2015, 2016, 2017 (--years 5.97 or more)"),
+    (lambda t: ["validate", _write(t, "late.toml", 'extends = "baseline-2012"\n[time]\nstart = 2012-01-30\n'),
+                "--scale", "0.01"], "no run from 2012-01-30 records them all"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     args = make_args(tmp_path)

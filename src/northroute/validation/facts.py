@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from northroute.world.state import REFORM_SWITCH
+from northroute.world.state import REFORM_SWITCH, WEEKS_PER_YEAR
 
 BASELINE, REFORM = "baseline", "reform"
 # SF28's pair, run with the same seeds: managers liable from January 2014 (a counterfactual date, see
@@ -86,6 +86,18 @@ def missing_years(start: date, weeks: int) -> list[int]:
     weeks from `start` would not record whole: without them the reform's facts have nothing to compare."""
     recorded = _whole_years(pd.Series(pd.date_range(start, periods=weeks, freq="7D")))
     return [y for y in range(SCORED_YEARS[0], SCORED_YEARS[1] + 1) if y not in recorded]
+
+
+def years_needed(start: date) -> float | None:
+    """The shortest run length (years, to 0.01) from `start` that records every year the facts read, or None
+    when no length does (a start too late in 2012, or after it)."""
+    lo, hi = 1, round(30 * WEEKS_PER_YEAR)
+    if missing_years(start, hi):
+        return None
+    while lo < hi:  # more weeks never record fewer years
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if missing_years(start, mid) else (lo, mid)
+    return np.ceil(lo / WEEKS_PER_YEAR * 100) / 100
 
 
 def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
