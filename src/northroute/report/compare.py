@@ -362,7 +362,7 @@ def claim_outcomes(results: Results, period: Period) -> pd.Series:
     """Every `CLAIMS` outcome of one run over the period's weeks (counts as national equivalents)."""
     ts = results.timeseries
     ts = ts[(ts["week"] >= period.first_week) & (ts["week"] <= period.last_week)]
-    scale = float(results.manifest["scenario"]["population"]["scale"])
+    scale = _scale(results)
     weeks = ts["week"].nunique()
     if not weeks:
         return pd.Series(np.nan, index=[c.key for c in CLAIMS], name="value")

@@ -40,7 +40,7 @@ class EventLog(Table):
                "value": np.dtype(np.float32)}
 
     def __init__(self) -> None:
-        super().__init__(4096)
+        self.clear()
 
     def add(self, week: int, kind: str, *values) -> None:
         arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
@@ -50,6 +50,7 @@ class EventLog(Table):
         self.append(arrs[0].size, week=week, kind=EVENT_KINDS.index(kind), **cols)
 
     def clear(self) -> None:
+        """Empty, with room for a few weeks' events (the table grows as `Table` does)."""
         super().__init__(4096)
 
     def columns(self, consume: bool = False) -> dict[str, np.ndarray]:
