@@ -98,6 +98,8 @@ def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
         assert stored[f.id]["by_construction"] == bool(f.construction), f.id
         if stored[f.id]["values"]:
             assert stored[f.id]["n_seeds"] == 6, f.id
+            low, high = f.domain  # a fact's declared domain holds every seed's value and the interval
+            assert all(low <= v <= high for v in stored[f.id]["values"] + stored[f.id]["interval"]), f.id
 
 
 def test_readme_metric_table_matches_the_recorder() -> None:

@@ -373,6 +373,24 @@ def test_scorecard_shows_how_many_seeds_lie_in_the_band() -> None:
     assert seeds_in_band(unmeasured.iloc[0]) == "n/a" and "<svg" not in scorecard_html(unmeasured, "t", "m")
 
 
+def test_scorecard_cuts_an_interval_to_what_the_measure_can_take() -> None:
+    """A share measured near 0 over few seeds has a t-interval reaching below 0; the card cuts it at 0, and a
+    cut interval that lies inside the band is not flagged as crossing the band's edge (SF6 was, at 0 to 0.1)."""
+    from northroute.validation.facts import ANY, SHARE, Fact
+
+    runs = [pd.DataFrame({"date": ["2012-01-02"], "place": ["KZ"], "substance": ["heroin"], "level": ["user"],
+                          "metric": ["users"], "world": ["true"], "value": [v]}) for v in (0.0, 0.0, 0.003)]
+
+    def fact(domain):
+        return Fact("SFa", "claim", "L1", "metric", (0.0, 0.1), measure=lambda t: float(t["value"].iloc[0]),
+                    domain=domain)
+    share, free = (scorecard({"baseline": runs}, [fact(d)]).iloc[0] for d in (SHARE, ANY))
+    assert free["lo"] < 0 and free["edge"]
+    assert share["lo"] == 0.0 and share["hi"] == free["hi"] and not share["edge"]
+    assert share["mean"] == free["mean"] and share["status"] == free["status"] == "pass"
+    assert all(f.domain[0] <= f.band[0] and f.band[1] <= f.domain[1] for f in FACTS), "a band outside its domain"
+
+
 def test_facts_fixed_by_an_input_are_marked() -> None:
     """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
     marked = {f.id for f in FACTS if f.construction}

@@ -31,6 +31,10 @@ PRE, POST = (2012, 2013), (2015, 2016, 2017)  # around the reform's 2015 switch
 SCORED_YEARS = (PRE[0], POST[-1])  # first and last year any fact reads
 LAX = (2012, 2013, 2014)  # SF8: before the switch, the end of the lax era the thesis describes (L888 [P12])
 INF = float("inf")
+# What a fact's measure can take; its 90% interval is cut to it (a t-interval over few seeds can reach a negative
+# share). Most measures are counts, means or ratios of them; a share's numerator is a subset of its denominator;
+# a difference can take either sign
+NONNEGATIVE, SHARE, ANY = (0.0, INF), (0.0, 1.0), (-INF, INF)
 # The thesis's fieldwork setting: 54 of 56 respondents are placed in "Northern Kazakhstan" (L2100-2180)
 NORTH = ("KUS", "SEV", "PAV", "AKM")
 SOUTH = ("ZHA", "YUZ", "ALA", "ALM", "KZY")
@@ -53,6 +57,7 @@ class Fact:
     twin: str = ""  # a scenario run with the same seeds; the measure then takes (run, twin's run)
     construction: str = ""  # the input or fixed rule that sets the value: then a pass is no test of the model
     known_miss: str = ""  # why it misses at the shipped defaults (ODD 1.2); shown only when it misses
+    domain: tuple[float, float] = NONNEGATIVE  # the values the measure can take (SHARE, ANY)
 
 
 # ------------------------------------------------------------------------------------- reading a run
@@ -473,7 +478,7 @@ SF34_CONSTRUCTION = ("each sale charge registers one crime plus policing.test_pu
 
 FACTS: tuple[Fact, ...] = (
     Fact("SF1", "Users and retail dealers make up most drug arrests", "L966, L1054-1058 [P13], L1084, L1946",
-         "(user + retail arrests) / all arrests, true world", (0.7, 1.0), measure=sf1),
+         "(user + retail arrests) / all arrests, true world", (0.7, 1.0), measure=sf1, domain=SHARE),
     Fact("SF2", "A wholesaler works with 6-8 retail dealers", "L1022 [P23]",
          "mean retail team per wholesaler (mean of the three drugs)",
          (4.0, 10.0), measure=sf2,
@@ -486,7 +491,7 @@ FACTS: tuple[Fact, ...] = (
          "market.leader_share (an assumption)"),
     Fact("SF3b", "Buyer-seller ties are often single-purpose", "L1008-1010 [DE1][DE2][DE12]",
          "share of the trafficker-wholesaler ties used in the last year that were used only once since they "
-         "were made", (0.5, 1.0), measure=sf3_one_off),
+         "were made", (0.5, 1.0), measure=sf3_one_off, domain=SHARE),
     # band: the spec says "high" [interp]; fixed here at a majority
     # band: "little competitive violence" (L842) gives no number; 0.1 is an [interp] fixed before the rule was
     # built. The value depends on assumed parameters: the chance the police notice violence and crack down
@@ -496,10 +501,10 @@ FACTS: tuple[Fact, ...] = (
     # The spec's second test (disputes mostly settled without force, L844, M17) is 1 minus this share and is
     # not scored separately.
     Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)",
-         "share of cheating disputes that turn violent (a strelka)", (0.0, 0.1), measure=sf6),
+         "share of cheating disputes that turn violent (a strelka)", (0.0, 0.1), measure=sf6, domain=SHARE),
     Fact("SF7", "Every entrant to the upper tier had an introducer", "L1141, L1151 [DE2], L1161 [DE9]",
          "wholesale entrants with an introducer / all", (1.0, 1.0), measure=sf7,
-         construction="promotion requires an introducer (relations.need_introducer)"),
+         construction="promotion requires an introducer (relations.need_introducer)", domain=SHARE),
     Fact("SF8", "A Roma-like kin group dominates the larger lots", "L886 [P16], L888 [P12]",
          "kin share of wholesalers and traffickers / kin share of everyone in the market, 2012-2014", (2.0, INF),
          measure=sf8,
@@ -514,11 +519,12 @@ FACTS: tuple[Fact, ...] = (
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
          known_miss=("kin wholesalers introduce kin, who rarely have prison ties; the prison ties of those who "
                      "served before lead mostly to users, not to the upper tiers; shorter retail careers lower it; "
-                     "earlier versions of the model passed it with some seeds (ODD 1.2, docs/studies.md)")),
+                     "earlier versions of the model passed it with some seeds (ODD 1.2, docs/studies.md)"),
+         domain=SHARE),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
          "distributors) who had served a prison term before",
-         (0.5, 0.9), measure=sf9_prior),
+         (0.5, 0.9), measure=sf9_prior, domain=SHARE),
     # on the band's edge since session 15 (0.5000 [0.492, 0.508], 3 of 6 seeds in the band; 0.39 before): a first
     # term cuts legal income, so released users deal more (L980 [DE1]). Its verdict turns on the users' record
     # shares at the 0.01 level and on the seeds, so the pass is a coin flip, not evidence (ODD 1.2)
@@ -528,11 +534,12 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
          "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10,
          known_miss=("retail places are few and careers last years: at most 0.43 over the screened assumption ranges "
-                     "and about 0.56 with careers of half a year (facts search; ODD 1.2, docs/studies.md)")),
+                     "and about 0.56 with careers of half a year (facts search; ODD 1.2, docs/studies.md)"),
+         domain=SHARE),
     Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
          "pool buyers convicted / distribution convictions", (1e-9, 1.0), measure=sf12,
          construction="a pool's buyer is charged with organised sale (M35), so the band (> 0) holds once any pool "
-         "buyer is convicted; the share itself rests on policing.pool_visibility (an assumption)"),
+         "buyer is convicted; the share itself rests on policing.pool_visibility (an assumption)", domain=SHARE),
     Fact("SF13", "Formal cooperation is almost never obtained", "L1956 [P23], L1942",
          "registered cooperating witnesses per dealer or pool-buyer arrest", (0.002, 0.03), measure=sf13,
          construction="justice.cooperation_rate = 0.01"),
@@ -542,7 +549,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF15", "Marijuana markups are 2.5-6x", "Table 5.6, L1380-1394", "national retail / wholesale marijuana price",
          (2.5, 6.0), measure=sf15),
     Fact("SF15b", "Cannabis markups exceed heroin's", "Table 5.6, L1380-1390", "marijuana ratio minus heroin ratio",
-         (1e-9, INF), measure=sf15_order),
+         (1e-9, INF), measure=sf15_order, domain=ANY),
     Fact("SF16", "Prices rise south to north", "L1404 [P7], L1331, L1374 [DE9]",
          "heroin wholesale price in KUS, SEV, PAV / in ZHA, YUZ, ALA", (1.0 + 1e-9, INF), measure=sf16),
     Fact("SF17", "Rising enforcement raised the retail heroin price several-fold", "L1378, L2031 (CADAP)",
@@ -550,7 +557,7 @@ FACTS: tuple[Fact, ...] = (
          known_miss=("the arrest-risk premium and route displacement raise the retail heroin price about two-fold, not"
                      " several-fold; the band is CADAP's 2010-2016 rise, a longer window (ODD 1.2)")),
     Fact("SF19", "Cannabis is >= 95% of seized weight every year", "Table 5.5, L1361-1370",
-         "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19),
+         "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19, domain=SHARE),
     Fact("SF20", "Heroin seizures fall after the reform", "Table 5.5, L1365-1367",
          "recorded heroin seizures 2017 / 2015", (0.2, 0.6), REFORM, sf20,
          known_miss=("nothing in the reform lowers border searches, and most of the fall of the heroin flow comes with"
@@ -561,12 +568,14 @@ FACTS: tuple[Fact, ...] = (
          "heroin share of drug crimes registered in the northern regions (KUS, SEV, PAV, AKM)", (0.7, 0.9),
          measure=sf24,
          known_miss=("just under the band; it passes in 6% of the facts search's points, with long retail "
-                     "careers and a small marijuana flow (docs/studies.md)")),
+                     "careers and a small marijuana flow (docs/studies.md)"), domain=SHARE),
     # band: the spec's ~80%; fixed here at +-10 points
     Fact("SF25", "Before the reform police control most retail volume", "L1590 [O3], L1652 [DE2]",
-         "share of retail volume sold under protection (mean of the three drugs)", (0.5, 1.0), measure=sf25),
+         "share of retail volume sold under protection (mean of the three drugs)", (0.5, 1.0), measure=sf25,
+         domain=SHARE),
     Fact("SF25b", "Unprotected dealers are caught sooner", "L1652 [DE2]",
-         "yearly arrest hazard of unprotected minus protected wholesalers", (1e-9, INF), measure=sf25_hazard),
+         "yearly arrest hazard of unprotected minus protected wholesalers", (1e-9, INF), measure=sf25_hazard,
+         domain=ANY),
     Fact("SF26", "Corruption is regional and lowest in the north", "L621 (Van Dijk et al. 2018), L1654, L1756",
          "corrupt share of drug officers, northern regions (KUS, SEV, PAV, AKM) / the rest of the country",
          (0.0, 1.0 - 1e-9), measure=sf26,
@@ -575,13 +584,14 @@ FACTS: tuple[Fact, ...] = (
          "corruption, holds by construction too: routes and their shares are inputs"),
     # band: the spec's direction ("lowest in the north"), fixed before the rule was built
     Fact("SF27", "Corruption convictions step up after the switch", "L1702-1704",
-         "corrupt officers convicted a year, 2015-17 minus 2012-13 (simulated rows)", (1e-9, INF), REFORM, sf27_step),
+         "corrupt officers convicted a year, 2015-17 minus 2012-13 (simulated rows)", (1e-9, INF), REFORM, sf27_step,
+         domain=ANY),
     Fact("SF27b", "Most pre-switch corrupt deals end in arrest within ~3 years", "L215, L1708-1712 [P19]",
          "of the deals standing at the switch, the share ended by arrest in 2015-17", (0.5, 1.0), REFORM, sf27_dyads,
          known_miss=("fewer than half of the deals standing at the switch end in an arrest: most end when the "
                      "protector turns honest or leaves, and a protector who stops hands over only part of his "
                      "clients (corruption.sacrifice, an assumption); it passed until session 12 only because deals "
-                     "made after the switch were counted too (ODD 1.2)")),
+                     "made after the switch were counted too (ODD 1.2)"), domain=SHARE),
     # band: "a large fraction" [interp]; fixed here at half
     Fact("SF28", "Manager liability cuts corruption arrests ~20% in a year", "L1704",
          "expected convictions of regular police in 2014, managers liable from 2014 / not liable (same seeds)",
@@ -593,7 +603,7 @@ FACTS: tuple[Fact, ...] = (
          sf29_sentence,
          construction="sentences are inputs: data/sentences.csv plus anticorruption.bribery_years for protected "
          "wholesalers, anticorruption.sentence_years for officers; the mix of drugs and of clients handed over "
-         "without the bribery charge sets the margin"),
+         "without the bribery charge sets the margin", domain=ANY),
     Fact("SF30", "After the switch retail careers shorten", "L1890 [DE3]",
          "mean retail career of leavers, 2016-17 / 2012-13, reform run over baseline run", (0.0, 1.0 - 1e-9),
          REFORM, sf30_career, twin=BASELINE,
@@ -642,7 +652,7 @@ FACTS: tuple[Fact, ...] = (
     # sf34's docstring, and the new reading passes by construction (ODD 1.2)
     Fact("SF35", "Conviction once charged is near-certain", "L1906 [O7]", "convictions / (convictions + acquittals)",
          (0.99, 1.0), measure=sf35,
-         construction="justice.conviction_rate = 0.999"),
+         construction="justice.conviction_rate = 0.999", domain=SHARE),
     Fact("SF36", "Extra-large cases bring 10-15 years", "L1084 [P16], L972 [DE2]",
          "mean sentence of heroin convictions charged as organised sale (years)", (10.0, 15.0), measure=sf36,
          construction="sentences are read from data/sentences.csv"),
@@ -673,7 +683,7 @@ FACTS: tuple[Fact, ...] = (
          "route's share of its source's heroin is an assumption (data/route_shares.csv); the CADAP eastern "
          "(Ust-Kamenogorsk) and western (Uralsk) routes of L1300 leave elsewhere",
          known_miss=("an input: the assumed route shares send a third of Osh heroin by the CADAP eastern and western "
-                     "routes (L1300), which leave outside the three northern exits (ODD 1.2)")),
+                     "routes (L1300), which leave outside the three northern exits (ODD 1.2)"), domain=SHARE),
     # band: "almost all" [interp], fixed here at 0.9 or more before any value of this measure was seen. The spec's
     # other test (net flows point south to north) is not scored: lots move only forward along routes that run
     # from the southern border to Russia, so it holds by construction.

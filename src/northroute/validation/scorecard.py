@@ -74,7 +74,8 @@ def strip_svg(row: pd.Series, width: int = 150, height: int = 18) -> str:
 
 
 def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = FACTS) -> pd.DataFrame:
-    """One row per fact: the mean over seeds with its 90% t-interval, and pass when the mean lies in the band.
+    """One row per fact: the mean over seeds with its 90% t-interval (cut to the values the measure can take),
+    and pass when the mean lies in the band.
 
     `runs` maps "baseline", "reform" and the liability pair to the time series of their seeds, in seed
     order; a fact with a twin is measured on each seed's run and the twin's run of the same seed. A fact
@@ -93,11 +94,12 @@ def scorecard(runs: dict[str, Sequence[pd.DataFrame]], facts: Sequence[Fact] = F
             est = t_interval(values).iloc[0]
             seeds = values.iloc[0].to_numpy(float)
             n_seeds, seeds = seeds.size, seeds[np.isfinite(seeds)]
-            row |= {"mean": est["mean"], "lo": est["lo"], "hi": est["hi"], "n": int(est["n"]),
+            lo, hi = np.clip([est["lo"], est["hi"]], *f.domain)  # NaN (one seed) stays NaN
+            row |= {"mean": est["mean"], "lo": lo, "hi": hi, "n": int(est["n"]),
                     "values": seeds.tolist(), "in_band": in_band(seeds, f.band), "n_seeds": n_seeds}
             ok = f.band[0] <= est["mean"] <= f.band[1]
             row["status"] = "pass" if ok else "miss"
-            row["edge"] = crosses_band(est["lo"], est["hi"], f.band)
+            row["edge"] = crosses_band(lo, hi, f.band)
             notes = [f"by construction: {f.construction}"] if f.construction else []
             if row["edge"]:
                 notes.append("the 90% interval crosses the band's edge: more seeds could change the verdict")
