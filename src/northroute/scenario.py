@@ -101,9 +101,10 @@ class SupplyParams(Section):
     heroin_lot_kg: float = P(8.0, 0.1, 500.0, "kg", "thesis L1201-1203 [P13]: shipments of 10 kg and more "
                              "need capital in advance; median is an assumption", "Median heroin lot size.")
     afghan_elasticity: float = P(0.0, 0.0, 2.0, "ratio", "assumption (off by default): the link between "
-                                 "Afghan production (external-facts §6) and Northern Route flow is weak "
-                                 "(thesis L1225)", "Elasticity of heroin arrivals to Afghan opium "
-                                 "production of the previous year.")
+                                 "Afghan production (external-facts §6) and Northern Route flow is weak: "
+                                 "cultivation reached a record in 2017 (thesis L221) while flows on the Northern "
+                                 "Route fell significantly (L1225, CADAP 2018)",
+                                 "Elasticity of heroin arrivals to Afghan opium production of the previous year.")
     route_elasticity: float = P(1.0, 0.0, 3.0, "ratio", "assumption: 1 keeps the expected weight seized in "
                                 "Kazakhstan level as enforcement rises, flows displaced rather than removed "
                                 "('a beast with three heads', L1281 [P26]); CADAP reports Northern Route "
@@ -399,7 +400,8 @@ class RelationsParams(Section):
 class PolicingParams(Section):
     drug_officers: float = P(600.0, 0.0, 20_000.0, "persons", "assumption: anti-drug (UBN) and patrol officers "
                              "who make drug cases, nationally; the MVD had 76,000 staff in 2010 (external-facts "
-                             "§5); one UBN directorate per region (thesis L1878)", "Officers making drug cases, "
+                             "§5); the UBN is the MVD's anti-narcotics directorate (thesis L1878), with regional "
+                             "offices (L1714: its 'Regional Office in Almaty')", "Officers making drug cases, "
                              "national scale (spread over regions by 2012 population).")
     quota_per_month: float = P(1.5, 0.0, 30.0, "cases/officer/month", "thesis L1916: police 'were required to "
                                "produce one or two arrests per estimated period of time' (the author's narration "

@@ -420,9 +420,9 @@ def sf33_cars_over_trucks(ts):
 
 
 def sf34(ts):
-    """Registered sale crimes per person charged with sale. The 2,266 of L1908 are sale crimes, not all drug
-    crimes: L1910 explains the gap by each controlled purchase from a dealer registered as a case, and
-    official counts put all drug crimes far higher (7,972 in 2017, EHRA) and sale crimes near 2,300 a year
+    """Registered sale crimes per person charged with sale. L1908 calls its 2,266 "drug-related crimes"; they are read
+    here as sale crimes: L1910 explains the gap by each controlled purchase from a dealer registered as a case,
+    and official counts put all drug crimes far higher (7,972 in 2017, EHRA) and sale crimes near 2,300 a year
     (13,000 of 19,000 in five years, MVD; "only 30% of criminal cases" against sellers, GP 2018; ODD 1.2)."""
     return ratio(total(ts, "sale_crimes", "police", "recorded"), total(ts, "dealers_prosecuted", "police",
                                                                        "recorded"))
@@ -493,11 +493,11 @@ FACTS: tuple[Fact, ...] = (
          "share of the trafficker-wholesaler ties used in the last year that were used only once since they "
          "were made", (0.5, 1.0), measure=sf3_one_off, domain=SHARE),
     # band: the spec says "high" [interp]; fixed here at a majority
-    # band: "little competitive violence" (L842) gives no number; 0.1 is an [interp] fixed before the rule was
-    # built. The value depends on assumed parameters: the chance the police notice violence and crack down
-    # (policing.crackdown_chance, an assumption) and the worth of a year inside (market.prison_time_weight).
-    # Measured after building (scale 0.1, seeds 0-1, baseline): 0 at the default chance 0.5; 0.003 at 0.01,
-    # about 0.08 at 0.003, 0.2 at 0.001, 0.74 at 0 (no crackdown to fear).
+    # band: "little competitive violence" (the spec's words; L842: "low competitive violence") gives no number; 0.1
+    # is an [interp] fixed before the rule was built. The value depends on assumed parameters: the chance the police
+    # notice violence and crack down (policing.crackdown_chance, an assumption) and the worth of a year inside
+    # (market.prison_time_weight). Measured after building (scale 0.1, seeds 0-1, baseline): 0 at the default chance
+    # 0.5; 0.003 at 0.01, about 0.08 at 0.003, 0.2 at 0.001, 0.74 at 0 (no crackdown to fear).
     # The spec's second test (disputes mostly settled without force, L844, M17) is 1 minus this share and is
     # not scored separately.
     Fact("SF6", "Markets are peaceful", "L838-844 (11 respondents)",
