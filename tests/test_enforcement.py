@@ -391,6 +391,18 @@ def test_scorecard_cuts_an_interval_to_what_the_measure_can_take() -> None:
     assert all(f.domain[0] <= f.band[0] and f.band[1] <= f.domain[1] for f in FACTS), "a band outside its domain"
 
 
+def test_a_year_is_whole_with_all_its_weeks_but_one() -> None:
+    """The facts read sums over whole years: a run a week short of a year (8 years are 417 weeks, 2012-2019 has
+    418 Mondays) still records it, two weeks short it does not (any 50 weeks counted until session 16)."""
+    from datetime import date
+
+    from northroute.validation.facts import missing_years, years_needed
+
+    assert missing_years(date(2012, 1, 2), 417) == [] and missing_years(date(2012, 1, 9), 417) == []
+    assert missing_years(date(2012, 1, 16), 417) == [2012] and years_needed(date(2012, 1, 16)) is None
+    assert missing_years(date(2012, 1, 2), 313) == [] and missing_years(date(2012, 1, 2), 311) == [2017]
+
+
 def test_facts_fixed_by_an_input_are_marked() -> None:
     """A pass that an input or a fixed rule decides is labelled, so nobody reads it as a test of the model."""
     marked = {f.id for f in FACTS if f.construction}

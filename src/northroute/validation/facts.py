@@ -63,7 +63,10 @@ class Fact:
 # ------------------------------------------------------------------------------------- reading a run
 
 
-FULL_YEAR_WEEKS = 50  # a calendar year has 52 or 53 Mondays; a run of whole years may end a week short of its last
+# A year counts as whole when the run records all its weeks but one: a calendar year has 52 or 53 of the run's
+# weekday, and a run of whole years may end a week short of its last (8 years are 417 weeks, 2012-2019 has 418
+# Mondays). Until session 16 any 50 weeks counted, so a start on 2012-01-23 scored 2012 three weeks short
+WEEKS_SHORT = 1
 
 
 def frame(ts: pd.DataFrame) -> pd.DataFrame:
@@ -82,8 +85,17 @@ def full_years(ts: pd.DataFrame) -> set[int]:
 
 
 def _whole_years(weeks: pd.Series) -> set[int]:
+    if weeks.empty:
+        return set()
+    weekday = int(weeks.iloc[0].weekday())  # weeks are 7 days apart: every recorded date falls on this weekday
     counts = weeks.dt.year.value_counts()
-    return {int(y) for y, n in counts.items() if n >= FULL_YEAR_WEEKS}
+    return {int(y) for y, n in counts.items() if n >= _weekdays_in(int(y), weekday) - WEEKS_SHORT}
+
+
+def _weekdays_in(year: int, weekday: int) -> int:
+    """How many days of `year` fall on `weekday` (52, or 53 for the year's first one or two weekdays)."""
+    days = pd.date_range(date(year, 1, 1), date(year, 12, 31))
+    return int(np.count_nonzero(days.weekday == weekday))
 
 
 def missing_years(start: date, weeks: int) -> list[int]:
