@@ -85,6 +85,8 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["run", _bad_toml(t)], "bad TOML"),
     (lambda t: ["run", "--set", "market.nope=1"], "unknown parameter 'market.nope'"),
     (lambda t: ["run", "--set", "market.adulteration=2"], "market.adulteration"),
+    (lambda t: ["run", "--set", "market.adulteration", "0.2"],
+     "--set needs section.field=value, got 'market.adulteration'"),
     (lambda t: ["run", "--years", "-1"], "time.years"),
     (lambda t: ["run", "--scale", "abc"], "--scale"),
     (lambda t: ["run", "--nonsense"], "--nonsense"),

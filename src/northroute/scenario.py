@@ -788,6 +788,9 @@ def _one_line(exc: ValidationError) -> str:
 
 def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | None = None) -> Scenario:
     """Load a built-in scenario by name or a TOML file, then apply `section.field=value` overrides."""
+    for item in overrides or []:  # first: `--set key value` makes the value the scenario argument
+        if "=" not in item:
+            raise ScenarioError(f"--set needs section.field=value, got '{item}'")
     data = _raw(source)
     data.pop("extends", None)
     try:
@@ -795,8 +798,6 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
     except ValidationError as exc:
         raise ScenarioError(f"scenario {source}: {_one_line(exc)}") from None
     for item in overrides or []:
-        if "=" not in item:
-            raise ScenarioError(f"--set needs section.field=value, got '{item}'")
         key, text = item.split("=", 1)
         scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
     check_whole(scen)
