@@ -81,6 +81,19 @@ def test_timeline_checked(tmp_path):
                               "or equal to 0.8 (got 3)")
 
 
+@pytest.mark.parametrize("text, got", [
+    ("[time]\nstart = 2012-01-03\n", "(got 2012-01-03)"),
+    ("[[timeline]]\ndate = 2014-01-01T10:00:00\nset = { market.adulteration = 0.2 }\n", "(got 2014-01-01T10:00:00)"),
+    ('[market]\nadulteration = "x"\n', "(got 'x')"),
+])
+def test_errors_show_values_as_written_not_python_reprs(tmp_path, text, got):
+    f = tmp_path / "t.toml"
+    f.write_text(f'extends = "baseline-2012"\n{text}')
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario(f)
+    assert str(exc.value).endswith(got) and "datetime" not in str(exc.value)
+
+
 def test_every_parameter_has_unit_range_and_provenance():
     rows = param_table()
     assert len(rows) > 50

@@ -781,7 +781,8 @@ def _one_line(exc: ValidationError) -> str:
         return f"unknown parameter '{loc}'"
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
-    got = "" if isinstance(value, dict | list) else repr(value)  # a table's repr is Python, not what was written
+    # as written: a table's or a date's repr is Python (datetime.date(2012, 1, 3)); strings stay quoted
+    got = "" if isinstance(value, dict | list) else value.isoformat() if isinstance(value, date) else repr(value)
     where = f"{loc}: " if loc and not msg.startswith(loc) else ""
     return where + msg + (f" (got {got})" if got and len(got) <= 80 else "")
 
