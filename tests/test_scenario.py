@@ -50,6 +50,15 @@ def test_unknown_scenario():
         nr.load_scenario("nope")
 
 
+def test_an_unknown_parent_is_named_as_written(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('extends = "baseline-2099"\n')
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario(f)
+    assert str(exc.value) == (f"unknown scenario 'baseline-2099' (not a built-in: northroute scenarios lists them; "
+                              f"nor a file next to {f})")
+
+
 def test_bad_toml(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("name = \n[market\n")

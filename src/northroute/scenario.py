@@ -761,6 +761,9 @@ def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if parent:
         if where is not None and str(parent) not in builtin_names():
             parent = where.parent / str(parent)
+            if not parent.is_file():  # name what was written: a mistyped built-in is not a path
+                raise ScenarioError(f"unknown scenario '{data['extends']}' (not a built-in: northroute scenarios "
+                                    f"lists them; nor a file next to {source})")
         resolved = str(Path(parent).resolve()) if Path(parent).is_file() else str(parent)
         if resolved in (*seen, me):
             raise ScenarioError(f"scenario '{source}' extends itself through '{data.get('extends')}'")
