@@ -115,6 +115,15 @@ def test_every_parameter_has_unit_range_and_provenance():
             assert r["min"] <= r["default"] <= r["max"], r["name"]
 
 
+@pytest.mark.parametrize("step", ["", "set = {}\n", 'note = "only a note"\n'])
+def test_a_timeline_step_that_sets_nothing_is_refused(tmp_path, step):
+    f = tmp_path / "t.toml"
+    f.write_text(f'extends = "baseline-2012"\n[[timeline]]\ndate = 2014-01-06\n{step}')
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario(f)
+    assert str(exc.value) == f'scenario {f}: timeline 2014-01-06: a step needs set = {{ "section.field" = value, ... }}'
+
+
 def test_timeline_refuses_start_only_parameters(tmp_path):
     f = tmp_path / "t.toml"
     f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2015-01-01\nset = {"population.scale" = 0.5}\n')

@@ -675,6 +675,8 @@ class Scenario(BaseModel):
     @classmethod
     def _check_timeline(cls, events: list[TimelineEvent]) -> list[TimelineEvent]:
         for ev in events:
+            if not ev.set:  # a step that changes nothing is a slip (a misspelt `set`, or values left out)
+                raise ScenarioError(f"timeline {ev.date}: a step needs set = {{ \"section.field\" = value, ... }}")
             for key, value in ev.set.items():
                 if key.split(".")[0] in INIT_ONLY_SECTIONS or key in INIT_ONLY_PARAMS:
                     raise ScenarioError(f"timeline {ev.date}: '{key}' only sets up the start and cannot change "
