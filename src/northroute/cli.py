@@ -197,7 +197,7 @@ def _print_summary(s: dict) -> None:
         flows.add_row(r["route"], r["substance"], *(f"{r[k]:,.0f}" for k in ("source_kg", "entered_kg", "seized_kg",
                                                                              "exported_kg")))
     out.print(flows)
-    subs = Table(title="By substance (kg over the run, simulated rows)")
+    subs = Table(title="By substance (simulated rows: kg over the run, users and dealers in the last week)")
     subs.caption = ("all seized: at crossings, in arrests and by the Koknar operation, as taken (the route table's "
                     "seized is at crossings only); prices: national mean over the first year vs the 2012 average of "
                     "Table 5.6 (KZT/g)")
