@@ -17,8 +17,9 @@ import northroute as nr
 from northroute.calibration import DEFAULT_PARAMS, calibrate, fit
 from northroute.calibration.abc import as_run
 from northroute.calibration.sampler import SeededMappingSampler
-from northroute.calibration.targets import TREND, distance, statistics, thesis_2012_2017
+from northroute.calibration.targets import TREND, YEARS, distance, statistics, thesis_2012_2017
 from northroute.cli import app
+from northroute.validation.facts import SCORED_YEARS
 from tests.helpers import cli, one_line_error
 
 
@@ -28,6 +29,8 @@ def test_targets_come_from_tables_5_5_and_5_6() -> None:
     assert t["price_heroin_retail_2012"] == 7375 and t["price_marijuana_wholesale_2012"] == 107.9375
     assert abs(t["heroin_retail_price_2016_over_2012"] - TREND) < 1e-12 and 3.2 < TREND < 3.4
     assert len(t) == 18 + 6 + 1
+    # calibrate refuses runs that miss one of these years with the facts' rule (validation.facts.coverage_gap)
+    assert tuple(range(SCORED_YEARS[0], SCORED_YEARS[1] + 1)) == YEARS
 
 
 def test_distance_is_zero_at_the_targets_and_grows_with_the_miss() -> None:

@@ -104,6 +104,8 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["validate", "--set", "time.years=1"], "with --years"),
     (lambda t: ["validate", "--years", "2", "--scale", "0.01"],
      "does not record 2014, 2015, 2016, 2017 (--years 5.98 or more)"),
+    (lambda t: ["calibrate", "--years", "5"], "calibrate: the targets read the whole years 2012-2017; "
+     "anticorruption-2015 run for 5 years from 2012-01-02 does not record 2017 (--years 5.98 or more)"),
     (lambda t: ["validate", _write(t, "late.toml", 'extends = "baseline-2012"\n[time]\nstart = 2012-01-16\n'),
                 "--scale", "0.01"], "no run from 2012-01-16 records them all"),
     (lambda t: ["validate", _write(t, "late.toml", 'extends = "baseline-2012"\n[time]\nstart = 2012-01-30\n'),

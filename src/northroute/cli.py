@@ -288,7 +288,7 @@ def validate(
     --scale and --set, their own three years)."""
     from northroute.experiments.store import StudyError
     from northroute.validation import scorecard, scorecard_html, scorecard_json
-    from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, missing_years, years_needed
+    from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, coverage_gap
     from northroute.validation.scorecard import observed, seeds_in_band, summary
 
     names = list(scenarios or [])
@@ -304,12 +304,9 @@ def validate(
         scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
                                                                                         names, strict=True)}
         for name, scen in zip(names, scens.values(), strict=True):
-            if gap := missing_years(scen.time.start, scen.weeks):
-                need = years_needed(scen.time.start)
-                hint = f"--years {need:g} or more" if need else f"no run from {scen.time.start} records them all"
+            if gap := coverage_gap(scen.time.start, scen.weeks):
                 raise UsageError(f"validate: the facts read the whole years {SCORED_YEARS[0]}-{SCORED_YEARS[1]}; "
-                                 f"{name} run for {scen.time.years:g} years from {scen.time.start} does not record "
-                                 f"{', '.join(map(str, gap))} ({hint})")
+                                 f"{name} run for {scen.time.years:g} years from {scen.time.start} {gap}")
         scens |= {side: _resolve(name, 0, None, scale, set_ or []) for side, name in LIABILITY_SCENARIOS.items()}
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:

@@ -54,10 +54,11 @@ def register(app: typer.Typer) -> None:
 
         from northroute.calibration import DEFAULT_PARAMS, TARGETS, calibrate, fit, scenario_toml
         from northroute.calibration.report import write_page
-        from northroute.calibration.targets import fit_table
+        from northroute.calibration.targets import YEARS, fit_table
         from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, out, unique_name
         from northroute.experiments.designs import problem, read_params
         from northroute.scenario import ScenarioError, load_scenario
+        from northroute.validation.facts import coverage_gap
 
         try:
             if targets not in TARGETS:
@@ -67,8 +68,9 @@ def register(app: typer.Typer) -> None:
             if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
                 raise UsageError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
             base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
-            if base.time.start.year > 2012 or base.time.start.year + years < 2018:
-                raise UsageError("the runs must cover 2012-2017 (check the scenario's start and --years)")
+            if gap := coverage_gap(base.time.start, base.weeks):
+                raise UsageError(f"calibrate: the targets read the whole years {YEARS[0]}-{YEARS[-1]}; {scenario} "
+                                 f"run for {years:g} years from {base.time.start} {gap}")
             ranges = read_params(params) if params else DEFAULT_PARAMS
             checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
             ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))

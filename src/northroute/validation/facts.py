@@ -117,6 +117,18 @@ def years_needed(start: date) -> float | None:
     return np.ceil(lo / WEEKS_PER_YEAR * 100) / 100
 
 
+def coverage_gap(start: date, weeks: int) -> str:
+    """'' when a run of `weeks` recorded weeks from `start` records every year the facts read, else the years it
+    misses and the run length that would record them: the refusal of `validate` and `calibrate` (whose targets
+    read the same years) names what to type."""
+    gap = missing_years(start, weeks)
+    if not gap:
+        return ""
+    need = years_needed(start)
+    hint = f"--years {need:g} or more" if need else f"no run from {start} records them all"
+    return f"does not record {', '.join(map(str, gap))} ({hint})"
+
+
 def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
     d = ts[(ts.metric == metric) & (ts.level == level) & (ts.world == world) & ((ts.place == "KZ") == national)]
     if years is not None:
