@@ -203,6 +203,18 @@ def test_compare_warns_when_the_sides_ran_at_two_scales(tmp_path):
                        "equivalents do"]
 
 
+def test_compare_states_each_sides_length_when_they_differ(tmp_path):
+    """Scenario files with their own run lengths and no --years: the header names both, not only B's."""
+    for name, years in (("short", 0.2), ("long", 0.3)):
+        (tmp_path / f"{name}.toml").write_text(f'name = "{name}"\nextends = "baseline-2012"\n[time]\nyears = {years}\n'
+                                               "burn_in_weeks = 4\n")
+    res = compare(str(tmp_path / "short.toml"), str(tmp_path / "long.toml"), "--scale", "0.01", "--seeds", "1",
+                  "--quiet", "--out", str(tmp_path / "cmp"))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == ("A short vs B long: seed 0 on each side, A 10 weeks at scale 0.01, B 16 "
+                                          "weeks at scale 0.01")
+
+
 def test_intervals_of_the_sides_stay_within_what_the_outcomes_can_take(tiny_results):
     """With few seeds a t-interval reaches below 0 persons or above a share of 1: it is cut there, and said so."""
     def run(seed: int, factor: float, share: float) -> Results:

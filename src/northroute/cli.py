@@ -437,10 +437,10 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
                           "claims_judged": table.attrs["judged"], "folder": str(folder),
                           "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
         return
-    sc = scens["B"]
     which = f"seeds {seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
-    out.print(f"[bold]A[/] {escape(scens['A'].name)} vs [bold]B[/] {escape(sc.name)}: {which} on each side, "
-              f"{sc.weeks} weeks at scale {sc.population.scale}", highlight=False)
+    length = {side: f"{s.weeks} weeks at scale {s.population.scale}" for side, s in scens.items()}
+    out.print(f"[bold]A[/] {escape(scens['A'].name)} vs [bold]B[/] {escape(scens['B'].name)}: {which} on each side, "
+              + (length["A"] if length["A"] == length["B"] else f"A {length['A']}, B {length['B']}"), highlight=False)
     out.print(f"period: {period.describe()}", highlight=False)
     tab = Table(title="What the thesis claims: A, B and B − A",
                 caption=f"mean [{table.attrs['interval']}]; {table.attrs['pairing']}; counts are national "
