@@ -12,7 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from northroute.report.compare import CLAIMS, check_sides, claim_period, claims_table
+from northroute.report.compare import (
+    CLAIMS,
+    check_sides,
+    claim_period,
+    claims_table,
+    scenario_differences,
+    write_comparison,
+)
 from northroute.results import Results
 from tests.helpers import cli, one_line_error
 
@@ -151,6 +158,20 @@ def test_a_side_must_be_the_seeds_of_one_scenario(tiny_results):
     with pytest.raises(ValueError, match="side A has seed 3 twice"):
         check_sides([run, _variant(run)], [run])
     assert check_sides([run, _variant(run, seed=7)], [_variant(run, market__adulteration=0.4)]) == []
+
+
+def test_settings_that_differ_show_the_timeline_one_step_a_line(tmp_path, tiny_results):
+    """The comparison page's settings table gives timeline steps as the run report does, not as a Python list."""
+    b = copy.deepcopy(tiny_results)
+    b.manifest["scenario"]["timeline"] = [
+        {"date": "2014-01-06", "set": {"anticorruption.detect_rate": 0.15}, "note": "AGDS\ncreated"},
+        {"date": "2015-01-05", "set": {"anticorruption.bribery_charge": True, "anticorruption.chill": 0.3}},
+    ]
+    steps = ("2014-01-06: anticorruption.detect_rate = 0.15\n"
+             "2015-01-05: anticorruption.bribery_charge = True, anticorruption.chill = 0.3")
+    assert scenario_differences(tiny_results, b) == [("timeline", "—", steps)]
+    page = write_comparison([tiny_results], [b], tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert steps.replace("\n", "<br>") in page and "AGDS" not in page and "&#x27;set&#x27;" not in page
 
 
 def test_sides_of_other_scales_or_lengths_are_flagged(tiny_results):

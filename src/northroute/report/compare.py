@@ -27,6 +27,7 @@ from northroute.experiments.outputs import WEEKS_PER_YEAR, heroin_unmet_need
 from northroute.record import METRICS, ROLE_LEVELS
 from northroute.report import figures
 from northroute.results import Results
+from northroute.scenario import step_text
 from northroute.world.geography import load_geography
 from northroute.world.people import SUBSTANCE_NAMES
 
@@ -391,7 +392,8 @@ def check_side(runs: Sequence[Results], side: str) -> None:
         diffs += scenario_differences(first, r)
         if diffs:
             key, x, y = diffs[0]
-            what = (f"{key} is {x} in {_run_name(first)} but {y} in {_run_name(r)}" if len(x + y) <= 60 else
+            short = len(x + y) <= 60 and "\n" not in x + y  # the refusal is one line
+            what = (f"{key} is {x} in {_run_name(first)} but {y} in {_run_name(r)}" if short else
                     f"{key} differs between {_run_name(first)} and {_run_name(r)}")
             more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
             raise ValueError(f"side {side} mixes runs of different settings: {what}{more}; a side must be the seeds "
@@ -556,6 +558,11 @@ def _fmt(v: float) -> str:
     return html.escape(number(v))
 
 
+def _lines(text: str) -> str:
+    """Text for an HTML cell, its lines (a timeline's steps) kept apart."""
+    return html.escape(text).replace("\n", "<br>")
+
+
 def _meta(results: Sequence[Results]) -> dict[str, str]:
     m = results[0].manifest or {}
     sc = m.get("scenario", {}) or {}
@@ -571,8 +578,15 @@ def _meta(results: Sequence[Results]) -> dict[str, str]:
     }
 
 
+def timeline_text(steps: Sequence[dict[str, Any]] | None) -> str:
+    """A manifest's timeline for a reader, one step a line as the run report's header gives it (`step_text`:
+    notes left out), or '—' for none."""
+    return "\n".join(step_text(ev.get("date"), ev.get("set") or {}) for ev in steps or []) or "—"
+
+
 def scenario_differences(a: Results, b: Results) -> list[tuple[str, str, str]]:
-    """Parameters whose values differ between the two runs' resolved scenarios."""
+    """Parameters whose values differ between the two runs' resolved scenarios (the timeline by its steps, one a
+    line; notes, which change nothing, are not compared)."""
     sa, sb = (r.manifest.get("scenario", {}) or {} for r in (a, b))
     rows = []
     for section in sorted(set(sa) | set(sb)):
@@ -581,6 +595,9 @@ def scenario_differences(a: Results, b: Results) -> list[tuple[str, str, str]]:
             for key in sorted(set(va) | set(vb)):
                 if va.get(key) != vb.get(key):
                     rows.append((f"{section}.{key}", str(va.get(key, "—")), str(vb.get(key, "—"))))
+        elif section == "timeline":
+            if (ta := timeline_text(va)) != (tb := timeline_text(vb)):
+                rows.append((section, ta, tb))
         elif va != vb and section not in ("name", "description"):
             rows.append((section, str(va), str(vb)))
     return rows
@@ -630,8 +647,8 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     meta_rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(ma[k])}</td><td>{html.escape(mb[k])}</td></tr>"
                         for k in ma)
     diffs = scenario_differences(a[0], b[0])
-    diff_rows = "".join(f"<tr><td class='l'><code>{html.escape(k)}</code></td><td>{html.escape(x)}</td>"
-                        f"<td>{html.escape(y)}</td></tr>" for k, x, y in diffs) or \
+    diff_rows = "".join(f"<tr><td class='l'><code>{html.escape(k)}</code></td><td>{_lines(x)}</td>"
+                        f"<td>{_lines(y)}</td></tr>" for k, x, y in diffs) or \
         "<tr><td class='l' colspan='3'>none: the two sides differ only in their seeds</td></tr>"
     comp = compare_outcomes(ta, tb)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in comp.columns)
