@@ -120,6 +120,32 @@ def test_bad_input_is_one_line_exit_2(tmp_path, make_args, fragment):
     assert set(tmp_path.rglob("*")) - before <= {tmp_path / "runs"}
 
 
+STEPS = ('name = "steps"\nextends = "baseline-2012"\n[[timeline]]\ndate = 2012-02-06\n'
+         'set = { "anticorruption.detect_rate" = 0.4 }\n[[timeline]]\ndate = 2013-01-07\n'
+         'set = { "anticorruption.detect_rate" = 0.6 }\n')
+SET_WARNING = ("warning: the value given for anticorruption.detect_rate holds only until the timeline of steps "
+               "changes it on 2012-02-06")
+
+
+def test_run_warns_of_timeline_steps_that_change_a_set_value(tmp_path):
+    """--set gives the start value only (a step on the same parameter still acts): a warning line, before the run;
+    a step after the run's end (2013-01-07) changes nothing and is not named."""
+    (tmp_path / "steps.toml").write_text(STEPS)
+    res = cli("run", str(tmp_path / "steps.toml"), *TINY, "--set", "anticorruption.detect_rate=0", "--json",
+              "--no-report", "--out", str(tmp_path / "runs"))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == [SET_WARNING]
+
+
+def test_sweep_warns_of_timeline_steps_that_change_a_set_or_varied_value(tmp_path):
+    (tmp_path / "steps.toml").write_text(STEPS)
+    res = cli("sweep", "--study", str(tmp_path / "study"), str(tmp_path / "steps.toml"), "--vary",
+              "anticorruption.detect_rate=0,0.1", "--years", "0.2", "--scale", "0.01", "--set", "time.burn_in_weeks=4",
+              "--no-report", "--quiet", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines()[0] == SET_WARNING
+
+
 def test_existing_runs_are_kept(tmp_path):
     out = tmp_path / "runs"
     first = cli("run", *TINY, "--json", "--no-report", "--out", str(out))

@@ -136,6 +136,19 @@ def test_claims_are_judged_when_bs_strategy_acts_inside_the_run(tmp_path):
     assert csv.loc[claimed, "as claimed"].isin(["yes", "no", "n/a"]).all() and "left blank" not in res.stdout
 
 
+def test_compare_warns_when_a_timeline_step_changes_a_set_value(tmp_path):
+    """--set applies to both sides at the start; a side whose timeline changes it later is named, once."""
+    early = tmp_path / "early.toml"
+    early.write_text('name = "early"\nextends = "baseline-2012"\n[[timeline]]\ndate = 2012-02-06\n'
+                     'set = { "anticorruption.detect_rate" = 0.4 }\n')
+    res = compare("baseline-2012", str(early), "--scale", "0.01", "--years", "0.2", "--set", "time.burn_in_weeks=4",
+                  "--set", "anticorruption.detect_rate=0.1", "--seeds", "1", "--quiet", "--out", str(tmp_path / "cmp"))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "warning: the value given for anticorruption.detect_rate holds only until the timeline of early changes it on "
+        "2012-02-06"]
+
+
 def _variant(res: Results, seed: int | None = None, scale: float | None = None, **setting: object) -> Results:
     """A copy of a run whose manifest says another seed, scale or `section__field` value (same series)."""
     man = copy.deepcopy(res.manifest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import northroute as nr
-from northroute.scenario import ScenarioError, builtin_names, param_table
+from northroute.scenario import ScenarioError, builtin_names, changed_later, param_table
 
 
 def test_builtins_load():
@@ -101,6 +101,14 @@ def test_errors_show_values_as_written_not_python_reprs(tmp_path, text, got):
     with pytest.raises(ScenarioError) as exc:
         nr.load_scenario(f)
     assert str(exc.value).endswith(got) and "datetime" not in str(exc.value)
+
+
+def test_timeline_steps_that_change_a_given_value_are_named():
+    """A --set (or varied) value holds only until a timeline step that acts within the run changes it."""
+    scen = nr.load_scenario("anticorruption-2015", ["time.years=2.1"])  # 110 weeks: the last starts 2014-02-03
+    assert changed_later(scen, ["anticorruption.detect_rate", "anticorruption.chill", "market.adulteration"]) == [
+        "the value given for anticorruption.detect_rate holds only until the timeline of anticorruption-2015 changes "
+        "it on 2014-01-06"]
 
 
 def test_every_parameter_has_unit_range_and_provenance():

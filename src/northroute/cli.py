@@ -32,7 +32,15 @@ from rich.progress import (
 from rich.table import Table
 
 from northroute.experiments.commands import Workers
-from northroute.scenario import Scenario, ScenarioError, builtin_names, load_scenario, param_table
+from northroute.scenario import (
+    Scenario,
+    ScenarioError,
+    builtin_names,
+    changed_later,
+    load_scenario,
+    param_table,
+    set_keys,
+)
 
 if TYPE_CHECKING:
     from northroute.report.compare import Period
@@ -79,6 +87,12 @@ def _resolve(scenario: str, seed: int, years: float | None, scale: float | None,
     if scale is not None:
         overrides.append(f"population.scale={scale}")
     return load_scenario(scenario, overrides)
+
+
+def warn(lines: list[str]) -> None:
+    """Print warnings before a command runs, one line each (a line repeated for two sides once)."""
+    for line in dict.fromkeys(lines):
+        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _writable(folder: Path) -> None:
@@ -148,6 +162,7 @@ def run(
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
         _fail(str(exc))
+    warn(changed_later(scen, set_keys(set_ or [])))
     progress = _progress(quiet, TextColumn("{task.completed}/{task.total} weeks"))
     try:
         with progress:
@@ -262,6 +277,7 @@ def compare(
                                                   workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or []))])
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
     _compare_report(folder, created, scens, tasks, period, as_json)
@@ -297,7 +313,7 @@ def validate(
             raise UsageError(f"validate takes at most two scenarios (baseline, reform), got {len(names)}")
         if seeds < 1:
             raise UsageError(f"--seeds must be 1 or more, got {seeds}")
-        if any(item.split("=", 1)[0].strip().startswith("time.") for item in set_ or []):
+        if any(key.startswith("time.") for key in set_keys(set_ or [])):
             raise UsageError("validate: set the run length with --years (the liability pair keeps its own three "
                              "years), not with --set time.*")
         names += ["baseline-2012", "anticorruption-2015"][len(names):]
@@ -311,6 +327,7 @@ def validate(
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or []))])
     plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -636,6 +637,29 @@ class TimelineEvent(BaseModel):
 def step_text(when: Any, values: dict[str, Any]) -> str:
     """One timeline step for a reader: `date: key = value, ...` (notes left out: they run to paragraphs)."""
     return f"{str(when)[:10]}: " + ", ".join(f"{key} = {value}" for key, value in values.items())
+
+
+def last_monday(start: date, weeks: int) -> date:
+    """The first day of the last recorded week of a run: a timeline step dated after it never acts (the simulation
+    applies a step in the first week that starts on or after its date)."""
+    return start + timedelta(weeks=max(1, weeks) - 1)
+
+
+def set_keys(sets: Iterable[str]) -> list[str]:
+    """The parameters named by `--set section.field=value` items."""
+    return [item.split("=", 1)[0].strip() for item in sets]
+
+
+def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
+    """A warning line for each parameter of `keys` (given by --set, varied by a study) that a timeline step of `scen`
+    changes during the run: the value given holds only until that step, which a user may not expect."""
+    last = last_monday(scen.time.start, scen.weeks)
+    lines = []
+    for key in dict.fromkeys(keys):
+        if dates := [str(ev.date) for ev in scen.timeline if key in ev.set and ev.date <= last]:
+            lines.append(f"the value given for {key} holds only until the timeline of {scen.name} changes it on "
+                         f"{', '.join(dates)}")
+    return lines
 
 
 class Scenario(BaseModel):

@@ -87,11 +87,11 @@ def _command() -> str:
 
 
 def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, timeout: float, output: str,
-         tolerance: float, report: bool, quiet: bool) -> None:
+         tolerance: float, report: bool, quiet: bool, sets: list[str] | None) -> None:
     """Plan, check, run with a progress bar, then analyse and report: shared by sweep and sensitivity."""
     from northroute.experiments.store import StudyError
     from northroute.experiments.study import run_study
-    from northroute.scenario import ScenarioError
+    from northroute.scenario import ScenarioError, changed_later, set_keys
 
     cli = _cli()
     try:
@@ -99,6 +99,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
         plan: Plan = plan_fn()
     except (ScenarioError, cli.UsageError) as exc:
         cli._fail(str(exc))
+    cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),
                         TextColumn("left"), TimeRemainingColumn(), console=cli.err, disable=quiet)
@@ -195,7 +196,7 @@ def sweep(
     from northroute.experiments.study import plan_sweep
 
     _run(lambda: plan_sweep(scenario, vary or [], seeds, _overrides(years, scale, set_), _command()), study,
-         workers, scheduler, scheduler_timeout, output, tolerance, report, quiet)
+         workers, scheduler, scheduler_timeout, output, tolerance, report, quiet, set_)
 
 
 def sensitivity(
@@ -225,7 +226,7 @@ def sensitivity(
 
     _run(lambda: plan_sensitivity(scenario, method, params, n, seeds, levels, sample_seed,
                                   _overrides(years, scale, set_), _command()),
-         study, workers, scheduler, scheduler_timeout, output, tolerance, report, quiet)
+         study, workers, scheduler, scheduler_timeout, output, tolerance, report, quiet, set_)
 
 
 def query(
