@@ -127,14 +127,16 @@ SET_WARNING = ("warning: the value given for anticorruption.detect_rate holds on
                "changes it on 2012-02-06")
 
 
-def test_run_warns_of_timeline_steps_that_change_a_set_value(tmp_path):
-    """--set gives the start value only (a step on the same parameter still acts): a warning line, before the run;
-    a step after the run's end (2013-01-07) changes nothing and is not named."""
+def test_run_warns_of_timeline_steps_that_change_a_set_value_or_never_act(tmp_path):
+    """--set gives the start value only (a step on the same parameter still acts), and a step dated after the
+    run's last week never acts: one warning line each, before the run."""
     (tmp_path / "steps.toml").write_text(STEPS)
     res = cli("run", str(tmp_path / "steps.toml"), *TINY, "--set", "anticorruption.detect_rate=0", "--json",
               "--no-report", "--out", str(tmp_path / "runs"))
     assert res.returncode == 0, res.stderr
-    assert res.stderr.strip().splitlines() == [SET_WARNING]
+    assert res.stderr.strip().splitlines() == [
+        SET_WARNING, "warning: the run's last week starts on 2012-04-16: the timeline steps of 2013-01-07 are not "
+                     "applied"]
 
 
 def test_sweep_warns_of_timeline_steps_that_change_a_set_or_varied_value(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import northroute as nr
-from northroute.scenario import ScenarioError, builtin_names, changed_later, param_table
+from northroute.scenario import ScenarioError, builtin_names, changed_later, param_table, steps_after_end
 
 
 def test_builtins_load():
@@ -103,12 +103,19 @@ def test_errors_show_values_as_written_not_python_reprs(tmp_path, text, got):
     assert str(exc.value).endswith(got) and "datetime" not in str(exc.value)
 
 
-def test_timeline_steps_that_change_a_given_value_are_named():
-    """A --set (or varied) value holds only until a timeline step that acts within the run changes it."""
+def test_timeline_steps_that_change_a_given_value_or_never_act_are_named():
+    """A step acts in the first week starting on or after its date: one dated after the last week's Monday never
+    does, and a --set (or varied) value holds only until a step that acts changes it."""
     scen = nr.load_scenario("anticorruption-2015", ["time.years=2.1"])  # 110 weeks: the last starts 2014-02-03
+    assert steps_after_end(scen) == ["the run's last week starts on 2014-02-03: the timeline steps of 2015-01-05, "
+                                     "2017-07-03, 2019-04-01, 2019-07-01 are not applied"]
     assert changed_later(scen, ["anticorruption.detect_rate", "anticorruption.chill", "market.adulteration"]) == [
         "the value given for anticorruption.detect_rate holds only until the timeline of anticorruption-2015 changes "
         "it on 2014-01-06"]
+    assert steps_after_end(nr.load_scenario("anticorruption-2015")) == []
+    one_day_late = nr.load_scenario("anticorruption-2015", ["time.years=0.1"])  # 5 weeks, the last from 2012-01-30
+    one_day_late.timeline[0].date = one_day_late.timeline[0].date.replace(year=2012, month=1, day=31)
+    assert "timeline steps of 2012-01-31," in steps_after_end(one_day_late)[0]
 
 
 def test_every_parameter_has_unit_range_and_provenance():

@@ -40,6 +40,7 @@ from northroute.scenario import (
     load_scenario,
     param_table,
     set_keys,
+    steps_after_end,
 )
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def run(
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
         _fail(str(exc))
-    warn(changed_later(scen, set_keys(set_ or [])))
+    warn(changed_later(scen, set_keys(set_ or [])) + steps_after_end(scen))
     progress = _progress(quiet, TextColumn("{task.completed}/{task.total} weeks"))
     try:
         with progress:

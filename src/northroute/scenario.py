@@ -662,6 +662,14 @@ def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
     return lines
 
 
+def steps_after_end(scen: Scenario) -> list[str]:
+    """A warning line naming the timeline steps dated after the run's last week, which never act; [] if none."""
+    last = last_monday(scen.time.start, scen.weeks)
+    if late := [str(ev.date) for ev in scen.timeline if ev.date > last]:
+        return [f"the run's last week starts on {last}: the timeline steps of {', '.join(late)} are not applied"]
+    return []
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
     name: str = "custom"

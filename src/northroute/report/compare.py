@@ -27,7 +27,7 @@ from northroute.experiments.outputs import WEEKS_PER_YEAR, heroin_unmet_need
 from northroute.record import METRICS, ROLE_LEVELS
 from northroute.report import figures
 from northroute.results import Results
-from northroute.scenario import step_text
+from northroute.scenario import last_monday, step_text
 from northroute.world.geography import load_geography
 from northroute.world.people import SUBSTANCE_NAMES
 
@@ -237,7 +237,7 @@ def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_ye
         return period(first_on_or_after(date(from_year, 1, 1)), f"from 1 January {from_year} (--from-year)")
     if timeline:
         first_date = min(timeline)
-        if first_on_or_after(first_date) <= last:
+        if first_date <= last_monday(start, weeks):
             return period(first_on_or_after(first_date), f"from B's first timeline date, {first_date}")
         return period(weeks // 2, f"the last half of the run (B's first timeline date, {first_date}, is after "
                                   "its end)")
