@@ -55,7 +55,7 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     folder = tmp_path / "cal"
     res = CliRunner().invoke(app, ["calibrate", "--scale", "0.01", "--population", "4", "--generations", "2",
                                    "--fit-seeds", "1", "--particle-seeds", "1", "--workers", "1", "--json", "--quiet",
-                                   "--out", str(folder)])
+                                   "--check-scale", "0.02", "--out", str(folder)])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2
@@ -79,6 +79,13 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     assert sum(sel[summary["chosen"]]) == min(sum(v) for v in sel.values())
     assert (summary["selection_seeds"], summary["test_seeds"]) == ([1], [2])  # the particles ran with seed 0 only
     assert {"defaults", "posterior mean", "best particle"} <= set(pd.read_csv(folder / "fit.csv").columns)
+    # --check-scale fits both sets again over the test seeds at that scale, and the scenario file warns of the scale
+    check = summary["distance_check"]
+    assert summary["check_scale"] == 0.02 and set(check) == {"defaults", "calibrated"}
+    assert check["defaults"] == fit("anticorruption-2015", "thesis-2012-2017", {}, 0.02, 6.0, [2])[0]
+    assert check["defaults"] != summary["distance_defaults"]
+    assert any(x.startswith("# Fitted at scale 0.01: prices and seizures depend on the scale") for x in lines)
+    assert "calibrated at scale 0.02" in (folder / "calibration.html").read_text()
 
 
 def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
@@ -87,6 +94,9 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     assert not (tmp_path / "x").exists()
     res = cli("calibrate", "--seed", "-1", "--out", str(tmp_path / "x"))
     one_line_error(res, "--seed must be between 0 and 4294967295, got -1")
+    assert not (tmp_path / "x").exists()
+    res = cli("calibrate", "--check-scale", "5", "--out", str(tmp_path / "x"))
+    one_line_error(res, "population.scale")
     assert not (tmp_path / "x").exists()
 
 

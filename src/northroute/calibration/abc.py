@@ -216,6 +216,9 @@ def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: st
              f"{len(cal.epsilons)} generations, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} particles tried "
              f"x {seeds}, {today}.",
              f"# Values: {how}; each line gives the 90% posterior interval and the prior range.",
+             *([f"# Fitted at scale {cal.scale}: prices and seizures depend on the scale, so these values fit runs at "
+                "that scale; check them at the scale you run (calibrate --check-scale, docs/studies.md)."]
+               if cal.scale < 1 else []),
              f'name = "{name}"',
              f'description = "{cal.base} with {", ".join(values)} calibrated to {cal.targets}"',
              f'extends = "{cal.base}"', ""]

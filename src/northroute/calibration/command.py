@@ -35,6 +35,10 @@ def register(app: typer.Typer) -> None:
         fresh_seeds: Annotated[bool, typer.Option("--fresh-seeds/--same-seeds",
                                                   help="Draw each particle's seeds afresh (from --seed), or run "
                                                        "every particle with seeds --seed onwards.")] = True,
+        check_scale: Annotated[float | None, typer.Option(
+            help="Also fit the defaults and the calibrated values over the test seeds at this scale (e.g. 1): prices "
+                 "and seizures depend on the scale, so values fitted at a reduced scale may not fit there "
+                 "(docs/studies.md).")] = None,
         fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose between the posterior mean and the "
                                                     "best particle) and as many test seeds (to compare them with the "
                                                     "defaults), after the particle seeds.")]
@@ -71,6 +75,8 @@ def register(app: typer.Typer) -> None:
             if gap := coverage_gap(base.time.start, base.weeks):
                 raise UsageError(f"calibrate: the targets read the whole years {YEARS[0]}-{YEARS[-1]}; {scenario} "
                                  f"run for {years:g} years from {base.time.start} {gap}")
+            if check_scale is not None:  # refused now, not after the calibration's quarter of an hour
+                load_scenario(scenario, [f"population.scale={check_scale}", f"time.years={years}"])
             ranges = read_params(params) if params else DEFAULT_PARAMS
             checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
             ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
@@ -99,10 +105,11 @@ def register(app: typer.Typer) -> None:
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
         with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
             map_ = pool.map if pool is not None else map
-            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}", total=5)
+            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}", total=5 + 2 * (check_scale is not None))
 
-            def held_out(values: dict[str, float], seeds: list[int]) -> tuple[list[float], dict[str, float]]:
-                result = fit(scenario, targets, values, scale, years, seeds, map_)
+            def held_out(values: dict[str, float], seeds: list[int], at: float = scale) -> tuple[list[float],
+                                                                                                 dict[str, float]]:
+                result = fit(scenario, targets, values, at, years, seeds, map_)
                 fits.advance(task)
                 return result
 
@@ -113,6 +120,9 @@ def register(app: typer.Typer) -> None:
             d_default, s_default = held_out({}, test)
             d_mean, s_mean = held_out(mean, test)
             d_best, s_best = held_out(best, test)
+            at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
+                f"defaults at scale {check_scale:g}": held_out({}, test, check_scale)[0],
+                f"calibrated at scale {check_scale:g}": held_out(estimate, test, check_scale)[0]}
         table = fit_table(TARGETS[targets](), {"defaults": s_default, "posterior mean": s_mean,
                                                "best particle": s_best})
         how = (f"the {chosen} of the last generation (closer to the targets than the "
@@ -126,7 +136,7 @@ def register(app: typer.Typer) -> None:
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
         (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
-        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best}
+        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best, **at_check}
         write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
         summary = {"targets": targets, "scenario": scenario, "chosen": chosen, "estimate": estimate,
                    "posterior_mean": mean, "best_particle": best,
@@ -134,7 +144,8 @@ def register(app: typer.Typer) -> None:
                    "runs": cal.evaluations, "selection_seeds": select, "test_seeds": test,
                    "distance_selection": d_select, "distance_defaults": d_default,
                    "distance_posterior_mean": d_mean, "distance_best_particle": d_best,
-                   "distance_calibrated": d_mean if chosen == "posterior mean" else d_best, "folder": str(folder)}
+                   "distance_calibrated": d_mean if chosen == "posterior mean" else d_best, "check_scale": check_scale,
+                   "distance_check": {k.split(" at ")[0]: v for k, v in at_check.items()}, "folder": str(folder)}
         if as_json:
             print(json.dumps(summary))
             return
