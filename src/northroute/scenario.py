@@ -100,7 +100,8 @@ class SupplyParams(Section):
                              "external-facts §4 gives 70% ('1 kg at 70% purity can become 2 kg at 35%'), not 0.65",
                              "Purity of heroin on arrival.")
     heroin_lot_kg: float = P(8.0, 0.1, 500.0, "kg", "thesis L1201-1203 [P13]: shipments of 10 kg and more "
-                             "need capital in advance; median is an assumption", "Median heroin lot size.")
+                             "need capital in advance; median is an assumption",
+                             "Median heroin lot size at national scale (see lots_follow_scale).")
     afghan_elasticity: float = P(0.0, 0.0, 2.0, "ratio", "assumption (off by default): the link between "
                                  "Afghan production (external-facts §6) and Northern Route flow is weak: "
                                  "cultivation reached a record in 2017 (thesis L221) while flows on the Northern "
@@ -126,13 +127,23 @@ class SupplyParams(Section):
                                  "summer (thesis L1339, L1341 harvest-time Koknar operation)", "First harvest month.")
     harvest_months: int = P(3, 1, 12, "months", "assumption", "Length of the harvest season.")
     marijuana_lot_kg: float = P(30.0, 0.1, 1000.0, "kg", "thesis L1010 [DE7] (160 kg lot), L1337 "
-                                "('hundreds of kilograms'); median is an assumption", "Median marijuana lot size.")
+                                "('hundreds of kilograms'); median is an assumption",
+                                "Median marijuana lot size at national scale.")
     hashish_kg_per_year: float = P(8_000, 0, 200_000, "kg/year", "assumption: Chu Valley potential "
                                    "3,500 t hashish (L1329); hashish is 'difficult to produce' (L1402, on [DE3]'s "
                                    "account at L1400; also L1398)",
                                    "Hashish entering trade (national scale).")
     hashish_lot_kg: float = P(5.0, 0.1, 500.0, "kg", "thesis L1400 [DE3]: packed in 1 kg and 0.5 kg "
-                              "blocks; lot median is an assumption", "Median hashish lot size.")
+                              "blocks; lot median is an assumption", "Median hashish lot size at national scale.")
+    lots_follow_scale: bool = P(True, None, None, "flag", "assumption (session 16): below scale 1, lots of "
+                                "national size are few (about 2 heroin lots a week for the whole country at 0.05), "
+                                "regional stocks swing and scarcity pricing inflates prices; measured with "
+                                "anticorruption-2015, 6 years, seeds 0-2: heroin retail price 2012-2017 at scale "
+                                "0.05 21,700 KZT/g with national-size lots, 11,000 with lots that follow the scale, "
+                                "8,400 at scale 1. No effect at scale 1",
+                                "Lot sizes and the hub split threshold are multiplied by population.scale, so as "
+                                "many lots move as at national scale; a seized lot's courier is then arrested with "
+                                "a chance equal to the scale, so courier arrests per person stay national.")
     greenhouse_kg_per_year: float = P(5_000, 0, 500_000, "kg/year", "thesis L1341: greenhouse 'Indian "
                                       "marijuana' in Zhambyl, South KZ, Karaganda, Aktobe, Kyzylorda "
                                       "(154 plantations, 2015); amount is an assumption", "Greenhouse "
@@ -740,7 +751,9 @@ INIT_ONLY_PARAMS = ("trafficking.export_share", "trafficking.export_sensitivity"
                     # drawn once per person or officer on entry: a step would reach only newcomers
                     "corruption.norm_cost", "corruption.regional_spread", "users.heroin_g_per_day",
                     "users.marijuana_g_per_day", "users.hashish_g_per_day", "users.weekly_income",
-                    "users.income_spread", "prison.release_income_share")
+                    "users.income_spread", "prison.release_income_share",
+                    # a lot's size is drawn when it is created: a step would reach only new lots
+                    "supply.lots_follow_scale")
 
 
 def builtin_names() -> list[str]:

@@ -140,7 +140,7 @@ def step(world: World, rng: np.random.Generator) -> None:
 
 def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
     """One week of arrivals at the sources (bought `age` weeks ago)."""
-    s, geo, scale = world.scenario.supply, world.geo, world.scale
+    s, geo, scale, lot = world.scenario.supply, world.geo, world.scale, world.lot_scale
     d = world.date
     per_week = scale / WEEKS_PER_YEAR
 
@@ -148,16 +148,16 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
     shares = (1.0 - s.heroin_uzbek_share, s.heroin_uzbek_share)
     for code, share, displaced in zip(HEROIN_SOURCES, shares, displacement(world), strict=True):
         routes = geo.routes_from(code, HEROIN)
-        grams = _lot_sizes(rng, heroin_kg * share * displaced, s.heroin_lot_kg)
+        grams = _lot_sizes(rng, heroin_kg * share * displaced, s.heroin_lot_kg * lot)
         create_lots(world, rng, HEROIN, grams, routes, geo.route_share[routes], age=age)
 
     chu = geo.routes_from("CHU", MARIJUANA)
     wild = s.marijuana_kg_per_year * scale * harvest_weight(d.month, s.harvest_start_month,
                                                            s.harvest_months, s.harvest_share)
-    create_lots(world, rng, MARIJUANA, _lot_sizes(rng, wild, s.marijuana_lot_kg), chu, geo.route_share[chu],
+    create_lots(world, rng, MARIJUANA, _lot_sizes(rng, wild, s.marijuana_lot_kg * lot), chu, geo.route_share[chu],
                 age=age)
     hash_routes = geo.routes_from("CHU", HASHISH)
-    create_lots(world, rng, HASHISH, _lot_sizes(rng, s.hashish_kg_per_year * per_week, s.hashish_lot_kg),
+    create_lots(world, rng, HASHISH, _lot_sizes(rng, s.hashish_kg_per_year * per_week, s.hashish_lot_kg * lot),
                 hash_routes, geo.route_share[hash_routes], age=age)
 
     if s.greenhouse_kg_per_year > 0 and age == 0:
@@ -167,7 +167,7 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
             on = np.flatnonzero(geo.route_carries[:, MARIJUANA] & (geo.route_nodes == node).any(axis=1))
             if on.size == 0:
                 continue
-            grams = _lot_sizes(rng, each, s.marijuana_lot_kg / 3)  # assumption: greenhouse lots a third the size
+            grams = _lot_sizes(rng, each, s.marijuana_lot_kg * lot / 3)  # assumption: greenhouse lots a third the size
             route = on[:1]
             pos = int(np.flatnonzero(geo.route_nodes[route[0]] == node)[0])
             create_lots(world, rng, MARIJUANA, grams, route, np.ones(1), pos=pos)

@@ -33,7 +33,7 @@ def _split_at_hubs(world: World, moved: np.ndarray) -> None:
     lots, geo = world.lots, world.geo
     t = world.scenario.trafficking
     node = geo.route_nodes[lots.route, lots.pos]
-    big = np.flatnonzero(geo.is_hub[node] & (lots.bulk_g > t.split_min_kg * 1000.0) & moved)
+    big = np.flatnonzero(geo.is_hub[node] & (lots.bulk_g > t.split_min_kg * 1000.0 * world.lot_scale) & moved)
     k = t.split_parts
     if big.size == 0 or k < 2:
         return
@@ -66,11 +66,15 @@ def step(world: World, rng: np.random.Generator) -> None:
         scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
         scatter_add(wk.cover_seized_g, (lots.cover[seized], s), g)
         justice.seize_lots(world, seized, recorded=True)
-        wk.count("arrests", "trafficking", s, 1.0, "recorded")  # the courier or driver, charged with smuggling
+        caught = seized  # the courier or driver, charged with smuggling; a lot scaled down is that share of one
+        if world.lot_scale < 1.0:
+            caught = seized & (rng.random(len(lots)) < world.lot_scale)
+        s, n = lots.substance[caught], node[caught]
+        wk.count("arrests", "trafficking", s, 1.0, "recorded")
         wk.count("courier_arrests", "trafficking", s, 1.0)
         justice.register_cases(world, geo.region_of[n], s, np.ones(s.size), np.ones(s.size, bool))
         # a lot seized as it enters from Kyrgyzstan or Uzbekistan is still in its foreign supplier's hands
-        wk.count("foreign_courier_arrests", "trafficking", lots.substance[seized & was_abroad], 1.0)
+        wk.count("foreign_courier_arrests", "trafficking", lots.substance[caught & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one
     scatter_add(wk.route_entered_g, (lots.route[entered], lots.substance[entered]), lots.bulk_g[entered])
     arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)

@@ -185,6 +185,12 @@ class World:
     def scale(self) -> float:
         return self.scenario.population.scale
 
+    @property
+    def lot_scale(self) -> float:
+        """What a lot's size is multiplied by: the population scale when lots follow it (supply.lots_follow_scale),
+        so a reduced-scale run moves as many lots as a national one."""
+        return self.scale if self.scenario.supply.lots_follow_scale else 1.0
+
     def new_week(self) -> None:
         p, r = self.geo.n, len(self.geo.route_names)
         z = lambda *shape: np.zeros(shape)  # noqa: E731
