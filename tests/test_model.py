@@ -446,7 +446,9 @@ def test_couriers_caught_entering_from_kyrgyzstan_or_uzbekistan_are_foreign():
     entry_posts = {str(geo.codes[n]) for n in geo.route_nodes[:, 1:][entering]}
     assert entry_posts == {"KORDAI", "SYPATAI_BATYR", "ZHIBEK_ZHOLY"}
     for seed in (1, 2):
-        res = nr.run(tiny("trafficking.inspection_multiplier=10"), seed=seed)
+        # lots of national size: every seized lot's courier is charged (with lots that follow the scale, a
+        # seized lot is that share of a courier: test_a_scaled_down_lot_is_a_share_of_a_courier)
+        res = nr.run(tiny("trafficking.inspection_multiplier=10", "supply.lots_follow_scale=false"), seed=seed)
         ts, ev = frame(res.timeseries), res.events
         seized_at = ev[ev.kind == "seizure"].place.astype(str)
         foreign = ts[ts.metric == "foreign_courier_arrests"].groupby("substance").value.sum()
@@ -454,6 +456,23 @@ def test_couriers_caught_entering_from_kyrgyzstan_or_uzbekistan_are_foreign():
         assert (~seized_at.isin(entry_posts)).any()
         charged = ts[(ts.metric == "arrests") & (ts.level == "trafficking") & (ts.world == "recorded")].value.sum()
         assert sf43(ts) == pytest.approx(foreign.sum() / charged) and sf43(ts) < 1.0
+
+
+def test_a_scaled_down_lot_is_a_share_of_a_courier():
+    """With lots that follow the scale (ODD 7.1 rule 4), as many lots move as nationally, each `scale` times
+    the national size, so a seized lot's courier is charged with chance `scale`: couriers charged per seized
+    gram stay about what lots of national size give, not 1/scale times it."""
+    def per_kg(follow: bool) -> tuple[float, float]:
+        counts, kg = 0.0, 0.0
+        for seed in (1, 2, 3):
+            ts = frame(nr.run(tiny("trafficking.inspection_multiplier=10",
+                                   f"supply.lots_follow_scale={str(follow).lower()}"), seed=seed).timeseries)
+            counts += ts[(ts.metric == "courier_arrests")].value.sum()
+            kg += ts[(ts.metric == "seizures_total_g") & (ts.world == "recorded")].value.sum() / 1000
+        return counts / kg, counts
+    national_size, _ = per_kg(False)
+    following, charged = per_kg(True)
+    assert charged > 20 and 0.5 * national_size < following < 2.0 * national_size
 
 
 def test_uzbek_interdiction_cuts_the_uzbek_heroin_routes_step_by_step() -> None:

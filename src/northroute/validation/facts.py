@@ -95,7 +95,7 @@ def _whole_years(weeks: pd.Series) -> set[int]:
 def _weekdays_in(year: int, weekday: int) -> int:
     """How many days of `year` fall on `weekday` (52, or 53 for the year's first one or two weekdays)."""
     days = pd.date_range(date(year, 1, 1), date(year, 12, 31))
-    return int(np.count_nonzero(days.weekday == weekday))
+    return int(np.count_nonzero(days.day_of_week == weekday))
 
 
 def missing_years(start: date, weeks: int) -> list[int]:
