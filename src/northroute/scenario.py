@@ -140,7 +140,8 @@ class SupplyParams(Section):
                                 "regional stocks swing and scarcity pricing inflates prices; measured with "
                                 "anticorruption-2015, 6 years, seeds 0-2: heroin retail price 2012-2017 at scale "
                                 "0.05 21,700 KZT/g with national-size lots, 11,000 with lots that follow the scale, "
-                                "8,400 at scale 1. No effect at scale 1",
+                                "8,400 at scale 1. No effect at scale 1; at reduced scales the few traffickers "
+                                "sell more lots each, so trade ties are reused more (ODD 2)",
                                 "Lot sizes and the hub split threshold are multiplied by population.scale, so as "
                                 "many lots move as at national scale; a seized lot's courier is then arrested with "
                                 "a chance equal to the scale, so courier arrests per person stay national.")
