@@ -121,8 +121,7 @@ def register(app: typer.Typer) -> None:
             d_mean, s_mean = held_out(mean, test)
             d_best, s_best = held_out(best, test)
             at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
-                f"defaults at scale {check_scale:g}": held_out({}, test, check_scale)[0],
-                f"calibrated at scale {check_scale:g}": held_out(estimate, test, check_scale)[0]}
+                "defaults": held_out({}, test, check_scale)[0], "calibrated": held_out(estimate, test, check_scale)[0]}
         table = fit_table(TARGETS[targets](), {"defaults": s_default, "posterior mean": s_mean,
                                                "best particle": s_best})
         how = (f"the {chosen} of the last generation (closer to the targets than the "
@@ -136,7 +135,8 @@ def register(app: typer.Typer) -> None:
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
         (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
-        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best, **at_check}
+        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best,
+                     **{f"{k} at scale {check_scale:g}": v for k, v in at_check.items()}}
         write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
         summary = {"targets": targets, "scenario": scenario, "chosen": chosen, "estimate": estimate,
                    "posterior_mean": mean, "best_particle": best,
@@ -145,7 +145,7 @@ def register(app: typer.Typer) -> None:
                    "distance_selection": d_select, "distance_defaults": d_default,
                    "distance_posterior_mean": d_mean, "distance_best_particle": d_best,
                    "distance_calibrated": d_mean if chosen == "posterior mean" else d_best, "check_scale": check_scale,
-                   "distance_check": {k.split(" at ")[0]: v for k, v in at_check.items()}, "folder": str(folder)}
+                   "distance_check": at_check, "folder": str(folder)}
         if as_json:
             print(json.dumps(summary))
             return

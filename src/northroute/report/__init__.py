@@ -12,7 +12,7 @@ on plain lon/lat axes (no tile or topojson download).
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import plotly.io as pio
 from northroute.record import METRICS
 from northroute.report import enforcement, evidence, figures, network
 from northroute.results import Results, run_warnings
-from northroute.scenario import step_text
+from northroute.scenario import last_monday, step_text
 from northroute.world.geography import load_geography
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -85,11 +85,11 @@ def _header(m: dict[str, Any], title: str) -> str:
     weeks = m.get("weeks_recorded", "n/a")
     burn = m.get("weeks_simulated")
     weeks_txt = f"{weeks} recorded" + (f" ({burn} simulated incl. burn-in)" if burn is not None else "")
-    end = None
-    if time_.get("start") and isinstance(weeks, int):  # the first day after the last recorded week
-        end = (date.fromisoformat(str(time_["start"])[:10]) + timedelta(weeks=weeks)).isoformat()
+    last = None  # a step dated after the last recorded week's first day never acts (scenario.last_monday)
+    if time_.get("start") and isinstance(weeks, int):
+        last = last_monday(date.fromisoformat(str(time_["start"])[:10]), weeks).isoformat()
     timeline = [step_text(ev.get("date"), ev.get("set") or {})
-                + (" (after the run's end: not applied)" if end and str(ev.get("date"))[:10] >= end else "")
+                + (" (after the run's end: not applied)" if last and str(ev.get("date"))[:10] > last else "")
                 for ev in sc.get("timeline") or []]
     rows = [
         ("scenario", sc.get("name", "n/a")),
