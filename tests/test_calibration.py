@@ -59,6 +59,7 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2
+    assert summary["prior"] == "log-uniform"
     assert summary["epsilons"][1] <= summary["epsilons"][0]
     for name in ("posterior.csv", "fit.csv", "calibration.html", "calibrated.toml"):
         assert (folder / name).exists(), name
@@ -85,6 +86,7 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     assert check["defaults"] == fit("anticorruption-2015", "thesis-2012-2017", {}, 0.02, 6.0, [2])[0]
     assert check["defaults"] != summary["distance_defaults"]
     assert any(x.startswith("# Fitted at scale 0.01: prices and seizures depend on the scale") for x in lines)
+    assert any(x.endswith("the range of the log-uniform prior.") for x in lines)
     assert "calibrated at scale 0.02" in (folder / "calibration.html").read_text()
 
 
@@ -98,6 +100,23 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     res = cli("calibrate", "--check-scale", "5", "--out", str(tmp_path / "x"))
     one_line_error(res, "population.scale")
     assert not (tmp_path / "x").exists()
+    res = cli("calibrate", "--prior", "normal", "--out", str(tmp_path / "x"))
+    one_line_error(res, "--prior must be one of log-uniform, uniform, got 'normal'")
+    assert not (tmp_path / "x").exists()
+
+
+def test_log_uniform_prior_centres_a_range_of_factors_and_keeps_a_range_from_zero_uniform() -> None:
+    """Over the inspection multiplier's 0.03-0.5 the log-uniform median is the geometric mean (0.12, near the
+    default 0.1); the uniform one is the midpoint (0.27). A range from 0 cannot be log-uniform."""
+    from northroute.calibration.abc import prior_of
+
+    rng = np.random.default_rng(0)
+    log, flat = prior_of(0.03, 0.5), prior_of(0.03, 0.5, "uniform")
+    assert np.median(log.rvs(random_state=rng, size=20_000)) == pytest.approx(np.sqrt(0.03 * 0.5), rel=0.03)
+    assert np.median(flat.rvs(random_state=rng, size=20_000)) == pytest.approx(0.265, rel=0.03)
+    assert prior_of(0.0, 2.0).pdf(1.0) == pytest.approx(0.5) and prior_of(0.0, 2.0).pdf(0.01) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown prior"):
+        prior_of(1.0, 2.0, "normal")
 
 
 def test_calibration_is_the_same_with_one_or_two_workers() -> None:

@@ -375,27 +375,33 @@ def test_stopped_study_resumes_without_redoing_or_losing_runs(tmp_path, how):
 
 
 @pytest.mark.parametrize("method, n, points", [
-    ("morris", "3", 9),
-    pytest.param("sobol", "4", 16, marks=pytest.mark.slow),
+    ("morris", "3", 12),
+    pytest.param("sobol", "4", 20, marks=pytest.mark.slow),
 ])
 def test_sensitivity_study(tmp_path, method, n, points):
     params = tmp_path / "params.toml"
-    params.write_text('"market.adulteration" = [0.1, 0.4]\n"trafficking.inspection_multiplier" = [0.05, 1.0]\n')
+    params.write_text('"market.adulteration" = [0.1, 0.4]\n"trafficking.inspection_multiplier" = [0.05, 1.0]\n'
+                      '"policing.crackdown_chance" = [0.2, 0.8]\n')  # no violence, so no crackdown: no effect
     study = tmp_path / method
     res = cli("sensitivity", "baseline-2012", "--method", method, "--params", str(params), "--n", n, "--study",
               str(study), "--workers", "2", *TINY)
     assert res.returncode == 0, res.stderr
     assert f"{points} of {points} runs done" in res.stdout
-    assert pd.read_parquet(study / "sample.parquet").shape == (points, 2)
+    assert pd.read_parquet(study / "sample.parquet").shape == (points, 3)
     res = cli("query", str(study), "SELECT * FROM sensitivity WHERE output = 'heroin_retail_price' "
                                    "ORDER BY parameter", "--format", "json")
     rows = [json.loads(line) for line in res.stdout.splitlines()]
-    assert [r["parameter"] for r in rows] == ["market.adulteration", "trafficking.inspection_multiplier"]
+    assert [r["parameter"] for r in rows] == ["market.adulteration", "policing.crackdown_chance",
+                                              "trafficking.inspection_multiplier"]
     key = "mu_star" if method == "morris" else "ST"
     adulteration = rows[0]
     assert adulteration[key] > 0 and adulteration[f"{key}_conf"] >= 0 and adulteration["note"] == ""
     report = (study / "report.html").read_text()
     assert f"Sensitivity ({method})" in report and "indices-heroin_retail_price" in report
+    idle = [r["parameter"] for r in rows if r[key] == 0]
+    assert idle, "expected policing.crackdown_chance to have no effect in these runs (no violent dispute)"
+    section = report[report.index("indices-heroin_retail_price"):]
+    assert f"every step left this output as it was): {', '.join(idle)}." in section.split("<h3>")[0]
 
 
 # ------------------------------------------------------------------------------------------- bad input

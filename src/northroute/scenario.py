@@ -507,6 +507,14 @@ class CorruptionParams(Section):
     bribe_at_arrest: float = P(0.3, 0.0, 1.0, "probability", "thesis L1648 [P5]: dealers offered cars, money, "
                                "flats at arrest; value assumption", "Chance a corrupt arresting officer takes "
                                "a bribe and drops the case.")
+    arrest_bribe_share: float = P(0.5, 0.0, 1.0, "fraction", "assumption (the thesis gives no amount)",
+                                  "Share of his cash a person pays to buy his case away (at most "
+                                  "`arrest_bribe_max_kzt`).")
+    arrest_bribe_max_kzt: float = P(1e7, 0.0, 1e9, "KZT", "thesis L1648 [P5]: dealers offered their car, money; "
+                                    "police 'could extort even flats'. Value assumption: about a flat in a regional "
+                                    "city in 2012. Nothing spends traffickers' profits, so their cash is unbounded "
+                                    "(ODD 7.10 rule 2); without a ceiling half of it reached 393 M KZT",
+                                    "Most a person pays to buy his case away.")
     extortions_per_week: float = P(3.0, 0.0, 100.0, "users/officer/week", "thesis L1590 [O3], L1634-1638 "
                                    "[DE3] (M51); value assumption", "Users one extorting officer robs a week.")
     extortion_kzt: float = P(2_000.0, 0.0, 1e6, "KZT", "thesis L1634-1638 [DE3]: money 'for gasoline' or the "

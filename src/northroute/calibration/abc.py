@@ -35,25 +35,23 @@ from northroute.calibration.targets import TARGETS, distance, statistics
 from northroute.scenario import Scenario, apply_override, is_integer, load_scenario
 
 # The parameters calibrated by default: assumption-only parameters with the largest Morris effect (mu*) on
-# the distance to thesis-2012-2017 (output thesis_distance). First chosen from the screening of nine
-# parameters (60 runs, 2026-11-28); kept after the broader screening of 21 (2026-12-03) shipped as
-# calibration/screening.csv (every study output; output_mean is the mean over its 528 runs), made with
+# the distance to thesis-2012-2017 (output thesis_distance), in the screening of 21 shipped as
+# calibration/screening.csv (every study output; output_mean is the mean over its 528 runs), made on 2026-12-04,
+# after lots came to follow the scale (the screening of 2026-12-03 at scale 0.03 was made with lots of national
+# size, whose inflated prices drove the fit: docs/studies.md), at the calibration's scale with
 #   northroute sensitivity anticorruption-2015 --params calibration/screening_ranges.toml --n 24 --sample-seed 1
-#       --scale 0.03 --years 6
-# Its 24 trajectories rank inspection_multiplier, heroin_kg_per_year and detect_if_searched first, then
-# koknar_share 0.76, hashish 0.67 and trafficker_markup 0.65: this set, once detect_if_searched is left out. A
-# first pass with six trajectories (--n 6, sample seed 0, 132 runs) put corruption.norm_cost and
-# supply.marijuana_kg_per_year 4th and 5th (11th and 14th with 24), and the quick calibration (scale 0.01, 4
-# particles x 2 generations, seeds 0-2) beat the defaults on all three test seeds with these five but on one of
-# three with that top five (docs/studies.md).
+#       --scale 0.05 --years 6
+# Its 24 trajectories rank inspection_multiplier 1.24, detect_if_searched 0.96, heroin_kg_per_year 0.73,
+# koknar_share 0.64, trafficker_markup 0.63 and prison_time_weight 0.54 first (then marijuana 0.52; hashish,
+# calibrated until then, fell from 5th to 14th): this set, once detect_if_searched is left out.
 # trafficking.detect_if_searched is left out: it multiplies the same search probability as
-# inspection_multiplier, so the two cannot be told apart.
+# inspection_multiplier, so the two cannot be told apart. The ranges are the screening's.
 DEFAULT_PARAMS: dict[str, tuple[float, float]] = {
     "trafficking.inspection_multiplier": (0.03, 0.5),
-    "supply.hashish_kg_per_year": (2_000.0, 20_000.0),
-    "market.trafficker_markup": (1.2, 4.0),
-    "policing.koknar_share": (0.02, 0.5),
     "supply.heroin_kg_per_year": (15_000.0, 70_000.0),
+    "policing.koknar_share": (0.02, 0.5),
+    "market.trafficker_markup": (1.2, 4.0),
+    "market.prison_time_weight": (0.25, 3.0),
 }
 
 
@@ -68,6 +66,7 @@ class Calibration:
     generations: int
     particle_seeds: int
     fresh: bool
+    prior: str = "log-uniform"
     posterior: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per particle: "weight", "distance"
     epsilons: list[float] = field(default_factory=list)
     evaluations: int = 0
@@ -130,13 +129,29 @@ class _Model:
         return {"distance": float(np.mean([evaluate(self.base, dict(pars), s, self.target)[0] for s in seeds]))}
 
 
+PRIORS = ("log-uniform", "uniform")
+
+
+def prior_of(lo: float, hi: float, kind: str = "log-uniform"):
+    """Log-uniform over a positive range (uniform over one that starts at 0), or uniform. The ranges span
+    factors (a third to five times the default), and a uniform prior over such a range puts most of its mass
+    at the top: over the inspection multiplier's 0.03-0.5 its median is 0.27, against the default 0.1
+    (log-uniform: 0.12)."""
+    import pyabc
+
+    if kind not in PRIORS:
+        raise ValueError(f"unknown prior '{kind}' (known: {', '.join(PRIORS)})")
+    return pyabc.RV("loguniform", lo, hi) if kind == "log-uniform" and lo > 0 else pyabc.RV("uniform", lo, hi - lo)
+
+
 def _distance(x: dict, x0: dict) -> float:
     return float(x["distance"])
 
 
 def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], scale: float, years: float,
               population: int, generations: int, workers: int, seed: int = 0, particle_seeds: int = 1,
-              on_generation: Callable[[int, float, int], None] | None = None, fresh: bool = True) -> Calibration:
+              on_generation: Callable[[int, float, int], None] | None = None, fresh: bool = True,
+              prior: str = "log-uniform") -> Calibration:
     """Run ABC-SMC; each particle's distance is the mean over `particle_seeds` runs, with seeds drawn afresh
     for each particle from the seeded sampler (`fresh`) or seeds seed..seed+particle_seeds-1 for all;
     `on_generation(t, epsilon, evaluations)` is called after each generation.
@@ -151,13 +166,13 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("pyabc").setLevel(logging.WARNING)
     scen = load_scenario(base, [f"population.scale={scale}", f"time.years={years}"])
-    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in params.items()})
+    dist = pyabc.Distribution(**{k: prior_of(lo, hi, prior) for k, (lo, hi) in params.items()})
     np.random.seed(seed)  # noqa: NPY002  pyabc draws its proposals from numpy's global generator
     model = _Model(scen, list(range(seed, seed + particle_seeds)), target, fresh)
-    out = Calibration(base, target, params, scale, seed, population, generations, particle_seeds, fresh)
+    out = Calibration(base, target, params, scale, seed, population, generations, particle_seeds, fresh, prior)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
         sampler = SeededMappingSampler(map_=pool.map if pool is not None else map)
-        abc = pyabc.ABCSMC(model, prior, _distance, population_size=population, sampler=sampler)
+        abc = pyabc.ABCSMC(model, dist, _distance, population_size=population, sampler=sampler)
         db = f"sqlite:///{Path(tmp) / 'abc.db'}"
         abc.new(db, {"distance": 0.0})
         done = threading.Event()
@@ -215,7 +230,7 @@ def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: st
     lines = [f"# Calibrated to {cal.targets} with ABC-SMC (pyabc): {cal.population} particles x "
              f"{len(cal.epsilons)} generations, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} particles tried "
              f"x {seeds}, {today}.",
-             f"# Values: {how}; each line gives the 90% posterior interval and the prior range.",
+             f"# Values: {how}; each line gives the 90% posterior interval and the range of the {cal.prior} prior.",
              *([f"# Fitted at scale {cal.scale}: prices and seizures depend on the scale, so these values fit runs at "
                 "that scale; check them at the scale you run (calibrate --check-scale, docs/studies.md)."]
                if cal.scale < 1 else []),

@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         fresh_seeds: Annotated[bool, typer.Option("--fresh-seeds/--same-seeds",
                                                   help="Draw each particle's seeds afresh (from --seed), or run "
                                                        "every particle with seeds --seed onwards.")] = True,
+        prior: Annotated[str, typer.Option(help="Prior over each range: log-uniform (uniform over a range that starts "
+                                                "at 0) or uniform.")] = "log-uniform",
         check_scale: Annotated[float | None, typer.Option(
             help="Also fit the defaults and the calibrated values over the test seeds at this scale (e.g. 1): prices "
                  "and seizures depend on the scale, so values fitted at a reduced scale may not fit there "
@@ -57,6 +59,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import MofNCompleteColumn, TextColumn
 
         from northroute.calibration import DEFAULT_PARAMS, TARGETS, calibrate, fit, scenario_toml
+        from northroute.calibration.abc import PRIORS
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import YEARS, fit_table
         from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, out, unique_name
@@ -69,6 +72,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
             if min(population, generations, fit_seeds, particle_seeds) < 1:
                 raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
+            if prior not in PRIORS:
+                raise UsageError(f"--prior must be one of {', '.join(PRIORS)}, got '{prior}'")
             if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
                 raise UsageError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
             base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
@@ -99,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {runs} runs")
 
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
-                            particle_seeds, step, fresh_seeds)
+                            particle_seeds, step, fresh_seeds, prior)
         mean, best = cal.estimate(), cal.best()
         select, test = cal.held_out_seeds(fit_seeds)
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
@@ -127,8 +132,8 @@ def register(app: typer.Typer) -> None:
         how = (f"the {chosen} of the last generation (closer to the targets than the "
                f"{'best particle' if chosen == 'posterior mean' else 'posterior mean'} over selection seeds "
                f"{select[0]}-{select[-1]})")
-        meta = (f"{scenario} at scale {scale}, {years:g} years; {population} particles x {len(cal.epsilons)} "
-                f"generations ({cal.evaluations} particles x {particle_seeds} "
+        meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
+                f"{len(cal.epsilons)} generations ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
         folder.mkdir(parents=True, exist_ok=True)
@@ -138,7 +143,7 @@ def register(app: typer.Typer) -> None:
         distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best,
                      **{f"{k} at scale {check_scale:g}": v for k, v in at_check.items()}}
         write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
-        summary = {"targets": targets, "scenario": scenario, "chosen": chosen, "estimate": estimate,
+        summary = {"targets": targets, "scenario": scenario, "prior": prior, "chosen": chosen, "estimate": estimate,
                    "posterior_mean": mean, "best_particle": best,
                    "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
                    "runs": cal.evaluations, "selection_seeds": select, "test_seeds": test,

@@ -166,6 +166,9 @@ def _indices(study: Study, table: pd.DataFrame, fig_html) -> str:
             key = "mu_star" if method == "morris" else "ST"
             parts.append(_table(t.sort_values(key, ascending=False)[["parameter", *cols]], left=("parameter",),
                                 table_id=f"indices-{name}"))
+            if len(idle := t.loc[t[key] == 0, "parameter"]):  # e.g. a rule that never fires in the range
+                parts.append("<p class='note'>No effect anywhere in its range (every step left this output as it "
+                             f"was): {', '.join(html.escape(str(x)) for x in idle)}.</p>")
         if method == "morris":
             traces = [go.Scatter(x=t["mu_star"], y=t["sigma"], mode="markers+text", text=t["parameter"],
                                  textposition="top center", error_x={"type": "data", "array": t["mu_star_conf"]},

@@ -143,7 +143,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     corrupt = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] != HONEST)
     bribed = corrupt & (p.cash[rows] > 0) & (rng.random(rows.size) < cor.bribe_at_arrest) & (not bribery)
     if bribed.any():
-        paid = p.cash[rows[bribed]] * 0.5  # assumption: half his cash buys the case away
+        paid = np.minimum(p.cash[rows[bribed]] * cor.arrest_bribe_share, cor.arrest_bribe_max_kzt)
         p.cash[rows[bribed]] -= paid
         scatter_add(world.officers.illicit, officer[bribed], paid)
         wk.count("bribes_kzt", "police", None, paid.sum())

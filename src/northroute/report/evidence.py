@@ -65,7 +65,7 @@ def parts() -> list[str]:
         "or for a sourced rule): the Morris effect mu* (mean absolute "
         "change of the output over one step across a parameter's screened range) divided by the output's mean, "
         f"summed over the {n_params} parameters screened and for the three largest. From the screening shipped "
-        f"with the package (anticorruption-2015, scale 0.03, 2012-2017, {SCREENING_TRAJECTORIES} Morris "
+        f"with the package (anticorruption-2015, scale 0.05, 2012-2017, {SCREENING_TRAJECTORIES} Morris "
         f"trajectories, {SCREENING_TRAJECTORIES * (n_params + 1)} runs; ranges and their reasons in "
         "<code>calibration/screening_ranges.toml</code>), not from this run; outputs and parameters not screened "
         "are not covered, and with so few trajectories the order of effects of similar size is rough.</p>",
