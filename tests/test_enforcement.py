@@ -83,6 +83,24 @@ def test_arrest_sends_people_to_prison_and_prison_makes_ties() -> None:
 
 
 
+def test_an_arrest_bribe_is_a_share_of_cash_up_to_a_ceiling() -> None:
+    """7.10 rule 2: a corrupt arresting officer drops the case for `arrest_bribe_share` of the person's cash, at
+    most `arrest_bribe_max_kzt` (a trafficker's cash is unbounded; without the ceiling one bribe reached 393 M KZT)."""
+    world = build_world(tiny("population.scale=0.05", "corruption.bribe_at_arrest=1", "relations.kin_substitution=0",
+                             "corruption.arrest_bribe_max_kzt=1000000"), 5)
+    p, rng = world.people, world.rngs["policing"]
+    world.officers.mode[:] = PROTECTOR
+    rd = p.rows(RETAIL)[:40]
+    p.cash[rd] = np.where(np.arange(rd.size) % 2 == 0, 1e8, 1e5)
+    before = p.cash[rd].copy()
+    justice.arrest(world, rng, rd)
+    free = p.status[rd] == ACTIVE  # bought off; those with no officer in their region were arrested
+    assert free.sum() >= 30
+    paid = before[free] - p.cash[rd][free]
+    np.testing.assert_allclose(paid, np.minimum(0.5 * before[free], 1e6))
+    assert (paid == 1e6).any() and (paid == 5e4).any()
+
+
 def test_a_first_prison_term_costs_most_legal_income() -> None:
     """L980 [DE1]: released prisoners have "almost no legal opportunity to provide for themselves": after a
     first term a person keeps `prison.release_income_share` of his legal income; a second term cuts no more.
