@@ -74,12 +74,22 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     posterior = pd.read_csv(folder / "posterior.csv")
     best = posterior.loc[posterior["distance"].idxmin()]
     assert all(abs(best[k] - v) <= 1e-9 * abs(v) for k, v in summary["best_particle"].items())
-    chosen = summary["posterior_mean" if summary["chosen"] == "posterior mean" else "best_particle"]
-    assert summary["estimate"] == chosen
+    # the elite mean: geometric mean (log-uniform prior) of the 4 (--population) closest of all particles tried
+    tried = pd.read_csv(folder / "particles.csv")
+    assert tried["accepted"].sum() >= 4 * 2 and len(tried) >= summary["runs"] - 4
+    elite = tried[np.isfinite(tried["distance"])].nsmallest(4, "distance")
+    for key, value in summary["elite_mean"].items():
+        assert value == pytest.approx(as_run({key: float(np.exp(np.log(elite[key]).mean()))})[key], rel=1e-9), key
+    assert summary["estimate"] == summary[summary["chosen"].replace(" ", "_")]
     sel = summary["distance_selection"]
+    assert set(sel) == {"posterior mean", "best particle", "elite mean"}
     assert sum(sel[summary["chosen"]]) == min(sum(v) for v in sel.values())
+    assert summary["beat_defaults_on_selection"] == (sum(sel[summary["chosen"]])
+                                                     < sum(summary["distance_selection_defaults"]))
+    assert summary["distance_calibrated"] == summary["distance_" + summary["chosen"].replace(" ", "_")]
     assert (summary["selection_seeds"], summary["test_seeds"]) == ([1], [2])  # the particles ran with seed 0 only
-    assert {"defaults", "posterior mean", "best particle"} <= set(pd.read_csv(folder / "fit.csv").columns)
+    assert {"defaults", "posterior mean", "best particle", "elite mean"} <= set(pd.read_csv(folder / "fit.csv").columns)
+    assert "<th>elite mean</th>" in (folder / "calibration.html").read_text()
     # --check-scale fits both sets again over the test seeds at that scale, and the scenario file warns of the scale
     check = summary["distance_check"]
     assert summary["check_scale"] == 0.02 and set(check) == {"defaults", "calibrated"}
@@ -139,8 +149,8 @@ def test_sampler_silences_only_numpys_covariance_warning() -> None:
     sampler = SeededMappingSampler()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        sample, tries = sampler.map_function(sampler.pickle(_propose_from_a_rounded_covariance), 1)
-    assert tries == 1 and [str(w.message) for w in seen] == ["another warning"]
+        sample, tried = sampler.map_function(sampler.pickle(_propose_from_a_rounded_covariance), 1)
+    assert len(tried) == 1 and [str(w.message) for w in seen] == ["another warning"]
 
 
 def test_held_out_fits_are_the_same_in_a_process_pool() -> None:
@@ -161,3 +171,17 @@ def test_fresh_seeds_differ_between_particles_and_same_seeds_do_not() -> None:
             np.random.seed(particle_seed)  # noqa: NPY002  as the sampler does for each particle
             runs.append(model(pars)["distance"])
         assert (runs[0] != runs[1]) == fresh
+
+
+def test_elite_mean_is_geometric_over_a_log_uniform_range_and_arithmetic_over_a_uniform_one() -> None:
+    from northroute.calibration.abc import Calibration
+
+    params = {"market.trafficker_markup": (1.0, 4.0), "policing.koknar_share": (0.0, 0.5)}
+    tried = pd.DataFrame({"market.trafficker_markup": [1.0, 4.0, 3.9, 2.0],
+                          "policing.koknar_share": [0.1, 0.3, 0.5, 0.2],
+                          "distance": [0.2, 0.1, 0.9, np.inf], "generation": [0, 1, 1, -1]})
+    for prior, markup in (("log-uniform", 2.0), ("uniform", 2.5)):
+        cal = Calibration("anticorruption-2015", "thesis-2012-2017", params, 0.05, 0, 2, 2, 1, True, prior, tried=tried)
+        elite = cal.elite()  # the two closest of the finite distances: rows 0 and 1
+        assert elite["market.trafficker_markup"] == pytest.approx(markup)
+        assert elite["policing.koknar_share"] == pytest.approx(0.2)  # a range from 0 is uniform: arithmetic

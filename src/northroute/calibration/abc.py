@@ -6,12 +6,15 @@ the mean over them. Fixed seeds for every particle (common random numbers, `fres
 between particles come from the parameters only, but ABC then keeps the parameters that fit those seeds'
 noise, which need not carry over to other seeds (docs/studies.md).
 The distance is `targets.distance`. The result is the last generation's weighted particles with their
-distances. Two point estimates compete for the calibrated scenario: the weighted posterior mean (which
+distances. Three point estimates compete for the calibrated scenario: the weighted posterior mean (which
 averages out the seed noise each particle's distance carries, but can lie off the ridge of good fits when
-parameters trade off, e.g. more heroin supply with more border searches) and the best particle (on the
-ridge, but chosen partly for lucky seeds). The one closer to the targets over *selection* seeds wins, and
-the defaults and both estimates are then compared over *test* seeds: neither set was used by any particle
-(fresh seeds are drawn from `FRESH_SEEDS` up), and the test seeds were not used to choose.
+parameters trade off, e.g. more heroin supply with more border searches, and after a few generations of a
+small population still carries much of the prior's spread), the best particle (on the ridge, but chosen
+partly for lucky seeds) and the elite mean: the centre of the particles closest to the targets among all
+those tried in every generation (each of them partly lucky, but in different directions, so their centre
+keeps what they share). The one closest to the targets over *selection* seeds wins, and the defaults and
+the estimates are then compared over *test* seeds: neither set was used by any particle (fresh seeds are
+drawn from `FRESH_SEEDS` up), and the test seeds were not used to choose.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Calibration:
     fresh: bool
     prior: str = "log-uniform"
     posterior: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per particle: "weight", "distance"
+    tried: pd.DataFrame = field(default_factory=pd.DataFrame)  # every particle run: "generation", "accepted"
     epsilons: list[float] = field(default_factory=list)
     evaluations: int = 0
 
@@ -80,6 +84,21 @@ class Calibration:
         """The particle of the last generation closest to the targets (on the particle seeds)."""
         row = self.posterior.loc[self.posterior["distance"].idxmin()]
         return as_run({k: float(row[k]) for k in self.params})
+
+    def elite(self) -> dict[str, float]:
+        """Centre of the `population` particles closest to the targets among all tried: the geometric mean of
+        each parameter whose prior is log-uniform, the arithmetic mean of the others. The number of particles
+        (one generation's worth) is an assumption."""
+        runs = self.tried[np.isfinite(self.tried["distance"])].nsmallest(self.population, "distance")
+        return as_run({k: float(np.exp(np.log(runs[k]).mean()) if self.log_scale(k) else runs[k].mean())
+                       for k in self.params})
+
+    def log_scale(self, name: str) -> bool:
+        """Whether the prior over `name` is log-uniform (see prior_of)."""
+        return self.prior == "log-uniform" and self.params[name][0] > 0
+
+    def estimates(self) -> dict[str, dict[str, float]]:
+        return {"posterior mean": self.estimate(), "best particle": self.best(), "elite mean": self.elite()}
 
     def held_out_seeds(self, n: int) -> tuple[list[int], list[int]]:
         """n selection seeds and n test seeds, after seed..seed+particle_seeds-1 (the particles' seeds unless
@@ -189,6 +208,7 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
         particles = history.get_population().particles
     out.posterior = pd.DataFrame([{**{k: float(pt.parameter[k]) for k in params}, "weight": float(pt.weight),
                                    "distance": float(pt.distance)} for pt in particles])
+    out.tried = pd.DataFrame(sampler.tried)
     return out
 
 

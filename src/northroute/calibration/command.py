@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
+from statistics import fmean
 from typing import Annotated
 
 import typer
@@ -41,12 +42,12 @@ def register(app: typer.Typer) -> None:
             help="Also fit the defaults and the calibrated values over the test seeds at this scale (e.g. 1): prices "
                  "and seizures depend on the scale, so values fitted at a reduced scale may not fit there "
                  "(docs/studies.md).")] = None,
-        fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose between the posterior mean and the "
-                                                    "best particle) and as many test seeds (to compare them with the "
-                                                    "defaults), after the particle seeds.")]
+        fit_seeds: Annotated[int, typer.Option(help="Selection seeds (to choose among the posterior mean, the best "
+                                                    "particle and the elite mean) and as many test seeds (to compare "
+                                                    "them with the defaults), after the particle seeds.")]
         = 8,
         out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for posterior.csv, fit.csv, "
-                                                     "calibration.html and calibrated.toml (default "
+                                                     "particles.csv, calibration.html and calibrated.toml (default "
                                                      "runs/calibrate-HASH).")] = None,
         workers: Workers = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
@@ -105,12 +106,13 @@ def register(app: typer.Typer) -> None:
 
             cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
                             particle_seeds, step, fresh_seeds, prior)
-        mean, best = cal.estimate(), cal.best()
+        estimates = cal.estimates()
         select, test = cal.held_out_seeds(fit_seeds)
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
         with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
             map_ = pool.map if pool is not None else map
-            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}", total=5 + 2 * (check_scale is not None))
+            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}",
+                                 total=2 * len(estimates) + 2 + 2 * (check_scale is not None))
 
             def held_out(values: dict[str, float], seeds: list[int], at: float = scale) -> tuple[list[float],
                                                                                                  dict[str, float]]:
@@ -118,38 +120,39 @@ def register(app: typer.Typer) -> None:
                 fits.advance(task)
                 return result
 
-            d_select = {name: held_out(values, select)[0] for name, values in (("posterior mean", mean),
-                                                                                ("best particle", best))}
+            d_select = {name: held_out(values, select)[0] for name, values in estimates.items()}
             chosen = min(d_select, key=lambda name: sum(d_select[name]))
-            estimate = mean if chosen == "posterior mean" else best
+            estimate = estimates[chosen]
+            d_select_default = held_out({}, select)[0]  # not a candidate: says whether the choice beat the defaults
             d_default, s_default = held_out({}, test)
-            d_mean, s_mean = held_out(mean, test)
-            d_best, s_best = held_out(best, test)
+            on_test = {name: held_out(values, test) for name, values in estimates.items()}
             at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
                 "defaults": held_out({}, test, check_scale)[0], "calibrated": held_out(estimate, test, check_scale)[0]}
-        table = fit_table(TARGETS[targets](), {"defaults": s_default, "posterior mean": s_mean,
-                                               "best particle": s_best})
-        how = (f"the {chosen} of the last generation (closer to the targets than the "
-               f"{'best particle' if chosen == 'posterior mean' else 'posterior mean'} over selection seeds "
+        table = fit_table(TARGETS[targets](), {"defaults": s_default, **{k: v[1] for k, v in on_test.items()}})
+        how = (f"the {chosen} (closest to the targets of the {', '.join(estimates)} over selection seeds "
                f"{select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
                 f"{len(cal.epsilons)} generations ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
+        beat = sum(d_select[chosen]) < sum(d_select_default)
         folder.mkdir(parents=True, exist_ok=True)
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
+        cal.tried.to_csv(folder / "particles.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
         (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
-        distances = {"defaults": d_default, "posterior mean": d_mean, "best particle": d_best,
+        distances = {"defaults": d_default, **{k: v[0] for k, v in on_test.items()},
                      **{f"{k} at scale {check_scale:g}": v for k, v in at_check.items()}}
         write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
+        key = {name: name.replace(" ", "_") for name in estimates}
         summary = {"targets": targets, "scenario": scenario, "prior": prior, "chosen": chosen, "estimate": estimate,
-                   "posterior_mean": mean, "best_particle": best,
+                   **{key[k]: v for k, v in estimates.items()},
                    "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
                    "runs": cal.evaluations, "selection_seeds": select, "test_seeds": test,
-                   "distance_selection": d_select, "distance_defaults": d_default,
-                   "distance_posterior_mean": d_mean, "distance_best_particle": d_best,
-                   "distance_calibrated": d_mean if chosen == "posterior mean" else d_best, "check_scale": check_scale,
+                   "distance_selection": d_select, "distance_selection_defaults": d_select_default,
+                   "beat_defaults_on_selection": beat, "distance_defaults": d_default,
+                   **{f"distance_{key[k]}": v[0] for k, v in on_test.items()},
+                   "distance_calibrated": on_test[chosen][0], "check_scale": check_scale,
                    "distance_check": at_check, "folder": str(folder)}
         if as_json:
             print(json.dumps(summary))
@@ -157,10 +160,15 @@ def register(app: typer.Typer) -> None:
         out.print(meta, highlight=False)
         for k, v in estimate.items():
             lo, hi = cal.interval(k)
-            out.print(f"  {k} = {v:.4g}  (posterior mean {mean[k]:.4g}, best particle {best[k]:.4g}, 90% interval "
-                      f"{lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to {ranges[k][1]:g})", highlight=False)
+            others = ", ".join(f"{name} {values[k]:.4g}" for name, values in estimates.items())
+            out.print(f"  {k} = {v:.4g}  ({others}; 90% interval {lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to "
+                      f"{ranges[k][1]:g})", highlight=False)
         avg = {k: sum(v) / len(v) for k, v in distances.items()}
         out.print(f"distance to {targets} (mean over the test seeds): " +
                   ", ".join(f"{k} {v:.3f}" for k, v in avg.items()) + f"; calibrated = {chosen}", highlight=False)
+        if not beat:
+            err.print(f"calibrate: the {chosen} was no closer to the targets than the defaults over the selection "
+                      f"seeds ({fmean(d_select[chosen]):.3f} against {fmean(d_select_default):.3f}): the "
+                      "calibration found nothing better than the defaults", highlight=False, soft_wrap=True)
         out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}",
                   highlight=False)

@@ -23,6 +23,13 @@ NOT_PSD = "covariance is not symmetric positive-semidefinite"
 
 
 class SeededMappingSampler(pyabc.sampler.MappingSampler):
+    """Also keeps every particle tried, accepted or not, in `tried` (generation, parameters, distance,
+    accepted): pyabc's history keeps the accepted ones only, and the rejected ones are runs too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tried: list[dict] = []
+
     def map_function(self, simulate_one, seed: int):
         """One particle: propose and simulate from its own seed until one is accepted. The global
         generators are restored afterwards, so a task run in the main process (one worker) leaves the
@@ -35,13 +42,14 @@ class SeededMappingSampler(pyabc.sampler.MappingSampler):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", NOT_PSD, RuntimeWarning)
                 sample = self._create_empty_sample()
-                tries = 0
+                tried = []
                 while True:
                     particle = simulate_one()
-                    tries += 1
+                    tried.append({**dict(particle.parameter), "distance": float(particle.distance),
+                                  "accepted": bool(particle.accepted)})
                     sample.append(particle)
                     if particle.accepted:
-                        return sample, tries
+                        return sample, tried
         finally:
             np.random.set_state(saved[0])  # noqa: NPY002
             random.setstate(saved[1])
@@ -49,8 +57,9 @@ class SeededMappingSampler(pyabc.sampler.MappingSampler):
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None):
         seeds = np.random.randint(0, 2**31 - 1, n).tolist()  # noqa: NPY002
         results = list(self.map_(functools.partial(self.map_function, self.pickle(simulate_one)), seeds))
-        self.nr_evaluations_ = sum(tries for _, tries in results)
+        self.nr_evaluations_ = sum(len(tried) for _, tried in results)
         sample = self._create_empty_sample()
-        for part, _ in results:
+        for part, tried in results:
             sample += part
+            self.tried += [{"generation": t, **row} for row in tried]
         return sample
