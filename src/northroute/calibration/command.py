@@ -154,6 +154,10 @@ def register(app: typer.Typer) -> None:
                    **{f"distance_{key[k]}": v[0] for k, v in on_test.items()},
                    "distance_calibrated": on_test[chosen][0], "check_scale": check_scale,
                    "distance_check": at_check, "folder": str(folder)}
+        if not beat:
+            err.print(f"calibrate: the {chosen} was no closer to the targets than the defaults over the selection "
+                      f"seeds ({fmean(d_select[chosen]):.3f} against {fmean(d_select_default):.3f}): the "
+                      "calibration found nothing better than the defaults", highlight=False, soft_wrap=True)
         if as_json:
             print(json.dumps(summary))
             return
@@ -166,9 +170,5 @@ def register(app: typer.Typer) -> None:
         avg = {k: sum(v) / len(v) for k, v in distances.items()}
         out.print(f"distance to {targets} (mean over the test seeds): " +
                   ", ".join(f"{k} {v:.3f}" for k, v in avg.items()) + f"; calibrated = {chosen}", highlight=False)
-        if not beat:
-            err.print(f"calibrate: the {chosen} was no closer to the targets than the defaults over the selection "
-                      f"seeds ({fmean(d_select[chosen]):.3f} against {fmean(d_select_default):.3f}): the "
-                      "calibration found nothing better than the defaults", highlight=False, soft_wrap=True)
         out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}",
                   highlight=False)
