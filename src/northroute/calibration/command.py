@@ -129,8 +129,9 @@ def register(app: typer.Typer) -> None:
             at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
                 "defaults": held_out({}, test, check_scale)[0], "calibrated": held_out(estimate, test, check_scale)[0]}
         table = fit_table(TARGETS[targets](), {"defaults": s_default, **{k: v[1] for k, v in on_test.items()}})
-        how = (f"the {chosen} (closest to the targets of the {', '.join(estimates)} over selection seeds "
-               f"{select[0]}-{select[-1]})")
+        names = [f"the {name}" for name in estimates]
+        how = (f"the {chosen} (of {', '.join(names[:-1])} and {names[-1]}, the closest to the targets over selection "
+               f"seeds {select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
                 f"{len(cal.epsilons)} generations ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
