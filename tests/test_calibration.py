@@ -77,6 +77,9 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     # the elite mean: geometric mean (log-uniform prior) of the 4 (--population) closest of all particles tried
     tried = pd.read_csv(folder / "particles.csv")
     assert tried["accepted"].sum() >= 4 * 2 and len(tried) >= summary["runs"] - 4
+    assert np.isfinite(tried["distance"]).all()  # the prior sample of generation -1 too (pyabc leaves it at inf)
+    last = tried[(tried["generation"] == tried["generation"].max()) & tried["accepted"]]
+    assert sorted(last["distance"]) == sorted(posterior["distance"])
     elite = tried[np.isfinite(tried["distance"])].nsmallest(4, "distance")
     for key, value in summary["elite_mean"].items():
         assert value == pytest.approx(as_run({key: float(np.exp(np.log(elite[key]).mean()))})[key], rel=1e-9), key

@@ -45,7 +45,10 @@ class SeededMappingSampler(pyabc.sampler.MappingSampler):
                 tried = []
                 while True:
                     particle = simulate_one()
-                    tried.append({**dict(particle.parameter), "distance": float(particle.distance),
+                    # the model's own distance: pyabc leaves the particle's at infinity in the sample from the
+                    # prior that sets the first epsilon (generation -1)
+                    distance = particle.sum_stat.get("distance", particle.distance)
+                    tried.append({**dict(particle.parameter), "distance": float(distance),
                                   "accepted": bool(particle.accepted)})
                     sample.append(particle)
                     if particle.accepted:
