@@ -185,6 +185,6 @@ def test_elite_mean_is_geometric_over_a_log_uniform_range_and_arithmetic_over_a_
                           "distance": [0.2, 0.1, 0.9, np.inf], "generation": [0, 1, 1, -1]})
     for prior, markup in (("log-uniform", 2.0), ("uniform", 2.5)):
         cal = Calibration("anticorruption-2015", "thesis-2012-2017", params, 0.05, 0, 2, 2, 1, True, prior, tried=tried)
-        elite = cal.elite()  # the two closest of the finite distances: rows 0 and 1
+        elite = cal.elite()  # the two closest: rows 0 and 1
         assert elite["market.trafficker_markup"] == pytest.approx(markup)
         assert elite["policing.koknar_share"] == pytest.approx(0.2)  # a range from 0 is uniform: arithmetic

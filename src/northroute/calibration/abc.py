@@ -89,13 +89,13 @@ class Calibration:
         """Centre of the `population` particles closest to the targets among all tried: the geometric mean of
         each parameter whose prior is log-uniform, the arithmetic mean of the others. The number of particles
         (one generation's worth) is an assumption."""
-        runs = self.tried[np.isfinite(self.tried["distance"])].nsmallest(self.population, "distance")
+        runs = self.tried.nsmallest(self.population, "distance")
         return as_run({k: float(np.exp(np.log(runs[k]).mean()) if self.log_scale(k) else runs[k].mean())
                        for k in self.params})
 
     def log_scale(self, name: str) -> bool:
         """Whether the prior over `name` is log-uniform (see prior_of)."""
-        return self.prior == "log-uniform" and self.params[name][0] > 0
+        return is_log_uniform(self.params[name][0], self.prior)
 
     def estimates(self) -> dict[str, dict[str, float]]:
         return {"posterior mean": self.estimate(), "best particle": self.best(), "elite mean": self.elite()}
@@ -160,7 +160,12 @@ def prior_of(lo: float, hi: float, kind: str = "log-uniform"):
 
     if kind not in PRIORS:
         raise ValueError(f"unknown prior '{kind}' (known: {', '.join(PRIORS)})")
-    return pyabc.RV("loguniform", lo, hi) if kind == "log-uniform" and lo > 0 else pyabc.RV("uniform", lo, hi - lo)
+    return pyabc.RV("loguniform", lo, hi) if is_log_uniform(lo, kind) else pyabc.RV("uniform", lo, hi - lo)
+
+
+def is_log_uniform(lo: float, kind: str) -> bool:
+    """A log-uniform prior needs a range above 0; over one that starts at 0 it falls back to uniform."""
+    return kind == "log-uniform" and lo > 0
 
 
 def _distance(x: dict, x0: dict) -> float:
