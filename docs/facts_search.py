@@ -86,6 +86,7 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     search = table[table.point >= 0]
     status = [c for c in table.columns if c.endswith(":status")]
@@ -99,6 +100,7 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27):
     a.set(xlabel="stylised facts passed (of 36)", ylabel="parameter sets",
           title=f"{len(search)} points of the assumption ranges")
     a.set_xlim(min(counts.index.min(), bar) - 1, 37)
+    a.xaxis.set_major_locator(MaxNLocator(integer=True))
     a.legend(loc="upper right")
     b.barh(share.index, share.values, color="#4c72b0")
     observed = [c for c in table.columns if c.endswith(":observed")]
