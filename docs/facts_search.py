@@ -12,6 +12,12 @@ the misses are structural (a mechanism or an input the parameters do not touch).
 Point -1 is the shipped defaults, the reference. Resumable: points already in the CSV are skipped (the
 sample is fixed by --sample-seed). Each point's runs go to a temporary folder that is deleted once its
 row is written. `--plot docs/facts_search.png` draws the figure from the CSV without running anything.
+
+    python docs/facts_search.py --distance --out docs/facts_search.csv
+
+adds each point's distance to the recorded series (`thesis-2012-2017`, as `northroute calibrate` measures
+it: `anticorruption-2015`, scale 0.05, 6 years), the mean over DISTANCE_SEEDS, for the rows that lack it:
+do the settings that pass the most facts also fit Table 5.5, Table 5.6 and the price trend?
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from northroute.scenario import ScenarioError, load_scenario
 from northroute.validation.scorecard import fact_of, tally
 
 RANGES = Path(__file__).resolve().parents[1] / "src/northroute/calibration/screening_ranges.toml"
+DISTANCE_SEEDS = (100, 101)  # clear of the seeds calibrate uses by default (0 up) and of validate's (0-5)
+DISTANCE_SCALE = 0.05  # the calibration's default scale
 
 
 def sample(ranges: dict[str, tuple[float, float]], points: int, seed: int) -> list[dict[str, float | int]]:
@@ -74,24 +82,59 @@ def default_point(names: list[str]) -> dict[str, float | int]:
     return {n: getattr(getattr(base, n.partition(".")[0]), n.partition(".")[2]) for n in names}
 
 
+def point_values(row: pd.Series, names: list[str]) -> dict[str, float | int]:
+    """A CSV row's parameter values, integer parameters as integers."""
+    base = load_scenario()
+    kinds = {n: param_type(base, n) for n in names}
+    return {n: int(row[n]) if kinds[n] is int else float(row[n]) for n in names}
+
+
+def _distance(values: dict[str, float | int]) -> float:
+    from northroute.calibration.abc import evaluate
+
+    base = load_scenario("anticorruption-2015", [f"population.scale={DISTANCE_SCALE}", "time.years=6.0"])
+    return sum(evaluate(base, values, s, target="thesis-2012-2017")[0] for s in DISTANCE_SEEDS) / len(DISTANCE_SEEDS)
+
+
+def add_distances(path: Path, names: list[str], workers: int | None) -> pd.DataFrame:
+    """Fill the `distance` column of the CSV at `path` where it is empty, one point per worker."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    table = pd.read_csv(path)
+    if "distance" not in table:
+        table["distance"] = float("nan")
+    todo = table.index[table["distance"].isna()]
+    with ProcessPoolExecutor(workers) as pool:
+        values = [point_values(table.loc[i], names) for i in todo]
+        for i, d in zip(todo, tqdm(pool.map(_distance, values), total=len(todo), desc="distances", unit="point"),
+                        strict=True):
+            table.loc[i, "distance"] = d
+    table.to_csv(path, index=False)
+    return table
+
+
 def _facts(columns: list[str]) -> list[str]:
     """The fact of each "TEST:field" column (SF3b's columns belong to SF3)."""
     return fact_of(pd.Series(columns).str.split(":").str[0]).tolist()
 
 
 def plot(table: pd.DataFrame, path: Path, bar: int = 27):
-    """Facts passed per point (the defaults marked) and each fact's share of points where it passes; returns
-    the figure."""
+    """Facts passed per point (the defaults marked), each fact's share of points where it passes and, when
+    the table has distances, each point's facts against its distance to the recorded series; returns the
+    figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
     search = table[table.point >= 0]
     status = [c for c in table.columns if c.endswith(":status")]
     share = (search[status] == "pass").T.groupby(_facts(status)).all().T.mean().sort_values()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 7), gridspec_kw={"width_ratios": [1, 1.2]})
+    fit = "distance" in table and table["distance"].notna().any()
+    widths = [1, 1.2, 1] if fit else [1, 1.2]
+    fig, axes = plt.subplots(1, len(widths), figsize=(6 * len(widths), 7), gridspec_kw={"width_ratios": widths})
+    a, b = axes[:2]
     counts = search.facts.value_counts().sort_index()
     a.bar(counts.index, counts.values, color="#4c72b0", label="search points")
     for _, r in table[table.point < 0].iterrows():
@@ -110,6 +153,20 @@ def plot(table: pd.DataFrame, path: Path, bar: int = 27):
                color="#c44e52", fontsize=8)
     b.set(xlabel="share of points where the fact passes", xlim=(0, 1), title="each fact")
     b.tick_params(axis="y", labelsize=8)
+    if fit:
+        c = axes[2]
+        c.scatter(search.facts, search.distance, s=14, color="#4c72b0", alpha=0.6, label="search points")
+        ref = table[table.point < 0]
+        c.scatter(ref.facts, ref.distance, s=60, color="#dd8452", marker="D", label="defaults")
+        c.axvline(bar, color="#c44e52", ls="--", lw=2)
+        c.set(xlabel="stylised facts passed (of 36)", ylabel="distance to the recorded series (log)", yscale="log",
+              title="facts against the fit to Tables 5.5-5.6")
+        c.xaxis.set_major_locator(MaxNLocator(integer=True))
+        c.set_yticks([0.1, 0.2, 0.3, 0.5, 1, 2, 3, 5])
+        c.set_ylim(table.distance.min() * 0.9, table.distance.max() * 1.1)
+        c.yaxis.set_major_formatter(ScalarFormatter())
+        c.yaxis.set_minor_formatter(NullFormatter())
+        c.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return fig
@@ -125,6 +182,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("docs/facts_search.csv"))
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure of --out into this PNG")
+    ap.add_argument("--distance", action="store_true", help="only add each point's distance to the recorded "
+                    "series to --out")
     args = ap.parse_args()
     if args.plot:
         if not args.out.is_file():
@@ -135,6 +194,11 @@ def main() -> None:
         ranges = read_params(args.params)
     except ScenarioError as exc:
         raise SystemExit(f"error: {exc}") from None
+    if args.distance:
+        if not args.out.is_file():
+            raise SystemExit(f"error: no search results at {args.out} (run the search first, or give --out)")
+        add_distances(args.out, list(ranges), args.workers)
+        return
     points = [default_point(list(ranges)), *sample(ranges, args.points, args.sample_seed)]
     done = set()
     if args.out.exists():
@@ -147,8 +211,9 @@ def main() -> None:
         row = {"point": i, **point, **score(facts)}
         row |= {f"{f['id']}:{key}": f[key] for f in facts for key in ("observed", "status")}
         new = not args.out.exists()
+        header = list(row) if new else next(csv.reader(args.out.open()))  # a distance column stays empty
         with args.out.open("a", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(row))
+            writer = csv.DictWriter(fh, fieldnames=header, restval="")
             if new:
                 writer.writeheader()
             writer.writerow(row)

@@ -63,6 +63,17 @@ def test_facts_search_plot_marks_the_defaults_and_the_bar(tmp_path) -> None:
     assert (tmp_path / "f.png").stat().st_size > 10_000
     lines = {line.get_label(): line.get_xdata()[0] for line in fig.axes[0].get_lines()}
     assert lines == {"defaults (19)": 19, "the issue's bar (27 of 36)": 27}
+    assert len(fig.axes) == 2  # no distances: no third panel
+
+
+def test_facts_search_plot_sets_facts_against_the_distance_when_it_has_one(tmp_path) -> None:
+    fs = _facts_search()
+    table = pd.DataFrame({"point": [-1, 0, 1], "facts": [19, 20, 18], "distance": [0.2, 0.9, float("nan")],
+                          "SF1:status": ["pass", "pass", "miss"]})
+    fig = fs.plot(table, tmp_path / "f.png")
+    search, defaults = (c.get_offsets() for c in fig.axes[2].collections)
+    assert defaults.tolist() == [[19, 0.2]]
+    assert search[~search.mask.any(axis=1)].tolist() == [[20, 0.9]]  # a point without a distance is not drawn
 
 
 def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts() -> None:
