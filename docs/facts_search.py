@@ -49,10 +49,13 @@ def sample(ranges: dict[str, tuple[float, float]], points: int, seed: int) -> li
     unit = qmc.LatinHypercube(d=len(names), seed=seed).random(points)
     lo = [ranges[n][0] for n in names]
     hi = [ranges[n][1] for n in names]
+    return [typed(dict(zip(names, row, strict=True))) for row in qmc.scale(unit, lo, hi)]
+
+
+def typed(values: dict[str, float]) -> dict[str, float | int]:
+    """Parameter values as the model takes them: integer parameters rounded, as the screening does."""
     base = load_scenario()
-    kinds = [param_type(base, n) for n in names]  # integer parameters are rounded, as the screening does
-    return [{n: kind(round(v)) if kind is int else float(v) for n, kind, v in zip(names, kinds, row, strict=True)}
-            for row in qmc.scale(unit, lo, hi)]
+    return {n: round(v) if param_type(base, n) is int else float(v) for n, v in values.items()}
 
 
 def score(facts: list[dict]) -> dict[str, int]:
@@ -82,18 +85,11 @@ def default_point(names: list[str]) -> dict[str, float | int]:
     return {n: getattr(getattr(base, n.partition(".")[0]), n.partition(".")[2]) for n in names}
 
 
-def point_values(row: pd.Series, names: list[str]) -> dict[str, float | int]:
-    """A CSV row's parameter values, integer parameters as integers."""
-    base = load_scenario()
-    kinds = {n: param_type(base, n) for n in names}
-    return {n: int(row[n]) if kinds[n] is int else float(row[n]) for n in names}
-
-
 def _distance(values: dict[str, float | int]) -> float:
-    from northroute.calibration.abc import evaluate
+    from northroute.calibration.abc import fit
 
-    base = load_scenario("anticorruption-2015", [f"population.scale={DISTANCE_SCALE}", "time.years=6.0"])
-    return sum(evaluate(base, values, s, target="thesis-2012-2017")[0] for s in DISTANCE_SEEDS) / len(DISTANCE_SEEDS)
+    distances, _ = fit("anticorruption-2015", "thesis-2012-2017", values, DISTANCE_SCALE, 6.0, list(DISTANCE_SEEDS))
+    return sum(distances) / len(distances)
 
 
 def add_distances(path: Path, names: list[str], workers: int | None) -> pd.DataFrame:
@@ -105,7 +101,7 @@ def add_distances(path: Path, names: list[str], workers: int | None) -> pd.DataF
         table["distance"] = float("nan")
     todo = table.index[table["distance"].isna()]
     with ProcessPoolExecutor(workers) as pool:
-        values = [point_values(table.loc[i], names) for i in todo]
+        values = [typed(table.loc[i, names].to_dict()) for i in todo]
         for i, d in zip(todo, tqdm(pool.map(_distance, values), total=len(todo), desc="distances", unit="point"),
                         strict=True):
             table.loc[i, "distance"] = d
@@ -211,8 +207,9 @@ def main() -> None:
         row = {"point": i, **point, **score(facts)}
         row |= {f"{f['id']}:{key}": f[key] for f in facts for key in ("observed", "status")}
         new = not args.out.exists()
-        header = list(row) if new else next(csv.reader(args.out.open()))  # a distance column stays empty
-        with args.out.open("a", newline="") as fh:
+        with args.out.open("a+", newline="") as fh:
+            fh.seek(0)
+            header = list(row) if new else next(csv.reader(fh))  # a distance column stays empty
             writer = csv.DictWriter(fh, fieldnames=header, restval="")
             if new:
                 writer.writeheader()
