@@ -60,6 +60,7 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2
     assert summary["prior"] == "log-uniform"
+    assert summary["max_particles"] == 220 and summary["out_of_budget"] is False
     assert summary["epsilons"][1] <= summary["epsilons"][0]
     for name in ("posterior.csv", "fit.csv", "calibration.html", "calibrated.toml"):
         assert (folder / name).exists(), name
@@ -113,6 +114,9 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     res = cli("calibrate", "--check-scale", "5", "--out", str(tmp_path / "x"))
     one_line_error(res, "population.scale")
     assert not (tmp_path / "x").exists()
+    res = cli("calibrate", "--population", "10", "--max-particles", "19", "--out", str(tmp_path / "x"))
+    one_line_error(res, "--max-particles must be at least twice --population (20), got 19")
+    assert not (tmp_path / "x").exists()
     res = cli("calibrate", "--prior", "normal", "--out", str(tmp_path / "x"))
     one_line_error(res, "--prior must be one of log-uniform, uniform, got 'normal'")
     assert not (tmp_path / "x").exists()
@@ -134,10 +138,30 @@ def test_log_uniform_prior_centres_a_range_of_factors_and_keeps_a_range_from_zer
 
 def test_calibration_is_the_same_with_one_or_two_workers() -> None:
     """pyabc's own parallel samplers keep whichever particles finish first; ours depends on the seed only."""
-    args = ("anticorruption-2015", "thesis-2012-2017", dict(DEFAULT_PARAMS), 0.005, 6, 3, 2)
-    one, two = calibrate(*args, 1, 0, 1), calibrate(*args, 2, 0, 1)
-    assert one.epsilons == two.epsilons and one.evaluations == two.evaluations
+    one, two = calibrate(*SMALL, 1, 0, 1), calibrate(*SMALL, 2, 0, 1)
+    assert one.epsilons == two.epsilons and one.evaluations == two.evaluations == len(one.tried)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
+    pd.testing.assert_frame_equal(one.tried, two.tried)
+
+
+SMALL = ("anticorruption-2015", "thesis-2012-2017", dict(DEFAULT_PARAMS), 0.005, 6, 3, 2)  # 3 particles x 2 gens
+
+
+@pytest.mark.slow
+def test_a_particle_budget_gives_up_the_generation_that_could_pass_it() -> None:
+    """The generations before it stay as they were; no more particles are tried than the budget allows."""
+    full = calibrate(*SMALL, 2, 0, 1)
+    assert not full.out_of_budget and len(full.epsilons) == 2
+    first = full.tried[full.tried["generation"] <= 0]
+    budget = len(first) + 2  # generation 1 needs 3 particles accepted, and a round of it takes 3 tries
+    cut = calibrate(*SMALL, 2, 0, 1, max_particles=budget)
+    assert cut.out_of_budget and cut.epsilons == full.epsilons[:1]
+    assert len(cut.tried) == cut.evaluations <= budget
+    pd.testing.assert_frame_equal(cut.tried, first)
+    last = first[(first["generation"] == 0) & first["accepted"]]
+    assert sorted(cut.posterior["distance"]) == sorted(last["distance"])
+    with pytest.raises(ValueError, match="ran out before the first generation was complete"):
+        calibrate(*SMALL, 2, 0, 1, max_particles=len(first) - 1)
 
 
 def _propose_from_a_rounded_covariance():
@@ -152,8 +176,8 @@ def test_sampler_silences_only_numpys_covariance_warning() -> None:
     sampler = SeededMappingSampler()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        sample, tried = sampler.map_function(sampler.pickle(_propose_from_a_rounded_covariance), 1)
-    assert len(tried) == 1 and [str(w.message) for w in seen] == ["another warning"]
+        _, row, _ = sampler.try_one(sampler.pickle(_propose_from_a_rounded_covariance), 1)
+    assert row["accepted"] and [str(w.message) for w in seen] == ["another warning"]
 
 
 def test_held_out_fits_are_the_same_in_a_process_pool() -> None:

@@ -74,6 +74,8 @@ class Calibration:
     tried: pd.DataFrame = field(default_factory=pd.DataFrame)  # every particle run: "generation", "accepted"
     epsilons: list[float] = field(default_factory=list)
     evaluations: int = 0
+    max_particles: int | None = None
+    out_of_budget: bool = False  # a generation was given up: it could have passed max_particles
 
     def estimate(self) -> dict[str, float]:
         """Weighted posterior mean of each parameter (rounded for integer parameters, as the runs round it)."""
@@ -175,10 +177,12 @@ def _distance(x: dict, x0: dict) -> float:
 def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], scale: float, years: float,
               population: int, generations: int, workers: int, seed: int = 0, particle_seeds: int = 1,
               on_generation: Callable[[int, float, int], None] | None = None, fresh: bool = True,
-              prior: str = "log-uniform") -> Calibration:
+              prior: str = "log-uniform", max_particles: int | None = None) -> Calibration:
     """Run ABC-SMC; each particle's distance is the mean over `particle_seeds` runs, with seeds drawn afresh
     for each particle from the seeded sampler (`fresh`) or seeds seed..seed+particle_seeds-1 for all;
-    `on_generation(t, epsilon, evaluations)` is called after each generation.
+    `on_generation(t, epsilon, evaluations)` is called after each generation. At most `max_particles` particles
+    are tried in all, the sample from the prior that sets the first epsilon included: the generation that
+    could pass it is given up, and the calibration keeps the ones before it (`out_of_budget`).
 
     Fresh seeds are the default: with the same seeds for every particle, ABC keeps the parameters that fit
     those runs' noise (docs/studies.md: with seed 1 the calibrated values were no better than the defaults
@@ -193,9 +197,10 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
     dist = pyabc.Distribution(**{k: prior_of(lo, hi, prior) for k, (lo, hi) in params.items()})
     np.random.seed(seed)  # noqa: NPY002  pyabc draws its proposals from numpy's global generator
     model = _Model(scen, list(range(seed, seed + particle_seeds)), target, fresh)
-    out = Calibration(base, target, params, scale, seed, population, generations, particle_seeds, fresh, prior)
+    out = Calibration(base, target, params, scale, seed, population, generations, particle_seeds, fresh, prior,
+                      max_particles=max_particles)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-        sampler = SeededMappingSampler(map_=pool.map if pool is not None else map)
+        sampler = SeededMappingSampler(map_=pool.map if pool is not None else map, max_tried=max_particles)
         abc = pyabc.ABCSMC(model, dist, _distance, population_size=population, sampler=sampler)
         db = f"sqlite:///{Path(tmp) / 'abc.db'}"
         abc.new(db, {"distance": 0.0})
@@ -208,8 +213,12 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
             done.set()
             watcher.join()
         pops = history.get_all_populations()
+        if history.max_t < 0:
+            raise ValueError(f"calibrate: {max_particles} particles ran out before the first generation was "
+                             f"complete; allow more (--max-particles)")
         out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
-        out.evaluations = int(pops["samples"].sum())
+        out.out_of_budget = sampler.out_of_budget
+        out.evaluations = len(sampler.tried)  # pyabc's count leaves out a generation given up
         particles = history.get_population().particles
     out.posterior = pd.DataFrame([{**{k: float(pt.parameter[k]) for k in params}, "weight": float(pt.weight),
                                    "distance": float(pt.distance)} for pt in particles])

@@ -13,6 +13,13 @@ import typer
 
 from northroute.experiments.commands import Quiet, Workers, _count
 
+# The default particle budget. On this machine (2 cores) the default calibration with --check-scale 1 took
+# about 6 s per particle tried (4 runs at scale 0.05, 6 years) plus 4 minutes of held-out fits (seed 0: 156
+# particles in 19 min; seed 6: 317 in 35 min; docs/studies.md), so 220 particles come to about 26 minutes, inside
+# the 30. A generation is given up only when it could pass the budget, so the runs of seeds 0-5
+# (132-177 particles) are unchanged by it; seed 6, and seed 3 with 6 generations (227), stop earlier.
+MAX_PARTICLES = 220
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -28,7 +35,13 @@ def register(app: typer.Typer) -> None:
         = 0.05,
         years: Annotated[float, typer.Option(help="Years per run (must cover 2012-2017).")] = 6.0,
         population: Annotated[int, typer.Option(help="Particles per generation.")] = 16,
-        generations: Annotated[int, typer.Option(help="ABC-SMC generations.")] = 4,
+        generations: Annotated[int, typer.Option(help="ABC-SMC generations (fewer if --max-particles runs out).")]
+        = 4,
+        max_particles: Annotated[int, typer.Option(
+            help="Particles tried at most, in all generations: the generation that could pass it is given up. The "
+                 "default keeps the default calibration with --check-scale 1 within 30 minutes on 2 cores "
+                 "(docs/studies.md); a budget in particles, unlike one in minutes, gives the same result on any "
+                 "machine.")] = MAX_PARTICLES,
         seed: Annotated[int, typer.Option(help="The sampler's seed (each particle's fresh seeds are drawn from it) "
                                                "and, with --same-seeds, every particle's first seed.")] = 0,
         particle_seeds: Annotated[int, typer.Option(help="Runs (seeds) per particle, averaged (fewer than 4 fit "
@@ -73,6 +86,9 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
             if min(population, generations, fit_seeds, particle_seeds) < 1:
                 raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
+            if max_particles < 2 * population:  # the sample from the prior and the first generation
+                raise UsageError(f"--max-particles must be at least twice --population ({2 * population}), got "
+                                 f"{max_particles}")
             if prior not in PRIORS:
                 raise UsageError(f"--prior must be one of {', '.join(PRIORS)}, got '{prior}'")
             if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
@@ -104,8 +120,15 @@ def register(app: typer.Typer) -> None:
             def step(t: int, eps: float, runs: int) -> None:
                 progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {runs} runs")
 
-            cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers, seed,
-                            particle_seeds, step, fresh_seeds, prior)
+            try:
+                cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
+                                seed, particle_seeds, step, fresh_seeds, prior, max_particles)
+            except ValueError as exc:
+                _fail(str(exc))
+        if cal.out_of_budget:
+            err.print(f"calibrate: stopped after {_count(len(cal.epsilons), 'generation')} of {generations}: the "
+                      f"next could have passed --max-particles {max_particles} ({cal.evaluations} tried)",
+                      highlight=False, soft_wrap=True)
         estimates = cal.estimates()
         select, test = cal.held_out_seeds(fit_seeds)
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
@@ -133,7 +156,8 @@ def register(app: typer.Typer) -> None:
         how = (f"the {chosen} (of {', '.join(names[:-1])} and {names[-1]}, the closest to the targets over selection "
                f"seeds {select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
-                f"{len(cal.epsilons)} generations ({cal.evaluations} particles x {particle_seeds} "
+                f"{len(cal.epsilons)} generations{' (the particle budget ran out)' if cal.out_of_budget else ''} "
+                f"({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
         beat = sum(d_select[chosen]) < sum(d_select_default)
@@ -149,7 +173,8 @@ def register(app: typer.Typer) -> None:
         summary = {"targets": targets, "scenario": scenario, "prior": prior, "chosen": chosen, "estimate": estimate,
                    **{key[k]: v for k, v in estimates.items()},
                    "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
-                   "runs": cal.evaluations, "selection_seeds": select, "test_seeds": test,
+                   "runs": cal.evaluations, "max_particles": max_particles, "out_of_budget": cal.out_of_budget,
+                   "selection_seeds": select, "test_seeds": test,
                    "distance_selection": d_select, "distance_selection_defaults": d_select_default,
                    "beat_defaults_on_selection": beat, "distance_defaults": d_default,
                    **{f"distance_{key[k]}": v[0] for k, v in on_test.items()},
