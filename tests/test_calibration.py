@@ -156,6 +156,7 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it() -> None:
     budget = len(first) + 2  # generation 1 needs 3 particles accepted, and a round of it takes 3 tries
     cut = calibrate(*SMALL, 2, 0, 1, max_particles=budget)
     assert cut.out_of_budget and cut.epsilons == full.epsilons[:1]
+    assert (full.ran(), cut.ran()) == ("2 generations", f"1 generation (the budget of {budget} particles ran out)")
     assert len(cut.tried) == cut.evaluations <= budget
     pd.testing.assert_frame_equal(cut.tried, first)
     last = first[(first["generation"] == 0) & first["accepted"]]

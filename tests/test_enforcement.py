@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 import northroute as nr
 from northroute.cli import app
+from northroute.experiments.outputs import thesis_distance
 from northroute.processes import anticorruption, corruption, justice, policing, prison
 from northroute.record import MONTHLY
+from northroute.results import Results
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_json
 from northroute.validation.facts import _sel, frame, total
@@ -319,7 +321,11 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     assert [f["id"] for f in facts] == [f.id for f in FACTS]
     assert {f["status"] for f in facts} <= {"pass", "miss"} and any(f["status"] == "pass" for f in facts)
     assert all(set(f) >= {"id", "status", "observed", "interval", "band"} for f in facts)
-    assert (tmp_path / "v" / "scorecard.html").exists()
+    page = (tmp_path / "v" / "scorecard.html").read_text()
+    # beside the facts, the reform run's distance to the series calibrate fits (one seed: no interval)
+    (reform,) = (tmp_path / "v" / "reform" / "runs").iterdir()
+    fit = thesis_distance(Results.load(reform).timeseries, 0.01)
+    assert np.isfinite(fit) and f"distance to thesis-2012-2017 {fit:.3f} (reform runs;" in page
     sf28 = next(f for f in facts if f["id"] == "SF28")  # the liability pair ran and was compared seed by seed
     assert sf28["scenario"] == "liability" and sf28["observed"] is not None
     assert (tmp_path / "v" / "liability-off" / "runs").is_dir()

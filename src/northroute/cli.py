@@ -306,7 +306,7 @@ def validate(
     from northroute.experiments.store import StudyError
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, coverage_gap
-    from northroute.validation.scorecard import observed, seeds_in_band, summary
+    from northroute.validation.scorecard import fit_to_records, observed, seeds_in_band, summary
 
     names = list(scenarios or [])
     try:
@@ -334,12 +334,14 @@ def validate(
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
     runs = {side: [r.timeseries for r in rs] for side, rs in _load_sides(folder, scens, tasks).items()}
     card = scorecard(runs)
+    fit = fit_to_records(runs["reform"], scens["reform"].population.scale)
     meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
             f"seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
             "observed = mean over seeds [90% t-interval of the mean]")
     try:
         card.to_csv(folder / "scorecard.csv", index=False)
-        (folder / "scorecard.html").write_text(scorecard_html(card, "northroute validation scorecard", meta))
+        page = scorecard_html(card, "northroute validation scorecard", f"{meta}; {fit}")
+        (folder / "scorecard.html").write_text(page)
     except OSError as exc:
         _fail(f"cannot write the scorecard in {folder}: {exc.strerror or exc}")
     if as_json:
@@ -353,7 +355,7 @@ def validate(
         tab.add_row(r["id"], r["claim"], r["evidence"], r["scenario"], r["band"], observed(r), seeds_in_band(r),
                     f"[{colour}]{r['status']}[/]", r["note"])
     out.print(tab)
-    out.print(f"{summary(card)}; scorecard: {folder / 'scorecard.html'}", highlight=False)
+    out.print(f"{summary(card)}; {fit}; scorecard: {folder / 'scorecard.html'}", highlight=False)
 
 
 def _sides_folder(out_dir: Path | None, stem: str, scens: dict[str, Scenario], seeds: int, workers: int | None):

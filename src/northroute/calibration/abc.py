@@ -77,6 +77,12 @@ class Calibration:
     max_particles: int | None = None
     out_of_budget: bool = False  # a generation was given up: it could have passed max_particles
 
+    def ran(self) -> str:
+        """The generations run, and why they stopped short if they did."""
+        n = len(self.epsilons)
+        short = f" (the budget of {self.max_particles} particles ran out)" if self.out_of_budget else ""
+        return f"{n} generation{'s' if n != 1 else ''}{short}"
+
     def estimate(self) -> dict[str, float]:
         """Weighted posterior mean of each parameter (rounded for integer parameters, as the runs round it)."""
         w = self.posterior["weight"].to_numpy()
@@ -262,7 +268,7 @@ def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: st
     today = date.today().isoformat()
     seeds = f"{cal.particle_seeds} {'fresh ' if cal.fresh else ''}seeds"
     lines = [f"# Calibrated to {cal.targets} with ABC-SMC (pyabc): {cal.population} particles x "
-             f"{len(cal.epsilons)} generations, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} particles tried "
+             f"{cal.ran()}, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} particles tried "
              f"x {seeds}, {today}.",
              f"# Values: {how}; each line gives the 90% posterior interval and the range of the {cal.prior} prior.",
              *([f"# Fitted at scale {cal.scale}: prices and seizures depend on the scale, so these values fit runs at "

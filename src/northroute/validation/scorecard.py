@@ -152,6 +152,21 @@ def summary(card: pd.DataFrame) -> str:
             "band's edge")
 
 
+def fit_to_records(runs: Sequence[pd.DataFrame], scale: float) -> str:
+    """The runs' distance to the recorded series that `calibrate` fits (thesis-2012-2017: Table 5.5 seizures,
+    Table 5.6 prices, the heroin price trend), mean over seeds with its 90% interval (cut at 0: a distance is not
+    negative). Shown beside the facts because the two pull apart: settings that pass more facts fit those series
+    worse (docs/studies.md)."""
+    from northroute.experiments.outputs import thesis_distance
+
+    row = t_interval(pd.DataFrame([[thesis_distance(ts, scale) for ts in runs]])).iloc[0]
+    if not row["n"]:
+        return "distance to thesis-2012-2017 n/a (the runs do not record 2012-2017 whole)"
+    shown = f"{row['mean']:.3f}" + (f" [{max(row['lo'], 0.0):.3f}, {row['hi']:.3f}]" if row["n"] > 1 else "")
+    return (f"distance to thesis-2012-2017 {shown} (reform runs; the recorded series calibrate fits; 0 is a "
+            "perfect fit)")
+
+
 def scorecard_json(card: pd.DataFrame) -> list[dict]:
     def num(v: float) -> float | None:
         return None if v is None or (isinstance(v, float) and (np.isnan(v) or np.isinf(v))) else float(v)
