@@ -148,21 +148,28 @@ SMALL = ("anticorruption-2015", "thesis-2012-2017", dict(DEFAULT_PARAMS), 0.005,
 
 
 @pytest.mark.slow
-def test_a_particle_budget_gives_up_the_generation_that_could_pass_it() -> None:
-    """The generations before it stay as they were; no more particles are tried than the budget allows."""
+def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) -> None:
+    """The generations before it stay as they were, no more particles are tried than the budget allows, and
+    `calibrate` says why it stopped; a budget too small for the first generation is refused in one line."""
     full = calibrate(*SMALL, 2, 0, 1)
-    assert not full.out_of_budget and len(full.epsilons) == 2
+    assert not full.out_of_budget and full.ran() == "2 generations"
     first = full.tried[full.tried["generation"] <= 0]
     budget = len(first) + 2  # generation 1 needs 3 particles accepted, and a round of it takes 3 tries
-    cut = calibrate(*SMALL, 2, 0, 1, max_particles=budget)
-    assert cut.out_of_budget and cut.epsilons == full.epsilons[:1]
-    assert (full.ran(), cut.ran()) == ("2 generations", f"1 generation (the budget of {budget} particles ran out)")
-    assert len(cut.tried) == cut.evaluations <= budget
-    pd.testing.assert_frame_equal(cut.tried, first)
+    args = ["calibrate", "--scale", "0.005", "--population", "3", "--generations", "2", "--particle-seeds", "1",
+            "--fit-seeds", "1", "--workers", "2", "--json", "--quiet"]  # SMALL, seed 0
+    res = cli(*args, "--max-particles", str(budget), "--out", str(tmp_path / "cut"))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["out_of_budget"] and summary["epsilons"] == full.epsilons[:1] and summary["runs"] <= budget
+    assert f"stopped after 1 generation of 2: the next could have passed --max-particles {budget}" in res.stderr
+    cut = tmp_path / "cut"
+    pd.testing.assert_frame_equal(pd.read_csv(cut / "particles.csv"), first)
     last = first[(first["generation"] == 0) & first["accepted"]]
-    assert sorted(cut.posterior["distance"]) == sorted(last["distance"])
-    with pytest.raises(ValueError, match="ran out before the first generation was complete"):
-        calibrate(*SMALL, 2, 0, 1, max_particles=len(first) - 1)
+    assert sorted(pd.read_csv(cut / "posterior.csv")["distance"]) == pytest.approx(sorted(last["distance"]))
+    assert f"x 1 generation (the budget of {budget} particles ran out)," in (cut / "calibrated.toml").read_text()
+    assert len(first) - 1 >= 2 * 3  # above the floor --max-particles refuses outright
+    res = cli(*args, "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short"))
+    one_line_error(res, "ran out before the first generation was complete; allow more (--max-particles)")
 
 
 def _propose_from_a_rounded_covariance():
