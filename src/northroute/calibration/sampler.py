@@ -2,9 +2,9 @@
 
 pyabc's parallel samplers reseed every task from the operating system and keep whichever particles
 finish first, so two calibrations with the same seed differ (two measured runs of the default calibration
-gave 423 and 382 runs and different posteriors). Here each particle of a generation is one task with a
-seed drawn from numpy's seeded global generator, and results are kept in task order, so the same seed
-gives the same calibration with one worker or many.
+gave 423 and 382 runs and different posteriors). Here each particle of a generation has a seed drawn
+from numpy's seeded global generator, its proposals are tasks run from that seed's generators, and results
+are kept in particle order, so the same seed gives the same calibration with one worker or many.
 """
 
 from __future__ import annotations
