@@ -113,12 +113,13 @@ def register(app: typer.Typer) -> None:
         if not quiet:  # on a line of its own: in the bar's description it hid the bar on an 80-column terminal
             err.print(f"ABC-SMC {scenario} to {targets}: {_count(population, 'particle')} x "
                       f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
-                      f"{_count(n_workers, 'worker')}", highlight=False, soft_wrap=True)
+                      f"{_count(n_workers, 'worker')}, at most {max_particles} particles tried", highlight=False,
+                      soft_wrap=True)
         with progress:
             bar = progress.add_task("ABC-SMC", total=generations)
 
-            def step(t: int, eps: float, runs: int) -> None:
-                progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {runs} runs")
+            def step(t: int, eps: float, tried: int) -> None:
+                progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {tried} particles")
 
             try:
                 cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
