@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -303,6 +304,10 @@ def test_a_run_whose_outputs_are_lost_or_damaged_is_pending_and_runs_again(tmp_p
     (study / "runs" / "p00001-s0" / "outputs.parquet").unlink()
     assert "1 done, 0 failed, 1 pending" in cli("study", str(study)).stdout
     assert "1 to run" in cli(*args).stderr
+    shutil.rmtree(study / "runs" / "p00001-s0")  # a save killed after claiming its (empty) folder leaves this:
+    (study / "runs" / "p00001-s0").mkdir()
+    res = cli(*args)
+    assert res.returncode == 0 and "1 to run" in res.stderr, res.stderr
     assert run_files(study) == before
     assert len(Study.open(study).outputs()) == 2
 

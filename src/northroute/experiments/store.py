@@ -307,14 +307,15 @@ class Study:
                 if RUN_ID.match(e.name) and e.is_dir() and is_complete(Path(e.path))}
 
     def clean_tmp(self) -> int:
-        """Remove temporary folders left by runs that were killed while saving, and the folders of runs whose
-        outputs were lost or damaged since (`is_complete`): they run again, with the same seed."""
+        """Remove temporary folders left by runs that were killed while saving, the empty folder a run claims
+        just before it moves its files in (left when it was killed in between), and the folders of runs whose
+        outputs were lost or damaged since (`is_complete`): they run again, with the same seed. The caller
+        holds the study's lock, so no run of it is saving."""
         n = 0
         if self.runs_dir.is_dir():
             for e in os.scandir(self.runs_dir):
-                run = Path(e.path)
-                lost_outputs = RUN_ID.match(e.name) and (run / MANIFEST).is_file() and not is_complete(run)
-                if e.name.startswith(".tmp-") or lost_outputs:
+                unfinished = RUN_ID.match(e.name) and e.is_dir() and not is_complete(Path(e.path))
+                if e.name.startswith(".tmp-") or unfinished:
                     shutil.rmtree(e.path, ignore_errors=True)
                     n += 1
         return n
