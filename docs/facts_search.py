@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from scipy.stats import qmc
 from tqdm import tqdm
 
 from northroute.experiments.designs import param_type, read_params
-from northroute.scenario import ScenarioError, load_scenario
+from northroute.scenario import Scenario, ScenarioError, load_scenario
 from northroute.validation.scorecard import fact_of, tally
 
 RANGES = Path(__file__).resolve().parents[1] / "src/northroute/calibration/screening_ranges.toml"
@@ -54,8 +55,13 @@ def sample(ranges: dict[str, tuple[float, float]], points: int, seed: int) -> li
 
 def typed(values: dict[str, float]) -> dict[str, float | int]:
     """Parameter values as the model takes them: integer parameters rounded, as the screening does."""
-    base = load_scenario()
-    return {n: round(v) if param_type(base, n) is int else float(v) for n, v in values.items()}
+    return {n: round(v) if param_type(_defaults(), n) is int else float(v) for n, v in values.items()}
+
+
+@functools.cache
+def _defaults() -> Scenario:
+    """The default scenario, read once: `typed` asks it the type of every value of every point."""
+    return load_scenario()
 
 
 def score(facts: list[dict]) -> dict[str, int]:
@@ -81,8 +87,7 @@ def validate(point: dict[str, float | int], scale: float, seeds: int, workers: i
 
 def default_point(names: list[str]) -> dict[str, float | int]:
     """The shipped defaults of the searched parameters (the search's reference, point -1)."""
-    base = load_scenario()
-    return {n: getattr(getattr(base, n.partition(".")[0]), n.partition(".")[2]) for n in names}
+    return {n: getattr(getattr(_defaults(), n.partition(".")[0]), n.partition(".")[2]) for n in names}
 
 
 def _distance(values: dict[str, float | int]) -> float:

@@ -73,9 +73,13 @@ class Calibration:
     posterior: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per particle: "weight", "distance"
     tried: pd.DataFrame = field(default_factory=pd.DataFrame)  # every particle run: "generation", "accepted"
     epsilons: list[float] = field(default_factory=list)
-    evaluations: int = 0
     max_particles: int | None = None
     out_of_budget: bool = False  # a generation was given up: it could have passed max_particles
+
+    @property
+    def evaluations(self) -> int:
+        """Particles tried, in all generations (pyabc's own count leaves out a generation given up)."""
+        return len(self.tried)
 
     def ran(self) -> str:
         """The generations run, and why they stopped short if they did."""
@@ -224,7 +228,6 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
                              f"complete; allow more (--max-particles)")
         out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
         out.out_of_budget = sampler.out_of_budget
-        out.evaluations = len(sampler.tried)  # pyabc's count leaves out a generation given up
         particles = history.get_population().particles
     out.posterior = pd.DataFrame([{**{k: float(pt.parameter[k]) for k in params}, "weight": float(pt.weight),
                                    "distance": float(pt.distance)} for pt in particles])

@@ -157,8 +157,7 @@ def register(app: typer.Typer) -> None:
         how = (f"the {chosen} (of {', '.join(names[:-1])} and {names[-1]}, the closest to the targets over selection "
                f"seeds {select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
-                f"{cal.ran()} "
-                f"({cal.evaluations} particles x {particle_seeds} "
+                f"{cal.ran()} ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
         beat = sum(d_select[chosen]) < sum(d_select_default)
