@@ -107,6 +107,18 @@ class SupplyParams(Section):
                                  "cultivation reached a record in 2017 (thesis L221) while flows on the Northern "
                                  "Route fell significantly (L1225, CADAP 2018)",
                                  "Elasticity of heroin arrivals to Afghan opium production of the previous year.")
+    northern_decline: float = P(0.178, 0.0, 0.9, "fraction/year", "CADAP 2018 via thesis L1378, L2031: heroin "
+                                "seizures in Central Asia fell 69% in 2010-2016 (2.6 t to 803 kg), 1 - 0.31^(1/6) = "
+                                "0.178 a year if seizures follow the flow (assumption; Kazakhstan's own seizures, "
+                                "Table 5.5, are part of that total); the Northern Route declined as the Balkan and "
+                                "southern routes grew (L1225, CADAP 2018; L1325, UNODC 2018), and heroin use and "
+                                "seizures fell in Uzbekistan and Kyrgyzstan too (L1351, WDR 2018)",
+                                "Yearly fall of heroin arrivals on the Northern Route from 2012: a regional trend, "
+                                "not Kazakh policy, whose own effect is displacement (route_elasticity).")
+    northern_decline_until: int = P(2016, 2012, 2100, "year", "CADAP's window ends in 2016 (thesis L1378); held "
+                                    "after it (assumption), though the fall went on: about 4 kg of heroin seized "
+                                    "by the police in 2021 (external-facts §3)",
+                                    "Last year of the decline; later years keep that year's level.")
     route_elasticity: float = P(1.0, 0.0, 3.0, "ratio", "assumption: 1 keeps the expected weight seized in "
                                 "Kazakhstan level as enforcement rises, flows displaced rather than removed "
                                 "('a beast with three heads', L1281 [P26]); CADAP reports Northern Route "

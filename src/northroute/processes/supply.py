@@ -4,7 +4,8 @@ Foreign suppliers sell whole lots to Kazakh traffickers for cash and go home (M8
 [P5]); a lot is created owned by a trafficker row who pays the source price. Whether it is bound
 for Russia or for buyers in Kazakhstan is the trafficker's choice (prices.export_probability).
 Heroin sent into Kazakhstan falls as the share of a lot expected seized on its way rises: flows are
-displaced to other routes (M46, L1225, L1279-1281 [P26], L2081).
+displaced to other routes (M46, L1225, L1279-1281 [P26], L2081). It also falls from 2012 to 2016 with the
+Northern Route's regional decline (CADAP, L1225, L1378), whatever Kazakhstan does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ GREENHOUSE_REGIONS = ("ZHA", "YUZ", "KAR", "AKT", "KZY")  # thesis L1341
 WARM_START_WEEKS = 8  # assumption: about the length of the longest route in weekly legs
 HEROIN_SOURCES = ("OSH", "UZB")  # heroin reaches Kazakhstan from Kyrgyzstan and Uzbekistan (L1277 [P13], L2029)
 MAX_ROUTE_GROWTH = 2.0  # assumption: when Kazakh routes grow safer than in 2012, arrivals at most double
+DECLINE_FROM = 2012  # the Northern Route's decline counts from the year supply.heroin_kg_per_year describes
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +41,13 @@ def afghan_factor(year: int, elasticity: float) -> float:
     table = _afghan()
     prev = table.get(year - 1, table[max(table)] if year - 1 > max(table) else table[min(table)])
     return (prev / table[2011]) ** elasticity
+
+
+def northern_factor(year: int, decline: float, until: int) -> float:
+    """Heroin arrivals relative to 2012, the year `supply.heroin_kg_per_year` describes, on a Northern
+    Route that lost flow to the Balkan and southern routes (CADAP, L1225, L1378): one step each January,
+    as the evidence is yearly totals; years before 2012 (the burn-in) keep 2012's level."""
+    return (1.0 - decline) ** (min(max(year, DECLINE_FROM), until) - DECLINE_FROM)
 
 
 def route_loss(world: World) -> np.ndarray:
@@ -144,7 +153,8 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
     d = world.date
     per_week = scale / WEEKS_PER_YEAR
 
-    heroin_kg = s.heroin_kg_per_year * per_week * afghan_factor(d.year, s.afghan_elasticity)
+    heroin_kg = (s.heroin_kg_per_year * per_week * afghan_factor(d.year, s.afghan_elasticity)
+                 * northern_factor(d.year, s.northern_decline, s.northern_decline_until))
     shares = (1.0 - s.heroin_uzbek_share, s.heroin_uzbek_share)
     for code, share, displaced in zip(HEROIN_SOURCES, shares, displacement(world), strict=True):
         routes = geo.routes_from(code, HEROIN)
