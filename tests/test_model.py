@@ -387,6 +387,29 @@ def test_riskier_routes_displace_heroin_arrivals():
     assert arrivals(1.0, elasticity=2.0)[0] < tight
 
 
+def test_heroin_arrivals_fall_with_the_northern_route(monkeypatch):
+    """7.1 rule 1: arrivals step down each January from 2013 to `northern_decline_until`, then hold; the
+    burn-in (before 2012) keeps 2012's flow; a decline of 0 leaves the flow as it was."""
+    f = supply.northern_factor
+    assert f(2011, 0.178, 2016) == f(2012, 0.178, 2016) == 1.0
+    assert f(2014, 0.178, 2016) == pytest.approx(0.822 ** 2)
+    assert f(2019, 0.178, 2016) == f(2016, 0.178, 2016) == pytest.approx(0.822 ** 4)
+    assert f(2019, 0.0, 2016) == 1.0
+    asked: list[float] = []
+    real = supply._lot_sizes
+    monkeypatch.setattr(supply, "_lot_sizes", lambda rng, kg, median: asked.append(kg) or real(rng, kg, median))
+
+    def heroin_kg(*sets: str) -> float:
+        world = build_world(tiny("time.start=2016-01-04", *sets), 1)
+        while world.date.year < 2016:
+            world.t += 1
+        asked.clear()
+        supply.deliver(world, world.rngs["supply"])
+        return sum(asked[: len(supply.HEROIN_SOURCES)])  # heroin is asked for first, one call per source
+
+    assert heroin_kg() == pytest.approx(0.822 ** 4 * heroin_kg("supply.northern_decline=0"))
+
+
 def test_truck_search_chance_is_inspections_over_truck_traffic(tiny_results):
     """SF33's first measure: inspections x multiplier x truck attention over trucks per day, weighted by each
     crossing's trucks (data/places.csv); corrupt customs officers who wave trucks through only lower it."""
