@@ -281,12 +281,12 @@ def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: st
              f'description = "{cal.base} with {", ".join(values)} calibrated to {cal.targets}"',
              f'extends = "{cal.base}"', ""]
     by_section: dict[str, list[str]] = {}
-    for key, value in values.items():
+    for key, value in as_run(values).items():  # in full (repr): the file's runs are the runs calibrate fitted
         section, param = key.split(".")
         lo, hi = cal.interval(key)
         plo, phi = cal.params[key]
         by_section.setdefault(section, []).append(
-            f"{param} = {value:.6g}  # calibrated to {cal.targets}: 90% interval [{lo:.4g}, {hi:.4g}], "
+            f"{param} = {value!r}  # calibrated to {cal.targets}: 90% interval [{lo:.4g}, {hi:.4g}], "
             f"prior [{plo:g}, {phi:g}]")
     for section, entries in by_section.items():
         lines += [f"[{section}]", *entries, ""]
