@@ -300,8 +300,8 @@ class UsersParams(Section):
                                 "user stops (or dies) at 2012 prices.")
     cannabis_quit_rate: float = P(0.12, 0.0, 1.0, "1/year", "assumption", "Yearly chance a cannabis user stops.")
     heroin_start_rate: float = P(0.07, 0.0, 1.0, "1/year", "assumption: set equal to the quit rate, so that "
-                                 "starting replaces the users who would quit at reference (2012) prices and "
-                                 "the baseline holds 2012 conditions (until session 13 starts were counted on "
+                                 "starting replaces the users who would quit at reference (2012) prices, which "
+                                 "holds their number at those prices (until session 13 starts were counted on "
                                  "users, not on their quit factor, and heroin users grew 12-16% by 2019)",
                                  "New heroin users per year, as a share of current users each weighted by his "
                                  "quit factor (1.5 - addiction): at the quit rate, the users who would quit at "

@@ -35,7 +35,7 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "time.burn_in_weeks": ("Run", "Burn-in weeks (not recorded)"),
     "population.scale": ("Run", "Share of the population simulated"),
     "supply.heroin_kg_per_year": ("Supply", "Heroin arriving in 2012"),
-    "supply.northern_decline": ("Supply", "Northern Route decline (per year, to 2016)"),
+    "supply.northern_decline": ("Supply", "Northern Route decline (share per year)"),
     "supply.heroin_uzbek_share": ("Supply", "Heroin share via Uzbekistan"),
     "supply.marijuana_kg_per_year": ("Supply", "Chu Valley marijuana"),
     "supply.hashish_kg_per_year": ("Supply", "Hashish"),
