@@ -314,9 +314,17 @@ def test_sf27b_follows_the_deals_standing_at_the_switch(runs) -> None:
 
 
 def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
+    values = tmp_path / "calibrated.toml"  # as calibrate writes it: values only, extending the reform
+    values.write_text('name = "x"\nextends = "anticorruption-2015"\n[market]\ntrafficker_markup = 1.7123456789012345\n'
+                      '[policing]\nkoknar_share = 0.2\n')
     res = CliRunner().invoke(app, ["validate", "--scale", "0.01", "--years", "6", "--seeds", "1", "--json",
-                                   "--quiet", "--out", str(tmp_path / "v")])
+                                   "--quiet", "--values", str(values), "--set", "policing.koknar_share=0.25",
+                                   "--out", str(tmp_path / "v")])
     assert res.exit_code == 0, res.output
+    for side in ("baseline", "reform", "liability", "liability-off"):  # the file's values on every side, --set wins
+        (run,) = (tmp_path / "v" / side / "runs").iterdir()
+        scen = Results.load(run).manifest["scenario"]
+        assert scen["market"]["trafficker_markup"] == 1.7123456789012345 and scen["policing"]["koknar_share"] == 0.25
     facts = json.loads(res.stdout.strip().splitlines()[-1])
     assert [f["id"] for f in facts] == [f.id for f in FACTS]
     assert {f["status"] for f in facts} <= {"pass", "miss"} and any(f["status"] == "pass" for f in facts)

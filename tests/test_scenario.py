@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 import northroute as nr
-from northroute.scenario import ScenarioError, builtin_names, changed_later, param_table, steps_after_end
+from northroute.scenario import (
+    ScenarioError,
+    builtin_names,
+    changed_later,
+    file_values,
+    load_scenario,
+    param_table,
+    steps_after_end,
+)
+from tests.helpers import cli, one_line_error
 
 
 def test_builtins_load():
@@ -174,3 +183,28 @@ def test_integer_parameters_are_known_from_the_schema() -> None:
     assert param_type(nr.load_scenario(), "supply.heroin_kg_per_year") is float  # its default is written 35000
     assert as_run({"trafficking.split_parts": 3.26, "market.adulteration": 0.26}) == {
         "trafficking.split_parts": 3, "market.adulteration": 0.26}
+
+
+def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
+    """A calibrated file's values, read as overrides, give the same values on another scenario; files that are
+    not values alone are refused in one line."""
+    path = tmp_path / "cal.toml"
+    path.write_text('name = "c"\ndescription = "d"\nextends = "anticorruption-2015"\n[market]\n'
+                    'trafficker_markup = 1.51641234567891\n[supply]\nheroin_kg_per_year = 34817.8\n'
+                    '[anticorruption]\nbribery_charge = true\n')
+    sets = file_values(path)
+    assert sets == ["market.trafficker_markup=1.51641234567891", "supply.heroin_kg_per_year=34817.8",
+                    "anticorruption.bribery_charge=true"]
+    scen = load_scenario("baseline-2012", sets)
+    assert (scen.market.trafficker_markup, scen.supply.heroin_kg_per_year) == (1.51641234567891, 34817.8)
+    assert scen.anticorruption.bribery_charge is True
+    with pytest.raises(ScenarioError, match="has a timeline: --values takes a file of parameter values only"):
+        file_values("anticorruption-2015")
+    path.write_text('name = "c"\nmarket = 3\n')
+    with pytest.raises(ScenarioError, match="'market' is not a section of parameters"):
+        file_values(path)
+    path.write_text('name = "c"\n')
+    with pytest.raises(ScenarioError, match="sets no parameter values"):
+        file_values(path)
+    one_line_error(cli("validate", "--values", "anticorruption-2015", "--out", str(tmp_path / "v")), "has a timeline")
+    assert not (tmp_path / "v").exists()

@@ -37,6 +37,7 @@ from northroute.scenario import (
     ScenarioError,
     builtin_names,
     changed_later,
+    file_values,
     load_scenario,
     param_table,
     set_keys,
@@ -293,6 +294,9 @@ def validate(
     years: Years = None,
     scale: Scale = None,
     set_: Sets = None,
+    values: Annotated[Path | None, typer.Option(
+        "--values", help="A file of parameter values (calibrate's calibrated.toml) set on every scenario, as --set "
+                         "would; --set wins.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the runs, scorecard.html and scorecard.csv "
                                                  "(default runs/validate-HASH).")] = None,
     workers: Workers = None,
@@ -302,7 +306,8 @@ def validate(
     """Run the baseline and the reform scenario and score the thesis's stylised facts (pass or miss).
 
     SF28 also runs the built-in pair manager-liability and manager-liability-off (2012-2014, same seeds,
-    --scale and --set, their own three years)."""
+    --scale, --values and --set, their own three years). --values scores a calibration's values as a held-out
+    test: the facts were not among its targets."""
     from northroute.experiments.store import StudyError
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, coverage_gap
@@ -314,21 +319,22 @@ def validate(
             raise UsageError(f"validate takes at most two scenarios (baseline, reform), got {len(names)}")
         if seeds < 1:
             raise UsageError(f"--seeds must be 1 or more, got {seeds}")
-        if any(key.startswith("time.") for key in set_keys(set_ or [])):
+        set_ = (file_values(values) if values else []) + (set_ or [])
+        if any(key.startswith("time.") for key in set_keys(set_)):
             raise UsageError("validate: set the run length with --years (the liability pair keeps its own three "
                              "years), not with --set time.*")
         names += ["baseline-2012", "anticorruption-2015"][len(names):]
-        scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in zip(("baseline", "reform"),
-                                                                                        names, strict=True)}
+        scens = {side: _resolve(name, 0, years, scale, set_)
+                 for side, name in zip(("baseline", "reform"), names, strict=True)}
         for name, scen in zip(names, scens.values(), strict=True):
             if gap := coverage_gap(scen.time.start, scen.weeks):
                 raise UsageError(f"validate: the facts read the whole years {SCORED_YEARS[0]}-{SCORED_YEARS[1]}; "
                                  f"{name} run for {scen.time.years:g} years from {scen.time.start} {gap}")
-        scens |= {side: _resolve(name, 0, None, scale, set_ or []) for side, name in LIABILITY_SCENARIOS.items()}
+        scens |= {side: _resolve(name, 0, None, scale, set_) for side, name in LIABILITY_SCENARIOS.items()}
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or []))])
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_))])
     plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
@@ -337,6 +343,7 @@ def validate(
     fit = fit_to_records(runs["reform"], scens["reform"].population.scale)
     meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
             f"seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
+            + (f"values of {values}; " if values else "") +
             "observed = mean over seeds [90% t-interval of the mean]")
     try:
         card.to_csv(folder / "scorecard.csv", index=False)

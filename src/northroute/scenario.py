@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SUBSTANCES = ("heroin", "marijuana", "hashish")
@@ -874,6 +875,26 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
         scen = apply_override(scen, key.strip(), _parse_value(text.strip()))
     check_whole(scen)
     return scen
+
+
+def file_values(source: str | Path) -> list[str]:
+    """The parameter values a scenario file sets itself, as `section.field=value` overrides, so that one set of
+    values (calibrate's calibrated.toml) can be laid on several scenarios alike. Its name, description and
+    `extends` are not values; a timeline is refused: its steps are dated changes, not values."""
+    data, _ = _read_toml(source)
+    if data.get("timeline"):
+        raise ScenarioError(f"{source} has a timeline: --values takes a file of parameter values only, such as "
+                            "calibrate's calibrated.toml")
+    sets = []
+    for section, table in data.items():
+        if section in ("name", "description", "extends"):
+            continue
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{source}: '{section}' is not a section of parameters")
+        sets += [f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}" for k, v in table.items()]
+    if not sets:
+        raise ScenarioError(f"{source} sets no parameter values")
+    return sets
 
 
 def check_whole(scen: Scenario) -> None:

@@ -196,5 +196,6 @@ def register(app: typer.Typer) -> None:
         avg = {k: sum(v) / len(v) for k, v in distances.items()}
         out.print(f"distance to {targets} (mean over the test seeds): " +
                   ", ".join(f"{k} {v:.3f}" for k, v in avg.items()) + f"; calibrated = {chosen}", highlight=False)
-        out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}",
+        out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}; score the "
+                  f"facts with these values: northroute validate --values {folder / 'calibrated.toml'}",
                   highlight=False)
