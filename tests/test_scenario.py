@@ -203,6 +203,9 @@ def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
     path.write_text('name = "c"\nmarket = 3\n')
     with pytest.raises(ScenarioError, match="'market' is not a section of parameters"):
         file_values(path)
+    path.write_text('name = "c"\n[time]\nyears = 3\n')
+    with pytest.raises(ScenarioError, match="sets time.*: --values takes parameter values, not the run's dates"):
+        file_values(path)
     path.write_text('name = "c"\n')
     with pytest.raises(ScenarioError, match="sets no parameter values"):
         file_values(path)

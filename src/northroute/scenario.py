@@ -880,7 +880,8 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
 def file_values(source: str | Path) -> list[str]:
     """The parameter values a scenario file sets itself, as `section.field=value` overrides, so that one set of
     values (calibrate's calibrated.toml) can be laid on several scenarios alike. Its name, description and
-    `extends` are not values; a timeline is refused: its steps are dated changes, not values."""
+    `extends` are not values; a timeline or a time section is refused: dated changes and the run's dates or
+    length belong to each scenario, not to a set of values."""
     data, _ = _read_toml(source)
     if data.get("timeline"):
         raise ScenarioError(f"{source} has a timeline: --values takes a file of parameter values only, such as "
@@ -891,6 +892,8 @@ def file_values(source: str | Path) -> list[str]:
             continue
         if not isinstance(table, dict):
             raise ScenarioError(f"{source}: '{section}' is not a section of parameters")
+        if section == "time":
+            raise ScenarioError(f"{source} sets time.*: --values takes parameter values, not the run's dates or length")
         sets += [f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}" for k, v in table.items()]
     if not sets:
         raise ScenarioError(f"{source} sets no parameter values")
