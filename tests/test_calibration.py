@@ -4,6 +4,7 @@ with the miss, and `northroute calibrate` writes a posterior, a fit and a scenar
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -158,19 +159,25 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) 
     first = full.tried[full.tried["generation"] <= 0]
     budget = len(first) + 2  # generation 1 needs 3 particles accepted, and a round of it takes 3 tries
     args = ["calibrate", "--scale", "0.005", "--population", "3", "--generations", "2", "--particle-seeds", "1",
-            "--fit-seeds", "1", "--workers", "2", "--json", "--quiet"]  # SMALL, seed 0
-    res = cli(*args, "--max-particles", str(budget), "--out", str(tmp_path / "cut"))
+            "--fit-seeds", "1", "--workers", "2", "--json"]  # SMALL, seed 0
+    res = cli(*args, "--max-particles", str(budget), "--out", str(tmp_path / "cut"))  # stderr is a pipe, not a tty
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["out_of_budget"] and summary["epsilons"] == full.epsilons[:1] and summary["runs"] <= budget
     assert f"stopped after 1 generation of 2: the next could have passed --max-particles {budget}" in res.stderr
+    # without a terminal the bar is not drawn: a line per generation done, and one before the held-out fits
+    generation = re.search(r"^generation 1 of 2: epsilon ([\d.]+), (\d+) particles tried \(\d+:\d\d elapsed\)$",
+                           res.stderr, re.M)
+    assert generation and float(generation[1]) == pytest.approx(full.epsilons[0], abs=5e-4), res.stderr
+    assert int(generation[2]) == len(first) and "generation 2 of 2" not in res.stderr
+    assert re.search(r"^fitting the estimates and the defaults over held-out seeds 1-2 \(", res.stderr, re.M)
     cut = tmp_path / "cut"
     pd.testing.assert_frame_equal(pd.read_csv(cut / "particles.csv"), first)
     last = first[(first["generation"] == 0) & first["accepted"]]
     assert sorted(pd.read_csv(cut / "posterior.csv")["distance"]) == pytest.approx(sorted(last["distance"]))
     assert f"x 1 generation (the budget of {budget} particles ran out)," in (cut / "calibrated.toml").read_text()
     assert len(first) - 1 >= 2 * 3  # above the floor --max-particles refuses outright
-    res = cli(*args, "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short"))
+    res = cli(*args, "--quiet", "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short"))
     one_line_error(res, "ran out before the first generation was complete; allow more (--max-particles)")
 
 

@@ -249,9 +249,10 @@ def _watch(db: str, done: threading.Event, on_generation: Callable[[int, float, 
         except Exception:  # noqa: BLE001 - the database may be mid-write; look again
             pops = None
         if pops is not None:
-            pops = pops[pops["t"] >= 0]
+            tried = pops["samples"].cumsum()  # from the prior's sample (t = -1), as the particle budget counts
+            pops = pops.assign(tried=tried)[pops["t"] >= 0]
             while seen < len(pops):
-                on_generation(seen, float(pops["epsilon"].iloc[seen]), int(pops["samples"].iloc[: seen + 1].sum()))
+                on_generation(seen, float(pops["epsilon"].iloc[seen]), int(pops["tried"].iloc[seen]))
                 seen += 1
         if finished:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -116,11 +117,21 @@ def register(app: typer.Typer) -> None:
                       f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
                       f"{_count(n_workers, 'worker')}, at most {max_particles} particles tried", highlight=False,
                       soft_wrap=True)
+        started = time.monotonic()
+
+        def log(line: str) -> None:
+            """A line with the time elapsed, when stderr is not a terminal: a log file shows no progress bar, and
+            a calibration can take an hour."""
+            if not quiet and not err.is_terminal:
+                minutes, seconds = divmod(round(time.monotonic() - started), 60)
+                err.print(f"{line} ({minutes}:{seconds:02d} elapsed)", highlight=False, soft_wrap=True)
+
         with progress:
             bar = progress.add_task("ABC-SMC", total=generations)
 
             def step(t: int, eps: float, tried: int) -> None:
                 progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {tried} particles")
+                log(f"generation {t + 1} of {generations}: epsilon {eps:.3f}, {tried} particles tried")
 
             try:
                 cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
@@ -133,6 +144,7 @@ def register(app: typer.Typer) -> None:
                       highlight=False, soft_wrap=True)
         estimates = cal.estimates()
         select, test = cal.held_out_seeds(fit_seeds)
+        log(f"fitting the estimates and the defaults over held-out seeds {select[0]}-{test[-1]}")
         fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
         with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
             map_ = pool.map if pool is not None else map
