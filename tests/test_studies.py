@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -274,15 +275,18 @@ def test_cli_failed_run_exits_1_and_resumes(tmp_path):
     (study / "runs").mkdir(parents=True)
     (study / "runs" / "p00001-s0").write_text("in the way")  # the worker cannot put its run folder here
     args = ["sweep", "--vary", "market.pool_share=0.1,0.3", "--seeds", "2", "--study", str(study), "--workers", "2",
-            "--no-report", *TINY]
+            "--no-report", *TINY[:-1]]  # not --quiet: stderr is a pipe, so progress comes as lines, not a bar
     res = cli(*args)
     assert res.returncode == 1, (res.stdout, res.stderr)
     assert "run p00001-s0 failed" in res.stderr and "3 of 4 runs done, 1 failed" in res.stdout
+    progress = re.findall(r"^(\d) of 4 runs, (\d) failed \(\d+:\d\d elapsed\)$", res.stderr, re.M)
+    assert [n for n, _ in progress] == ["1", "2", "3", "4"] and progress[-1][1] == "1", res.stderr
     assert json.loads((study / "study.json").read_text())["failures"][0]["run_id"] == "p00001-s0"
     (study / "runs" / "p00001-s0").unlink()
     res = cli(*args)
     assert res.returncode == 0, res.stderr
     assert "1 to run" in res.stderr and "4 of 4 runs done, 0 failed" in res.stdout
+    assert re.search(r"^4 of 4 runs, 0 failed \(", res.stderr, re.M), res.stderr
 
 
 def test_a_run_whose_outputs_are_lost_or_damaged_is_pending_and_runs_again(tmp_path):

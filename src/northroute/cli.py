@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,6 +46,8 @@ from northroute.scenario import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from northroute.report.compare import Period
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -125,6 +128,19 @@ def run_id(scen: Scenario, seed: int) -> str:
     """Readable and reproducible: scenario name, seed and a hash of the resolved scenario (saved with
     `unique=True`, so a second run of the same scenario and seed gets `-2`)."""
     return f"{scen.name}-s{seed}-{_digest([scen.model_dump(mode='json'), seed])}"
+
+
+def log_lines(quiet: bool) -> Callable[[str], None]:
+    """Print a line with the time elapsed since this call, only when stderr is not a terminal: a log file shows
+    no progress bar, and a calibration or a study can take an hour."""
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        if not quiet and not err.is_terminal:
+            minutes, seconds = divmod(round(time.monotonic() - started), 60)
+            err.print(f"{line} ({minutes}:{seconds:02d} elapsed)", highlight=False, soft_wrap=True)
+
+    return log
 
 
 def _progress(quiet: bool, *counts: ProgressColumn) -> Progress:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -78,7 +77,7 @@ def register(app: typer.Typer) -> None:
         from northroute.calibration.abc import PRIORS
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import YEARS, fit_table
-        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, out, unique_name
+        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, log_lines, out, unique_name
         from northroute.experiments.designs import problem, read_params
         from northroute.scenario import ScenarioError, load_scenario
         from northroute.validation.facts import coverage_gap
@@ -117,15 +116,7 @@ def register(app: typer.Typer) -> None:
                       f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
                       f"{_count(n_workers, 'worker')}, at most {max_particles} particles tried", highlight=False,
                       soft_wrap=True)
-        started = time.monotonic()
-
-        def log(line: str) -> None:
-            """A line with the time elapsed, when stderr is not a terminal: a log file shows no progress bar, and
-            a calibration can take an hour."""
-            if not quiet and not err.is_terminal:
-                minutes, seconds = divmod(round(time.monotonic() - started), 60)
-                err.print(f"{line} ({minutes}:{seconds:02d} elapsed)", highlight=False, soft_wrap=True)
-
+        log = log_lines(quiet)
         with progress:
             bar = progress.add_task("ABC-SMC", total=generations)
 

@@ -78,6 +78,9 @@ def _overrides(years: float | None, scale: float | None, sets: list[str] | None)
     return out
 
 
+LOG_LINES = 20  # without a terminal (a log file), a study prints its progress about this many times
+
+
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -104,6 +107,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),
                         TextColumn("left"), TimeRemainingColumn(), console=cli.err, disable=quiet)
     state = {"task": None, "failed": 0, "study": None}
+    log = cli.log_lines(quiet)
 
     def on_start(study, todo: int, executor: str) -> None:
         state["study"] = study
@@ -120,6 +124,9 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
             progress.console.print(f"[red]run {out['run_id']} failed:[/] {out.get('error')}", highlight=False,
                                    soft_wrap=True)
         progress.update(state["task"], advance=1, failed=state["failed"])
+        task = progress.tasks[0]
+        if task.completed == task.total or task.completed % max(1, int(task.total) // LOG_LINES) == 0:
+            log(f"{int(task.completed):,} of {int(task.total):,} runs, {state['failed']:,} failed")
 
     t0 = time.perf_counter()
     try:
