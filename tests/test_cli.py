@@ -320,3 +320,4 @@ def test_progress_bar_shows_on_an_80_column_terminal(tmp_path):
     frames = [line for line in re.split(r"[\r\n]", shown) if "━" in line]
     assert frames and all(re.search(r"[━╸╺]{10,} +\d+/\d+ runs ", line) and len(line) <= 80 for line in frames), frames
     assert " 1 seed: " in shown
+    assert "elapsed)" not in shown  # the log lines are for stderr that is not a terminal

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -41,8 +42,11 @@ def same(tmp_path_factory) -> dict:
 
 def test_table_report_and_runs(tmp_path):
     folder = tmp_path / "cmp"
-    res = compare("baseline-2012", "anticorruption-2015", *TINY, "--out", str(folder))
+    loud = [a for a in TINY if a != "--quiet"]  # stderr is a pipe: progress comes as lines, not a bar
+    res = compare("baseline-2012", "anticorruption-2015", *loud, "--out", str(folder))
     assert res.returncode == 0, res.stderr
+    progress = re.findall(r"^(\d) of 4 runs, 0 failed \(\d+:\d\d elapsed\)$", res.stderr, re.M)
+    assert progress == ["1", "2", "3", "4"], res.stderr  # 2 seeds x 2 sides
     text = " ".join(res.stdout.replace("│", " ").split())
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text

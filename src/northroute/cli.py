@@ -130,6 +130,14 @@ def run_id(scen: Scenario, seed: int) -> str:
     return f"{scen.name}-s{seed}-{_digest([scen.model_dump(mode='json'), seed])}"
 
 
+LOG_LINES = 20  # without a terminal, a command that counts runs prints its progress about this many times
+
+
+def log_due(done: int, total: int) -> bool:
+    """Whether `done` of `total` gets a log line: about `LOG_LINES` of them, the last always."""
+    return done == total or done % max(1, total // LOG_LINES) == 0
+
+
 def log_lines(quiet: bool) -> Callable[[str], None]:
     """Print a line with the time elapsed since this call, only when stderr is not a terminal: a log file shows
     no progress bar, and a calibration or a study can take an hour."""
@@ -424,9 +432,12 @@ def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: i
                 err.print(f"{name} {label}: {len(tasks)} runs on {executor.description}", highlight=False,
                           soft_wrap=True)
             bar = progress.add_task(name, total=len(tasks))
-            for o in outcomes:
+            log = log_lines(quiet)
+            for done, o in enumerate(outcomes, 1):
                 failed += [o] if o["status"] == "failed" else []
                 progress.advance(bar)
+                if log_due(done, len(tasks)):
+                    log(f"{done:,} of {len(tasks):,} runs, {len(failed):,} failed")
     except KeyboardInterrupt:
         _discard(folder, created)
         err.print("interrupted: nothing was kept")

@@ -78,9 +78,6 @@ def _overrides(years: float | None, scale: float | None, sets: list[str] | None)
     return out
 
 
-LOG_LINES = 20  # without a terminal (a log file), a study prints its progress about this many times
-
-
 def _count(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -125,7 +122,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
                                    soft_wrap=True)
         progress.update(state["task"], advance=1, failed=state["failed"])
         task = progress.tasks[0]
-        if task.completed == task.total or task.completed % max(1, int(task.total) // LOG_LINES) == 0:
+        if cli.log_due(int(task.completed), int(task.total)):
             log(f"{int(task.completed):,} of {int(task.total):,} runs, {state['failed']:,} failed")
 
     t0 = time.perf_counter()
