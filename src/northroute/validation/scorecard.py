@@ -155,8 +155,8 @@ def summary(card: pd.DataFrame) -> str:
 def fit_to_records(runs: Sequence[pd.DataFrame], scale: float) -> str:
     """The runs' distance to the recorded series that `calibrate` fits (thesis-2012-2017: Table 5.5 seizures,
     Table 5.6 prices, the heroin price trend), mean over seeds with its 90% interval (cut at 0: a distance is not
-    negative). Shown beside the facts because the two pull apart: settings that pass more facts fit those series
-    worse (docs/studies.md)."""
+    negative). Shown beside the facts because the two can pull apart: in the facts searches, settings that passed
+    more facts fitted those series worse (docs/studies.md)."""
     from northroute.experiments.outputs import thesis_distance
 
     row = t_interval(pd.DataFrame([[thesis_distance(ts, scale) for ts in runs]])).iloc[0]
