@@ -133,9 +133,10 @@ def run_id(scen: Scenario, seed: int) -> str:
 LOG_LINES = 20  # without a terminal, a command that counts runs prints its progress about this many times
 
 
-def log_due(done: int, total: int) -> bool:
-    """Whether `done` of `total` gets a log line: about `LOG_LINES` of them, the last always."""
-    return done == total or done % max(1, total // LOG_LINES) == 0
+def log_runs(log: Callable[[str], None], done: int, total: int, failed: int) -> None:
+    """Log `done` of `total` runs on about `LOG_LINES` of the counts, the last always."""
+    if done == total or done % max(1, total // LOG_LINES) == 0:
+        log(f"{done:,} of {total:,} runs, {failed:,} failed")
 
 
 def log_lines(quiet: bool) -> Callable[[str], None]:
@@ -436,8 +437,7 @@ def _run_sides(folder: Path, created: bool, scens: dict[str, Scenario], seeds: i
             for done, o in enumerate(outcomes, 1):
                 failed += [o] if o["status"] == "failed" else []
                 progress.advance(bar)
-                if log_due(done, len(tasks)):
-                    log(f"{done:,} of {len(tasks):,} runs, {len(failed):,} failed")
+                log_runs(log, done, len(tasks), len(failed))
     except KeyboardInterrupt:
         _discard(folder, created)
         err.print("interrupted: nothing was kept")

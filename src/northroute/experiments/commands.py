@@ -122,8 +122,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
                                    soft_wrap=True)
         progress.update(state["task"], advance=1, failed=state["failed"])
         task = progress.tasks[0]
-        if cli.log_due(int(task.completed), int(task.total)):
-            log(f"{int(task.completed):,} of {int(task.total):,} runs, {state['failed']:,} failed")
+        cli.log_runs(log, int(task.completed), int(task.total), state["failed"])
 
     t0 = time.perf_counter()
     try:
