@@ -93,6 +93,26 @@ def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts(
         assert fs.score(facts)["facts"] == row["facts"]
 
 
+def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
+    """docs/calibration/: the ranges file is valid for the scenario calibrated, and each calibration's values
+    load through `--values`, lie inside those ranges and fit the parameter types (a renamed or retyped
+    parameter would otherwise leave the documented commands broken)."""
+    from northroute.experiments.designs import problem, read_params
+    from northroute.scenario import file_values, load_scenario
+
+    folder = ROOT / "docs" / "calibration"
+    ranges = read_params(folder / "eight-parameters.toml")
+    problem(ranges, load_scenario("anticorruption-2015"))
+    results = sorted(folder.glob("eight-parameters-seed*.toml"))
+    assert len(results) >= 2
+    for path in results:
+        scen = load_scenario("anticorruption-2015", file_values(path))
+        for name, (lo, hi) in ranges.items():
+            section, field = name.split(".")
+            assert lo <= getattr(getattr(scen, section), field) <= hi, (path.name, name)
+        assert (path.with_name(path.stem + "-fit.csv")).exists(), path.name
+
+
 def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
     """docs/scorecard.json, which ODD 1.2's table shows, scores every fact the code defines and no other, with
     the verdict the code declares (a `known_miss` or a `reason` misses, every other fact passes) and the code's
