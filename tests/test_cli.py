@@ -172,6 +172,21 @@ def test_runs_saved_at_once_take_distinct_folders(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["same", "same-2", "same-3", "same-4"]
 
 
+def test_a_claim_left_by_a_killed_saver_is_taken_over(tmp_path):
+    """A study's run whose saver was killed between claiming its folder and moving its files in leaves the
+    folder empty; the rerun of that run (Dask reschedules it) takes it over instead of failing with
+    FileExistsError (seen in CI, test_a_killed_worker_loses_no_run). A folder with files is still refused."""
+    out = tmp_path / "runs"
+    (out / "p00001-s0").mkdir(parents=True)
+    results = nr.run(tiny(), seed=1)
+    saved = results.save(out, "p00001-s0")
+    assert saved == out / "p00001-s0" and (saved / "manifest.json").is_file()
+    assert [p.name for p in out.iterdir()] == ["p00001-s0"]
+    with pytest.raises(FileExistsError):
+        results.save(out, "p00001-s0")
+    assert [p.name for p in out.iterdir()] == ["p00001-s0"] and (saved / "manifest.json").is_file()
+
+
 def test_scenarios_and_params():
     res = cli("scenarios")
     assert res.returncode == 0 and "baseline-2012" in res.stdout

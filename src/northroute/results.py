@@ -64,7 +64,10 @@ def events_frame(log: EventLog, geo: Geography, start: date) -> pd.DataFrame:
 
 def _claim(runs_dir: Path, run_id: str, unique: bool) -> Path:
     """Reserve the run's folder by creating it empty (atomic: of two savers only one can create a name); with
-    `unique`, the first free name of `run_id`, `run_id-2`, ..., else `run_id` or FileExistsError."""
+    `unique`, the first free name of `run_id`, `run_id-2`, ..., else `run_id` or FileExistsError. Without
+    `unique` an empty `run_id` folder is taken over: it is the claim of a saver killed before it moved its files
+    in (a study's Dask worker), and the run that reruns there is the same run; if that saver is alive after all,
+    whichever of the two moves its files in first keeps the folder, and the other's move fails."""
     k = 1
     while True:
         final = runs_dir / (run_id if k == 1 else f"{run_id}-{k}")
@@ -73,6 +76,8 @@ def _claim(runs_dir: Path, run_id: str, unique: bool) -> Path:
             return final
         except FileExistsError:
             if not unique:
+                if final.is_dir() and not any(final.iterdir()):
+                    return final
                 raise
             k += 1
 
