@@ -37,6 +37,7 @@ GROUPS = {
         "trafficking." + n
         for n in [
             "inspection_multiplier",
+            "staging_search_rate",
             "detect_if_searched",
             "truck_share",
             "car_share",

@@ -331,7 +331,7 @@ def test_compare_view(app: AppTest, runs_dir: Path) -> None:
     assert len(app.get("plotly_chart")) >= 5
     app.multiselect(key="cmp_a").set_value(["tiny-run", "tight-borders"]).run()  # two scenarios are not one side
     assert not app.exception and not app.dataframe
-    assert errors(app) == ["side A mixes runs of different settings: trafficking.inspection_multiplier is 0.1 in "
+    assert errors(app) == ["side A mixes runs of different settings: trafficking.inspection_multiplier is 0.01 in "
                            "tiny-run but 1.0 in tight-borders; a side must be the seeds of one scenario with one set "
                            "of settings"]
 

@@ -77,8 +77,9 @@ def test_facts_search_plot_sets_facts_against_the_distance_when_it_has_one(tmp_p
 
 
 def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts() -> None:
-    """docs/facts_search.csv: its parameters are the shipped screening ranges (values inside them, point -1
-    the defaults), and each point's fact count is the count of its verdicts."""
+    """docs/facts_search.csv: its parameters are the ranges it was searched in (values inside them, point -1
+    the defaults of then: today's but for those facts_search.DEFAULTS_THEN names), and each point's fact count is
+    the count of its verdicts."""
     from northroute.experiments.designs import read_params
 
     fs = _facts_search()
@@ -86,7 +87,8 @@ def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts(
     ranges = read_params(fs.RANGES)
     search = table[table.point >= 0]
     assert all(search[n].between(lo - 0.5, hi + 0.5).all() for n, (lo, hi) in ranges.items())  # ints rounded
-    assert table[table.point == -1][list(ranges)].iloc[0].to_dict() == pytest.approx(fs.default_point(list(ranges)))
+    then = {**fs.default_point(list(ranges)), **fs.DEFAULTS_THEN}  # the defaults the search was made at
+    assert table[table.point == -1][list(ranges)].iloc[0].to_dict() == pytest.approx(then)
     status = [c for c in table.columns if c.endswith(":status")]
     for _, row in table.iterrows():
         facts = [{"id": c.split(":")[0], "status": row[c], "by_construction": False} for c in status]

@@ -23,6 +23,7 @@ from northroute.validation.facts import (
 )
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
+from northroute.world.shipments import COVER_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog
 from tests.conftest import tiny
 
@@ -82,10 +83,11 @@ def _weeks(scen, seed=1, weeks=20):
 
 
 def test_more_searches_seize_more():
-    """Summed over three seeds: at this scale a single seed may see no seizure at all with few searches."""
+    """Summed over three seeds: at this scale a single seed may see no seizure at all with few searches. The
+    staging posts' searches are switched off, so all seizures in transit are the crossings'."""
     def seized(multiplier):
-        return sum(_weeks(tiny(f"trafficking.inspection_multiplier={multiplier}"), seed=s, weeks=30).ledger.seized_bulk
-                   for s in (1, 2, 3))
+        scen = tiny(f"trafficking.inspection_multiplier={multiplier}", "trafficking.staging_search_rate=0")
+        return sum(_weeks(scen, seed=s, weeks=30).ledger.seized_bulk for s in (1, 2, 3))
     loose, tight = seized(0.05), seized(2.0)
     assert tight > 3 * loose > 0
 
@@ -367,9 +369,11 @@ def test_runner_testifies_against_his_leader():
 
 
 def test_riskier_routes_displace_heroin_arrivals():
-    """M46: more searches at the crossings make a lot likelier to be seized, so less heroin is sent in."""
+    """M46: more searches at the crossings make a lot likelier to be seized, so less heroin is sent in (the
+    staging posts' searches, which would damp the change, are off)."""
     def arrivals(multiplier, elasticity=1.0, weeks=12):
-        world = _weeks(tiny(f"supply.route_elasticity={elasticity}"), seed=2, weeks=5)  # burn-in is 4 weeks
+        scen = tiny(f"supply.route_elasticity={elasticity}", "trafficking.staging_search_rate=0")
+        world = _weeks(scen, seed=2, weeks=5)  # burn-in is 4 weeks
         world.scenario.trafficking.inspection_multiplier = multiplier
         factor = supply.displacement(world)[supply.HEROIN_SOURCES.index("OSH")]
         grams = 0.0
@@ -420,8 +424,30 @@ def test_truck_search_chance_is_inspections_over_truck_traffic(tiny_results):
     honest = frame(nr.run(tiny("corruption.customs_waive=0"), seed=3).timeseries)
     assert sf33_truck_search(honest) == pytest.approx(by_hand)
     assert 0 < sf33_truck_search(frame(tiny_results.timeseries)) < by_hand  # customs corruption (default)
-    world = build_world(tiny("trafficking.inspection_multiplier=0.2", "corruption.customs_waive=0"), 3)
+    world = build_world(tiny(f"trafficking.inspection_multiplier={2 * t.inspection_multiplier}",
+                             "corruption.customs_waive=0"), 3)
     assert truck_search_chance(world) == pytest.approx(2 * by_hand)
+
+
+def test_staging_posts_search_the_lots_arriving_there():
+    """Police operations at the Kazakh hubs (L1317 [P23], L1309 [DE7]) search a lot as it arrives, whatever its
+    cover, and count in staging_seizures_g, not in the crossings' seizures_g or SF33's per-cover seizures; with
+    no search at the crossings every seizure in transit is at a hub, and raising the rate raises the loss the
+    traffickers expect on a route (M46)."""
+    hubs = {"ALA", "KAR", "KUS", "YUZ"}
+    world = build_world(tiny("trafficking.staging_search_rate=0.3", "trafficking.inspection_multiplier=0"), 1)
+    p = prices.search_probability(world)
+    is_hub = np.isin(world.geo.codes, sorted(hubs))
+    assert (p[is_hub] == 0.3).all() and (p[~is_hub] == 0).all()
+    res = nr.run(tiny("trafficking.staging_search_rate=0.3", "trafficking.inspection_multiplier=0"), seed=1)
+    ts, ev = frame(res.timeseries), res.events
+    seized_at = set(ev[ev.kind == "seizure"].place.astype(str))
+    assert seized_at & hubs and seized_at <= hubs | {"CHU"}  # the Koknar raids take lots at the Chu Valley
+    staged = ts[ts.metric == "staging_seizures_g"]
+    assert staged.value.sum() > 0 and set(staged[staged.value > 0].place.astype(str)) <= hubs
+    assert ts[ts.metric.isin(["seizures_g", *(f"seizures_{c}_g" for c in COVER_NAMES)])].value.sum() == 0
+    loss = [supply.route_loss(build_world(tiny(f"trafficking.staging_search_rate={r}"), 1)) for r in (0.0, 0.1)]
+    assert (loss[1] > loss[0]).all()
 
 
 def test_attention_to_cars_moves_seizures_to_cars():

@@ -97,6 +97,8 @@ METRICS = (
     Metric("corrupt_drug_officers", "police", "region", "officers", "serving UBN and patrol officers who protect, "
            "extort or deal (SF26)", by_drug=False),
     Metric("seizures_g", "trafficking", "crossing", "g/week", "grams seized at the crossing"),
+    Metric("staging_seizures_g", "trafficking", "region", "g/week", "grams seized from lots arriving at the "
+           "region's staging post (hubs only; trafficking.staging_search_rate)"),
     Metric("exports_g", "trafficking", "russia", "g/week", "grams sold at the Russian hub"),
     Metric("route_supply_g", "trafficking", "route", "g/week", "grams entering the route at its source"),
     Metric("route_flow_g", "trafficking", "route", "g/week",
@@ -321,6 +323,7 @@ class Recorder:
         self._set(w, "drug_officers", "police", "region", drug)
         self._set(w, "corrupt_drug_officers", "police", "region", corrupt)
         self._set(w, "seizures_g", "trafficking", "crossing", wk.seized_g)
+        self._set(w, "staging_seizures_g", "trafficking", "region", wk.seized_g)
         self._set(w, "exports_g", "trafficking", "russia", wk.exported_g)
         self._set(w, "route_supply_g", "trafficking", "route", wk.route_supply_g)
         self._set(w, "route_flow_g", "trafficking", "route", wk.route_entered_g)

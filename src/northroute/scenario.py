@@ -178,15 +178,28 @@ class SupplyParams(Section):
 
 
 class TraffickingParams(Section):
-    inspection_multiplier: float = P(0.1, 0.0, 50.0, "ratio", "assumption: the 5-6 searches an hour in "
+    inspection_multiplier: float = P(0.01, 0.0, 50.0, "ratio", "assumption: the 5-6 searches an hour in "
                                      "places.csv are one 2019 measurement at Kordai (external-facts §7) "
                                      "applied to every post, and customs control on the KZ-RU border ended on "
-                                     "1 July 2011 (external-facts §3); routine thorough searches are taken as a "
-                                     "tenth of that. Lever for border control (thesis S10, L952, L1247)",
+                                     "1 July 2011 (external-facts §3); thorough searches are taken as a hundredth "
+                                     "of that (about one a day at a post), so that searches at crossings seize "
+                                     "about a tenth of the recorded heroin: customs seized >21 kg in H1 2013 "
+                                     "against 754 kg in the year (external-facts §3, Table 5.5) and '90 of every "
+                                     "100 kg' are seized in Karaganda (L1317 [P23]). Lever for border control "
+                                     "(thesis S10, L952, L1247)",
                                      "Multiplies the search capacity of every crossing.")
     detect_if_searched: float = P(0.35, 0.0, 1.0, "probability", "assumption: drugs are hidden in "
                                   "legitimate cargo (thesis L1068-1072, L1239 CADAP)", "Chance a "
                                   "thorough search finds a hidden lot.")
+    staging_search_rate: float = P(0.01, 0.0, 1.0, "probability", "thesis L1317 [P23]: 'if in the whole "
+                                   "Kazakhstan 100 kg is seized, 90 of them will be seized in Karaganda', the main "
+                                   "staging post; L1309 [DE7]: lots are unloaded, repacked and split at the staging "
+                                   "posts; external-facts §3: customs seized >21 kg of heroin in H1 2013 against "
+                                   "754 kg in the year (Table 5.5), an 11 kg seizure in Astana (2015); rate "
+                                   "assumption, set with inspection_multiplier so that the recorded heroin of "
+                                   "2012 stays near Table 5.5's 307 kg with a tenth of it seized at crossings",
+                                   "Chance that police or KNB operations at a "
+                                   "Kazakh staging post (hub) search a lot arriving there, whatever its cover.")
     truck_share: float = P(0.5, 0.0, 1.0, "fraction", "thesis L1072 [DE3]: long-distance container "
                            "trucks preferred; L1239 high-volume cargo 'most sustainable'; share assumption",
                            "Share of lots hidden in long-distance trucks.")

@@ -41,6 +41,7 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "supply.hashish_kg_per_year": ("Supply", "Hashish"),
     "supply.greenhouse_kg_per_year": ("Supply", "Greenhouse marijuana"),
     "trafficking.inspection_multiplier": ("Borders", "Border search capacity (multiplier)"),
+    "trafficking.staging_search_rate": ("Borders", "Inland searches at staging posts (chance per lot)"),
     "trafficking.detect_if_searched": ("Borders", "Chance a search finds a hidden lot"),
     "trafficking.export_share": ("Borders", "Share of lots sent on to Russia"),
     "market.adulteration": ("Market", "Heroin cutting per hand-over"),

@@ -23,6 +23,7 @@ import numpy as np
 
 from northroute.scenario import TraffickingParams
 from northroute.world.arrays import scatter_add, sum_by
+from northroute.world.geography import Geography
 from northroute.world.people import HEROIN, RETAIL, TRAFFICKER, WHOLESALE
 from northroute.world.shipments import BODY, CAR, RAIL, TRUCK
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
@@ -56,10 +57,19 @@ def cover_shares(world: World) -> np.ndarray:
     return shares
 
 
-def search_probability(world: World) -> np.ndarray:
-    """Chance per place and cover that a vehicle is searched: inspections / legitimate traffic (M48).
+def staging_posts(geo: Geography) -> np.ndarray:
+    """Kazakh hubs, where lots are unloaded, repacked and split (L1309 [DE7]) and police operations seize
+    most heroin (L1317 [P23])."""
+    return geo.is_hub & geo.in_kazakhstan
 
-    Falls as legitimate traffic per inspector rises: ">3,000 trucks can pass during a day" (L1241 [P20]).
+
+def search_probability(world: World) -> np.ndarray:
+    """Chance per place and cover that a lot arriving there is searched.
+
+    At a crossing: inspections / legitimate traffic (M48), which falls as legitimate traffic per inspector
+    rises: ">3,000 trucks can pass during a day" (L1241 [P20]), scaled by the attention the vehicle draws.
+    At a staging post: `staging_search_rate` for every cover (assumption: operations there follow informants
+    and handovers, not number plates; corrupt police do not waive them, as the thesis names no such deal).
     """
     geo, t = world.geo, world.scenario.trafficking
     base = np.divide(geo.inspections_per_day * t.inspection_multiplier, geo.trucks_per_day,
@@ -68,7 +78,8 @@ def search_probability(world: World) -> np.ndarray:
     attention[[TRUCK, CAR, RAIL, BODY]] = [t.truck_attention, t.car_attention, 1.0, 1.0]
     if world.customs_corrupt.size:  # corrupt customs officers skip some searches (M48, L1072 [DE3])
         base = base * (1.0 - world.scenario.corruption.customs_waive * world.customs_corrupt)
-    return np.minimum(1.0, base[:, None] * attention[None, :])
+    staging = np.where(staging_posts(geo), t.staging_search_rate, 0.0)
+    return np.minimum(1.0, base[:, None] * attention[None, :] + staging[:, None])
 
 
 def truck_search_chance(world: World) -> float:

@@ -3,7 +3,8 @@ are sold at Russian hubs.
 
 - Lots travel hidden in legitimate cargo (thesis L1064-1072, L1239); at a crossing a lot is searched
   with the chance inspections/traffic (M48, L1241 [P20], L1243 [P30]) scaled by the attention its
-  vehicle draws, and found with `detect_if_searched`.
+  vehicle draws, and found with `detect_if_searched`. At the Kazakh staging posts police operations search
+  a lot arriving there with `staging_search_rate` (L1317 [P23]: most heroin is seized in Karaganda).
 - At the hubs Shymkent, Almaty, Karaganda and Kostanay large lots are split and repacked (M7, L1309
   [DE7][P13]); each part then runs its own risks, which lowers the loss from any one search.
 - Foreign suppliers bring heroin across the southern border themselves, hand it to "trusted people"
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from northroute.processes import justice
-from northroute.processes.prices import russia_price_per_g, search_probability
+from northroute.processes.prices import russia_price_per_g, search_probability, staging_posts
 from northroute.world.arrays import scatter_add
 from northroute.world.state import World
 
@@ -58,13 +59,15 @@ def step(world: World, rng: np.random.Generator) -> None:
     entering = moving & was_outside & geo.in_kazakhstan[node]
 
     at_crossing = moving & (geo.kind[node] == "crossing")
+    searched_here = at_crossing | (moving & staging_posts(geo)[node])
     p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched
-    seized = at_crossing & (rng.random(len(lots)) < p_find)
+    seized = searched_here & (rng.random(len(lots)) < p_find)
     if seized.any():
         s, n, g = lots.substance[seized], node[seized], lots.bulk_g[seized]
         scatter_add(wk.seized_g, (n, s), g)
         scatter_add(wk.route_seized_g, (lots.route[seized], s), g)
-        scatter_add(wk.cover_seized_g, (lots.cover[seized], s), g)
+        border = seized & at_crossing  # the vehicles customs picks (SF33b)
+        scatter_add(wk.cover_seized_g, (lots.cover[border], lots.substance[border]), lots.bulk_g[border])
         justice.seize_lots(world, seized, recorded=True)
         caught = seized  # the courier or driver, charged with smuggling; a lot scaled down is that share of one
         if world.lot_scale < 1.0:
@@ -77,7 +80,7 @@ def step(world: World, rng: np.random.Generator) -> None:
         wk.count("foreign_courier_arrests", "trafficking", lots.substance[caught & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one
     scatter_add(wk.route_entered_g, (lots.route[entered], lots.substance[entered]), lots.bulk_g[entered])
-    arrived = np.bincount(node[at_crossing], lots.bulk_g[at_crossing], geo.n)
+    arrived = np.bincount(node[searched_here], lots.bulk_g[searched_here], geo.n)
     lost = np.bincount(node[seized], lots.bulk_g[seized], geo.n)
     seen = arrived > 0
     alpha = 1.0 / world.scenario.market.risk_memory_weeks

@@ -86,7 +86,7 @@ class Week:
     consumed_pure: np.ndarray
     need_g: np.ndarray
     bought_wholesale_g: np.ndarray  # lot grams bought by wholesalers at each node
-    seized_g: np.ndarray  # at each place
+    seized_g: np.ndarray  # in transit at each place: crossing searches and staging-post operations
     exported_g: np.ndarray  # at each Russian hub
     route_supply_g: np.ndarray  # [routes, substances] grams entering each route
     route_entered_g: np.ndarray  # grams that crossed into Kazakhstan (or left the Chu Valley)
