@@ -169,3 +169,22 @@ def test_header_lists_timeline_steps_one_line_each(results, tmp_path: Path) -> N
     assert "<th>extends</th>" not in header
     two_years = cell(104)[0].split("<br>")  # 2012-2013: every step comes after the run
     assert len(two_years) == len(scen.timeline) and all(s.endswith("end: not applied)") for s in two_years)
+
+
+def test_seizure_figure_shows_the_staging_posts_beside_the_crossings() -> None:
+    """Most heroin is seized at the staging posts since session 25 (ODD 7.2 rule 2): the figure has a bar for
+    each crossing and each hub, and its bars add up to what the run seized in transit; a run recorded before
+    the staging posts searched (no staging_seizures_g) shows the crossings only."""
+    from northroute.report.figures import seizures_figure
+    from northroute.validation.facts import frame
+
+    scen = northroute.load_scenario("baseline-2012", ["population.scale=0.01", "time.years=0.5",
+                                                      "time.burn_in_weeks=4", "trafficking.staging_search_rate=0.3"])
+    ts = frame(northroute.run(scen, seed=1).timeseries)
+    fig = seizures_figure(ts)
+    assert {"Almaty", "Karaganda", "Kostanay", "Shymkent", "Kordai"} <= set(fig.data[0].x)
+    heroin = sum(sum(bar.y) for bar in fig.data if bar.hovertemplate.endswith("heroin</extra>"))
+    transit = ts[ts.metric.isin(["seizures_g", "staging_seizures_g"]) & (ts.substance == "heroin")].value.sum()
+    assert heroin == pytest.approx(transit / 1e3, abs=0.01) and heroin > 0
+    before = seizures_figure(ts[ts.metric != "staging_seizures_g"])
+    assert "Karaganda" not in before.data[0].x and "Kordai" in before.data[0].x

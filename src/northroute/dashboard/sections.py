@@ -52,7 +52,8 @@ SECTIONS: tuple[Section, ...] = (
             "User-weighted national price per street gram; dashed and dotted segments over 2012 are the thesis's "
             "Table 5.6 average and median.", (("prices", figures.prices_figure),), trends=False),
     Section("seizures", "Seizures", r"seiz", "This run has no seizures.",
-            "Kilograms seized at each border crossing per calendar year, then the national weekly total.",
+            "Kilograms seized in transit at each border crossing and staging post per calendar year, then the "
+            "national weekly total.",
             (("seizures", figures.seizures_figure),)),
     Section("arrests", "Arrests by role", r"arrest",
             "This run has no arrests (a run of a few weeks may have none)."),

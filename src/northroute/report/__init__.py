@@ -199,8 +199,9 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         "<h2>Users and dealers by region</h2>\n<p class='note'>Last recorded week; log scale so that wholesalers "
         "stay visible beside users. Pick all substances or one in the menu.</p>",
         fig_html(figures.people_figure(ts), "fig-people"),
-        "<h2>Seizures</h2>\n<p class='note'>Kilograms seized at each border crossing per calendar year (partial "
-        "years marked with their weeks); pick the substance in the menu.</p>",
+        "<h2>Seizures</h2>\n<p class='note'>Kilograms seized in transit at each border crossing and staging post "
+        "(police operations at the hubs) per calendar year (partial years marked with their weeks); pick the "
+        "substance in the menu.</p>",
         fig_html(figures.seizures_figure(ts), "fig-seizures"),
         "<p class='note'>Purity of wholesalers' and retail dealers' stock: regional purities averaged with the "
         "regions' stock (grams) as weights.</p>",

@@ -118,7 +118,8 @@ def substance_menu(n_per: list[int], labels: list[str], y: float = 1.16,
 
 
 def summary_table(ts: pd.DataFrame) -> pd.DataFrame:
-    """Per substance: kg supplied to routes, exported, seized at crossings, consumed; end-of-run people."""
+    """Per substance: kg supplied to routes, exported, seized at crossings and at staging posts, consumed;
+    end-of-run people."""
     subs = list(SUBSTANCE_NAMES)
 
     def kg(metric: str) -> pd.Series:
@@ -130,6 +131,7 @@ def summary_table(ts: pd.DataFrame) -> pd.DataFrame:
             "kg entering routes": kg("route_supply_g"),
             "kg exported to Russia": kg("route_exports_g"),
             "kg seized at crossings": kg("seizures_g"),
+            "kg seized at staging posts": kg("staging_seizures_g"),
             "kg consumed": kg("consumption_g"),
         }
     )
@@ -337,22 +339,25 @@ def people_figure(ts: pd.DataFrame) -> go.Figure:
 
 
 def seizures_figure(ts: pd.DataFrame) -> go.Figure:
-    """kg seized per crossing per calendar year, one bar per year, a dropdown per substance."""
+    """kg seized in transit per crossing and staging post per calendar year, one bar per year, a dropdown per
+    substance (runs made before the staging posts searched lots show the crossings only)."""
     places = places_table()
-    df = select(ts, "seizures_g")
+    staged = select(ts, "staging_seizures_g")
+    posts = places.index[places["is_hub"].astype(bool) & (places["kind"] == "region")].tolist()
+    df = pd.concat([select(ts, "seizures_g"), staged[staged["place"].isin(posts)]])
     df = df.assign(year=df["date"].dt.year)
     weeks_in_year = ts.drop_duplicates("week").assign(year=lambda d: d["date"].dt.year).groupby("year")["week"].count()
     g = df.groupby(["substance", "year", "place"], observed=True)["value"].sum().div(1e3)
-    crossings = places.index[places["kind"] == "crossing"].tolist()
-    x = places.loc[crossings, "short"].tolist()
-    full = places.loc[crossings, "name"].tolist()
+    where = places.index[places["kind"] == "crossing"].tolist() + (posts if len(staged) else [])
+    x = [places.at[c, "on_map" if c in posts else "short"] for c in where]  # a staging post by its city
+    full = [f"{name}{' (staging post)' if code in posts else ''}" for code, name in places.loc[where, "name"].items()]
     years = sorted(weeks_in_year.index)
     shades = np.linspace(0.25, 1.0, len(years)) if len(years) > 1 else np.array([0.8])
     fig = go.Figure()
     for k, sub in enumerate(SUBSTANCE_NAMES):
         for year, shade in zip(years, shades, strict=True):
             label = _label_year(int(year), int(weeks_in_year[year]))
-            y = g.reindex(pd.MultiIndex.from_product([[sub], [year], crossings])).fillna(0).to_numpy()
+            y = g.reindex(pd.MultiIndex.from_product([[sub], [year], where])).fillna(0).to_numpy()
             fig.add_trace(
                 go.Bar(
                     x=x,
@@ -365,7 +370,7 @@ def seizures_figure(ts: pd.DataFrame) -> go.Figure:
                 )
             )
     notes = [None if g.get(sub, pd.Series(dtype=float)).sum() > 0 else
-             f"Nothing of {sub} was seized at the crossings in these weeks." for sub in SUBSTANCE_NAMES]
+             f"Nothing of {sub} was seized in transit in these weeks." for sub in SUBSTANCE_NAMES]
     fig.update_layout(
         template=TEMPLATE,
         height=HEIGHT,
