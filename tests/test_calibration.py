@@ -126,8 +126,9 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
 
 
 def test_log_uniform_prior_centres_a_range_of_factors_and_keeps_a_range_from_zero_uniform() -> None:
-    """Over the inspection multiplier's 0.03-0.5 the log-uniform median is the geometric mean (0.12, near the
-    default 0.1); the uniform one is the midpoint (0.27). A range from 0 cannot be log-uniform."""
+    """Over 0.03-0.5 (a third to five times a default of 0.1, as the screening's ranges span) the log-uniform
+    median is the geometric mean (0.12, near that default); the uniform one is the midpoint (0.27). A range from
+    0 cannot be log-uniform."""
     from northroute.calibration.abc import prior_of
 
     rng = np.random.default_rng(0)

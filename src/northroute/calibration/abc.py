@@ -38,23 +38,24 @@ from northroute.calibration.targets import TARGETS, distance, statistics
 from northroute.scenario import Scenario, apply_override, is_integer, load_scenario
 
 # The parameters calibrated by default: assumption-only parameters with the largest Morris effect (mu*) on
-# the distance to thesis-2012-2017 (output thesis_distance), in the screening of 21 shipped as
-# calibration/screening.csv (every study output; output_mean is the mean over its 528 runs), made on 2026-12-04,
-# after lots came to follow the scale (the screening of 2026-12-03 at scale 0.03 was made with lots of national
-# size, whose inflated prices drove the fit: docs/studies.md), at the calibration's scale with
+# the distance to thesis-2012-2017 (output thesis_distance), in the screening of 22 shipped as
+# calibration/screening.csv (every study output; output_mean is the mean over its 552 runs), made on 2026-12-05
+# (session 25), after the staging posts came to search lots and the crossings' inspection multiplier fell to 0.01,
+# at the calibration's scale with
 #   northroute sensitivity anticorruption-2015 --params calibration/screening_ranges.toml --n 24 --sample-seed 1
 #       --scale 0.05 --years 6
-# Its 24 trajectories rank inspection_multiplier 1.24, detect_if_searched 0.96, heroin_kg_per_year 0.73,
-# koknar_share 0.64, trafficker_markup 0.63 and prison_time_weight 0.54 first (then marijuana 0.52; hashish,
-# calibrated until then, fell from 5th to 14th): this set, once detect_if_searched is left out.
-# trafficking.detect_if_searched is left out: it multiplies the same search probability as
-# inspection_multiplier, so the two cannot be told apart. The ranges are the screening's.
+# Its 24 trajectories rank detect_if_searched 0.78, heroin_kg_per_year 0.72, staging_search_rate 0.65,
+# koknar_share 0.49, hashish_kg_per_year 0.44 and trafficker_markup 0.42 first (then marijuana 0.41 and
+# prison_time_weight 0.37; inspection_multiplier, first in the screening of 2026-12-04 with crossings seizing
+# most heroin, fell to 15th): this set, once detect_if_searched is left out. trafficking.detect_if_searched is
+# left out: it multiplies the same search probability as the two search rates, so they cannot be told apart.
+# The ranges are the screening's.
 DEFAULT_PARAMS: dict[str, tuple[float, float]] = {
-    "trafficking.inspection_multiplier": (0.03, 0.5),
     "supply.heroin_kg_per_year": (15_000.0, 70_000.0),
+    "trafficking.staging_search_rate": (0.003, 0.05),
     "policing.koknar_share": (0.02, 0.5),
+    "supply.hashish_kg_per_year": (2_000.0, 20_000.0),
     "market.trafficker_markup": (1.2, 4.0),
-    "market.prison_time_weight": (0.25, 3.0),
 }
 
 
@@ -166,8 +167,8 @@ PRIORS = ("log-uniform", "uniform")
 def prior_of(lo: float, hi: float, kind: str = "log-uniform"):
     """Log-uniform over a positive range (uniform over one that starts at 0), or uniform. The ranges span
     factors (a third to five times the default), and a uniform prior over such a range puts most of its mass
-    at the top: over the inspection multiplier's 0.03-0.5 its median is 0.27, against the default 0.1
-    (log-uniform: 0.12)."""
+    at the top: over 0.03-0.5 (the inspection multiplier's range until session 25, around a default of 0.1) its
+    median is 0.27 (log-uniform: 0.12)."""
     import pyabc
 
     if kind not in PRIORS:
