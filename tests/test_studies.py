@@ -146,7 +146,7 @@ def swept(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """A 3 x 2 grid with 2 seeds through the command line, on 2 workers; the default value 0.25 is on the grid."""
     study = tmp_path_factory.mktemp("sweep") / "study"
     res = cli("sweep", "baseline-2012", "--vary", "market.adulteration=0.15:0.35:0.1", "--vary",
-              "trafficking.inspection_multiplier=0.1,1", "--seeds", "2", "--study", str(study), "--workers", "2",
+              "trafficking.inspection_multiplier=0.01,1", "--seeds", "2", "--study", str(study), "--workers", "2",
               *TINY)
     return study, res
 
@@ -181,7 +181,7 @@ def test_common_random_numbers_match_single_runs(swept, tmp_path):
     scen = nr.load_scenario("baseline-2012", TINY_SETS)
     for seed in (0, 1):
         single = nr.run(scen, seed).save(tmp_path, f"single-{seed}")
-        run = study / "runs" / f"p00002-s{seed}"  # adulteration 0.25 (the default), inspection 0.1 (the default)
+        run = study / "runs" / f"p00002-s{seed}"  # adulteration 0.25 (the default), inspection 0.01 (the default)
         for name in ("timeseries.parquet", "events.parquet"):
             assert (run / name).read_bytes() == (single / name).read_bytes()
 
@@ -219,7 +219,7 @@ def test_study_command_and_another_study_in_the_folder(swept):
     before = {p: p.stat().st_mtime_ns for p in study.rglob("*") if p.name != ".lock"}
     res = cli("sweep", "--vary", "market.adulteration=0.1,0.2", "--seeds", "2", "--study", str(study), *TINY)
     one_line_error(res, "another design")
-    grid = ["--vary", "market.adulteration=0.15:0.35:0.1", "--vary", "trafficking.inspection_multiplier=0.1,1"]
+    grid = ["--vary", "market.adulteration=0.15:0.35:0.1", "--vary", "trafficking.inspection_multiplier=0.01,1"]
     res = cli("sweep", *grid, "--seeds", "2", "--study", str(study), *TINY[:-1], "--set", "market.pool_share=0.5",
               "--quiet")
     one_line_error(res, "market.pool_share")
