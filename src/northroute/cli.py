@@ -240,9 +240,9 @@ def _print_summary(s: dict) -> None:
                                                                              "exported_kg")))
     out.print(flows)
     subs = Table(title="By substance (simulated rows: kg over the run, users and dealers in the last week)")
-    subs.caption = ("all seized: at crossings, in arrests and by the Koknar operation, as taken (the route table's "
-                    "seized is at crossings only); prices: national mean over the first year vs the 2012 average of "
-                    "Table 5.6 (KZT/g)")
+    subs.caption = ("all seized: at crossings and staging posts, in arrests and by the Koknar operation, as taken (the "
+                    "route table's seized is in transit only: crossings and staging posts); prices: national mean over "
+                    "the first year vs the 2012 average of Table 5.6 (KZT/g)")
     cols = ("substance", "all seized kg", "consumed kg", "wholesale", "T5.6", "retail", "T5.6 ", "users",
             "retail dealers", "wholesalers")
     for col in cols:

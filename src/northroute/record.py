@@ -210,8 +210,8 @@ METRICS = (
       "(M45)"),
     C("crackdown_arrests", "police", "persons/week", "people arrested in crackdowns: the parties of a violent "
       "dispute and their trade partners in the region (M45)"),
-    C("seizures_total_g", "police", "g/week", "all seizures: crossings, arrests and Koknar (true: taken from "
-      "the market or the holder; recorded: less what dealing officers resold)"),
+    C("seizures_total_g", "police", "g/week", "all seizures: crossings, staging posts, arrests and Koknar (true: "
+      "taken from the market or the holder; recorded: less what dealing officers resold)"),
     C("seizures_total_g", "police", "g/week", "seizures registered by the agencies", "recorded"),
     C("resold_seizures_g", "police", "g/week", "seized grams a dealing officer put back on the market"),
     C("taken_down", "wholesale", "persons/week", "clients arrested with their convicted protector (M57)"),
