@@ -99,6 +99,7 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     """docs/calibration/: the ranges file is valid for the scenario calibrated, and each calibration's values
     load through `--values`, lie inside those ranges and fit the parameter types (a renamed or retyped
     parameter would otherwise leave the documented commands broken)."""
+    from northroute.calibration import DEFAULT_PARAMS
     from northroute.dashboard.levers import current_value
     from northroute.experiments.designs import problem, read_params
     from northroute.scenario import file_values, load_scenario
@@ -113,6 +114,10 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
         for name, (lo, hi) in ranges.items():
             assert lo <= current_value(scen, name) <= hi, (path.name, name)
         assert (path.with_name(path.stem + "-fit.csv")).exists(), path.name
+    path = folder / "default-set-seed0.toml"  # the default set's calibration of session 25
+    scen = load_scenario("anticorruption-2015", file_values(path))
+    assert all(lo <= current_value(scen, name) <= hi for name, (lo, hi) in DEFAULT_PARAMS.items())
+    assert path.with_name(path.stem + "-fit.csv").exists()
 
 
 def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
