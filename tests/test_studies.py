@@ -25,6 +25,7 @@ from northroute.experiments.runner import RunTask, run_one
 from northroute.experiments.store import Study
 from northroute.experiments.study import plan_sweep, run_study
 from northroute.scenario import ScenarioError
+from northroute.world.state import WEEKS_PER_YEAR
 from tests.helpers import cli, one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,6 +121,10 @@ def test_outputs_of_a_run(tiny_results):
     assert values["heroin_users_end"] == pytest.approx(last.value.sum() / scale)
     assert 0 <= values["heroin_export_share"] <= 1 and 0 <= values["heroin_unmet_need"] <= 1
     assert values["heroin_seizures_kg_year"] >= 0
+    recorded = ts[(ts.metric == "seizures_total_g") & (ts.world == "recorded") & (ts.substance == "heroin")]
+    years = (ts.week.max() + 1) / WEEKS_PER_YEAR
+    assert values["heroin_seized_recorded_kg_year"] == pytest.approx(recorded.value.sum() / 1000 / scale / years)
+    assert values["heroin_seized_recorded_kg_year"] >= values["heroin_seizures_kg_year"]  # crossings' are registered
 
 
 def test_replicate_check():

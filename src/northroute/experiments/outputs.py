@@ -51,6 +51,12 @@ def heroin_seizures(ts: pd.DataFrame, scale: float) -> float:
     return float(_rows(ts, "seizures_g", "trafficking", "heroin")["value"].sum()) / 1000 / scale / _years(ts)
 
 
+def heroin_seized_recorded(ts: pd.DataFrame, scale: float) -> float:
+    """Every channel's heroin as the agencies registered it, the quantity Table 5.5 counts."""
+    rows = _rows(ts[ts["world"] == "recorded"], "seizures_total_g", "police", "heroin", place="KZ")
+    return float(rows["value"].sum()) / 1000 / scale / _years(ts)
+
+
 def heroin_export_share(ts: pd.DataFrame, scale: float) -> float:
     exported = _rows(ts, "exports_g", "trafficking", "heroin")["value"].sum()
     domestic = _rows(ts, "purchases_g", "wholesale", "heroin")["value"].sum()
@@ -87,6 +93,9 @@ OUTPUTS: tuple[Output, ...] = (
            "price of heroin per street gram (weeks without users left out)", retail_price("heroin")),
     Output("heroin_seizures_kg_year", "kg/year", "heroin seized at border crossings per year, national "
            "equivalent", heroin_seizures),
+    Output("heroin_seized_recorded_kg_year", "kg/year", "heroin seized by every channel (crossings, staging posts, "
+           "arrests) and registered, per year, national equivalent: what Table 5.5 counts", heroin_seized_recorded,
+           recorded=True),
     Output("heroin_export_share", "fraction", "share of the heroin that traffickers sold which was sold at "
            "Russian hubs (the rest was bought by Kazakh wholesalers)", heroin_export_share),
     Output("heroin_users_end", "persons", "people using heroin in the last recorded week (users and retail "
