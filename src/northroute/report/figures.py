@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from northroute.processes.prices import staging_posts
 from northroute.report.boundaries import BBOX, load_boundaries, rings
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import SUBSTANCE_NAMES
@@ -343,7 +344,8 @@ def seizures_figure(ts: pd.DataFrame) -> go.Figure:
     substance (runs made before the staging posts searched lots show the crossings only)."""
     places = places_table()
     staged = select(ts, "staging_seizures_g")
-    posts = places.index[places["is_hub"].astype(bool) & (places["kind"] == "region")].tolist()
+    geo = load_geography()
+    posts = np.asarray(geo.codes)[staging_posts(geo)].tolist()
     df = pd.concat([select(ts, "seizures_g"), staged[staged["place"].isin(posts)]])
     df = df.assign(year=df["date"].dt.year)
     weeks_in_year = ts.drop_duplicates("week").assign(year=lambda d: d["date"].dt.year).groupby("year")["week"].count()
