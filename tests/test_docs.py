@@ -118,6 +118,12 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     scen = load_scenario("anticorruption-2015", file_values(path))
     assert all(lo <= current_value(scen, name) <= hi for name, (lo, hi) in DEFAULT_PARAMS.items())
     assert path.with_name(path.stem + "-fit.csv").exists()
+    path = folder / "pattern-point34.toml"  # the facts search's point 34 with the default set fitted on it
+    scen = load_scenario("anticorruption-2015", file_values(path))
+    screened = read_params(ROOT / "src" / "northroute" / "calibration" / "screening_ranges.toml")
+    assert len(file_values(path)) == len(screened)
+    assert all(lo <= current_value(scen, name) <= hi for name, (lo, hi) in screened.items())
+    assert path.with_name(path.stem + "-fit.csv").exists()
 
 
 def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
