@@ -109,21 +109,16 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     problem(ranges, load_scenario("anticorruption-2015"))
     results = sorted(folder.glob("eight-parameters-seed*.toml"))
     assert len(results) >= 2
-    for path in results:
+    screened = read_params(_facts_search().RANGES)  # the ranges of the search that found point 34
+    checks = [(path, ranges) for path in results]
+    checks.append((folder / "default-set-seed0.toml", DEFAULT_PARAMS))  # the default set's calibration, session 25
+    checks.append((folder / "pattern-point34.toml", screened))  # point 34 with the default set fitted on it
+    assert len(file_values(folder / "pattern-point34.toml")) == len(screened)  # it sets every screened value
+    for path, bounds in checks:
         scen = load_scenario("anticorruption-2015", file_values(path))
-        for name, (lo, hi) in ranges.items():
+        for name, (lo, hi) in bounds.items():
             assert lo <= current_value(scen, name) <= hi, (path.name, name)
         assert (path.with_name(path.stem + "-fit.csv")).exists(), path.name
-    path = folder / "default-set-seed0.toml"  # the default set's calibration of session 25
-    scen = load_scenario("anticorruption-2015", file_values(path))
-    assert all(lo <= current_value(scen, name) <= hi for name, (lo, hi) in DEFAULT_PARAMS.items())
-    assert path.with_name(path.stem + "-fit.csv").exists()
-    path = folder / "pattern-point34.toml"  # the facts search's point 34 with the default set fitted on it
-    scen = load_scenario("anticorruption-2015", file_values(path))
-    screened = read_params(ROOT / "src" / "northroute" / "calibration" / "screening_ranges.toml")
-    assert len(file_values(path)) == len(screened)
-    assert all(lo <= current_value(scen, name) <= hi for name, (lo, hi) in screened.items())
-    assert path.with_name(path.stem + "-fit.csv").exists()
 
 
 def test_odd_scorecard_is_a_scorecard_of_the_current_facts() -> None:
