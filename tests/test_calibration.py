@@ -18,7 +18,7 @@ import northroute as nr
 from northroute.calibration import DEFAULT_PARAMS, calibrate, fit
 from northroute.calibration.abc import as_run
 from northroute.calibration.sampler import SeededMappingSampler
-from northroute.calibration.targets import TREND, YEARS, distance, statistics, thesis_2012_2017
+from northroute.calibration.targets import TREND, YEARS, distance, records_2012_2017, statistics, thesis_2012_2017
 from northroute.cli import app
 from northroute.validation.facts import SCORED_YEARS
 from tests.helpers import cli, one_line_error
@@ -32,6 +32,20 @@ def test_targets_come_from_tables_5_5_and_5_6() -> None:
     assert len(t) == 18 + 6 + 1
     # calibrate refuses runs that miss one of these years with the facts' rule (validation.facts.coverage_gap)
     assert tuple(range(SCORED_YEARS[0], SCORED_YEARS[1] + 1)) == YEARS
+
+
+def test_records_add_the_registered_drug_crimes_of_2015_2017_as_a_fifth_group() -> None:
+    records = records_2012_2017()
+    assert records[:25] == thesis_2012_2017()
+    crimes = {x.name: x.value for x in records[25:]}
+    assert crimes == {"registered_crimes_2015": 9250, "registered_crimes_2016": 8490, "registered_crimes_2017": 7972}
+    assert {x.group for x in records[25:]} == {"registered drug crimes"}
+    assert all("harmreductioneurasia" in x.source for x in records[25:])
+    # a fifth group weighs a fifth: missing only the crimes by a factor of two costs a fifth of that group's miss
+    exact = {x.name: x.value for x in records}
+    doubled = {**exact, **{k: 2 * v for k, v in crimes.items()}}
+    alone = distance({k: 2 * v for k, v in crimes.items()}, records[25:])
+    assert abs(distance(doubled, records) - alone / 5) < 1e-12
 
 
 def test_distance_is_zero_at_the_targets_and_grows_with_the_miss() -> None:
@@ -48,8 +62,21 @@ def test_model_statistics_cover_every_target() -> None:
     res = nr.run(nr.load_scenario("anticorruption-2015", ["population.scale=0.01", "time.years=6"]), seed=1)
     stats = statistics(res.timeseries, 0.01)
     assert all(np.isfinite(stats[x.name]) for x in thesis_2012_2017() if "price" in x.name)
-    assert all(np.isfinite(stats[x.name]) for x in thesis_2012_2017())
+    assert all(np.isfinite(stats[x.name]) for x in records_2012_2017())
     assert stats["seized_marijuana_2015"] > 0
+    ts = res.timeseries  # the crimes registered in the regions, summed apart from the national rows
+    regional = ts[(ts["metric"] == "registered_crimes") & (ts["place"] != "KZ")]
+    in_2016 = regional[pd.to_datetime(regional["date"]).dt.year == 2016]["value"].sum()
+    assert in_2016 > 0 and abs(stats["registered_crimes_2016"] - in_2016 / 0.01) < 1e-6
+
+
+def test_fit_to_the_records_counts_the_registered_crimes_too() -> None:
+    """The same run against both sets: the records' distance is the thesis's four groups and the crimes' one."""
+    (d_records,), stats = fit("anticorruption-2015", "records-2012-2017", {}, 0.01, 6.0, [2])
+    (d_thesis,), same = fit("anticorruption-2015", "thesis-2012-2017", {}, 0.01, 6.0, [2])
+    assert stats == same and all(stats[f"registered_crimes_{y}"] > 0 for y in range(2015, 2018))
+    crimes = distance(stats, records_2012_2017()[25:])
+    assert d_records == pytest.approx((4 * d_thesis + crimes) / 5, rel=1e-12) and crimes > 0
 
 
 def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> None:

@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def calibrate(
         targets: Annotated[str, typer.Option(help="Target set (thesis-2012-2017: Table 5.5 seizures, Table 5.6 "
-                                                  "prices, the heroin price trend).")] = "thesis-2012-2017",
+                                                  "prices, the heroin price trend; records-2012-2017: the same and "
+                                                  "the drug crimes registered in 2015-2017).")]
+        = "thesis-2012-2017",
         scenario: Annotated[str, typer.Option(help="Scenario calibrated (the recorded series of 2012-2017 were made "
                                                    "under the anti-corruption strategy).")] = "anticorruption-2015",
         params: Annotated[Path | None, typer.Option(help="Parameter ranges (TOML, as for `sensitivity`); default: "

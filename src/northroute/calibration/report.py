@@ -43,10 +43,10 @@ def _num(v: float) -> str:
 def write_page(cal: Calibration, fit: pd.DataFrame, distances: dict[str, list[float]], estimate: dict[str, float],
                path, meta: str) -> None:
     fig_html = figure_writer()
-    models = list(fit.columns[fit.columns.get_loc("thesis") + 1:fit.columns.get_loc("source")])
+    models = list(fit.columns[fit.columns.get_loc("recorded") + 1:fit.columns.get_loc("source")])
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            r["target"], r["unit"], _num(r["thesis"]), *(_num(r[m]) for m in models), r["source"]))
+            r["target"], r["unit"], _num(r["recorded"]), *(_num(r[m]) for m in models), r["source"]))
         + "</tr>" for _, r in fit.iterrows())
     dist = "".join(f"<li>{k}: mean {np.mean(v):.3f} over seeds ({', '.join(f'{x:.3f}' for x in v)})</li>"
                    for k, v in distances.items())
@@ -60,7 +60,7 @@ def write_page(cal: Calibration, fit: pd.DataFrame, distances: dict[str, list[fl
         f"{fig_html(posterior_figure(cal), 'fig-posterior')}"
         f"{fig_html(epsilon_figure(cal), 'fig-eps')}<h2>Fit</h2><p class='note'>Model values are means over the fit "
         "seeds at the calibration scale; seizures in national-equivalent kg per year (recorded world).</p>"
-        "<table><thead><tr><th>target</th><th>unit</th><th>thesis</th>"
+        "<table><thead><tr><th>target</th><th>unit</th><th>recorded</th>"
         + "".join(f"<th>{html.escape(m)}</th>" for m in models)
         + f"<th>source</th></tr></thead><tbody>{rows}</tbody></table></main></body></html>")
     path.write_text(page, encoding="utf-8")

@@ -18,6 +18,7 @@ DATA_FILES = (
     "route_shares.csv",
     "prices_2012.csv",
     "seizures_2012_2017.csv",
+    "drug_crimes_2015_2017.csv",
     "thresholds.csv",
     "afghan_opium.csv",
     "exchange_rates.csv",
