@@ -34,13 +34,15 @@ def test_targets_come_from_tables_5_5_and_5_6() -> None:
     assert tuple(range(SCORED_YEARS[0], SCORED_YEARS[1] + 1)) == YEARS
 
 
-def test_records_add_the_registered_drug_crimes_of_2015_2017_as_a_fifth_group() -> None:
+def test_records_add_the_enforcement_on_record_as_a_fifth_group() -> None:
     records = records_2012_2017()
     assert records[:25] == thesis_2012_2017()
     crimes = {x.name: x.value for x in records[25:]}
-    assert crimes == {"registered_crimes_2015": 9250, "registered_crimes_2016": 8490, "registered_crimes_2017": 7972}
-    assert {x.group for x in records[25:]} == {"registered drug crimes"}
-    assert all("harmreductioneurasia" in x.source for x in records[25:])
+    assert crimes == {"registered_crimes_2015": 9250, "registered_crimes_2016": 8490, "registered_crimes_2017": 7972,
+                      "sale_crimes_2017": 2266, "dealers_prosecuted_2017": 733}  # EHRA; thesis L1908
+    assert {x.group for x in records[25:]} == {"enforcement volume"}
+    assert all("harmreductioneurasia" in x.source for x in records[25:28])
+    assert all("L1908" in x.source for x in records[28:])
     # a fifth group weighs a fifth: missing only the crimes by a factor of two costs a fifth of that group's miss
     exact = {x.name: x.value for x in records}
     doubled = {**exact, **{k: 2 * v for k, v in crimes.items()}}
@@ -68,6 +70,8 @@ def test_model_statistics_cover_every_target() -> None:
     regional = ts[(ts["metric"] == "registered_crimes") & (ts["place"] != "KZ")]
     in_2016 = regional[pd.to_datetime(regional["date"]).dt.year == 2016]["value"].sum()
     assert in_2016 > 0 and abs(stats["registered_crimes_2016"] - in_2016 / 0.01) < 1e-6
+    # at most as many people charged with sale as sale crimes, and those at most all the crimes registered
+    assert 0 < stats["dealers_prosecuted_2017"] <= stats["sale_crimes_2017"] <= stats["registered_crimes_2017"]
 
 
 def test_fit_to_the_records_counts_the_registered_crimes_too() -> None:

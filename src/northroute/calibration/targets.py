@@ -7,11 +7,13 @@
 - 2012 national average prices by drug and level, Table 5.6 (L1382-1392, `data/prices_2012.csv`);
 - the heroin retail price trend: six-fold from 2010 to 2016 (CADAP, L1378, L2031), i.e. x6^(4/6) = x3.30
   from 2012 to 2016 if the rise was steady (derived).
-`records-2012-2017` adds the one national series of enforcement volume found for those years, which the thesis
-does not give: drug offences of a criminal nature registered in 2015-2017 (internal-affairs agencies, cited by
-the Eurasian Harm Reduction Association, `data/drug_crimes_2015_2017.csv`), against the model's registered drug
-crimes. The facts the model passes only with many drug officers (docs/studies.md, "How many facts can the
-assumptions reach?") register several times these counts; this set lets a calibration see that.
+`records-2012-2017` adds a fifth group, the volume of enforcement on record: drug offences of a criminal nature
+registered in 2015-2017 (internal-affairs agencies, cited by the Eurasian Harm Reduction Association, not in the
+thesis; `data/drug_crimes_2015_2017.csv`) against the model's registered drug crimes, and the 2,266 drug crimes
+and 733 dealers sent to court that the police reported for 2017 (thesis L1908, Mukhamedzhanov 2017) against its
+sale crimes and people charged with sale or smuggling (SF34 reads the 2,266 as sale crimes). The facts the model
+passes only with many drug officers (docs/studies.md, "How many facts can the assumptions reach?") take several
+times these counts; this set lets a calibration see that.
 The model's side is its *recorded* world (seizures as the agencies register them) and its national prices,
 in national equivalents (simulated / scale). The distance is the mean over the four groups of the mean
 squared log-ratio model/target within the group, so every group weighs the same whatever its size.
@@ -58,11 +60,18 @@ def thesis_2012_2017() -> list[Target]:
     return out
 
 
+ENFORCEMENT = "enforcement volume"
+L1908 = "thesis L1908 (the General Prosecutor's office on the police's figures for 2017, Mukhamedzhanov 2017)"
+
+
 def records_2012_2017() -> list[Target]:
-    """thesis-2012-2017 and the drug crimes registered in 2015-2017, a group of its own."""
+    """thesis-2012-2017 and the enforcement on record, as a group of its own."""
     crimes = read_table("drug_crimes_2015_2017.csv")
-    return thesis_2012_2017() + [Target(f"registered_crimes_{r.year}", "registered drug crimes", float(r.crimes),
-                                        "crimes", r.source) for r in crimes.itertuples()]
+    return thesis_2012_2017() + [
+        *(Target(f"registered_crimes_{r.year}", ENFORCEMENT, float(r.crimes), "crimes", r.source)
+          for r in crimes.itertuples()),
+        Target("sale_crimes_2017", ENFORCEMENT, 2266.0, "crimes", f"{L1908}: drug-related crimes identified"),
+        Target("dealers_prosecuted_2017", ENFORCEMENT, 733.0, "persons", f"{L1908}: drug dealers sent to court")]
 
 
 TARGETS = {"thesis-2012-2017": thesis_2012_2017, "records-2012-2017": records_2012_2017}
@@ -84,10 +93,11 @@ def statistics(ts: pd.DataFrame, scale: float) -> dict[str, float]:
     for drug in SEIZURE_ROWS:
         for level in ("wholesale", "retail"):
             out[f"price_{drug}_{level}_2012"] = float(mean.get((2012, drug, level), np.nan))
-    crimes = nat[(nat["metric"] == "registered_crimes") & (nat["world"] == "recorded")]
-    per_year = crimes.groupby(yr[crimes.index])["value"].sum()
-    for y in YEARS:
-        out[f"registered_crimes_{y}"] = float(per_year.get(y, np.nan)) / scale
+    for metric in ("registered_crimes", "sale_crimes", "dealers_prosecuted"):
+        rows = nat[(nat["metric"] == metric) & (nat["world"] == "recorded")]
+        per_year = rows.groupby(yr[rows.index])["value"].sum()
+        for y in YEARS:
+            out[f"{metric}_{y}"] = float(per_year.get(y, np.nan)) / scale
     out["heroin_retail_price_2016_over_2012"] = float(mean.get((2016, "heroin", "retail"), np.nan)
                                                       / mean.get((2012, "heroin", "retail"), np.nan))
     return out
