@@ -171,6 +171,7 @@ def test_log_uniform_prior_centres_a_range_of_factors_and_keeps_a_range_from_zer
         prior_of(1.0, 2.0, "normal")
 
 
+@pytest.mark.slow  # 140 s; the held-out fits' pool test below checks the same for single runs in the default run
 def test_calibration_is_the_same_with_one_or_two_workers() -> None:
     """pyabc's own parallel samplers keep whichever particles finish first; ours depends on the seed only."""
     one, two = calibrate(*SMALL, 1, 0, 1), calibrate(*SMALL, 2, 0, 1)
