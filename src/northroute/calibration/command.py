@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
     def calibrate(
         targets: Annotated[str, typer.Option(help="Target set (thesis-2012-2017: Table 5.5 seizures, Table 5.6 "
                                                   "prices, the heroin price trend; records-2012-2017: the same and "
-                                                  "the drug crimes registered in 2015-2017).")]
+                                                  "the enforcement on record, drug crimes registered in 2015-2017 "
+                                                  "and sale crimes and dealers sent to court in 2017).")]
         = "thesis-2012-2017",
         scenario: Annotated[str, typer.Option(help="Scenario calibrated (the recorded series of 2012-2017 were made "
                                                    "under the anti-corruption strategy).")] = "anticorruption-2015",

@@ -15,8 +15,9 @@ sale crimes and people charged with sale or smuggling (SF34 reads the 2,266 as s
 passes only with many drug officers (docs/studies.md, "How many facts can the assumptions reach?") take several
 times these counts; this set lets a calibration see that.
 The model's side is its *recorded* world (seizures as the agencies register them) and its national prices,
-in national equivalents (simulated / scale). The distance is the mean over the four groups of the mean
-squared log-ratio model/target within the group, so every group weighs the same whatever its size.
+in national equivalents (simulated / scale). The distance is the mean over the groups (four, or five with the
+enforcement) of the mean squared log-ratio model/target within the group, so every group weighs the same
+whatever its size.
 """
 
 from __future__ import annotations
