@@ -78,14 +78,21 @@ def heroin_unmet_need(ts: pd.DataFrame, scale: float) -> float:
     return float((weekly["w"] / weekly["users"]).mean()) if len(weekly) else np.nan
 
 
-def thesis_distance(ts: pd.DataFrame, scale: float) -> float:
-    """NaN unless the run records 2012-2017 whole: the targets are yearly sums over those years."""
-    from northroute.calibration.targets import distance, statistics, thesis_2012_2017
+def target_statistics(ts: pd.DataFrame, scale: float) -> dict[str, float] | None:
+    """The run's values of the calibration targets, or None unless it records 2012-2017 whole: the targets are
+    yearly sums over those years."""
+    from northroute.calibration.targets import YEARS, statistics
     from northroute.validation.facts import full_years
 
-    if not set(range(2012, 2018)) <= full_years(ts):
-        return np.nan
-    return distance(statistics(ts, scale), thesis_2012_2017())
+    return statistics(ts, scale) if set(YEARS) <= full_years(ts) else None
+
+
+def thesis_distance(ts: pd.DataFrame, scale: float) -> float:
+    """NaN unless the run records 2012-2017 whole."""
+    from northroute.calibration.targets import distance, thesis_2012_2017
+
+    stats = target_statistics(ts, scale)
+    return np.nan if stats is None else distance(stats, thesis_2012_2017())
 
 
 OUTPUTS: tuple[Output, ...] = (

@@ -158,15 +158,16 @@ def fit_to_records(runs: Sequence[pd.DataFrame], scale: float) -> str:
     record), mean over seeds with its 90% interval (cut at 0: a distance is not negative). Shown beside the facts
     because the two can pull apart: in the facts searches, settings that passed more facts fitted those series
     worse, and needed several times the drug crimes on record (docs/studies.md)."""
-    from northroute.calibration.targets import TARGETS, YEARS, distance, statistics
-    from northroute.validation.facts import full_years
+    from northroute.calibration.targets import TARGETS, distance
+    from northroute.experiments.outputs import target_statistics
 
-    stats = [statistics(ts, scale) for ts in runs if set(YEARS) <= full_years(ts)]
+    stats = [st for st in (target_statistics(ts, scale) for ts in runs) if st is not None]
     if not stats:
         return "distance to thesis-2012-2017 n/a (the runs do not record 2012-2017 whole)"
 
     def shown(name: str) -> str:
-        row = t_interval(pd.DataFrame([[distance(st, TARGETS[name]()) for st in stats]])).iloc[0]
+        targets = TARGETS[name]()
+        row = t_interval(pd.DataFrame([[distance(st, targets) for st in stats]])).iloc[0]
         return f"{name} {row['mean']:.3f}" + (f" [{max(row['lo'], 0.0):.3f}, {row['hi']:.3f}]" if row["n"] > 1 else "")
 
     return (f"distance to {shown('thesis-2012-2017')} (reform runs; the recorded series calibrate fits; 0 is a "
