@@ -266,6 +266,29 @@ def test_arrested_users_hold_at_least_a_retail_unit() -> None:
     assert cannabis.any() and (world.people.need_g[users[cannabis]] / 7.0 < 0.5).mean() > 0.5
 
 
+def test_an_undocumented_sale_is_charged_as_possession() -> None:
+    """M41b (L1912): a retail dealer or a pool's buyer whose sale the police do not document is charged with
+    possession of what he holds; the share documented is `policing.sale_documented`. Wholesalers keep their
+    charge (their provability is weighed when the police pick them)."""
+    world = build_world(tiny("population.scale=0.05"), 1)
+    for _ in range(5):  # buying pools form in the first month
+        advance(world)
+        world.t += 1
+    p = world.people
+    pooled = p.rows(USER)[p.pool[p.rows(USER)] == p.rows(USER)]
+    rows = np.concatenate([p.rows(RETAIL), pooled, p.rows(WHOLESALE)])
+    assert pooled.size > 20 and p.rows(WHOLESALE).size > 0
+    world.scenario.policing.framing_rate = 0.0
+    share = {}
+    for q in (1.0, 0.5, 0.0):
+        world.scenario.policing.sale_documented = q
+        charge, _ = justice.charges(world, np.random.default_rng(0), rows)
+        street = p.role[rows] != WHOLESALE
+        assert (charge[~street] == justice.ORGANISED).all()
+        share[q] = (charge[street] != justice.POSSESSION).mean()
+    assert share[1.0] == 1.0 and share[0.0] == 0.0 and 0.35 < share[0.5] < 0.65
+
+
 # ---------------------------------------------------------------------------------------- stylised facts
 # The facts are the validation scorecard's (northroute/validation/facts.py: measure and band of each).
 

@@ -86,6 +86,7 @@ def test_evidence_page_ranks_outputs_by_their_dependence_on_assumptions(page: st
     kinds = evidence.provenance_kinds()
     assert kinds["assumption"] > 0 and kinds["value from the thesis"] > 0
     assert kinds["sourced rule, assumed value"] > 0  # "thesis L1910 ...; mean assumption" is not thesis evidence
+    assert kinds["sourced rule, calibrated value"] > 0  # policing.sale_documented, fitted to L1908's 733 dealers
     assert f"Of the model's {int(kinds.sum())} parameters" in page
     dep = evidence.dependence()
     assert set(dep["output"]) >= {"heroin_retail_price", "thesis_distance"} and (dep["relative"] >= 0).all()

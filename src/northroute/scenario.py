@@ -471,6 +471,12 @@ class PolicingParams(Section):
     test_purchases: float = P(2.0, 0.0, 50.0, "cases/arrest", "thesis L1910: each controlled purchase registered "
                               "as a case (30 from one dealer in Pavlodar); mean assumption", "Extra registered "
                               "crimes per dealer arrest from repeated controlled purchases, at full quota pressure.")
+    sale_documented: float = P(0.12, 0.0, 1.0, "probability", "thesis L1912 (M41b): police leave unregistered "
+                               "the crimes they cannot prove, and people charged with possession say they 'found "
+                               "drugs on the street'; value calibrated by hand to the 733 dealers sent to court in "
+                               "2017 (L1908): 750-790 a year in 2015-2017 at the defaults (docs/studies.md)",
+                               "Chance the arrest of a retail dealer or a pool's buyer records his sale; otherwise "
+                               "he is charged with possession of what he holds.")
     framing_rate: float = P(0.02, 0.0, 1.0, "fraction", "thesis L1626 (Kozachkov 2018): drugs planted to add "
                             "members to an 'organized network' (M41); value assumption", "Share of user arrests "
                             "written up as members of an organised distribution group, at full quota pressure.")

@@ -109,6 +109,10 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     charge, held = _charge_by_role(world, rows)
     framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
     charge[framed] = ORGANISED
+    if pol.sale_documented < 1.0:  # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b)
+        role = p.role[rows]
+        street = (role == RETAIL) | ((role == USER) & (p.pool[rows] == rows))
+        charge[street & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
     cat = _category_of_charge(world, rows, charge, held)
     world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
     return charge, cat
@@ -159,8 +163,8 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
         wk.count("arrests", str(lv), s[sel], 1.0)
     protected = p.protector[rows] >= 0
     wk.count("arrests_protected", "wholesale", s[protected & (role == WHOLESALE)], 1.0)
-    pooled = (role == USER) & (p.pool[rows] == rows)
     charge, cat = charges(world, rng, rows)
+    pooled = (role == USER) & (p.pool[rows] == rows) & (charge != POSSESSION)  # a pool's buyer charged as a distributor
     seize_holdings(world, rng, rows, officer)
     _record_cases(world, rng, rows, charge, role)
 

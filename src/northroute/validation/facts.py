@@ -562,9 +562,10 @@ FACTS: tuple[Fact, ...] = (
                      "and about 0.56 with careers of half a year (facts search; ODD 1.2, docs/studies.md)"),
          domain=SHARE),
     Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
-         "pool buyers convicted / distribution convictions", (1e-9, 1.0), measure=sf12,
-         construction="a pool's buyer is charged with organised sale (M35), so the band (> 0) holds once any pool "
-         "buyer is convicted; the share itself rests on policing.pool_visibility (an assumption)", domain=SHARE),
+         "pool buyers convicted as distributors / distribution convictions", (1e-9, 1.0), measure=sf12,
+         construction="a pool's buyer whose purchase is documented is charged with organised sale (M35), so the band "
+         "(> 0) holds once any such buyer is convicted; the share itself rests on policing.pool_visibility (an "
+         "assumption) and policing.sale_documented", domain=SHARE),
     Fact("SF13", "Formal cooperation is almost never obtained", "L1956 [P23], L1942",
          "registered cooperating witnesses per dealer or pool-buyer arrest", (0.002, 0.03), measure=sf13,
          construction="justice.cooperation_rate = 0.01"),
