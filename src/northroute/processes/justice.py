@@ -6,7 +6,9 @@
   to sell (Art. 296), sale "regardless of their size" (Art. 297), smuggling (Art. 286); the weight category
   comes from Table 7.1 (`data/thresholds.csv`), so a gram of heroin is "extra-large" (M39, L1082). A
   pool's buyer is charged as an organised distributor (M35, L976, L1084 [P11]); a share of user arrests
-  is written up as members of organised groups (framing, M41c, L1626).
+  is written up as members of organised groups (framing, M41c, L1626). A retail dealer's or pool buyer's
+  sale the police do not document is not registered: he is charged with possession of what he holds (M41b,
+  L1912: crimes they "could not prove" were not registered; the accused "found drugs on the street").
 - Conviction is near-certain once charged (M42, L1906 [O7]); sentences come from
   `data/sentences.csv` (each row cites its source).
 - Formal cooperation is almost never registered (M37, L1956 [P23]); with working witness protection
