@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 import northroute as nr
 from northroute.calibration.targets import distance, records_2012_2017, statistics
 from northroute.cli import app
-from northroute.experiments.outputs import thesis_distance
+from northroute.experiments.outputs import records_distance, thesis_distance
 from northroute.processes import anticorruption, corruption, justice, policing, prison
 from northroute.record import MONTHLY
 from northroute.results import Results
@@ -360,6 +360,7 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     assert np.isfinite(fit) and f"distance to thesis-2012-2017 {fit:.3f} (reform runs;" in page
     with_crimes = distance(statistics(Results.load(reform).timeseries, 0.01), records_2012_2017())
     assert f"to records-2012-2017 {with_crimes:.3f} with the enforcement on record" in page
+    assert records_distance(Results.load(reform).timeseries, 0.01) == pytest.approx(with_crimes)  # the study output
     sf28 = next(f for f in facts if f["id"] == "SF28")  # the liability pair ran and was compared seed by seed
     assert sf28["scenario"] == "liability" and sf28["observed"] is not None
     assert (tmp_path / "v" / "liability-off" / "runs").is_dir()
