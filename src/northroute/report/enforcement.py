@@ -92,8 +92,10 @@ def parts(ts: pd.DataFrame, fig_html) -> list[str]:
         "<h2>Arrests, prison and corruption</h2>\n<p class='note'>Arrests a year by level, in simulated rows "
         "(divide by the population scale for national equivalents; a partial year shows its weeks). <b>true</b>: the "
         "arrested person's role; <b>recorded</b>: the level of the charge (possession = user, sale = retail, "
-        "organised sale = wholesale, smuggling = trafficking). A pool's buyer is recorded as an organised "
-        "distributor (M35), and couriers caught with a lot at a crossing are recorded smugglers.</p>",
+        "organised sale = wholesale, smuggling = trafficking). A pool's buyer whose purchase is documented is "
+        "recorded as an organised distributor (M35); a retail dealer or pool's buyer whose sale is not documented "
+        "as a user, charged with possession (M41b, <code>policing.sale_documented</code>); couriers caught with a "
+        "lot at a crossing are recorded smugglers.</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
         "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
         "those convicted in the run).</p>",
