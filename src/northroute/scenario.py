@@ -474,7 +474,7 @@ class PolicingParams(Section):
     sale_documented: float = P(0.12, 0.0, 1.0, "probability", "thesis L1912 (M41b): police leave unregistered "
                                "the crimes they cannot prove, and people charged with possession say they 'found "
                                "drugs on the street'; value calibrated by hand to the 733 dealers sent to court in "
-                               "2017 (L1908): 750-790 a year in 2015-2017 at the defaults (docs/studies.md)",
+                               "2017 (L1908): 730-790 a year in 2015-2017 at the defaults (docs/studies.md)",
                                "Chance the arrest of a retail dealer or a pool's buyer records his sale; otherwise "
                                "he is charged with possession of what he holds.")
     framing_rate: float = P(0.02, 0.0, 1.0, "fraction", "thesis L1626 (Kozachkov 2018): drugs planted to add "

@@ -541,10 +541,7 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("kin wholesalers introduce kin, who rarely have prison ties; the prison ties of those who "
-                     "served before lead mostly to users, not to the upper tiers; shorter retail careers lower it; "
-                     "earlier versions of the model passed it with some seeds (ODD 1.2, docs/studies.md)"),
-         domain=SHARE),
+         domain=SHARE),  # on the band's edge since session 28 (4 of 6 seeds in it); a known miss before (ODD 1.2)
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
          "distributors) who had served a prison term before",
