@@ -111,7 +111,9 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     charge, held = _charge_by_role(world, rows)
     framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
     charge[framed] = ORGANISED
-    if pol.sale_documented < 1.0:  # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b)
+    # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b); no draw at 1.0, so there the
+    # rule changes nothing (the calibrations shipped before session 28 pin 1.0)
+    if pol.sale_documented < 1.0:
         role = p.role[rows]
         street = (role == RETAIL) | ((role == USER) & (p.pool[rows] == rows))
         charge[street & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
