@@ -84,11 +84,17 @@ def category(world: World, substance: np.ndarray, grams: np.ndarray) -> np.ndarr
     return (grams[:, None] > lower).sum(axis=1)
 
 
+def pool_buyers(world: World, rows: np.ndarray) -> np.ndarray:
+    """Whether each person buys for a pool of users (M35): a user who is his pool's own buyer."""
+    p = world.people
+    return (p.role[rows] == USER) & (p.pool[rows] == rows)
+
+
 def _charge_by_role(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The charge each person's role and holding call for (before any framing), and what he holds."""
     p = world.people
     role = p.role[rows]
-    pooled = (role == USER) & (p.pool[rows] == rows)
+    pooled = pool_buyers(world, rows)
     day = np.maximum(p.need_g[rows] / 7.0, RETAIL_UNIT_G[p.substance[rows]])
     held = np.where(role == USER, day, p.stock_g[rows])
     held[pooled] *= world.scenario.market.pool_size
@@ -114,8 +120,7 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b); no draw at 1.0, so there the
     # rule changes nothing (the calibrations shipped before session 28 pin 1.0)
     if pol.sale_documented < 1.0:
-        role = p.role[rows]
-        street = (role == RETAIL) | ((role == USER) & (p.pool[rows] == rows))
+        street = (p.role[rows] == RETAIL) | pool_buyers(world, rows)
         charge[street & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
     cat = _category_of_charge(world, rows, charge, held)
     world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
@@ -168,7 +173,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     protected = p.protector[rows] >= 0
     wk.count("arrests_protected", "wholesale", s[protected & (role == WHOLESALE)], 1.0)
     charge, cat = charges(world, rng, rows)
-    pooled = (role == USER) & (p.pool[rows] == rows) & (charge != POSSESSION)  # a pool's buyer charged as a distributor
+    pooled = pool_buyers(world, rows) & (charge != POSSESSION)  # a pool's buyer charged as a distributor
     seize_holdings(world, rng, rows, officer)
     _record_cases(world, rng, rows, charge, role)
 
