@@ -18,6 +18,12 @@ row is written. `--plot docs/facts_search.png` draws the figure from the CSV wit
 adds each point's distance to the recorded series (`thesis-2012-2017`, as `northroute calibrate` measures
 it: `anticorruption-2015`, scale 0.05, 6 years), the mean over DISTANCE_SEEDS, for the rows that lack it:
 do the settings that pass the most facts also fit Table 5.5, Table 5.6 and the price trend?
+
+    python docs/facts_search.py --arrests-per-month 900 --out docs/facts_search_arrests.csv
+
+holds the police's quota arrests at the defaults' 900 a month nationally (600 drug officers x 1.5, which fit the
+drug crimes on record): each point's `policing.quota_per_month` is 900 over its drug officers, so the number of
+officers changes who makes the arrests (and who can be corrupt), not how many are made (session 29).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from northroute.validation.scorecard import fact_of, tally
 # The shipped search (docs/facts_search.csv, session 26) was made with the screening's ranges at today's defaults.
 # When a default it varies changes, name the value it was searched at in DEFAULTS_THEN (a test compares its point -1
 # with the defaults), or search again; earlier searches, their ranges and figures are in git history.
+QUOTA = "policing.quota_per_month"
+OFFICERS = "policing.drug_officers"
 RANGES = Path(__file__).resolve().parents[1] / "src" / "northroute" / "calibration" / "screening_ranges.toml"
 DEFAULTS_THEN: dict[str, float] = {}
 DISTANCE_SEEDS = (100, 101)  # clear of the seeds calibrate uses by default (0 up) and of validate's (0-5)
@@ -89,6 +97,15 @@ def validate(point: dict[str, float | int], scale: float, seeds: int, workers: i
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def hold_arrests(point: dict[str, float | int], per_month: float | None) -> dict[str, float | int]:
+    """The point with its quota set so that its drug officers make `per_month` quota arrests a month nationally
+    (no change when `per_month` is None)."""
+    if per_month is None:
+        return point
+    officers = point.get(OFFICERS, default_point([OFFICERS])[OFFICERS])
+    return {**point, QUOTA: per_month / officers}
+
+
 def default_point(names: list[str]) -> dict[str, float | int]:
     """The shipped defaults of the searched parameters (the search's reference, point -1)."""
     return {n: getattr(getattr(_defaults(), n.partition(".")[0]), n.partition(".")[2]) for n in names}
@@ -106,6 +123,7 @@ def add_distances(path: Path, names: list[str], workers: int | None) -> pd.DataF
     from concurrent.futures import ProcessPoolExecutor
 
     table = pd.read_csv(path)
+    names = names + [QUOTA] * (QUOTA in table and QUOTA not in names)  # a search that held the arrests
     if "distance" not in table:
         table["distance"] = float("nan")
     todo = table.index[table["distance"].isna()]
@@ -187,6 +205,8 @@ def main() -> None:
     ap.add_argument("--params", type=Path, default=RANGES)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("docs/facts_search.csv"))
+    ap.add_argument("--arrests-per-month", type=float, default=None, help="hold the quota arrests at this many a "
+                    "month nationally: each point's quota_per_month is this over its drug officers")
     ap.add_argument("--plot", type=Path, default=None, help="only draw the figure of --out into this PNG")
     ap.add_argument("--distance", action="store_true", help="only add each point's distance to the recorded "
                     "series to --out")
@@ -205,7 +225,10 @@ def main() -> None:
             raise SystemExit(f"error: no search results at {args.out} (run the search first, or give --out)")
         add_distances(args.out, list(ranges), args.workers)
         return
-    points = [default_point(list(ranges)), *sample(ranges, args.points, args.sample_seed)]
+    if args.arrests_per_month is not None and (args.arrests_per_month <= 0 or QUOTA in ranges):
+        raise SystemExit(f"error: --arrests-per-month needs a positive number and ranges without {QUOTA}")
+    points = [hold_arrests(p, args.arrests_per_month)
+              for p in [default_point(list(ranges)), *sample(ranges, args.points, args.sample_seed)]]
     done = set()
     if args.out.exists():
         with args.out.open() as fh:

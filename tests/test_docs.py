@@ -76,15 +76,23 @@ def test_facts_search_plot_sets_facts_against_the_distance_when_it_has_one(tmp_p
     assert search[~search.mask.any(axis=1)].tolist() == [[20, 0.9]]  # a point without a distance is not drawn
 
 
-def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts() -> None:
-    """docs/facts_search.csv: its parameters are the ranges it was searched in (values inside them, point -1
-    the defaults of then: today's but for those facts_search.DEFAULTS_THEN names), and each point's fact count is
-    the count of its verdicts."""
+@pytest.mark.parametrize("name", ["facts_search.csv", "facts_search_arrests.csv"])
+def test_shipped_facts_search_matches_the_screening_ranges_and_its_own_verdicts(name: str) -> None:
+    """docs/facts_search.csv and docs/facts_search_arrests.csv: their parameters are the ranges they were searched
+    in (values inside them, point -1 the defaults of then: today's but for those facts_search.DEFAULTS_THEN
+    names), and each point's fact count is the count of its verdicts. The second (session 29) holds the defaults'
+    quota arrests (--arrests-per-month) at the same points as the first."""
     from northroute.experiments.designs import read_params
 
     fs = _facts_search()
-    table = pd.read_csv(ROOT / "docs" / "facts_search.csv")
+    table = pd.read_csv(ROOT / "docs" / name)
     ranges = read_params(fs.RANGES)
+    if fs.QUOTA in table:
+        shipped = fs.default_point([fs.OFFICERS, fs.QUOTA])
+        arrests = table[fs.OFFICERS] * table[fs.QUOTA]
+        assert arrests.to_numpy() == pytest.approx(shipped[fs.OFFICERS] * shipped[fs.QUOTA])
+        first = pd.read_csv(ROOT / "docs" / "facts_search.csv").set_index("point")[list(ranges)]
+        assert table.set_index("point")[list(ranges)].to_numpy() == pytest.approx(first.loc[table.point].to_numpy())
     search = table[table.point >= 0]
     assert all(search[n].between(lo - 0.5, hi + 0.5).all() for n, (lo, hi) in ranges.items())  # ints rounded
     then = {**fs.default_point(list(ranges)), **fs.DEFAULTS_THEN}  # the defaults the search was made at
@@ -123,12 +131,19 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     checks.append((folder / "records-documented-seed0.toml", documented))
     point34 = {v.split("=")[0] for v in file_values(folder / "pattern-point34.toml")}
     assert point34 >= set(screened)  # it sets every screened value
-    for path, bounds in checks:
+    # session 29: point 34 with today's recording of sales and the defaults' quota arrests, its fit CSV point 34's
+    held = load_scenario("anticorruption-2015", file_values(folder / "pattern-point34-records.toml")).policing
+    shipped = load_scenario().policing
+    assert held.sale_documented == shipped.sale_documented
+    arrests = shipped.drug_officers * shipped.quota_per_month
+    assert held.drug_officers * held.quota_per_month == pytest.approx(arrests, rel=0.01)
+    for path, bounds in checks + [(folder / "pattern-point34-records.toml", screened)]:
         scen = load_scenario("anticorruption-2015", file_values(path))
         for name, (lo, hi) in bounds.items():
             assert lo <= current_value(scen, name) <= hi, (path.name, name)
-        assert (path.with_name(path.stem + "-fit.csv")).exists(), path.name
-        if "policing.sale_documented" not in bounds:  # made when every arrested dealer's sale was recorded
+        fitted = path.stem.removesuffix("-records")  # pattern-point34-records: only two values set by hand
+        assert (path.with_name(fitted + "-fit.csv")).exists(), path.name
+        if "policing.sale_documented" not in bounds and path.stem == fitted:  # every arrested dealer's sale recorded
             assert scen.policing.sale_documented == 1.0, path.name
 
 
