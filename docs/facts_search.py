@@ -123,7 +123,8 @@ def add_distances(path: Path, names: list[str], workers: int | None) -> pd.DataF
     from concurrent.futures import ProcessPoolExecutor
 
     table = pd.read_csv(path)
-    names = names + [QUOTA] * (QUOTA in table and QUOTA not in names)  # a search that held the arrests
+    if QUOTA in table and QUOTA not in names:  # a search that held the arrests: each point has its own quota
+        names = [*names, QUOTA]
     if "distance" not in table:
         table["distance"] = float("nan")
     todo = table.index[table["distance"].isna()]
