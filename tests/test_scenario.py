@@ -200,6 +200,13 @@ def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
     assert scen.anticorruption.bribery_charge is True
     with pytest.raises(ScenarioError, match="has a timeline: --values takes a file of parameter values only"):
         file_values("anticorruption-2015")
+    child = tmp_path / "child.toml"  # a file that extends a file of values: the parent's first, its own win
+    child.write_text('name = "k"\nextends = "cal.toml"\n[market]\ntrafficker_markup = 2.0\n')
+    assert file_values(child) == [*sets, "market.trafficker_markup=2.0"]
+    assert load_scenario("baseline-2012", file_values(child)).market.trafficker_markup == 2.0
+    child.write_text('name = "k"\nextends = "child.toml"\n[market]\nretail_markup = 3.0\n')
+    with pytest.raises(ScenarioError, match="extends itself"):
+        file_values(child)
     path.write_text('name = "c"\nmarket = 3\n')
     with pytest.raises(ScenarioError, match="'market' is not a section of parameters"):
         file_values(path)

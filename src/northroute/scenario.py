@@ -844,16 +844,23 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _parent(data: dict[str, Any], where: Path | None, source: str | Path) -> str | Path | None:
+    """The scenario `data` extends: a built-in by name, else the file of that name next to the one that names it."""
+    parent = data.get("extends")
+    if not parent or where is None or str(parent) in builtin_names():
+        return parent or None
+    path = where.parent / str(parent)
+    if not path.is_file():  # name what was written: a mistyped built-in is not a path
+        raise ScenarioError(f"unknown scenario '{parent}' (not a built-in: northroute scenarios lists them; nor a "
+                            f"file next to {source})")
+    return path
+
+
 def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     data, where = _read_toml(source)
     me = str(where) if where is not None else str(source)  # a file by its resolved path, a built-in by name
-    parent = data.get("extends")
+    parent = _parent(data, where, source)
     if parent:
-        if where is not None and str(parent) not in builtin_names():
-            parent = where.parent / str(parent)
-            if not parent.is_file():  # name what was written: a mistyped built-in is not a path
-                raise ScenarioError(f"unknown scenario '{data['extends']}' (not a built-in: northroute scenarios "
-                                    f"lists them; nor a file next to {source})")
         resolved = str(Path(parent).resolve()) if Path(parent).is_file() else str(parent)
         if resolved in (*seen, me):
             raise ScenarioError(f"scenario '{source}' extends itself through '{data.get('extends')}'")
@@ -898,12 +905,13 @@ def load_scenario(source: str | Path = "baseline-2012", overrides: list[str] | N
     return scen
 
 
-def file_values(source: str | Path) -> list[str]:
+def file_values(source: str | Path, seen: tuple[Path, ...] = ()) -> list[str]:
     """The parameter values a scenario file sets itself, as `section.field=value` overrides, so that one set of
     values (calibrate's calibrated.toml) can be laid on several scenarios alike. Its name, description and
-    `extends` are not values; a timeline or a time section is refused: dated changes and the run's dates or
-    length belong to each scenario, not to a set of values."""
-    data, _ = _read_toml(source)
+    `extends` of a built-in are not values; a file it extends gives its values first, so the file's own win. A
+    timeline or a time section is refused: dated changes and the run's dates or length belong to each scenario,
+    not to a set of values."""
+    data, where = _read_toml(source)
     if data.get("timeline"):
         raise ScenarioError(f"{source} has a timeline: --values takes a file of parameter values only, such as "
                             "calibrate's calibrated.toml")
@@ -916,6 +924,11 @@ def file_values(source: str | Path) -> list[str]:
         if section == "time":
             raise ScenarioError(f"{source} sets time.*: --values takes parameter values, not the run's dates or length")
         sets += [f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}" for k, v in table.items()]
+    parent = _parent(data, where, source)
+    if isinstance(parent, Path):
+        if parent.resolve() in (*seen, where):
+            raise ScenarioError(f"scenario '{source}' extends itself through '{data['extends']}'")
+        sets = file_values(parent, (*seen, where)) + sets
     if not sets:
         raise ScenarioError(f"{source} sets no parameter values")
     return sets
