@@ -138,7 +138,15 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     assert held.sale_documented == shipped.sale_documented
     arrests = shipped.drug_officers * shipped.quota_per_month
     assert held.drug_officers * held.quota_per_month == pytest.approx(arrests, rel=0.01)
-    for path, bounds in checks + [(folder / "pattern-point34-records.toml", screened)]:
+    # session 30: the same with each value rounded (three significant figures), to see what the last digits do
+    exact = dict(v.split("=") for v in file_values(folder / "pattern-point34.toml"))
+    rounded = dict(v.split("=") for v in file_values(folder / "pattern-point34-rounded.toml"))
+    for name in screened:
+        assert float(rounded[name]) == pytest.approx(float(exact[name]), rel=0.005), name
+    rounded_policing = load_scenario("anticorruption-2015", [f"{k}={v}" for k, v in rounded.items()]).policing
+    assert (rounded_policing.sale_documented, rounded_policing.quota_per_month) == (0.12, held.quota_per_month)
+    point34_files = [(folder / f"pattern-point34-{kind}.toml", screened) for kind in ("records", "rounded")]
+    for path, bounds in checks + point34_files:
         scen = load_scenario("anticorruption-2015", file_values(path))
         for name, (lo, hi) in bounds.items():
             assert lo <= current_value(scen, name) <= hi, (path.name, name)
