@@ -265,11 +265,13 @@ def scorecard() -> str:
                  f"{sorted({f.id for f in FACTS} - set(runs))}, extra {sorted(set(runs) - {f.id for f in FACTS})}): "
                  f"run `{SCORECARD_COMMAND} > RUN.json` and `python docs/build_odd.py --scorecard RUN.json`")
     card = pd.DataFrame([{"id": f.id, "status": runs[f.id]["status"],
-                          "construction": "x" if runs[f.id]["by_construction"] else ""} for f in FACTS])
+                          "construction": "x" if runs[f.id]["by_construction"] else "",
+                          "edge": runs[f.id]["interval_crosses_band"]} for f in FACTS])
     t = tally(card)
     out = [f"`{sc['command']}` at commit {sc['commit']} ({sc['date']}): **{t['facts']} of the {t['n_facts']} "
            f"facts pass** ({t['tests']} of {len(card)} tests), {t['facts_built']} of them by construction, so "
-           f"{t['facts'] - t['facts_built']} test the model.", "",
+           f"{t['facts'] - t['facts_built']} test the model; {t['facts_edge']} of the passes rest on a test whose "
+           "90% interval over seeds crosses its band's edge.", "",
            "| Test | Claim | Measured | Run | Band | Observed (90% interval) | Seeds in band | Verdict |",
            "|---|---|---|---|---|---|---|---|"]
     for f in FACTS:

@@ -24,7 +24,7 @@ from northroute.results import Results
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_json
 from northroute.validation.facts import _sel, frame, total
-from northroute.validation.scorecard import by_fact, crosses_band, observed, summary
+from northroute.validation.scorecard import by_fact, crosses_band, observed, summary, tally
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, HEROIN, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.state import REFORM_SWITCH
@@ -381,6 +381,18 @@ def test_scorecard_counts_facts_of_the_spec_list_as_a_whole() -> None:
     assert by_fact(card).to_dict() == {"SF1": True, "SF3": False, "SF25": True}
     assert "4 of 5 tests" in summary(card) and "2 of the 3 facts" in summary(card)
     assert "0 of them by construction" in summary(card)  # SF25b passes by a rule, but SF25 tests the model
+    assert "and 0 only on a band's edge" in summary(card)  # no intervals, no edge
+
+
+def test_a_fact_passed_on_a_band_edge_is_counted_as_such() -> None:
+    """A passing fact with a test whose interval crosses its band's edge is counted apart; a missing fact with
+    such a test is not (it is not among the passes)."""
+    card = pd.DataFrame({"id": ["SF1", "SF3", "SF3b", "SF25", "SF25b"], "status": ["pass", "pass", "miss", "pass",
+                                                                                 "pass"], "n": [3, 3, 3, 3, 3],
+                         "construction": ["", "", "", "", ""], "edge": [False, False, True, False, True]})
+    assert tally(card)["facts_edge"] == 1
+    assert "2 of the 3 facts" in summary(card) and "and 1 only on a band's edge" in summary(card)
+    assert "2 verdicts have a 90% interval" in summary(card)
 
 
 def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:
@@ -499,7 +511,7 @@ def test_scorecard_prints_open_band_edges_and_counts_construction_by_fact() -> N
     """A band written as 1 + 1e-9 is '> 1' (exactly 1 misses), a fact is by construction only when every one of
     its tests is, and a seed without a value still counts among the seeds."""
     from northroute.validation.facts import INF, Fact
-    from northroute.validation.scorecard import seeds_in_band, tally
+    from northroute.validation.scorecard import seeds_in_band
 
     runs = [pd.DataFrame({"date": ["2012-01-02"], "place": ["KZ"], "substance": ["heroin"], "level": ["user"],
                           "metric": ["users"], "world": ["true"], "value": [v]}) for v in (1.0, 1.0, np.nan)]
@@ -513,4 +525,4 @@ def test_scorecard_prints_open_band_edges_and_counts_construction_by_fact() -> N
     assert card.loc["SF1", "band"] == "> 1" and card.loc["SF1", "status"] == "miss"
     assert card.loc["SF2", "band"] == "< 1" and card.loc["SF2", "status"] == "miss"
     assert card.loc["SF3", "band"] == "0.5 to 2" and seeds_in_band(card.loc["SF3"]) == "2 of 3"
-    assert tally(card.reset_index()) == {"tests": 3, "facts": 2, "facts_built": 1, "n_facts": 4}
+    assert tally(card.reset_index()) == {"tests": 3, "facts": 2, "facts_built": 1, "facts_edge": 0, "n_facts": 4}
