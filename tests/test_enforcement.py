@@ -287,6 +287,16 @@ def test_an_undocumented_sale_is_charged_as_possession() -> None:
         assert (charge[~street] == justice.ORGANISED).all()
         share[q] = (charge[street] != justice.POSSESSION).mean()
     assert share[1.0] == 1.0 and share[0.0] == 0.0 and 0.35 < share[0.5] < 0.65
+    # what a dealer expects before a violent dispute (M45) is the mean of the two charges, weighted as the police
+    # charge him; wholesalers' expectation does not depend on it
+    expected = {}
+    for q in (1.0, 0.5, 0.0):
+        world.scenario.policing.sale_documented = q
+        expected[q] = justice.expected_sentence(world, rows)
+    retail = p.role[rows] == RETAIL
+    assert (expected[1.0][~street] == expected[0.0][~street]).all()
+    assert (expected[1.0][retail] > expected[0.0][retail]).all()
+    assert np.allclose(expected[0.5], (expected[1.0] + expected[0.0]) / 2)
 
 
 # ---------------------------------------------------------------------------------------- stylised facts

@@ -120,18 +120,30 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b); no draw at 1.0, so there the
     # rule changes nothing (the calibrations shipped before session 28 pin 1.0)
     if pol.sale_documented < 1.0:
-        street = (p.role[rows] == RETAIL) | pool_buyers(world, rows)
-        charge[street & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
+        charge[street_sellers(world, rows) & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
     cat = _category_of_charge(world, rows, charge, held)
     world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
     return charge, cat
 
 
+def street_sellers(world: World, rows: np.ndarray) -> np.ndarray:
+    """Whose sale the police must document to charge it (M41b): retail dealers and pools' buyers."""
+    return (world.people.role[rows] == RETAIL) | pool_buyers(world, rows)
+
+
 def expected_sentence(world: World, rows: np.ndarray) -> np.ndarray:
     """Years of prison (`data/sentences.csv`) the charge each person's role and holding call for, were he
-    arrested now: what a dealer weighs before an act that brings the police (M45, L844 [P13])."""
+    arrested now: what a dealer weighs before an act that brings the police (M45, L844 [P13]). A street
+    seller's sale is charged only with chance `policing.sale_documented`, else his holding as possession, so he
+    expects the mean of the two, as the police charge him (`charges`)."""
     charge, held = _charge_by_role(world, rows)
-    return sentences()[charge, _category_of_charge(world, rows, charge, held)]
+    years = sentences()[charge, _category_of_charge(world, rows, charge, held)]
+    documented = world.scenario.policing.sale_documented
+    if documented < 1.0:
+        held_only = np.full(rows.size, POSSESSION)
+        possession = sentences()[held_only, _category_of_charge(world, rows, held_only, held)]
+        years = np.where(street_sellers(world, rows), documented * years + (1 - documented) * possession, years)
+    return years
 
 
 def arresting_officers(world: World, rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:

@@ -541,7 +541,10 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         domain=SHARE),  # on the band's edge since session 28 (4 of 6 seeds in it); a known miss before (ODD 1.2)
+         known_miss=("on the band's lower edge: 0.4999990 nationally since session 30 (4 of 6 seeds in the band), "
+                     "0.507 in sessions 28-29, when it passed; kin wholesalers introduce kin, who rarely have prison "
+                     "ties, and most prisoners are users and retail dealers (ODD 1.2)"),
+         domain=SHARE),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
          "distributors) who had served a prison term before",
