@@ -143,7 +143,8 @@ def test_shipped_calibrations_load_on_the_calibrated_scenario() -> None:
     rounded = dict(v.split("=") for v in file_values(folder / "pattern-point34-rounded.toml"))
     for name in screened:
         assert float(rounded[name]) == pytest.approx(float(exact[name]), rel=0.005), name
-    rounded_policing = load_scenario("anticorruption-2015", [f"{k}={v}" for k, v in rounded.items()]).policing
+    rounded_policing = load_scenario("anticorruption-2015",
+                                     file_values(folder / "pattern-point34-rounded.toml")).policing
     assert (rounded_policing.sale_documented, rounded_policing.quota_per_month) == (0.12, held.quota_per_month)
     point34_files = [(folder / f"pattern-point34-{kind}.toml", screened) for kind in ("records", "rounded")]
     for path, bounds in checks + point34_files:

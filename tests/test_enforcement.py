@@ -400,7 +400,7 @@ def test_a_fact_passed_on_a_band_edge_is_counted_as_such() -> None:
     card = pd.DataFrame({"id": ["SF1", "SF3", "SF3b", "SF25", "SF25b"], "status": ["pass", "pass", "miss", "pass",
                                                                                  "pass"], "n": [3, 3, 3, 3, 3],
                          "construction": ["", "", "", "", ""], "edge": [False, False, True, False, True]})
-    assert tally(card)["facts_edge"] == 1
+    assert tally(card)["facts_edge"] == 1 and tally(card)["tests_edge"] == 2
     assert "2 of the 3 facts" in summary(card) and "and 1 only on a band's edge" in summary(card)
     assert "2 verdicts have a 90% interval" in summary(card)
 
@@ -535,4 +535,5 @@ def test_scorecard_prints_open_band_edges_and_counts_construction_by_fact() -> N
     assert card.loc["SF1", "band"] == "> 1" and card.loc["SF1", "status"] == "miss"
     assert card.loc["SF2", "band"] == "< 1" and card.loc["SF2", "status"] == "miss"
     assert card.loc["SF3", "band"] == "0.5 to 2" and seeds_in_band(card.loc["SF3"]) == "2 of 3"
-    assert tally(card.reset_index()) == {"tests": 3, "facts": 2, "facts_built": 1, "facts_edge": 0, "n_facts": 4}
+    assert tally(card.reset_index()) == {"tests": 3, "tests_edge": 0, "facts": 2, "facts_built": 1, "facts_edge": 0,
+                                         "n_facts": 4}

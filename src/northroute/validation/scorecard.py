@@ -133,18 +133,19 @@ def by_fact(card: pd.DataFrame) -> pd.Series:
 
 
 def tally(card: pd.DataFrame) -> dict[str, int]:
-    """Tests passed, facts passed (every test of the fact), facts passed by construction: those whose every
+    """Tests passed, verdicts on a band's edge (a test's 90% interval over seeds crosses it; a card without
+    intervals has none), facts passed (every test of the fact), facts passed by construction: those whose every
     test is by construction (SF3's hand-overs are set by a rule, but SF3b, its one-off ties, tests the model),
-    and facts passed on a band's edge: a test's 90% interval over seeds crosses it (a card without intervals has
-    none). The last because a count of facts can turn on such passes: rounding a setting's values to three
-    significant figures turned two of them into misses (docs/studies.md, "Rounded")."""
+    and facts passed on a band's edge. The last because a count of facts can turn on such passes: rounding a
+    setting's values to three significant figures turned two of them into misses (docs/studies.md, "Rounded")."""
     facts = by_fact(card)
     fact = fact_of(card["id"])
     built = (card["construction"] != "").groupby(fact, sort=False).all()
-    edge = card.get("edge", pd.Series(False, index=card.index)).astype(bool).groupby(fact, sort=False).any()
-    return {"tests": int((card["status"] == "pass").sum()), "facts": int(facts.sum()),
-            "facts_built": int((facts & built).sum()), "facts_edge": int((facts & edge).sum()),
-            "n_facts": int(facts.size)}
+    edge_test = card.get("edge", pd.Series(False, index=card.index)).astype(bool)
+    edge = edge_test.groupby(fact, sort=False).any()
+    return {"tests": int((card["status"] == "pass").sum()), "tests_edge": int(edge_test.sum()),
+            "facts": int(facts.sum()), "facts_built": int((facts & built).sum()),
+            "facts_edge": int((facts & edge).sum()), "n_facts": int(facts.size)}
 
 
 def summary(card: pd.DataFrame) -> str:
@@ -155,7 +156,7 @@ def summary(card: pd.DataFrame) -> str:
             f"list pass every one of their tests, {t['facts_built']} of them by construction (an input "
             f"or a fixed rule sets the value, so the pass does not test the model) and {t['facts_edge']} only on a "
             "band's edge; "
-            f"{int(card.get('edge', pd.Series(dtype=bool)).sum())} verdicts have a 90% interval that crosses the "
+            f"{t['tests_edge']} verdicts have a 90% interval that crosses the "
             "band's edge")
 
 
