@@ -450,6 +450,27 @@ def test_staging_posts_search_the_lots_arriving_there():
     assert (loss[1] > loss[0]).all()
 
 
+def test_border_cases_count_the_couriers_caught_at_crossings_only():
+    """The couriers caught at a border crossing are registered in its region as drug crimes and counted apart as
+    `border_cases` (the Border Service's and customs', SF24's reading (c) in docs/open-decisions.md); those
+    caught at a staging post are police cases and are not."""
+    def run(staging: float, inspection: float):
+        return frame(nr.run(tiny(f"trafficking.staging_search_rate={staging}",
+                                 f"trafficking.inspection_multiplier={inspection}"), seed=1).timeseries)
+
+    def total(ts, metric: str) -> float:
+        return ts[ts.metric == metric].value.sum()
+
+    ts = run(0.0, 1.0)
+    assert total(ts, "border_cases") > 0 and total(ts, "border_cases") == pytest.approx(total(ts, "courier_arrests"))
+    regional = ts[ts.metric == "border_cases"].merge(
+        ts[(ts.metric == "registered_crimes") & (ts.place != "KZ")], on=["week", "place", "substance"],
+        suffixes=("_border", "_all"))
+    assert len(regional) and (regional.value_border <= regional.value_all + 1e-9).all()
+    ts = run(0.3, 0.0)
+    assert total(ts, "courier_arrests") > 0 and total(ts, "border_cases") == 0
+
+
 def test_attention_to_cars_moves_seizures_to_cars():
     """SF33's second measure (cars' seized share over carried share, over trucks') follows the attention
     parameters: above 1 when cars draw more searches, below when trucks do; same seeds, many searches."""

@@ -92,6 +92,9 @@ METRICS = (
     Metric("pooled_purchases", "user", "region", "purchases/week", "purchases made by a pool's buyer"),
     Metric("registered_crimes", "police", "region", "crimes/week", "drug crimes registered in the region of the "
            "arrested (SF24)", "recorded"),
+    Metric("border_cases", "police", "region", "crimes/week", "of the registered drug crimes, couriers caught at the "
+           "region's border crossings: cases of the Border Service and customs rather than of a police "
+           "investigator (docs/open-decisions.md, decision 2)", "recorded"),
     Metric("drug_officers", "police", "region", "officers", "serving UBN and patrol officers (line and manager)",
            by_drug=False),
     Metric("corrupt_drug_officers", "police", "region", "officers", "serving UBN and patrol officers who protect, "
@@ -319,6 +322,7 @@ class Recorder:
         self._set(w, "buyers", "retail", "region", wk.buyers)
         self._set(w, "pooled_purchases", "user", "region", wk.transactions_pooled)
         self._set(w, "registered_crimes", "police", "region", wk.registered, "recorded")
+        self._set(w, "border_cases", "police", "region", wk.border_registered, "recorded")
         drug, corrupt = _drug_officers(world)
         self._set(w, "drug_officers", "police", "region", drug)
         self._set(w, "corrupt_drug_officers", "police", "region", corrupt)

@@ -76,6 +76,8 @@ def step(world: World, rng: np.random.Generator) -> None:
         wk.count("arrests", "trafficking", s, 1.0, "recorded")
         wk.count("courier_arrests", "trafficking", s, 1.0)
         justice.register_cases(world, geo.region_of[n], s, np.ones(s.size), np.ones(s.size, bool))
+        border = caught & at_crossing  # the Border Service's and customs' cases, not the police's
+        scatter_add(wk.border_registered, (geo.region_of[node[border]], lots.substance[border]), 1.0)
         # a lot seized as it enters from Kyrgyzstan or Uzbekistan is still in its foreign supplier's hands
         wk.count("foreign_courier_arrests", "trafficking", lots.substance[caught & was_abroad], 1.0)
     entered = entering & ~seized  # through the entry search, if there was one

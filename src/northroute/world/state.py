@@ -97,6 +97,7 @@ class Week:
     buyers: np.ndarray  # [places, substances] distinct buyers served by retail dealers
     transactions_pooled: np.ndarray
     registered: np.ndarray  # [places, substances] drug crimes registered in each region (SF24)
+    border_registered: np.ndarray  # [places, substances] of these, couriers caught at the region's crossings
     handovers: np.ndarray = field(default_factory=lambda: np.zeros((2, N_SUBSTANCES)))  # sum(g x steps), sum(g)
     exits: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES, 2)))  # role: sum weeks, count
     entrants: np.ndarray = field(default_factory=lambda: np.zeros((4, N_SUBSTANCES)))  # by how introduced
@@ -199,6 +200,7 @@ class World:
             seized_g=z(p, 3), exported_g=z(p, 3), route_supply_g=z(r, 3), route_entered_g=z(r, 3),
             route_seized_g=z(r, 3), route_exported_g=z(r, 3), seller_arrests=z(2, 3),
             seller_years=z(2, 3), buyers=z(p, 3), transactions_pooled=z(p, 3), registered=z(p, 3),
+            border_registered=z(p, 3),
         )
 
     def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
