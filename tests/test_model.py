@@ -253,6 +253,26 @@ def test_sf10_counts_only_careers_inside_the_run():
     assert np.allclose(share, np.divide(sold, n, out=np.zeros(3), where=n > 0))
 
 
+def test_role_weeks_is_the_mean_time_in_role_of_active_retail_dealers():
+    """SF30's reading (b) (docs/open-decisions.md): the weeks since each active retail dealer took the role,
+    averaged by drug; users and wholesalers do not count."""
+    from northroute.record import Recorder
+
+    world = build_world(tiny(), 1)
+    p = world.people
+    world.t = 200
+    dealers = p.rows(RETAIL)
+    p.since[dealers] = world.t - 10
+    p.since[dealers[::2]] = world.t - 30
+    p.since[p.rows(USER)] = 0
+    p.since[p.rows(WHOLESALE)] = 0
+    weeks = Recorder._measure_structure(world)[("role_weeks", "retail")]
+    for s in range(3):
+        mine = dealers[p.substance[dealers] == s]
+        assert weeks[s] == pytest.approx(np.mean(world.t - p.since[mine]) if mine.size else 0.0)
+    assert 10 < weeks[HEROIN] < 30
+
+
 def test_role_index_cache_stays_true_through_a_run():
     world = _weeks(tiny(), weeks=9)
     p = world.people

@@ -155,6 +155,8 @@ METRICS = (
     Metric("ever_sold_share_career", "user", "national", "fraction", "share of people using now who started "
            "using inside the run at least `LIFETIME_MIN_YEARS` (2) years ago and have ever sold (SF10); every "
            "4 weeks"),
+    S("role_weeks", "retail", "weeks", "mean time in role of the active retail dealers, weeks since each took it "
+      "(SF30's reading (b), docs/open-decisions.md)"),
     Metric("community_share", "user", "national", "fraction", "share of users in the kin community; every 4 "
            "weeks"),
     Metric("community_share", "wholesale", "national", "fraction", "share of wholesalers in the kin community "
@@ -413,6 +415,7 @@ class Recorder:
             ("exposure", "retail"): _mean_by_substance(p, rd, p.exposure),
             ("exposure", "wholesale"): _mean_by_substance(p, wh, p.exposure),
             ("exposure", "trafficking"): _mean_by_substance(p, tr, p.exposure),
+            ("role_weeks", "retail"): _mean_by_substance(p, rd, world.t - p.since),
             ("ever_sold_share", "user"): _ratio(count(s_u, p.ever_sold[users]), n_u),
             ("ever_sold_share_career", "user"): _ratio(count(s_u, p.ever_sold[users] & career),
                                                        count(s_u, career)),
