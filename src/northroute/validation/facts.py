@@ -541,16 +541,16 @@ FACTS: tuple[Fact, ...] = (
     # band: the spec's direction ("that share should fall"); a share that falls to nothing counts as a fall
     Fact("SF9", "Prison ties feed the upper tiers", "L1199 [P23]",
          "share of wholesale entrants who have a tie formed in prison", (0.5, 1.0), measure=sf9,
-         known_miss=("on the band's lower edge: 0.4999990 nationally since session 30 (4 of 6 seeds in the band), "
-                     "0.507 in sessions 28-29, when it passed; kin wholesalers introduce kin, who rarely have prison "
-                     "ties, and most prisoners are users and retail dealers (ODD 1.2)"),
+         known_miss=("on the band's lower edge, where the seeds decide it (it passed in sessions 28-29): kin "
+                     "wholesalers introduce kin, who rarely have prison ties, and most prisoners are users and retail "
+                     "dealers (ODD 1.2)"),
          domain=SHARE),
     Fact("SF9b", "... and most members of convicted groups have served time", "L1199 [P23]",
          "share of convicted dealers (retail dealers, wholesalers, traffickers; not pool buyers or users framed as "
          "distributors) who had served a prison term before",
          (0.5, 0.9), measure=sf9_prior,
          known_miss=("just under the band's lower edge: a first term cuts legal income, so released users deal more "
-                     "(L980 [DE1]), which lifts it from about 0.39 to about 0.49; it passed by 0.00004 in session 15 "
+                     "(L980 [DE1]), which lifts it by about ten points; it passed narrowly in session 15 "
                      "and misses since the Northern Route's decline (session 21), as fewer heroin users make fewer "
                      "dealers with records (ODD 1.2)"), domain=SHARE),
     # band: P23's "ten people, 7 of them with criminal records, were in prison together" (L1199) +-20 points,
@@ -558,8 +558,8 @@ FACTS: tuple[Fact, ...] = (
     # not as groups, so everyone convicted of sale, organised sale or smuggling stands in for the groups' members.
     Fact("SF10", "Most users deal at some point", "L690 [P32]", "share of users who ever sold, among those who "
          "started using in the run and have used 2+ years, in its last year", (0.7, 1.0), measure=sf10,
-         known_miss=("retail places are few and careers last years: at most 0.43 over the screened assumption ranges "
-                     "and about 0.56 with careers of half a year (facts search; ODD 1.2, docs/studies.md)"),
+         known_miss=("retail places are few and careers last years: neither the screened assumption ranges nor "
+                     "careers of half a year reach the band (facts search; ODD 1.2, docs/studies.md)"),
          domain=SHARE),
     Fact("SF12", "Pooled buyers are a visible share of distribution convictions", "L976, L1084 [P11], L970-972 [DE2]",
          "pool buyers convicted as distributors / distribution convictions", (1e-9, 1.0), measure=sf12,
@@ -581,23 +581,25 @@ FACTS: tuple[Fact, ...] = (
     Fact("SF17", "Rising enforcement raised the retail heroin price several-fold", "L1378, L2031 (CADAP)",
          "retail heroin price, last year / first year of the reform run", (3.0, 8.0), REFORM, sf17,
          known_miss=("the Northern Route's decline, the arrest-risk premium and route displacement raise the retail "
-                     "heroin price 3.3-fold by 2016, but it eases back to about 2.8-fold by 2019 as users quit and "
-                     "the decline stops in 2016; the band is CADAP's 2010-2016 rise, a longer window (ODD 1.2)")),
+                     "heroin price most by 2016, and it eases back by 2019 as users quit and the decline stops after "
+                     "2016; the band is CADAP's 2010-2016 rise, a longer window, and the thesis's own retail prices "
+                     "rise less (ODD 1.2)")),
     Fact("SF19", "Cannabis is >= 95% of seized weight every year", "Table 5.5, L1361-1370",
          "smallest yearly cannabis share of all seizures", (0.95, 1.0), measure=sf19, domain=SHARE),
     Fact("SF20", "Heroin seizures fall after the reform", "Table 5.5, L1365-1367",
          "recorded heroin seizures 2017 / 2015", (0.2, 0.6), REFORM, sf20,
-         known_miss=("about 0.7, 3 of 6 seeds in the band: the Northern Route's decline (an input read from CADAP's "
-                     "Central Asian seizures, which include Kazakhstan's) lowers the flow by 18% from 2015 to 2016 "
-                     "and stops in 2016, and the reform's displacement keeps the expected weight seized level "
-                     "(ODD 1.2)")),
+         known_miss=("the seeds scatter widely: the Northern Route's decline (an input read from CADAP's Central "
+                     "Asian seizures, which include Kazakhstan's) lowers the flow by 18% from 2015 to 2016 and stops "
+                     "after 2016, and the reform's displacement keeps the expected weight seized level (ODD 1.2)")),
     Fact("SF23", "Kazakhstan supplies most of Russia's cannabis", "L1331 [P18]", "share of Russian supply",
          (0.7, 1.0), reason="Russia's other suppliers are not modelled"),
     Fact("SF24", "Heroin dominates investigators' caseloads (8 of 10)", "L1349 [P12], a northern investigator (L2131)",
          "heroin share of drug crimes registered in the northern regions (KUS, SEV, PAV, AKM)", (0.7, 0.9),
          measure=sf24,
-         known_miss=("just under the band; it passes at few points of the facts searches (7, 4 and 2 of 120), with "
-                     "long retail careers and a small marijuana flow (docs/studies.md)"), domain=SHARE),
+         known_miss=("below the band since most arrested dealers are charged with possession, one registered crime "
+                     "instead of a sale charge's controlled purchases (session 28); it passes at few points of the "
+                     "facts searches, with long retail careers and a small marijuana flow (ODD 1.2, "
+                     "docs/studies.md)"), domain=SHARE),
     # band: the spec's ~80%; fixed here at +-10 points
     Fact("SF25", "Before the reform police control most retail volume", "L1590 [O3], L1652 [DE2]",
          "share of retail volume sold under protection (mean of the three drugs)", (0.5, 1.0), measure=sf25,
@@ -718,7 +720,7 @@ FACTS: tuple[Fact, ...] = (
          reason="Russian markets beyond the hubs are not modelled"),
     Fact("SF43", "Foreigners are prominent among arrested traffickers", "L1239 (Behera 2013), L1090 [P5]",
          "foreign suppliers' couriers / everyone charged with smuggling", (0.3, 0.7), measure=sf43,
-         known_miss=("about 0.02: entry posts see few, large heroin lots, hubs split lots before the northern exits, "
+         known_miss=("far below: entry posts see few, large heroin lots, hubs split lots before the northern exits, "
                      "cannabis couriers are all Kazakh, and exit couriers are assumed Kazakh though Kyrgyz ones are on "
                      "record (ODD 1.2)")),
     # band: 1998's 50 per cent (L1239) +-20 points, wide because the figure is old and counts all post-Soviet
