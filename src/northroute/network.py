@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 
 from northroute.world.people import COMMUNITY, RETAIL, ROLE_NAMES, SUBSTANCE_NAMES, TRAFFICKER, USER, VORY, WHOLESALE
-from northroute.world.state import World
+from northroute.world.state import WEEKS_PER_YEAR, World
 from northroute.world.ties import TIE_KINDS, TRADE
 
 EDGE_KINDS = ("supply", *TIE_KINDS, "kin")
@@ -46,7 +46,7 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "team": team[nodes].astype(np.int32),
     }
     supplied = rd[p.supplier[rd] >= 0]
-    recent = (ties.kind != TRADE) | (ties.last >= world.t - 52)
+    recent = (ties.kind != TRADE) | (ties.last >= world.t - WEEKS_PER_YEAR)  # the year's trade, not the tie memory
     in_net = np.zeros(len(p), bool)
     in_net[nodes] = True
     keep = recent & in_net[ties.src] & in_net[ties.dst]

@@ -399,7 +399,7 @@ class Recorder:
         n_wh = np.bincount(s_wh, minlength=N_SUBSTANCES)
         top = np.zeros(N_SUBSTANCES)
         np.maximum.at(top, s_wh, team)
-        recent = (ties.kind == TRADE) & (ties.last >= world.t - 52)
+        recent = (ties.kind == TRADE) & (ties.last >= world.t - WEEKS_PER_YEAR)  # the metric's "last year"
         s_buyer = p.substance[ties.dst[recent]].astype(np.intp)
         users = np.concatenate([p.rows(USER), rd])
         s_u = p.substance[users].astype(np.intp)

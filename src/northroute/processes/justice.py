@@ -107,7 +107,7 @@ def _charge_by_role(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 def _category_of_charge(world: World, rows: np.ndarray, charge: np.ndarray, held: np.ndarray) -> np.ndarray:
     cat = category(world, world.people.substance[rows], held)
     cat[(charge != POSSESSION) & (cat == 0)] = 1  # sale is a crime regardless of size (L1788)
-    cat[charge == SMUGGLING] = 3  # traffickers move lots of kilograms
+    cat[charge == SMUGGLING] = 3  # assumption: traffickers move kilograms (10 and 100 kg shipments, L1201-1203 [P13])
     return cat
 
 

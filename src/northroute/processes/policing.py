@@ -179,6 +179,7 @@ def build_force(world: World, rng: np.random.Generator) -> None:
     place = np.repeat(crossings, n_cus)
     corruption.hire(world, rng, np.full(place.size, CUSTOMS), np.full(place.size, LINE), place)
     world.customs_corrupt = np.zeros(geo.n)
+    # assumption: tenures capped at 30 years, about the length of a police career
     years = np.minimum(rng.exponential(1.0 / max(pol.officer_turnover, 1e-3), len(world.officers)), 30.0)
     world.officers.since[:] = world.t - (years * WEEKS_PER_YEAR).astype(np.int32)  # tenures at the turnover rate
 

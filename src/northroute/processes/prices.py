@@ -75,6 +75,7 @@ def search_probability(world: World) -> np.ndarray:
     base = np.divide(geo.inspections_per_day * t.inspection_multiplier, geo.trucks_per_day,
                      out=np.zeros(geo.n), where=geo.trucks_per_day > 0)
     attention = np.zeros(4)
+    # assumption: rail wagons and body carriers draw the base attention; the thesis speaks only of trucks and cars
     attention[[TRUCK, CAR, RAIL, BODY]] = [t.truck_attention, t.car_attention, 1.0, 1.0]
     if world.customs_corrupt.size:  # corrupt customs officers skip some searches (M48, L1072 [DE3])
         base = base * (1.0 - world.scenario.corruption.customs_waive * world.customs_corrupt)

@@ -20,7 +20,7 @@ from northroute.world.geography import read_table
 from northroute.world.people import HASHISH, HEROIN, MARIJUANA, TRAFFICKER
 from northroute.world.state import WEEKS_PER_YEAR, World
 
-LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (lots span ~1 kg to 100 kg, thesis L1201-1203)
+LOT_SIGMA = 0.9  # assumption: log-sd of lot sizes (shipments of 10 kg "or even larger" and 100 kg, L1201-1203 [P13])
 GREENHOUSE_REGIONS = ("ZHA", "YUZ", "KAR", "AKT", "KZY")  # thesis L1341
 WARM_START_WEEKS = 8  # assumption: about the length of the longest route in weekly legs
 HEROIN_SOURCES = ("OSH", "UZB")  # heroin reaches Kazakhstan from Kyrgyzstan and Uzbekistan (L1277 [P13], L2029)
