@@ -22,7 +22,7 @@ from northroute.validation.facts import (
     sf43,
 )
 from northroute.world.geography import load_geography, read_table
-from northroute.world.people import HEROIN, RETAIL, USER, WHOLESALE
+from northroute.world.people import HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
 from northroute.world.shipments import COVER_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog
 from tests.conftest import tiny
@@ -637,3 +637,29 @@ def test_a_tenth_of_the_country_prices_and_fits_like_the_whole() -> None:
     (price, unmet, fit), (price1, unmet1, fit1) = outputs(0.1), outputs(1.0)
     assert abs(np.log(price / price1)) < np.log(1.25), (price, price1)
     assert abs(unmet - unmet1) < 0.08 and abs(fit - fit1) < 0.1, (unmet, unmet1, fit, fit1)
+
+
+def test_cover_shares_summing_above_one_are_rescaled_without_a_negative_share() -> None:
+    """Truck, car and rail shares of 0.1, 0.5 and 0.7 rescale to a sum a rounding error above 1, which left the
+    body share at -2e-16 and made every lot draw fail (found in session 32's review)."""
+    world = build_world(tiny("trafficking.truck_share=0.1", "trafficking.car_share=0.5",
+                             "trafficking.rail_share=0.7"), 1)
+    shares = prices.cover_shares(world)
+    assert shares.min() >= 0.0 and shares.sum() == pytest.approx(1.0)
+    assert shares[:3] == pytest.approx(np.array([0.1, 0.5, 0.7]) / 1.3)
+    supply.deliver(world, world.rngs["supply"])
+    assert len(world.lots) > 0
+
+
+def test_with_no_trafficker_of_a_drug_left_nobody_buys_it_at_the_source() -> None:
+    """Enforcement can imprison every trafficker of a drug group when no wholesaler is left to take their places
+    (ODD 7.5); the week's supply of that group is then not bought, instead of a crash."""
+    world = build_world(tiny(), 1)
+    p = world.people
+    heroin = p.rows(TRAFFICKER)[p.substance[p.rows(TRAFFICKER)] == HEROIN]
+    assert heroin.size > 0
+    p.set_role(heroin, WHOLESALE)
+    before = len(world.lots)
+    supply.deliver(world, world.rngs["supply"])
+    new = world.lots.substance[before:len(world.lots)]
+    assert new.size > 0 and not (new == HEROIN).any()

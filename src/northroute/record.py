@@ -443,7 +443,7 @@ class Recorder:
             drugs = np.arange(ns, dtype=np.int8) if m.by_drug else np.array([N_SUBSTANCES], np.int8)
             parts["substance"].append(np.tile(drugs, nw * npl))
             parts["level"].append(np.full(arr.size, levels.index(m.level), np.int8))
-            parts["metric"].append(np.full(arr.size, names.index(m.name), np.int8))
+            parts["metric"].append(np.full(arr.size, names.index(m.name), np.int16))  # over 100 names
             parts["world"].append(np.full(arr.size, m.world == "recorded", np.int8))
             parts["value"].append(arr.ravel())
         col = {k: np.concatenate(v) for k, v in parts.items()}

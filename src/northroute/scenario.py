@@ -18,8 +18,6 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SUBSTANCES = ("heroin", "marijuana", "hashish")
-
 
 class ScenarioError(ValueError):
     """A scenario problem, worded as one line for the user."""

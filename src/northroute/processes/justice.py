@@ -187,7 +187,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
     charge, cat = charges(world, rng, rows)
     pooled = pool_buyers(world, rows) & (charge != POSSESSION)  # a pool's buyer charged as a distributor
     seize_holdings(world, rng, rows, officer)
-    _record_cases(world, rng, rows, charge, role)
+    _record_cases(world, rng, rows, charge)
 
     jus = world.scenario.justice
     convicted = rng.random(rows.size) < jus.conviction_rate
@@ -233,8 +233,7 @@ def _seller_risk(world: World, role: np.ndarray, substance: np.ndarray, years: n
     scatter_add(world.week.seller_years, (tier[sel], substance[sel]), years[sel])
 
 
-def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, charge: np.ndarray,
-                  role: np.ndarray) -> None:
+def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, charge: np.ndarray) -> None:
     """Registered crimes: one per arrest, plus a case for each extra controlled purchase of a dealer
     (M41a, L1910); recorded arrests by the level of the charge, not of the person."""
     p, pol, wk = world.people, world.scenario.policing, world.week

@@ -48,12 +48,14 @@ def russia_price_per_g(world: World, reference: bool = False) -> np.ndarray:
 
 
 def cover_shares(world: World) -> np.ndarray:
+    """Shares of lots by truck, car, rail and carried on the body (the rest); shares summing above 1 are
+    rescaled, and the body share is clipped at 0, as the rescaled sum can exceed 1 by a rounding error."""
     t = world.scenario.trafficking
     shares = np.array([t.truck_share, t.car_share, t.rail_share, 0.0])
     total = shares.sum()
     if total > 1.0:
         shares /= total
-    shares[BODY] = 1.0 - shares.sum()
+    shares[BODY] = max(0.0, 1.0 - shares.sum())
     return shares
 
 

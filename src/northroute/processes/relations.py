@@ -314,7 +314,7 @@ def verified(world: World, rows: np.ndarray) -> np.ndarray:
     if not r.vouching:
         return np.ones(rows.size, bool)
     v = p.voucher[rows]
-    vouched = (v >= 0) & (p.status[np.maximum(v, 0)] == 0) & ((p.flags[np.maximum(v, 0)] & EXCLUDED) == 0)
+    vouched = (v >= 0) & (p.status[np.maximum(v, 0)] == ACTIVE) & ((p.flags[np.maximum(v, 0)] & EXCLUDED) == 0)
     return vouched | (p.reputation[rows] >= r.reputation_years)
 
 

@@ -112,13 +112,13 @@ def create_lots(world: World, rng: np.random.Generator, substance: int, grams: n
     `age` > 0 places lots bought that many weeks ago further down their route (warm start).
     """
     n = grams.size
-    if n == 0:
+    group = HEROIN if substance == HEROIN else MARIJUANA
+    owners = _traffickers(world, group)
+    if n == 0 or owners.size == 0:  # with no trafficker of the drug left (all in prison) nobody buys at the source
         return
     geo = world.geo
     route = routes[rng.choice(routes.size, n, p=route_weights / route_weights.sum())]
     pos = np.minimum(pos + age, geo.route_len[route] - 2)
-    group = HEROIN if substance == HEROIN else MARIJUANA
-    owners = _traffickers(world, group)
     owner = owners[rng.integers(0, owners.size, n)]
     purity = world.scenario.supply.heroin_purity if substance == HEROIN else world.scenario.supply.cannabis_purity
     export = rng.random(n) < world.export_prob[route, substance]

@@ -13,10 +13,8 @@ import numpy as np
 from northroute.world.table import Table
 
 UBN, PATROL, CUSTOMS = 0, 1, 2
-AGENCY_NAMES = ("ubn", "patrol", "customs")
 LINE, MANAGER = 0, 1
 HONEST, PROTECTOR, EXTORTIONIST, DEALER = 0, 1, 2, 3
-MODE_NAMES = ("honest", "protector", "extortionist", "dealer")
 SERVING, DISMISSED, CONVICTED = 0, 1, 2
 
 

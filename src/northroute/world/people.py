@@ -18,7 +18,6 @@ USER, RETAIL, WHOLESALE, TRAFFICKER = 0, 1, 2, 3
 ROLE_NAMES = ("user", "retail", "wholesale", "trafficker")
 
 ACTIVE, OUT, PRISON = 0, 1, 2
-STATUS_NAMES = ("active", "out", "prison")
 
 HEROIN, MARIJUANA, HASHISH = 0, 1, 2
 

@@ -25,10 +25,6 @@ class Table:
     def __len__(self) -> int:
         return self._n
 
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in self._data.values())
-
     def _refresh(self) -> None:
         for name, arr in self._data.items():
             setattr(self, name, arr[: self._n])
