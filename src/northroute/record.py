@@ -20,7 +20,7 @@ from northroute.network import snapshot
 from northroute.processes.policing import team_protected
 from northroute.processes.prices import truck_search_chance
 from northroute.processes.relations import ARBITRATED, INTRO_KIN, INTRO_PRISON, QUIET, VIOLENT
-from northroute.world.arrays import count_by, sum_by
+from northroute.world.arrays import count_by, scatter_add, sum_by
 from northroute.world.officers import HONEST
 from northroute.world.people import (
     COMMUNITY,
@@ -31,6 +31,7 @@ from northroute.world.people import (
     USER,
     VORY,
     WHOLESALE,
+    People,
     purity,
 )
 from northroute.world.shipments import COVER_NAMES, COVER_WORDS
@@ -465,7 +466,7 @@ def _measure_enforcement(world: World) -> dict[tuple[str, str], np.ndarray]:
     p, off = world.people, world.officers
     inside = np.flatnonzero(p.status == PRISON)
     by_role = np.zeros((4, N_SUBSTANCES))
-    np.add.at(by_role, (np.minimum(p.role[inside], 3), p.substance[inside]), 1.0)
+    scatter_add(by_role, (np.minimum(p.role[inside], 3), p.substance[inside]), 1.0)
     serving = off.serving()
     drug = off.drug_police()
     wh = p.rows(WHOLESALE)
@@ -493,12 +494,12 @@ def _drug_officers(world: World) -> tuple[np.ndarray, np.ndarray]:
             np.bincount(off.place[corrupt], minlength=n)[:, None].astype(float))
 
 
-def _kin_share(p, rows: np.ndarray) -> float:
+def _kin_share(p: People, rows: np.ndarray) -> float:
     """Share of `rows` in the kin community (0 when there are none)."""
     return float(np.count_nonzero(p.flags[rows] & COMMUNITY) / rows.size) if rows.size else 0.0
 
 
-def _mean_by_substance(p, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _mean_by_substance(p: People, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     return _ratio(sum_by(rows, p.substance, values, N_SUBSTANCES), count_by(rows, p.substance, N_SUBSTANCES))
 
 

@@ -44,6 +44,7 @@ from northroute.world.people import (
     TRAFFICKER,
     USER,
     WHOLESALE,
+    People,
 )
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import PRISON as PRISON_TIE
@@ -56,15 +57,15 @@ START_TENURE_YEARS = 5.0  # assumption: spread of career starts before 2012 for 
 RUNNERS_PER_LEADER = 5  # assumption: L1962 [P22] a leader buys 50 (sometimes 100) g a month and sells 10 g portions
 
 
-def _key(p, rows: np.ndarray) -> np.ndarray:
+def _key(p: People, rows: np.ndarray) -> np.ndarray:
     return p.market[rows]
 
 
-def _active(p, role: int) -> np.ndarray:
+def _active(p: People, role: int) -> np.ndarray:
     return p.rows(role)
 
 
-def _team_sizes(p) -> np.ndarray:
+def _team_sizes(p: People) -> np.ndarray:
     rd = _active(p, RETAIL)
     sup = p.supplier[rd]
     rd_ok = sup >= 0
@@ -199,7 +200,7 @@ def replace_traffickers(world: World, rng: np.random.Generator, gone: np.ndarray
     p.since[heir] = world.t
 
 
-def _hand_over(p, rows: np.ndarray, to: np.ndarray) -> None:
+def _hand_over(p: People, rows: np.ndarray, to: np.ndarray) -> None:
     scatter_add(p.stock_g, to, p.stock_g[rows])
     scatter_add(p.pure_g, to, p.pure_g[rows])
     p.stock_g[rows] = 0.0
@@ -292,7 +293,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     _hire(world, recruits, free, _mean_sales(p, rd, size), rng)
 
 
-def _mean_sales(p, rd: np.ndarray, size: int) -> np.ndarray:
+def _mean_sales(p: People, rd: np.ndarray, size: int) -> np.ndarray:
     """Mean smoothed sales of the retail dealers `rd` in each market."""
     key = _key(p, rd)
     n_rd = np.bincount(key, minlength=size)
@@ -380,7 +381,7 @@ def _start_spells(world: World, rng: np.random.Generator) -> None:
     _hire(world, hired, free, _mean_sales(p, _active(p, RETAIL), size), rng)
 
 
-def _bring_customers(p, recruits: np.ndarray) -> None:
+def _bring_customers(p: People, recruits: np.ndarray) -> None:
     """M30 (L974): the people a new dealer used with (his co-use circle) become his customers."""
     recruits = recruits[p.circle[recruits] >= 0]  # -1 (no circle) would index the last row
     order = np.argsort(p.circle[recruits], kind="stable")

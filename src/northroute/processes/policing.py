@@ -24,7 +24,7 @@ import numpy as np
 
 from northroute.processes import corruption, justice, kernels
 from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, SERVING, UBN
-from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE
+from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE, People
 from northroute.world.state import WEEKS_PER_YEAR, World
 from northroute.world.ties import TRADE
 
@@ -66,7 +66,7 @@ def provable(world: World) -> np.ndarray:
                      pol.provable_trafficker * (1 - chill)])
 
 
-def team_protected(p, retail: np.ndarray) -> np.ndarray:
+def team_protected(p: People, retail: np.ndarray) -> np.ndarray:
     """Whether each retail dealer's wholesaler (directly or through his leader) has police protection
     (M50: 'closed their eyes')."""
     boss = p.boss(retail)

@@ -41,6 +41,7 @@ from northroute.world.people import (
     USER,
     VORY,
     WHOLESALE,
+    People,
 )
 from northroute.world.state import N_SUBSTANCES, WEEKS_PER_YEAR, World
 from northroute.world.ties import INTRO, PRISON, VOUCH
@@ -181,7 +182,7 @@ def join_circles(world: World, rows: np.ndarray, rng: np.random.Generator) -> No
     join_community(world, rows, rng)
 
 
-def circle_counts(p, users: np.ndarray) -> np.ndarray:
+def circle_counts(p: People, users: np.ndarray) -> np.ndarray:
     """Active users in each circle, indexed by circle id (his network of potential customers, M28)."""
     return np.bincount(p.circle[users], minlength=len(p))
 

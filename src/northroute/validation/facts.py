@@ -11,7 +11,7 @@ is not a test of the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -129,7 +129,8 @@ def coverage_gap(start: date, weeks: int) -> str:
     return f"does not record {', '.join(map(str, gap))} ({hint})"
 
 
-def _sel(ts, metric, level, world="true", years=None, substance=None, national=True) -> pd.DataFrame:
+def _sel(ts: pd.DataFrame, metric: str, level: str, world: str = "true", years: Iterable[int] | None = None,
+         substance: str | None = None, national: bool = True) -> pd.DataFrame:
     d = ts[(ts.metric == metric) & (ts.level == level) & (ts.world == world) & ((ts.place == "KZ") == national)]
     if years is not None:
         d = d[d.year.isin(years)]
@@ -138,14 +139,16 @@ def _sel(ts, metric, level, world="true", years=None, substance=None, national=T
     return d
 
 
-def total(ts, metric, level, world="true", years=None, substance=None) -> float:
+def total(ts: pd.DataFrame, metric: str, level: str, world: str = "true", years: Iterable[int] | None = None,
+          substance: str | None = None) -> float:
     """Sum of a national weekly count; no value when the run does not cover each of `years` whole."""
     if years is not None and not set(years) <= full_years(ts):
         return np.nan
     return float(_sel(ts, metric, level, world, years, substance).value.sum())
 
 
-def state(ts, metric, level, years=None, substance=None, national=True) -> float:
+def state(ts: pd.DataFrame, metric: str, level: str, years: Iterable[int] | None = None, substance: str | None = None,
+          national: bool = True) -> float:
     """Mean over weeks of a state, summed over drugs (and over regions when not national)."""
     d = _sel(ts, metric, level, "true", years, substance, national)
     return float(d.groupby("week").value.sum().mean()) if len(d) else np.nan
@@ -155,7 +158,7 @@ def ratio(num: float, den: float) -> float:
     return num / den if den else np.nan
 
 
-def _hazard(ts, years, protected: bool) -> float:
+def _hazard(ts: pd.DataFrame, years: tuple[int, ...], protected: bool) -> float:
     """Yearly arrest hazard of wholesalers with (or without) police protection."""
     prot = state(ts, "protected_dealers", "wholesale", years)
     all_wh = state(ts, "dealers", "wholesale", years, national=False)
@@ -165,43 +168,44 @@ def _hazard(ts, years, protected: bool) -> float:
     return ratio(total(ts, "arrests", "wholesale", years=years) - caught_p, (all_wh - prot) * len(years))
 
 
-def _price(ts, level, substance, years=None, places=("KZ",)) -> float:
+def _price(ts: pd.DataFrame, level: str, substance: str, years: Iterable[int] | None = None,
+           places: tuple[str, ...] = ("KZ",)) -> float:
     d = ts[(ts.metric == "price") & (ts.level == level) & (ts.substance == substance) & ts.place.isin(places)]
     if years is not None:
         d = d[d.year.isin(years)]
     return float(d.value.mean())
 
 
-def _seized(ts, substance, year, world="true") -> float:
+def _seized(ts: pd.DataFrame, substance: str, year: int, world: str = "true") -> float:
     return total(ts, "seizures_total_g", "police", world, (year,), substance)
 
 
 # ------------------------------------------------------------------------------------------ measures
 
 
-def sf1(ts):
+def sf1(ts: pd.DataFrame) -> float:
     arrests = {lv: total(ts, "arrests", lv) for lv in LEVELS}
     return ratio(arrests["user"] + arrests["retail"], sum(arrests.values()))
 
 
-def sf2(ts):
+def sf2(ts: pd.DataFrame) -> float:
     return float(_sel(ts, "team_size", "wholesale").groupby("week").value.mean().mean())  # over drugs, then weeks
 
 
-def sf3_handovers(ts):
+def sf3_handovers(ts: pd.DataFrame) -> float:
     return float(_sel(ts, "handovers", "user").value.replace(0, np.nan).mean())
 
 
-def sf3_one_off(ts):
+def sf3_one_off(ts: pd.DataFrame) -> float:
     return float(_sel(ts, "one_off_pairs", "wholesale").value.replace(0, np.nan).mean())
 
 
-def sf6(ts):
+def sf6(ts: pd.DataFrame) -> float:
     disputes = {m: total(ts, m, "retail") for m in ("disputes", "disputes_vory", "disputes_violent")}
     return ratio(disputes["disputes_violent"], sum(disputes.values()))
 
 
-def sf7(ts):
+def sf7(ts: pd.DataFrame) -> float:
     return ratio(total(ts, "entrants_introduced", "wholesale"), total(ts, "entrants", "wholesale"))
 
 
@@ -210,7 +214,7 @@ def _kin_upper(ts, years) -> float:
     return float(_sel(ts, "community_share_upper", "wholesale", years=years).value.mean())
 
 
-def sf8(ts):
+def sf8(ts: pd.DataFrame) -> float:
     """The kin group's share of the upper tier over its population share, in the lax era.
 
     Denominator, chosen from the spec's words before any value was seen: SF8's test reads "well above its
@@ -220,15 +224,15 @@ def sf8(ts):
     return ratio(_kin_upper(ts, LAX), float(_sel(ts, "community_share_all", "user", years=LAX).value.mean()))
 
 
-def _kin_upper_change(ts):
+def _kin_upper_change(ts: pd.DataFrame) -> float:
     return ratio(_kin_upper(ts, (2017,)), _kin_upper(ts, (2014,)))
 
 
-def sf9(ts):
+def sf9(ts: pd.DataFrame) -> float:
     return ratio(total(ts, "entrants_prison_tie", "wholesale"), total(ts, "entrants", "wholesale"))
 
 
-def sf9_prior(ts):
+def sf9_prior(ts: pd.DataFrame) -> float:
     """Share of convicted dealers with a prior term. Pool buyers and users framed as distributors are charged
     with organised sale but are not counted: P23's convicted groups "do business together" (L1199), and of
     the users jailed for pooling a wholesaler says "they don't trade at all" (L970 [DE2]); SF10 reads them
@@ -237,7 +241,7 @@ def sf9_prior(ts):
     return ratio(total(ts, "convictions_sellers_prior", "retail"), total(ts, "convictions_sellers", "retail"))
 
 
-def sf10(ts):
+def sf10(ts: pd.DataFrame) -> float:
     """Share of users who ever sold, among those whose whole using career lies inside the run and who have
     used at least `record.LIFETIME_MIN_YEARS` (2) years: users already using at the start count as never
     having sold before it, which biases a lifetime share down. Read in the run's last year, when the cohort
@@ -251,40 +255,40 @@ def sf10(ts):
     return float(_sel(ts, "ever_sold_share_career", "user", years=(last,)).value.mean())
 
 
-def sf12(ts):
+def sf12(ts: pd.DataFrame) -> float:
     return ratio(total(ts, "convictions_pooled", "user"), total(ts, "convictions_dealers", "retail"))
 
 
-def sf13(ts):
+def sf13(ts: pd.DataFrame) -> float:
     eligible = sum(total(ts, "arrests", lv) for lv in ("retail", "wholesale", "trafficking"))
     return ratio(total(ts, "cooperations", "retail"), eligible + total(ts, "convictions_pooled", "user"))
 
 
-def sf14(ts):
+def sf14(ts: pd.DataFrame) -> float:
     return ratio(_price(ts, "retail", "heroin"), _price(ts, "wholesale", "heroin"))
 
 
-def sf15(ts):
+def sf15(ts: pd.DataFrame) -> float:
     return ratio(_price(ts, "retail", "marijuana"), _price(ts, "wholesale", "marijuana"))
 
 
-def sf15_order(ts):
+def sf15_order(ts: pd.DataFrame) -> float:
     return sf15(ts) - sf14(ts)
 
 
-def sf16(ts):
+def sf16(ts: pd.DataFrame) -> float:
     north, south = ("KUS", "SEV", "PAV"), ("ZHA", "YUZ", "ALA")
     return ratio(_price(ts, "wholesale", "heroin", places=north), _price(ts, "wholesale", "heroin", places=south))
 
 
-def sf17(ts):
+def sf17(ts: pd.DataFrame) -> float:
     years = sorted(full_years(ts))
     if not years:
         return np.nan
     return ratio(_price(ts, "retail", "heroin", (years[-1],)), _price(ts, "retail", "heroin", (years[0],)))
 
 
-def sf19(ts):
+def sf19(ts: pd.DataFrame) -> float:
     shares = []
     for year in sorted(full_years(ts)):  # a part year may miss the cannabis harvest months
         grams = {s: _seized(ts, s, year, "recorded") for s in ("heroin", "marijuana", "hashish")}  # as Table 5.5
@@ -292,26 +296,26 @@ def sf19(ts):
     return float(np.nanmin(shares)) if np.isfinite(shares).any() else np.nan
 
 
-def sf20(ts):
+def sf20(ts: pd.DataFrame) -> float:
     return ratio(_seized(ts, "heroin", 2017, "recorded"), _seized(ts, "heroin", 2015, "recorded"))
 
 
-def sf24(ts):
+def sf24(ts: pd.DataFrame) -> float:
     cases = _sel(ts, "registered_crimes", "police", "recorded", national=False)
     cases = cases[cases.place.isin(NORTH)]
     return ratio(cases[cases.substance == "heroin"].value.sum(), cases.value.sum())
 
 
-def sf25(ts):
+def sf25(ts: pd.DataFrame) -> float:
     return float(_sel(ts, "protected_share", "retail").groupby("week").value.mean().mean())
 
 
-def sf25_hazard(ts):
+def sf25_hazard(ts: pd.DataFrame) -> float:
     years = tuple(sorted(ts.year.unique()))
     return _hazard(ts, years, False) - _hazard(ts, years, True)
 
 
-def sf26(ts):
+def sf26(ts: pd.DataFrame) -> float:
     """Corrupt share of the drug police (UBN and patrol) in the northern regions over the same share in the
     rest of the country, pooled over the run's weeks."""
     def officers(metric, north: bool):
@@ -321,7 +325,7 @@ def sf26(ts):
                  ratio(officers("corrupt_drug_officers", False), officers("drug_officers", False)))
 
 
-def sf37_red(ts):
+def sf37_red(ts: pd.DataFrame) -> float:
     """Vory clients' share of the wholesalers in the third of the regions with the most drug officers per
     dealer (the "red" ones, L850 [P5]) over the same share in the third with the fewest, pooled over the
     run's weeks."""
@@ -338,12 +342,12 @@ def sf37_red(ts):
     return ratio(share(ranked[-third:]), share(ranked[:third]))
 
 
-def sf27_step(ts):
+def sf27_step(ts: pd.DataFrame) -> float:
     return (total(ts, "corruption_convictions", "police", years=POST) / len(POST)
             - total(ts, "corruption_convictions", "police", years=PRE) / len(PRE))
 
 
-def sf27_dyads(ts):
+def sf27_dyads(ts: pd.DataFrame) -> float:
     """Of the protection deals standing when the reform took effect (the last week of 2014), the share ended by
     the arrest of the client or his protector in 2015-2017. Until session 12 the numerator also counted deals
     made after the switch (6-11% of it nationally)."""
@@ -352,7 +356,7 @@ def sf27_dyads(ts):
     return ratio(total(ts, "switch_deals_ended_by_arrest", "wholesale", years=POST), standing)
 
 
-def sf28(ts, twin):
+def sf28(ts: pd.DataFrame, twin: pd.DataFrame) -> float:
     """Convictions of regular (UBN and patrol line) police in the year after managers became liable, over
     the same in the twin without liability. The expected count (corrupt line officers x the monthly
     detection chance) is used instead of the draws: the same quantity, without the binomial noise of a
@@ -362,11 +366,11 @@ def sf28(ts, twin):
     return ratio(expected(ts), expected(twin))
 
 
-def sf29(ts):
+def sf29(ts: pd.DataFrame) -> float:
     return ratio(_hazard(ts, POST, True), _hazard(ts, POST, False))
 
 
-def sf29_sentence(ts):
+def sf29_sentence(ts: pd.DataFrame) -> float:
     protected = ratio(total(ts, "sentence_years_protected", "wholesale", years=POST),
                       total(ts, "convictions_protected", "wholesale", years=POST))
     officers = ratio(total(ts, "officer_sentence_years", "police", "recorded", POST),
@@ -382,7 +386,7 @@ def against_baseline(change: Callable[[pd.DataFrame], float]) -> Callable[[pd.Da
     return effect
 
 
-def _career_change(ts):
+def _career_change(ts: pd.DataFrame) -> float:
     def career(years):
         return ratio(total(ts, "tenure_weeks", "retail", years=years), total(ts, "leavers", "retail", years=years))
     return ratio(career((2016, 2017)), career(PRE))
@@ -394,12 +398,12 @@ sf30_career = against_baseline(_career_change)
 sf8_decline = against_baseline(_kin_upper_change)
 
 
-def sf30_tenure(ts):
+def sf30_tenure(ts: pd.DataFrame) -> float:
     return ratio(state(ts, "officer_tenure_weeks", "police", (2017,)), state(ts, "officer_tenure_weeks", "police",
                                                                               (2014,)))
 
 
-def _export_share_change(ts):
+def _export_share_change(ts: pd.DataFrame) -> float:
     def export_share(years):
         exported = _sel(ts, "exports_g", "trafficking", years=years, substance="heroin", national=False)
         bought = _sel(ts, "purchases_g", "wholesale", years=years, substance="heroin", national=False)
@@ -410,7 +414,7 @@ def _export_share_change(ts):
 sf31 = against_baseline(_export_share_change)
 
 
-def _heroin_inflow_change(ts):
+def _heroin_inflow_change(ts: pd.DataFrame) -> float:
     def inflow(years):
         return _sel(ts, "route_flow_g", "trafficking", years=years, substance="heroin", national=False).value.sum()
     return ratio(inflow((2016, 2017)), inflow(PRE))
@@ -419,7 +423,7 @@ def _heroin_inflow_change(ts):
 sf31_inflow = against_baseline(_heroin_inflow_change)
 
 
-def sf33_truck_search(ts):
+def sf33_truck_search(ts: pd.DataFrame) -> float:
     """Chance a truck crossing the border is searched, weighted by each crossing's truck traffic, mean over the
     run's weeks.
 
@@ -430,7 +434,7 @@ def sf33_truck_search(ts):
     return float(_sel(ts, "truck_search_chance", "trafficking").value.mean())
 
 
-def sf33_cars_over_trucks(ts):
+def sf33_cars_over_trucks(ts: pd.DataFrame) -> float:
     """Cars' share of the weight seized at crossings over their share of the weight carried, over the same for
     long-distance trucks.
 
@@ -443,7 +447,7 @@ def sf33_cars_over_trucks(ts):
     return ratio(seized_over_carried("car"), seized_over_carried("truck"))
 
 
-def sf34(ts):
+def sf34(ts: pd.DataFrame) -> float:
     """Registered sale crimes per person charged with sale. L1908 calls its 2,266 "drug-related crimes"; they are read
     here as sale crimes: L1910 explains the gap by each controlled purchase from a dealer registered as a case,
     and official counts put all drug crimes far higher (7,972 in 2017, EHRA) and sale crimes near 2,300 a year
@@ -452,24 +456,24 @@ def sf34(ts):
                                                                        "recorded"))
 
 
-def sf43(ts):
+def sf43(ts: pd.DataFrame) -> float:
     """Foreign couriers caught entering with their supplier's heroin, among everyone charged with smuggling.
     Behera's 50% (L1239) counts citizens of all post-Soviet countries; the model counts as foreign only the
     suppliers' men from Kyrgyzstan and Uzbekistan (L1090 [P5]), not Russians caught at the northern exits."""
     return ratio(total(ts, "foreign_courier_arrests", "trafficking"), total(ts, "arrests", "trafficking", "recorded"))
 
 
-def sf35(ts):
+def sf35(ts: pd.DataFrame) -> float:
     convicted = sum(total(ts, "convictions", lv, "recorded") for lv in LEVELS)
     return ratio(convicted, convicted + total(ts, "acquittals", "police", "recorded"))
 
 
-def sf36(ts):
+def sf36(ts: pd.DataFrame) -> float:
     return ratio(total(ts, "sentence_years", "wholesale", "recorded", substance="heroin"),
                  total(ts, "convictions", "wholesale", "recorded", substance="heroin"))
 
 
-def sf41(ts):
+def sf41(ts: pd.DataFrame) -> float:
     """Share of the heroin sold in Russia that left Kazakhstan through the three northern exits.
 
     Heroin only, chosen before any value was seen: the evidence is about opiates (L621: "three main exit
@@ -479,14 +483,14 @@ def sf41(ts):
     return ratio(exits[exits.place.isin(NORTHERN_EXITS)].value.sum(), exits.value.sum())
 
 
-def sf39(ts):
+def sf39(ts: pd.DataFrame) -> float:
     years = sorted(ts.year.unique())
     users = _sel(ts, "users", "user", substance="heroin", national=False)
     by_year = users.groupby(["year", "week"]).value.sum().groupby("year").mean()
     return ratio(by_year[years[-1]], by_year[years[0]])
 
 
-def sf40(ts):
+def sf40(ts: pd.DataFrame) -> float:
     users = _sel(ts, "users", "user", national=False)
     zone = {place: "north" for place in NORTH} | {place: "south" for place in SOUTH}
     users = users.assign(zone=users.place.map(zone)).dropna(subset=["zone"])
