@@ -85,6 +85,8 @@ def expected_rows(scenario: Scenario) -> int:
 
 
 def build_world(scenario: Scenario, seed: int) -> World:
+    """The world of the first week: every module's initial state, in dependency order, with one random
+    stream per module so that a change in one module's draws leaves the others' alone."""
     scenario = scenario.model_copy(deep=True)
     geo = load_geography()
     rows = expected_rows(scenario)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from northroute.experiments.commands import Quiet, Workers, _count
+
+if TYPE_CHECKING:  # pyabc loads only when a calibration runs, not with every command
+    from northroute.calibration.abc import Calibration
 
 # The default particle budget. On this machine (2 cores) the default calibration with --check-scale 1 took about
 # 6 s per particle tried (4 runs at scale 0.05, 6 years) plus 4 minutes of held-out fits before the Northern
@@ -76,40 +81,16 @@ def register(app: typer.Typer) -> None:
 
         from rich.progress import MofNCompleteColumn, TextColumn
 
-        from northroute.calibration import DEFAULT_PARAMS, TARGETS, calibrate, fit, scenario_toml
-        from northroute.calibration.abc import PRIORS
+        from northroute.calibration import TARGETS, calibrate, scenario_toml
         from northroute.calibration.report import write_page
-        from northroute.calibration.targets import YEARS, fit_table
-        from northroute.cli import UsageError, _digest, _fail, _progress, _writable, err, log_lines, out, unique_name
-        from northroute.experiments.designs import problem, read_params
-        from northroute.scenario import ScenarioError, load_scenario
-        from northroute.validation.facts import coverage_gap
+        from northroute.calibration.targets import fit_table
+        from northroute.cli import UsageError, _fail, _progress, err, log_lines, out
+        from northroute.scenario import ScenarioError
 
         try:
-            if targets not in TARGETS:
-                raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
-            if min(population, generations, fit_seeds, particle_seeds) < 1:
-                raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
-            if max_particles < 2 * population:  # the sample from the prior and the first generation
-                raise UsageError(f"--max-particles must be at least twice --population ({2 * population}), got "
-                                 f"{max_particles}")
-            if prior not in PRIORS:
-                raise UsageError(f"--prior must be one of {', '.join(PRIORS)}, got '{prior}'")
-            if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
-                raise UsageError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
-            base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
-            if gap := coverage_gap(base.time.start, base.weeks):
-                raise UsageError(f"calibrate: the targets read the whole years {YEARS[0]}-{YEARS[-1]}; {scenario} "
-                                 f"run for {years:g} years from {base.time.start} {gap}")
-            if check_scale is not None:  # refused now, not after the calibration's quarter of an hour
-                load_scenario(scenario, [f"population.scale={check_scale}", f"time.years={years}"])
-            ranges = read_params(params) if params else DEFAULT_PARAMS
-            checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
-            ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
-            folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")
-            if folder.is_dir() and any(folder.iterdir()):
-                raise UsageError(f"output folder {folder} is not empty")
-            _writable(folder)
+            ranges, folder = _checked_inputs(targets, scenario, params, scale, years, population, generations,
+                                             max_particles, prior, seed, check_scale, fit_seeds, particle_seeds,
+                                             out_dir)
         except (ScenarioError, UsageError, ValueError) as exc:
             _fail(str(exc))
         n_workers = workers or os.cpu_count() or 1
@@ -136,73 +117,150 @@ def register(app: typer.Typer) -> None:
             err.print(f"calibrate: stopped after {_count(len(cal.epsilons), 'generation')} of {generations}: the "
                       f"next could have passed --max-particles {max_particles} ({cal.evaluations} tried)",
                       highlight=False, soft_wrap=True)
-        estimates = cal.estimates()
-        select, test = cal.held_out_seeds(fit_seeds)
-        log(f"fitting the estimates and the defaults over held-out seeds {select[0]}-{test[-1]}")
-        fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
-        with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
-            map_ = pool.map if pool is not None else map
-            task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}",
-                                 total=2 * len(estimates) + 2 + 2 * (check_scale is not None))
-
-            def held_out(values: dict[str, float], seeds: list[int], at: float = scale) -> tuple[list[float],
-                                                                                                 dict[str, float]]:
-                result = fit(scenario, targets, values, at, years, seeds, map_)
-                fits.advance(task)
-                return result
-
-            d_select = {name: held_out(values, select)[0] for name, values in estimates.items()}
-            chosen = min(d_select, key=lambda name: sum(d_select[name]))
-            estimate = estimates[chosen]
-            d_select_default = held_out({}, select)[0]  # not a candidate: says whether the choice beat the defaults
-            d_default, s_default = held_out({}, test)
-            on_test = {name: held_out(values, test) for name, values in estimates.items()}
-            at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
-                "defaults": held_out({}, test, check_scale)[0], "calibrated": held_out(estimate, test, check_scale)[0]}
-        table = fit_table(TARGETS[targets](), {"defaults": s_default, **{k: v[1] for k, v in on_test.items()}})
-        names = [f"the {name}" for name in estimates]
+        held = _held_out_fits(cal, scenario, targets, scale, years, fit_seeds, check_scale, n_workers, quiet, log)
+        chosen, estimate, select, test = held.chosen, held.estimates[held.chosen], held.select, held.test
+        table = fit_table(TARGETS[targets](), {"defaults": held.s_default,
+                                               **{k: v[1] for k, v in held.on_test.items()}})
+        names = [f"the {name}" for name in held.estimates]
         how = (f"the {chosen} (of {', '.join(names[:-1])} and {names[-1]}, the closest to the targets over selection "
                f"seeds {select[0]}-{select[-1]})")
         meta = (f"{scenario} at scale {scale}, {years:g} years, {prior} prior; {population} particles x "
                 f"{cal.ran()} ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
-        beat = sum(d_select[chosen]) < sum(d_select_default)
         folder.mkdir(parents=True, exist_ok=True)
         cal.posterior.to_csv(folder / "posterior.csv", index=False)
         cal.tried.to_csv(folder / "particles.csv", index=False)
         table.to_csv(folder / "fit.csv", index=False)
         (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
-        distances = {"defaults": d_default, **{k: v[0] for k, v in on_test.items()},
-                     **{f"{k} at scale {check_scale:g}": v for k, v in at_check.items()}}
+        distances = {"defaults": held.d_default, **{k: v[0] for k, v in held.on_test.items()},
+                     **{f"{k} at scale {check_scale:g}": v for k, v in held.at_check.items()}}
         write_page(cal, table, distances, estimate, folder / "calibration.html", meta)
-        key = {name: name.replace(" ", "_") for name in estimates}
-        summary = {"targets": targets, "scenario": scenario, "prior": prior, "chosen": chosen, "estimate": estimate,
-                   **{key[k]: v for k, v in estimates.items()},
-                   "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
-                   "runs": cal.evaluations, "max_particles": max_particles, "out_of_budget": cal.out_of_budget,
-                   "selection_seeds": select, "test_seeds": test,
-                   "distance_selection": d_select, "distance_selection_defaults": d_select_default,
-                   "beat_defaults_on_selection": beat, "distance_defaults": d_default,
-                   **{f"distance_{key[k]}": v[0] for k, v in on_test.items()},
-                   "distance_calibrated": on_test[chosen][0], "check_scale": check_scale,
-                   "distance_check": at_check, "folder": str(folder)}
+        beat = sum(held.d_select[chosen]) < sum(held.d_select_default)
         if not beat:
             err.print(f"calibrate: the {chosen} was no closer to the targets than the defaults over the selection "
-                      f"seeds ({fmean(d_select[chosen]):.3f} against {fmean(d_select_default):.3f}): the "
+                      f"seeds ({fmean(held.d_select[chosen]):.3f} against {fmean(held.d_select_default):.3f}): the "
                       "calibration found nothing better than the defaults", highlight=False, soft_wrap=True)
         if as_json:
-            print(json.dumps(summary))
+            key = {name: name.replace(" ", "_") for name in held.estimates}
+            print(json.dumps({
+                "targets": targets, "scenario": scenario, "prior": prior, "chosen": chosen, "estimate": estimate,
+                **{key[k]: v for k, v in held.estimates.items()},
+                "interval": {k: cal.interval(k) for k in estimate}, "epsilons": cal.epsilons,
+                "runs": cal.evaluations, "max_particles": max_particles, "out_of_budget": cal.out_of_budget,
+                "selection_seeds": select, "test_seeds": test,
+                "distance_selection": held.d_select, "distance_selection_defaults": held.d_select_default,
+                "beat_defaults_on_selection": beat, "distance_defaults": held.d_default,
+                **{f"distance_{key[k]}": v[0] for k, v in held.on_test.items()},
+                "distance_calibrated": held.on_test[chosen][0], "check_scale": check_scale,
+                "distance_check": held.at_check, "folder": str(folder)}))
             return
         out.print(meta, highlight=False)
-        for k, v in estimate.items():
-            lo, hi = cal.interval(k)
-            others = ", ".join(f"{name} {values[k]:.4g}" for name, values in estimates.items())
-            out.print(f"  {k} = {v:.4g}  ({others}; 90% interval {lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to "
-                      f"{ranges[k][1]:g})", highlight=False)
+        _print_values(cal, held, ranges)
         avg = {k: sum(v) / len(v) for k, v in distances.items()}
         out.print(f"distance to {targets} (mean over the test seeds): " +
                   ", ".join(f"{k} {v:.3f}" for k, v in avg.items()) + f"; calibrated = {chosen}", highlight=False)
         out.print(f"calibration: {folder / 'calibration.html'}; scenario: {folder / 'calibrated.toml'}; score the "
                   f"facts with these values: northroute validate --values {folder / 'calibrated.toml'}",
                   highlight=False)
+
+@dataclass
+class HeldOut:
+    """The candidates' and the defaults' distances to the targets over seeds the sampler never ran: selection
+    seeds choose the calibrated values, test seeds (and the check scale, if any) compare them with the defaults."""
+    estimates: dict[str, dict[str, float]]
+    select: list[int]
+    test: list[int]
+    d_select: dict[str, list[float]]
+    chosen: str
+    d_select_default: list[float]
+    d_default: list[float]
+    s_default: dict[str, float]
+    on_test: dict[str, tuple[list[float], dict[str, float]]]
+    at_check: dict[str, list[float]]
+
+
+def _held_out_fits(cal: Calibration, scenario: str, targets: str, scale: float, years: float, fit_seeds: int,
+                   check_scale: float | None, n_workers: int, quiet: bool, log: Callable[[str], None]) -> HeldOut:
+    from rich.progress import MofNCompleteColumn, TextColumn
+
+    from northroute.calibration import fit
+    from northroute.cli import _progress
+
+    estimates = cal.estimates()
+    select, test = cal.held_out_seeds(fit_seeds)
+    log(f"fitting the estimates and the defaults over held-out seeds {select[0]}-{test[-1]}")
+    fits = _progress(quiet, MofNCompleteColumn(), TextColumn("estimates"))
+    with fits, ProcessPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
+        map_ = pool.map if pool is not None else map
+        task = fits.add_task(f"held-out seeds {select[0]}-{test[-1]}",
+                             total=2 * len(estimates) + 2 + 2 * (check_scale is not None))
+
+        def held_out(values: dict[str, float], seeds: list[int], at: float = scale) -> tuple[list[float],
+                                                                                             dict[str, float]]:
+            result = fit(scenario, targets, values, at, years, seeds, map_)
+            fits.advance(task)
+            return result
+
+        d_select = {name: held_out(values, select)[0] for name, values in estimates.items()}
+        chosen = min(d_select, key=lambda name: sum(d_select[name]))
+        d_select_default = held_out({}, select)[0]  # not a candidate: says whether the choice beat the defaults
+        d_default, s_default = held_out({}, test)
+        on_test = {name: held_out(values, test) for name, values in estimates.items()}
+        at_check = {} if check_scale is None else {  # the same test seeds at the scale the values will be run at
+            "defaults": held_out({}, test, check_scale)[0],
+            "calibrated": held_out(estimates[chosen], test, check_scale)[0]}
+    return HeldOut(estimates, select, test, d_select, chosen, d_select_default, d_default, s_default, on_test,
+                   at_check)
+
+
+def _print_values(cal: Calibration, held: HeldOut, ranges: dict[str, tuple[float, float]]) -> None:
+    """One line per parameter: the calibrated value, every candidate's, the posterior's 90% interval, the prior."""
+    from northroute.cli import out
+
+    for k, v in held.estimates[held.chosen].items():
+        lo, hi = cal.interval(k)
+        others = ", ".join(f"{name} {values[k]:.4g}" for name, values in held.estimates.items())
+        out.print(f"  {k} = {v:.4g}  ({others}; 90% interval {lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to "
+                  f"{ranges[k][1]:g})", highlight=False)
+
+
+def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: float, years: float, population: int,
+                    generations: int, max_particles: int, prior: str, seed: int, check_scale: float | None,
+                    fit_seeds: int, particle_seeds: int, out_dir: Path | None) -> tuple[dict[str, tuple[float, float]],
+                                                                                     Path]:
+    """The parameter ranges and the output folder, once every option has been checked: a bad one is refused
+    before the calibration's quarter of an hour, not after it."""
+    from northroute.calibration import DEFAULT_PARAMS, TARGETS
+    from northroute.calibration.abc import PRIORS
+    from northroute.calibration.targets import YEARS
+    from northroute.cli import UsageError, _digest, _writable, unique_name
+    from northroute.experiments.designs import problem, read_params
+    from northroute.scenario import load_scenario
+    from northroute.validation.facts import coverage_gap
+
+    if targets not in TARGETS:
+        raise UsageError(f"unknown targets '{targets}' (known: {', '.join(TARGETS)})")
+    if min(population, generations, fit_seeds, particle_seeds) < 1:
+        raise UsageError("--population, --generations, --particle-seeds and --fit-seeds must be 1 or more")
+    if max_particles < 2 * population:  # the sample from the prior and the first generation
+        raise UsageError(f"--max-particles must be at least twice --population ({2 * population}), got "
+                         f"{max_particles}")
+    if prior not in PRIORS:
+        raise UsageError(f"--prior must be one of {', '.join(PRIORS)}, got '{prior}'")
+    if not 0 <= seed < 2**32:  # pyabc draws from numpy's global generator, seeded with it
+        raise UsageError(f"--seed must be between 0 and {2**32 - 1}, got {seed}")
+    base = load_scenario(scenario, [f"population.scale={scale}", f"time.years={years}"])
+    if gap := coverage_gap(base.time.start, base.weeks):
+        raise UsageError(f"calibrate: the targets read the whole years {YEARS[0]}-{YEARS[-1]}; {scenario} "
+                         f"run for {years:g} years from {base.time.start} {gap}")
+    if check_scale is not None:  # refused now, not after the calibration's quarter of an hour
+        load_scenario(scenario, [f"population.scale={check_scale}", f"time.years={years}"])
+    ranges = read_params(params) if params else DEFAULT_PARAMS
+    checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
+    ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
+    folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise UsageError(f"output folder {folder} is not empty")
+    _writable(folder)
+    return ranges, folder

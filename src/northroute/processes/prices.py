@@ -37,6 +37,7 @@ MAX_STOCK_LOSS = 0.5  # assumption: cap on the share of stock expected lost at a
 
 
 def source_price_per_g(world: World) -> np.ndarray:
+    """What traffickers pay at the sources, by drug (KZT/g; the scenario gives KZT/kg)."""
     s = world.scenario.supply
     return np.array([s.heroin_source_price, s.marijuana_source_price, s.hashish_source_price]) / 1000.0
 
@@ -141,6 +142,7 @@ def landed_cost(world: World) -> np.ndarray:
 
 
 def cutting(world: World) -> np.ndarray:
+    """The share of cutting agent added at each hand-over, by drug (heroin has its own rate)."""
     m = world.scenario.market
     a = np.full(N_SUBSTANCES, m.cannabis_adulteration)
     a[HEROIN] = m.adulteration

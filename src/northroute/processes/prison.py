@@ -41,6 +41,8 @@ def lose_legal_income(world: World, rows: np.ndarray) -> None:
 
 
 def admit(world: World, rows: np.ndarray, years: np.ndarray) -> None:
+    """Send the sentenced to prison for the share of their sentence they serve (at least a week), counting
+    the conviction for their record."""
     p = world.people
     served = np.maximum(1, np.round(years * world.scenario.prison.served_share * WEEKS_PER_YEAR))
     p.release[rows] = world.t + served.astype(np.int32)
@@ -50,6 +52,7 @@ def admit(world: World, rows: np.ndarray, years: np.ndarray) -> None:
 
 
 def inmates(world: World) -> np.ndarray:
+    """Rows of the people in prison now."""
     return np.flatnonzero(world.people.status == PRISON)
 
 

@@ -28,6 +28,7 @@ CASH_CAP_WEEKS = 4.0  # assumption: users hold at most a month of income
 
 
 def daily_dose(world: World) -> np.ndarray:
+    """A user's daily need of his drug, by drug (g/day)."""
     u = world.scenario.users
     return np.array([u.heroin_g_per_day, u.marijuana_g_per_day, u.hashish_g_per_day])
 
