@@ -74,7 +74,8 @@ def init(world: World, rng: np.random.Generator) -> None:
     # assumption: users of the start have used for a while, their years of use drawn as in a steady population
     # (exponential, mean 1 / quit rate), their addiction drifted that long toward full supply (rule 2)
     u, p = world.scenario.users, world.people
-    years = rng.exponential(1.0 / np.where(p.substance[rows] == HEROIN, u.heroin_quit_rate, u.cannabis_quit_rate))
+    with np.errstate(divide="ignore"):  # a quit rate of 0: lifelong use, so the drift is complete (years = inf)
+        years = rng.exponential(1.0 / np.where(p.substance[rows] == HEROIN, u.heroin_quit_rate, u.cannabis_quit_rate))
     p.addiction[rows] = 1.0 - (1.0 - p.addiction[rows]) * (1.0 - ADDICTION_DRIFT) ** (years * WEEKS_PER_YEAR)
     world.start_ref_sum = np.zeros((2, world.geo.n * N_SUBSTANCES))
 
