@@ -285,13 +285,13 @@ def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
 def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path):
     """Interrupted, `run` writes nothing: the --out folders it created (empty) go too, folders that were there stay."""
     out = tmp_path / "new" / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "northroute", "run", "--scale", "0.01", "--years", "3", "--quiet",
+    proc = subprocess.Popen([sys.executable, "-m", "northroute", "run", "--scale", "0.01", "--years", "30", "--quiet",
                              "--no-report", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(1.0)  # into the simulation
+    time.sleep(1.0)  # into the simulation, which runs for about 20 s more (30 years), so the signal finds it running
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr

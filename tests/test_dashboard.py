@@ -266,7 +266,8 @@ def test_run_manager_start_progress_cancel(tmp_path: Path) -> None:
     assert (run / "manifest.json").is_file() and (run / "report.html").is_file()
     assert json.loads((run / "manifest.json").read_text())["seed"] == 4
 
-    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=6", "time.burn_in_weeks=2"])
+    # 30 years, so that the run is still going when it is polled, on any machine
+    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=30", "time.burn_in_weeks=2"])
     job = mgr.start([Task(long.model_dump(mode="json"), 1)])
     st = wait(mgr, job, lambda s: s.state == "running" and s.done > 0 or s.finished)
     assert st.state == "running" and 0 < st.fraction < 1
@@ -290,7 +291,8 @@ def test_a_worker_that_dies_is_reported_as_failed_and_collected(tmp_path: Path) 
     """A worker killed mid-run (out of memory, say) shows as failed with the last line of its log; finished
     workers are collected (no zombie processes) and a job keeps its kind for a reloaded page."""
     mgr = RunManager(tmp_path)
-    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=6", "time.burn_in_weeks=2"])
+    # 30 years, so that the run is still going when it is polled, on any machine
+    long = nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=30", "time.burn_in_weeks=2"])
     job = mgr.start([Task(long.model_dump(mode="json"), 1), Task(long.model_dump(mode="json"), 2)], kind="compare")
     assert mgr.kind(job) == "compare"
     wait(mgr, job, lambda s: s.state == "running" and s.done > 0 or s.finished)

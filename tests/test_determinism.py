@@ -36,6 +36,18 @@ def test_module_streams_are_independent_of_other_levers():
         assert w1.rngs[name].random() == w2.rngs[name].random()
 
 
+def test_a_lever_that_changes_one_modules_draws_leaves_the_other_streams_alone():
+    """Each module draws from its own stream: twice the heroin makes the supply module draw more lots while the
+    world is built, and every other module's stream stands where it would have stood."""
+    from northroute.sim import build_world
+
+    w1 = build_world(tiny(), 5)
+    w2 = build_world(tiny(f"supply.heroin_kg_per_year={2 * w1.scenario.supply.heroin_kg_per_year}"), 5)
+    assert len({id(g) for g in w1.rngs.values()}) == len(w1.rngs)
+    moved = {name for name in w1.rngs if w1.rngs[name].bit_generator.state != w2.rngs[name].bit_generator.state}
+    assert moved == {"supply"}
+
+
 def test_the_manifests_scenario_reruns_the_same_run():
     """manifest.json holds the scenario the run started from, not the one its timeline left at the end: the
     2015 switch raises anticorruption.detect_rate from 0.03 to 0.4, and a rerun must start at 0.03 again."""

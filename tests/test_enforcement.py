@@ -79,10 +79,17 @@ def test_arrest_sends_people_to_prison_and_prison_makes_ties() -> None:
     assert jailed.size >= 19  # conviction once charged is near-certain (SF35); an acquittal is rare
     assert (p.release[jailed] > world.t).all() and (p.stock_g[jailed] == 0).all()
     assert customers.any() and not np.isin(rd, p.rows(RETAIL)).any()
+    def prison_mates() -> set[tuple[int, int]]:
+        ties = world.ties
+        mine = (ties.kind == PRISON_TIE) & (np.isin(ties.src, jailed) | np.isin(ties.dst, jailed))
+        return set(zip(ties.src[mine].tolist(), ties.dst[mine].tolist(), strict=True))
+
+    before = prison_mates()  # most dealers of the start have a record and prison ties already (5 item 9)
     for _ in range(8):
         advance(world)
         world.t += 1
-    assert np.count_nonzero(world.ties.kind == PRISON_TIE) > 0
+    made = prison_mates() - before
+    assert np.isin(jailed, [r for pair in made for r in pair]).mean() > 0.5
 
 
 
