@@ -252,7 +252,8 @@ def test_dealing_spells_end():
     ended = (p.role[spell] != RETAIL) | (p.status[spell] != 0)
     assert 0.1 < ended.mean() < 1.0
     back = spell[(p.role[spell] == USER) & (p.status[spell] == 0)]
-    assert back.size > 0 and p.ever_sold[back].mean() > 0.5  # users again, who have sold
+    # users again, who have sold: at `users.dealer_quit_rate` 0.3 a year about a quarter quit within the year
+    assert back.size >= 0.15 * spell.size and p.ever_sold[back].mean() > 0.5
 
 
 def test_sf10_counts_only_careers_inside_the_run():
@@ -359,7 +360,10 @@ def test_domestic_arrest_risk_raises_prices_and_sends_heroin_abroad():
     regions = world.geo.regions
     assert np.all(whole1[regions, HEROIN] > 1.2 * whole0[regions, HEROIN])
     markup0, markup1 = (r[regions, HEROIN] / w[regions, HEROIN] for r, w in ((retail0, whole0), (retail1, whole1)))
-    assert np.all(markup1 > markup0)  # the retail tier's own risk adds to what it passes on
+    # the retail tier's own risk adds to what it passes on: its margin grows by (1 + (M - 1) R) / M at least
+    m = world.scenario.market.retail_markup
+    own_risk = (1.0 + (m - 1.0) * prices.risk_factor(world)[prices.RETAIL_TIER, HEROIN]) / m
+    assert own_risk > 1.3 and np.all(markup1 >= own_risk * markup0 * (1.0 - 1e-9))
     heroin_routes = world.geo.route_carries[:, HEROIN]
     export1 = prices.export_probability(world)
     assert np.all(export1[heroin_routes, HEROIN] > export0[heroin_routes, HEROIN] + 0.02)
