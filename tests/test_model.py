@@ -308,16 +308,20 @@ def test_role_index_cache_stays_true_through_a_run():
 
 
 def test_new_dealer_takes_his_circle_as_customers():
-    """M30: recruits bring the users they used with."""
+    """M30: recruits bring the users they used with, whichever way they are hired (a wholesaler's growth, a
+    dealing spell, a prison mate's team: all go through `careers._take_on`)."""
     from northroute.processes import careers
+    from northroute.world.state import N_SUBSTANCES
 
     world = _weeks(tiny(), weeks=4)
     p = world.people
     users = p.rows(USER)
     recruit = users[0]
     mates = users[(p.circle[users] == p.circle[recruit]) & (users != recruit)]
-    assert mates.size > 0
-    careers._bring_customers(p, np.array([recruit]))
+    boss = p.rows(WHOLESALE)[p.market[p.rows(WHOLESALE)] == p.market[recruit]][0]
+    assert mates.size > 0 and not np.any(p.supplier[mates] == recruit)
+    careers._take_on(world, np.array([recruit]), np.array([boss]), np.zeros(world.geo.n * N_SUBSTANCES))
+    assert p.role[recruit] == RETAIL and p.supplier[recruit] == boss
     assert np.all(p.supplier[mates] == recruit)
 
 

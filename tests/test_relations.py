@@ -525,6 +525,32 @@ def test_wholesalers_who_lose_police_protection_turn_to_the_vory() -> None:
         assert clients[ended].all() == replaces and not clients[jailed].any() and not clients[wh[12:]].any()
 
 
+def test_deals_that_end_send_free_clients_to_the_vory() -> None:
+    """M68 through its two callers: a deal ends when the protector turns honest (7.11) or is convicted and his
+    clients are not taken down (7.12); with the uptake at 1 every such free client becomes a Vory client."""
+    from northroute.processes import anticorruption, corruption
+    from northroute.world.officers import HONEST
+
+    def vory_clients(ending: str) -> tuple[int, int]:
+        world = build_world(tiny("population.scale=0.05", "relations.vory_uptake=1",
+                                 "relations.vory_police_elasticity=0", "corruption.sacrifice=0",
+                                 "anticorruption.taken_down=0"), 2)
+        p, off = world.people, world.officers
+        wh = p.rows(WHOLESALE)
+        p.flags[wh] &= ~np.uint8(VORY)
+        clients = wh[p.protector[wh] >= 0]
+        if ending == "honest":
+            off.mode[p.protector[clients]] = HONEST
+            corruption.protection_deals(world, world.rngs["corruption"])
+        else:
+            anticorruption._take_down_clients(world, world.rngs["anticorruption"], np.unique(p.protector[clients]))
+        return clients.size, int(np.count_nonzero((p.flags[clients] & VORY) != 0))
+
+    for ending in ("honest", "convicted"):
+        n, vory = vory_clients(ending)
+        assert n > 10 and vory == n, ending
+
+
 def test_sf37_vory_clients_fewer_in_red_regions() -> None:
     """SF37's measure follows the rule: far lower with a strong elasticity than when the Vory ignore the police
     (same seeds). A region holds a few wholesalers at this scale, so the measure is noisy (0.37-1.02 per seed
