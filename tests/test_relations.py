@@ -580,19 +580,22 @@ def test_released_addicts_join_a_prison_mates_team() -> None:
 
     for on in (True, False):
         world = build_world(tiny("population.scale=0.05", f"prison.back_to_dealing={str(on).lower()}"), 3)
-        p, cap = world.people, world.scenario.relations.contact_cap
+        p = world.people
         world.t = 4 * (world.t // 4 + 1)  # a release month
         rd = p.rows(RETAIL)
         team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
         wh = p.rows(WHOLESALE)
+        full = wh[np.argmax(team[wh])]  # the cap is set to his team: he has no room
+        world.scenario.relations.contact_cap = cap = int(team[full])
         boss = wh[team[wh] <= cap - 2][0]
         users = p.rows(USER)
         out = np.concatenate([users[p.market[users] == p.market[boss]][:2],
-                              users[p.market[users] != p.market[boss]][:1]])
-        world.ties.add(out.astype(np.int32), np.full(3, boss, np.int32), PRISON_TIE, world.t)
-        prison.admit(world, out, np.full(3, 0.1))
+                              users[p.market[users] != p.market[boss]][:1],
+                              users[(p.market[users] == p.market[full]) & (p.market[users] != p.market[boss])][:1]])
+        world.ties.add(out.astype(np.int32), np.array([boss, boss, boss, full], np.int32), PRISON_TIE, world.t)
+        prison.admit(world, out, np.full(4, 0.1))
         p.release[out] = world.t
         prison.step(world, world.rngs["prison"])
         assert (p.status[out] == ACTIVE).all()
-        joined = (p.role[out] == RETAIL) & (p.supplier[out] == boss)
-        assert list(joined) == [on, on, False]
+        joined = (p.role[out] == RETAIL) & (p.supplier[out] == np.array([boss, boss, boss, full]))
+        assert list(joined) == [on, on, False, False]
