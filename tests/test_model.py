@@ -392,7 +392,8 @@ def test_mid_level_leaders_supply_runners():
     assert np.all(p.role[sup[sup >= 0]] == WHOLESALE)  # leaders buy from a wholesaler (or, orphaned, from no one)
     assert np.mean(sup >= 0) > 0.9
     assert p.leader_of(leaders).max() < 0  # no chain of leaders
-    assert p.ever_sold[runners].mean() > 0.8  # runners get stock to sell
+    assert p.ever_sold[runners].mean() > 0.8  # runners get stock to sell ...
+    assert (p.stock_g[runners] > 0).mean() > 0.8  # ... and still have it after their first stock ran out
     direct = p.supplier[rd[lead < 0]]
     team = np.bincount(direct[direct >= 0], minlength=len(p))[p.rows(WHOLESALE)]
     assert team.max() <= world.scenario.relations.contact_cap  # the wholesaler's direct contacts stay few
