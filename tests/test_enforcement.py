@@ -564,3 +564,28 @@ def test_scorecard_prints_open_band_edges_and_counts_construction_by_fact() -> N
     assert card.loc["SF3", "band"] == "0.5 to 2" and seeds_in_band(card.loc["SF3"]) == "2 of 3"
     assert tally(card.reset_index()) == {"tests": 3, "tests_edge": 0, "facts": 2, "facts_built": 1, "facts_edge": 0,
                                          "n_facts": 4}
+
+
+def test_extorting_patrol_officers_rob_users_of_their_region() -> None:
+    """M51: each extorting patrol officer takes up to `corruption.extortion_kzt` from a few users of his region
+    a step (`corruption.extortions_per_week`); what the users lose is what the officers gain, and honest patrols
+    take nothing."""
+    from northroute.world.officers import EXTORTIONIST, PATROL
+
+    world = build_world(tiny("population.scale=0.05"), 2)
+    p, off, c = world.people, world.officers, world.scenario.corruption
+    patrol = off.serving(agency=PATROL)
+    off.mode[patrol] = HONEST
+    off.mode[patrol[::2]] = EXTORTIONIST
+    p.cash[:] = 3.5 * c.extortion_kzt  # room for three robberies, and not a multiple of one
+    illicit = off.illicit.copy()
+    world.new_week()
+    corruption.extort(world, np.random.default_rng(0))
+    lost, gained = 3.5 * c.extortion_kzt - p.cash, off.illicit - illicit
+    victims = np.flatnonzero(lost > 0)
+    expected = c.extortions_per_week * corruption.STEP_WEEKS * patrol[::2].size
+    assert 0.5 * expected < victims.size <= 1.5 * expected
+    assert (p.role[victims] == USER).all() and np.allclose(lost[victims] / c.extortion_kzt % 1, 0)  # each robbery
+    assert gained.sum() == pytest.approx(lost.sum()) and not gained[patrol[1::2]].any()
+    regions = set(off.place[patrol[::2]].tolist())
+    assert set(p.region[victims].tolist()) <= regions
