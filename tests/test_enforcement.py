@@ -589,3 +589,32 @@ def test_extorting_patrol_officers_rob_users_of_their_region() -> None:
     assert gained.sum() == pytest.approx(lost.sum()) and not gained[patrol[1::2]].any()
     regions = set(off.place[patrol[::2]].tolist())
     assert set(p.region[victims].tolist()) <= regions
+
+
+def test_koknar_seizes_cannabis_lots_leaving_the_chu_valley_in_the_harvest() -> None:
+    """M47: in the harvest months the Koknar operation seizes `policing.koknar_share` of the cannabis lots at the
+    Chu Valley; lots elsewhere, heroin and the months outside the harvest are left alone."""
+    from northroute.processes import supply
+    from northroute.world.people import HEROIN
+
+    def seized(share: float, in_season: bool) -> tuple[int, int, int]:
+        """Lots seized, cannabis lots at the Chu Valley before, and after."""
+        world = build_world(tiny("population.scale=0.05", f"policing.koknar_share={share}",
+                                 "supply.harvest_months=1"), 1)
+        world.scenario.supply.harvest_start_month = world.date.month if in_season else world.date.month % 12 + 1
+        supply.deliver(world, world.rngs["supply"])  # this week's lots, at their sources
+
+        def cannabis_at_chu() -> int:
+            lots, geo = world.lots, world.geo
+            return int(np.count_nonzero((geo.route_nodes[lots.route, lots.pos] == geo.index("CHU"))
+                                        & (lots.substance != HEROIN)))
+
+        before, n = cannabis_at_chu(), len(world.lots)
+        policing.koknar(world, world.rngs["policing"])
+        return n - len(world.lots), before, cannabis_at_chu()
+
+    taken, before, after = seized(1.0, True)
+    assert before > 5 and taken == before and after == 0  # all of them, and nothing else
+    taken, before, after = seized(0.5, True)
+    assert 0.2 * before < taken < 0.8 * before and taken + after == before
+    assert seized(1.0, False)[0] == 0
