@@ -77,6 +77,25 @@ def test_police_pick_the_exposed_and_protection_shields() -> None:
     assert np.allclose(prot, cfg.corruption.shield * free[0]) and np.allclose(free, free[0])
 
 
+def test_without_quota_pressure_the_police_weigh_the_level_not_the_visibility() -> None:
+    """7.9 with `policing.quota_pressure` 0 (judged by the quality of cases, S4): exposure no longer counts, and a
+    person weighs his case's provability x `policing.level_value` to the power of his level (user 0, wholesaler
+    2); at pressure 1 (the default) the visibility decides, as the test above checks."""
+    world = build_world(tiny("population.scale=0.05", "corruption.runner_boost=1", "policing.quota_pressure=0"), 3)
+    for _ in range(5):  # exposures spread in the first month
+        advance(world)
+        world.t += 1
+    p, pol = world.people, world.scenario.policing
+    t = policing.weigh_targets(world)
+    weight = dict(zip(t.rows.tolist(), np.diff(np.concatenate([[0.0], t.cum])).tolist(), strict=True))
+    users, wh = p.rows(USER), p.rows(WHOLESALE)
+    lone = np.array([weight[r] for r in users[p.pool[users] < 0]])
+    free = np.array([weight[r] for r in wh[p.protector[wh] < 0]])
+    assert np.ptp(p.exposure[users]) > 0.5 and np.allclose(lone, lone[0])
+    level = policing.provable(world)[2] / policing.provable(world)[0] * pol.level_value ** 2
+    assert level > 1.5 and np.allclose(free, lone[0] * level)
+
+
 def test_arrest_sends_people_to_prison_and_prison_makes_ties() -> None:
     world = build_world(tiny("population.scale=0.05", "corruption.bribe_at_arrest=0"), 5)
     p, rng = world.people, world.rngs["policing"]
