@@ -274,10 +274,11 @@ def test_sf7_every_upper_entrant_was_introduced(medium_runs):
     assert total > 0
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: with dealing spells (M31) about a fifth of the users who started "
-                   "in the run and have used 2+ years ever sold; the thesis says almost all users deal at some "
-                   "point (L690 [P32]). Spells fill wholesalers' vacancies, careers last about two years, and only "
-                   "users whose income does not cover their habit start spells; see docs/ODD.md")
+@pytest.mark.xfail(strict=True, reason="known miss: with dealing spells (M31) far fewer than 0.7 of the users who "
+                   "started in the run and have used 2+ years ever sold (the value: docs/scorecard.json); the thesis "
+                   "says almost all users deal at some point (L690 [P32]). Spells fill wholesalers' vacancies, "
+                   "careers last years, and only users whose income does not cover their habit start spells; see "
+                   "docs/ODD.md")
 def test_sf10_most_users_deal_at_some_point(medium_runs):
     """SF10: lifetime share of users who ever sell >= 0.7 (thesis-mechanisms SF10, [interp]), among users
     who started in the run and have used at least 2 years (the scorecard's measure)."""
