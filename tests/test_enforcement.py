@@ -185,6 +185,14 @@ def test_officers_turn_honest_when_corruption_becomes_risky() -> None:
     assert corrupt(strict) == 0
     off = lax.officers
     assert np.any((off.agency == UBN) & (off.mode == PROTECTOR))
+    # the corrupt of the lax world, once corruption turns risky, leave it slowly: `QUIT_RATE` a month
+    was = off.serving()[off.mode[off.serving()] != HONEST]
+    lax.scenario.anticorruption.detect_rate, lax.scenario.anticorruption.sentence_years = 1.0, 15
+    rng = np.random.default_rng(0)
+    for _ in range(24):  # two years of monthly choices
+        corruption.decide(lax, rng)
+    left = np.mean(off.mode[was] != HONEST)
+    assert was.size > 20 and abs(left - (1 - corruption.QUIT_RATE) ** 24) < 0.15
 
 
 def test_corruption_is_regional() -> None:

@@ -131,6 +131,23 @@ def test_higher_russian_price_sends_more_to_russia():
     assert chance("trafficking.heroin_russia_price=9000000") > chance() + 0.05
 
 
+def test_new_heroin_lots_are_bound_for_russia_with_the_chosen_chance():
+    """The choice reaches the lots: each new lot's `export` flag is drawn with its route's chance, so a dearer
+    Russia sends more of them (the test above reads the chance only)."""
+    def bound_for_russia(*sets: str) -> tuple[int, float, float]:
+        world = build_world(tiny(*sets), 6)
+        lots, before = world.lots, len(world.lots)
+        for _ in range(4):
+            supply.deliver(world, world.rngs["supply"])
+        new = np.arange(before, len(lots))
+        new = new[lots.substance[new] == HEROIN]
+        return new.size, float(lots.export[new].mean()), float(world.export_prob[lots.route[new], HEROIN].mean())
+    n, low, low_chance = bound_for_russia()
+    _, high, high_chance = bound_for_russia("trafficking.heroin_russia_price=9000000")
+    assert n > 50 and high > low + 0.05
+    assert abs(low - low_chance) < 0.1 and abs(high - high_chance) < 0.1
+
+
 def test_timeline_changes_a_parameter_from_its_date(tmp_path):
     f = tmp_path / "t.toml"
     f.write_text('extends = "baseline-2012"\n[[timeline]]\ndate = 2012-03-05\n'
@@ -330,16 +347,16 @@ def test_arrests_of_sellers_are_the_risk_prices_see():
     from northroute.processes import justice, prices
     from northroute.world.people import HEROIN, WHOLESALE
 
-    world = build_world(tiny("corruption.bribe_at_arrest=0", "relations.kin_substitution=0"), 1)  # no kin confess
-    p = world.people
-    wh = p.rows(WHOLESALE)
-    heroin_wh = wh[p.substance[wh] == HEROIN][:5]
-    world.new_week()
-    justice.arrest(world, np.random.default_rng(0), heroin_wh)
-    prices.measure_seller_risk(world)
-    assert world.arrest_hazard[prices.KILO_TIER, HEROIN] > 0
-    assert world.prison_rate[prices.KILO_TIER, HEROIN] > 0
-    assert world.prison_rate[prices.RETAIL_TIER].sum() == 0 and world.prison_rate[:, 1:].sum() == 0
+    for role, tier in ((WHOLESALE, prices.KILO_TIER), (RETAIL, prices.RETAIL_TIER)):
+        world = build_world(tiny("corruption.bribe_at_arrest=0", "relations.kin_substitution=0",  # no kin confess
+                                 "justice.cooperation_rate=0"), 1)  # nobody names his supplier
+        p = world.people
+        sellers = p.rows(role)
+        world.new_week()
+        justice.arrest(world, np.random.default_rng(0), sellers[p.substance[sellers] == HEROIN][:5])
+        prices.measure_seller_risk(world)
+        assert world.arrest_hazard[tier, HEROIN] > 0 and world.prison_rate[tier, HEROIN] > 0
+        assert world.prison_rate[1 - tier].sum() == 0 and world.prison_rate[:, 1:].sum() == 0
 
 
 def test_domestic_arrest_risk_raises_prices_and_sends_heroin_abroad():
