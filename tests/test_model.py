@@ -638,7 +638,8 @@ def test_uzbek_interdiction_cuts_the_uzbek_heroin_routes_step_by_step() -> None:
 
 def test_reform_upward_adds_quality_policing_and_witness_protection_at_the_switch() -> None:
     """The spec's "Reform + S5 + S6" run: anticorruption-2015 until the switch of January 2015, draw for draw;
-    from then on arrested dealers cooperate and testify far more often (S6, L1942-1946 [P5])."""
+    from then on arrested dealers cooperate and testify far more often (S6, L1942-1946 [P5]), and police judged
+    by the quality of their cases (S5, `policing.quota_pressure` 0) frame nobody to meet a count."""
     runs = {name: nr.run(nr.load_scenario(name, ["population.scale=0.03", "time.years=5"]), seed=1).timeseries
             for name in ("anticorruption-2015", "reform-upward")}
     before = {k: ts[ts.date < "2015-01-05"].reset_index(drop=True) for k, ts in runs.items()}
@@ -650,6 +651,7 @@ def test_reform_upward_adds_quality_policing_and_witness_protection_at_the_switc
 
     assert after("reform-upward", "cooperations") > 5 * max(after("anticorruption-2015", "cooperations"), 1.0)
     assert after("reform-upward", "testimony_arrests") > after("anticorruption-2015", "testimony_arrests")
+    assert after("reform-upward", "framed_cases") == 0 < after("anticorruption-2015", "framed_cases")
 
 
 def test_a_shortage_raises_quitting_but_not_starting() -> None:
