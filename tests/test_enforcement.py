@@ -645,3 +645,30 @@ def test_koknar_seizes_cannabis_lots_leaving_the_chu_valley_in_the_harvest() -> 
     taken, before, after = seized(0.5, True)
     assert 0.2 * before < taken < 0.8 * before and taken + after == before
     assert seized(1.0, False)[0] == 0
+
+
+def test_witness_protection_gives_every_cooperating_witness_a_plea_agreement() -> None:
+    """7.10 item 9 (S6, L1960): a cooperating witness gets a procedural agreement, which multiplies his sentence
+    by `justice.PLEA_FACTOR`, with chance 0.1, and always under witness protection (sentences without spread)."""
+    from northroute.world.state import EVENT_KINDS
+
+    def sentence_over_table(protection: bool) -> np.ndarray:
+        sets = ["population.scale=0.05", "corruption.bribe_at_arrest=0", "relations.kin_substitution=0",
+                "justice.protected_cooperation=1", "justice.cooperation_rate=1", "justice.sentence_spread=0",
+                "justice.conviction_rate=1", "justice.testimony_conviction=0", "policing.sale_documented=1"]
+        world = build_world(tiny(*sets, f"justice.witness_protection={str(protection).lower()}"), 1)
+        rd = world.people.rows(RETAIL)[:40]
+        charge, cat = justice.charges(world, np.random.default_rng(0), rd)
+        table = justice.sentences()[charge, cat]
+        world.t = world.burn_in  # events are logged from here
+        world.new_week()
+        world.events.columns(consume=True)
+        justice.arrest(world, np.random.default_rng(0), rd)
+        ev = world.events.columns()
+        convicted = np.array([EVENT_KINDS[k] == "conviction" for k in ev["kind"]])
+        years = dict(zip(ev["person"][convicted].tolist(), ev["value"][convicted].tolist(), strict=True))
+        return np.array([years[r] / t for r, t in zip(rd.tolist(), table, strict=True) if r in years])
+
+    protected, unprotected = sentence_over_table(True), sentence_over_table(False)
+    assert protected.size > 30 and np.allclose(protected, justice.PLEA_FACTOR)
+    assert 0.8 < np.mean(unprotected == 1.0) < 1.0 and np.allclose(unprotected[unprotected < 1], justice.PLEA_FACTOR)
