@@ -452,31 +452,37 @@ def test_drug_prisoners_at_the_start_belong_to_the_community_too():
 
 def test_kin_buy_where_their_kin_live():
     """M20 (L884 [DE11]): a kin wholesaler left short at home buys at the supply node of a region where his
-    kin live; a wholesaler outside the community, or with `kin_buying` off, does not."""
-    def bought(kin_buying: bool, member: bool) -> float:
+    kin live, from that node's lots; a wholesaler outside the community, or with `kin_buying` off, does not."""
+    def bought(kin_buying: bool, member: bool) -> tuple[float, float]:
+        """Lot grams he got, and lot grams that left his kin's supply node."""
         # lots of national size: at this scale some supply nodes then hold nothing, the shortage kin buying answers
         world = _kin_world(f"relations.kin_buying={str(kin_buying).lower()}", "supply.lots_follow_scale=false")
         world.kin_offsets = np.zeros(0, np.int64)  # his own kin group only
         p, geo, lots = world.people, world.geo, world.lots
-        node = geo.route_nodes[lots.route, lots.pos]
-        offered = ~lots.export & (geo.kind[node] == "region") & (lots.substance == HEROIN)
-        supply = np.bincount(node[offered], lots.bulk_g[offered], geo.n)
+
+        def offered() -> np.ndarray:
+            node = geo.route_nodes[lots.route, lots.pos]
+            here = ~lots.export & (geo.kind[node] == "region") & (lots.substance == HEROIN)
+            return np.bincount(node[here], lots.bulk_g[here], geo.n)
+
         regions = geo.regions
-        rich = regions[supply[geo.buy_node[HEROIN, regions]] > 100.0]
+        rich = regions[offered()[geo.buy_node[HEROIN, regions]] > 100.0]
         wh = p.rows(WHOLESALE)
         wh = wh[(p.substance[wh] == HEROIN) & ~np.isin(geo.buy_node[HEROIN, p.region[wh]],
                                                        geo.buy_node[HEROIN, rich])]
         users = p.rows(USER)
-        kin = users[p.region[users] == rich[0]][:8]
-        _join(world, kin, 1)
+        kin_region = rich[np.argmin(offered()[geo.buy_node[HEROIN, rich]])]  # not the best supplied node
+        _join(world, users[p.region[users] == kin_region][:8], 1)
         if member:
             _join(world, wh[:1], 1)
         world.new_week()
-        before = p.stock_g[wh[0]]
+        kin_node = geo.buy_node[HEROIN, kin_region]
+        before, at_kin = p.stock_g[wh[0]], offered()[kin_node]
         trade.kin_purchases(world, np.random.default_rng(6), wh[:1], np.array([50.0]))
-        return p.stock_g[wh[0]] - before
-    assert bought(True, True) > 0
-    assert bought(True, False) == 0 and bought(False, True) == 0
+        return (p.stock_g[wh[0]] - before) * (1 - cutting(world)[HEROIN]), at_kin - offered()[kin_node]
+    got, left_kin = bought(True, True)
+    assert got > 0 and left_kin == pytest.approx(got)
+    assert bought(True, False)[0] == 0 and bought(False, True)[0] == 0
 
 
 def test_early_quit_rate_ends_new_careers_and_spares_old_ones() -> None:
