@@ -27,7 +27,7 @@ from northroute.validation.facts import _sel, frame, total
 from northroute.validation.scorecard import by_fact, crosses_band, observed, summary, tally
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, HEROIN, PRISON, RETAIL, USER, WHOLESALE
-from northroute.world.state import REFORM_SWITCH
+from northroute.world.state import REFORM_SWITCH, World
 from northroute.world.ties import PRISON as PRISON_TIE
 from tests.conftest import NO_KIN, tiny
 
@@ -50,21 +50,34 @@ def card(runs) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ mechanisms
 
 
+def _a_month_in(*sets: str, seed: int) -> World:
+    """A world at scale 0.05 after five weeks: buying pools have formed and exposures spread."""
+    world = build_world(tiny("population.scale=0.05", *sets), seed)
+    for _ in range(5):
+        advance(world)
+        world.t += 1
+    return world
+
+
+def _target_weight(world: World) -> np.ndarray:
+    """Each person's weight in the police's pick of the month, by row (NaN for those not in it, which fails any
+    comparison)."""
+    t = policing.weigh_targets(world)
+    weight = np.full(len(world.people), np.nan)
+    weight[t.rows] = np.diff(t.cum, prepend=0.0)
+    return weight
+
+
 def test_police_pick_the_exposed_and_protection_shields() -> None:
     """7.9: at full quota pressure a person's weight is his case's provability x (1 + exposure), times
     `policing.pool_visibility` for a pool's buyer and `corruption.shield` for a protected wholesaler (runners'
     boost off here, so every lone user weighs alike per unit of visibility)."""
-    world = build_world(tiny("population.scale=0.05", "corruption.runner_boost=1"), 3)
-    for _ in range(5):  # buying pools form in the first month
-        advance(world)
-        world.t += 1
+    world = _a_month_in("corruption.runner_boost=1", seed=3)
     p, cfg = world.people, world.scenario
-    t = policing.weigh_targets(world)
-    w = np.diff(np.concatenate([[0.0], t.cum]))
-    weight = dict(zip(t.rows.tolist(), w.tolist(), strict=True))
+    weight = _target_weight(world)
 
     def per_visibility(rows: np.ndarray) -> np.ndarray:
-        return np.array([weight[r] for r in rows]) / (1.0 + p.exposure[rows])
+        return weight[rows] / (1.0 + p.exposure[rows])
 
     users = p.rows(USER)
     lone = per_visibility(users[p.pool[users] < 0])
@@ -81,16 +94,11 @@ def test_without_quota_pressure_the_police_weigh_the_level_not_the_visibility() 
     """7.9 with `policing.quota_pressure` 0 (judged by the quality of cases, S4): exposure no longer counts, and a
     person weighs his case's provability x `policing.level_value` to the power of his level (user 0, wholesaler
     2); at pressure 1 (the default) the visibility decides, as the test above checks."""
-    world = build_world(tiny("population.scale=0.05", "corruption.runner_boost=1", "policing.quota_pressure=0"), 3)
-    for _ in range(5):  # exposures spread in the first month
-        advance(world)
-        world.t += 1
+    world = _a_month_in("corruption.runner_boost=1", "policing.quota_pressure=0", seed=3)
     p, pol = world.people, world.scenario.policing
-    t = policing.weigh_targets(world)
-    weight = dict(zip(t.rows.tolist(), np.diff(np.concatenate([[0.0], t.cum])).tolist(), strict=True))
+    weight = _target_weight(world)
     users, wh = p.rows(USER), p.rows(WHOLESALE)
-    lone = np.array([weight[r] for r in users[p.pool[users] < 0]])
-    free = np.array([weight[r] for r in wh[p.protector[wh] < 0]])
+    lone, free = weight[users[p.pool[users] < 0]], weight[wh[p.protector[wh] < 0]]
     assert np.ptp(p.exposure[users]) > 0.5 and np.allclose(lone, lone[0])
     level = policing.provable(world)[2] / policing.provable(world)[0] * pol.level_value ** 2
     assert level > 1.5 and np.allclose(free, lone[0] * level)
@@ -316,10 +324,7 @@ def test_an_undocumented_sale_is_charged_as_possession() -> None:
     """M41b (L1912): a retail dealer or a pool's buyer whose sale the police do not document is charged with
     possession of what he holds; the share documented is `policing.sale_documented`. Wholesalers keep their
     charge (their provability is weighed when the police pick them)."""
-    world = build_world(tiny("population.scale=0.05"), 1)
-    for _ in range(5):  # buying pools form in the first month
-        advance(world)
-        world.t += 1
+    world = _a_month_in(seed=1)
     p = world.people
     pooled = p.rows(USER)[p.pool[p.rows(USER)] == p.rows(USER)]
     rows = np.concatenate([p.rows(RETAIL), pooled, p.rows(WHOLESALE)])
