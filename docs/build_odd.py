@@ -190,7 +190,8 @@ def table(group):
 CONSTS = {
     "supply": (
         "processes/supply.py",
-        ["LOT_SIGMA", "GREENHOUSE_REGIONS", "WARM_START_WEEKS", "HEROIN_SOURCES", "MAX_ROUTE_GROWTH"],
+        ["LOT_SIGMA", "GREENHOUSE_REGIONS", "GREENHOUSE_LOT_DIVISOR", "WARM_START_WEEKS", "HEROIN_SOURCES",
+         "MAX_ROUTE_GROWTH", "DECLINE_FROM", "MANY_LOTS_PER_WEEK"],
     ),
     "trade": ("processes/trade.py", ["EWMA", "STOCK_LEFT_G"]),
     "users": ("processes/users.py", ["POOL_REFRESH_WEEKS", "ADDICTION_DRIFT", "CASH_CAP_WEEKS"]),

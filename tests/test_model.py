@@ -717,3 +717,20 @@ def test_with_no_trafficker_of_a_drug_left_nobody_buys_it_at_the_source() -> Non
     supply.deliver(world, world.rngs["supply"])
     new = world.lots.substance[before:len(world.lots)]
     assert new.size > 0 and not (new == HEROIN).any()
+
+
+def test_the_lots_a_week_estimate_matches_the_lots_supply_creates() -> None:
+    """`supply.lots_per_week`, which warns before a run that would make very many lots, is the supply rule's own
+    count: a year of arrivals makes that many lots a week, with the defaults and with marijuana lots a tenth the size
+    (the case that slows a run)."""
+    for sets in ((), ("supply.marijuana_lot_kg=3",)):
+        world = build_world(tiny(*sets), 2)
+        before = len(world.lots)
+        for _ in range(52):
+            supply.deliver(world, world.rngs["supply"])
+            world.t += 1
+        made = (len(world.lots) - before) / 52
+        assert made == pytest.approx(supply.lots_per_week(world.scenario.supply, world.scale), rel=0.05)
+    assert supply.many_lots(tiny("supply.marijuana_lot_kg=0.1")) == []
+    assert "lots a week enter the routes" in supply.many_lots(tiny("supply.marijuana_lot_kg=0.1",
+                                                                 "supply.marijuana_kg_per_year=600000"))[0]

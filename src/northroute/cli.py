@@ -1,9 +1,9 @@
 """Command line: `northroute run`, `compare`, `validate`, `scenarios`, `params` (and registered groups).
 
 Bad input of any kind (unknown scenario, bad TOML, unknown parameter, value out of range,
-unwritable output folder) ends with exit code 2 and one line naming the problem; nothing is
-written until the run has finished, and then the run folder appears whole or not at all (a
-comparison's folder is removed again if its runs fail or are interrupted).
+unwritable output folder) ends with exit code 2 and one line naming the problem, before any run
+starts. A run's folder is filled only when the run has finished, and folders made for it are removed
+again if it fails (a comparison's folder too, if its runs fail or are interrupted).
 """
 
 from __future__ import annotations
@@ -180,6 +180,7 @@ def run(
 ) -> None:
     """Run one scenario, write runs/<run-id>/ and print a summary."""
     from northroute import run as run_model
+    from northroute.processes.supply import many_lots
     from northroute.results import summarize
 
     new_folders = [f for f in (out_dir, *out_dir.parents) if not f.exists()]  # what _writable creates, inner first
@@ -189,7 +190,7 @@ def run(
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
         _fail(str(exc))
-    warn(changed_later(scen, set_keys(set_ or [])) + steps_after_end(scen))
+    warn(changed_later(scen, set_keys(set_ or [])) + steps_after_end(scen) + many_lots(scen))
     progress = _progress(quiet, TextColumn("{task.completed}/{task.total} weeks"))
     try:
         with progress:
@@ -289,6 +290,7 @@ def compare(
 ) -> None:
     """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
     from northroute.experiments.store import StudyError
+    from northroute.processes.supply import many_lots
     from northroute.report.compare import claim_period
 
     try:
@@ -304,7 +306,7 @@ def compare(
                                                   workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or []))])
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)])
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
     _compare_report(folder, created, scens, tasks, period, as_json)
@@ -334,6 +336,7 @@ def validate(
     --scale, --values and --set, their own three years). --values scores a calibration's values as a held-out
     test: the facts were not among its targets."""
     from northroute.experiments.store import StudyError
+    from northroute.processes.supply import many_lots
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, coverage_gap
     from northroute.validation.scorecard import fit_to_records, observed, seeds_in_band, summary
@@ -359,7 +362,7 @@ def validate(
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_))])
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_)) + many_lots(scen)])
     plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")

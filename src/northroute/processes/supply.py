@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from northroute.processes.prices import cover_shares, expected_crossing_loss, route_survival, source_price_per_g
+from northroute.scenario import Scenario, SupplyParams
 from northroute.world.arrays import scatter_add
 from northroute.world.geography import read_table
 from northroute.world.people import HASHISH, HEROIN, MARIJUANA, TRAFFICKER
@@ -26,6 +27,8 @@ WARM_START_WEEKS = 8  # assumption: about the length of the longest route in wee
 HEROIN_SOURCES = ("OSH", "UZB")  # heroin reaches Kazakhstan from Kyrgyzstan and Uzbekistan (L1277 [P13], L2029)
 MAX_ROUTE_GROWTH = 2.0  # assumption: when Kazakh routes grow safer than in 2012, arrivals at most double
 DECLINE_FROM = 2012  # the Northern Route's decline counts from the year supply.heroin_kg_per_year describes
+GREENHOUSE_LOT_DIVISOR = 3  # assumption: greenhouse lots a third the size of wild marijuana lots
+MANY_LOTS_PER_WEEK = 50_000  # assumption: at scale 0.01 a year took 10 s at the defaults, 79 s at 103,000 lots/week
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +100,26 @@ def _lot_sizes(rng: np.random.Generator, kg_this_week: float, median_kg: float) 
     mean = median_kg * np.exp(LOT_SIGMA**2 / 2)
     n = rng.poisson(kg_this_week / mean)
     return 1000.0 * median_kg * np.exp(LOT_SIGMA * rng.standard_normal(n))
+
+
+def lots_per_week(supply: SupplyParams, scale: float) -> float:
+    """The lots that enter the routes in an average week at the start's supply parameters (before the heroin
+    decline and displacement); with lots that follow the scale their number does not depend on it."""
+    lot_scale = scale if supply.lots_follow_scale else 1.0
+    flows = ((supply.heroin_kg_per_year, supply.heroin_lot_kg), (supply.marijuana_kg_per_year, supply.marijuana_lot_kg),
+             (supply.hashish_kg_per_year, supply.hashish_lot_kg),
+             (supply.greenhouse_kg_per_year, supply.marijuana_lot_kg / GREENHOUSE_LOT_DIVISOR))
+    mean_lot = np.exp(LOT_SIGMA**2 / 2) * lot_scale
+    return sum(kg * scale / (median * mean_lot) for kg, median in flows) / WEEKS_PER_YEAR
+
+
+def many_lots(scen: Scenario) -> list[str]:
+    """A warning line when a scenario's supply makes so many lots that the run will be slow and large; [] if not."""
+    n, default = lots_per_week(scen.supply, scen.population.scale), lots_per_week(SupplyParams(), 1.0)
+    if n <= MANY_LOTS_PER_WEEK:
+        return []
+    return [f"about {n:,.0f} lots a week enter the routes (the defaults make about {default:,.0f}); the "
+            f"run's time and memory grow with them (raise supply.*_lot_kg to make fewer, larger lots)"]
 
 
 def _traffickers(world: World, group: int) -> np.ndarray:
@@ -177,7 +200,7 @@ def deliver(world: World, rng: np.random.Generator, age: int = 0) -> None:
             on = np.flatnonzero(geo.route_carries[:, MARIJUANA] & (geo.route_nodes == node).any(axis=1))
             if on.size == 0:
                 continue
-            grams = _lot_sizes(rng, each, s.marijuana_lot_kg * lot / 3)  # assumption: greenhouse lots a third the size
+            grams = _lot_sizes(rng, each, s.marijuana_lot_kg * lot / GREENHOUSE_LOT_DIVISOR)
             route = on[:1]
             pos = int(np.flatnonzero(geo.route_nodes[route[0]] == node)[0])
             create_lots(world, rng, MARIJUANA, grams, route, np.ones(1), pos=pos)
