@@ -407,13 +407,15 @@ def test_promotion_favours_dealers_with_more_exits():
 
 def test_a_younger_relative_confesses_for_a_kin_wholesaler():
     """M70 (L956 [P11][P17]): with kin_substitution 1 a user of his kin group goes to prison instead of the
-    arrested kin wholesaler; not in a bribery case, and not for a wholesaler outside the community."""
+    arrested kin wholesaler; not in a bribery case, not for a wholesaler outside the community, not for two
+    wholesalers at once (his only relative confesses for one) and not when he is arrested himself."""
     world = _kin_world("relations.kin_substitution=1", "corruption.bribe_at_arrest=0")
     p, rng = world.people, np.random.default_rng(3)
     wh, users = p.rows(WHOLESALE)[:3], p.rows(USER)[:1]
     _join(world, wh[:2], 4)
     _join(world, users, 4)
-    assert relations.confess_for_kin(world, wh, rng).tolist() == [users[0], users[0], wh[2]]
+    assert relations.confess_for_kin(world, wh, rng).tolist() == [users[0], wh[1], wh[2]]  # one confession each
+    assert relations.confess_for_kin(world, np.append(wh, users), rng).tolist() == [*wh, *users]  # he goes too
     justice.arrest(world, rng, wh[:1])
     assert p.status[wh[0]] == ACTIVE and p.status[users[0]] == PRISON
     justice.arrest(world, rng, wh[1:2], bribery=True)
