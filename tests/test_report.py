@@ -142,6 +142,27 @@ def test_price_comparison_table(page: str, results) -> None:
     assert np.isfinite(comp["model_mean"]).all()
 
 
+def test_price_comparison_names_the_regions_outside_table_5_6s_range(results) -> None:
+    """Each region's mean 2012 price against Table 5.6's minimum and maximum (the garbled heroin retail minimum
+    left out), computed here from the time series: the report names exactly those regions."""
+    ts = results.timeseries
+    reg = ts[(ts["metric"] == "price") & (ts["place"] != "KZ") & (ts["date"].dt.year == 2012) & (ts["value"] > 0)]
+    mean = reg.groupby(["substance", "level", "place"], observed=True)["value"].mean()
+    limits = {("marijuana", "retail"): (50, 850), ("hashish", "retail"): (480, 3000),
+              ("heroin", "wholesale"): (1350, 14000), ("heroin", "retail"): (-np.inf, 35000)}
+    comp = price_comparison(ts)
+    for (sub, level), (lo, hi) in limits.items():
+        m = mean.loc[(sub, level)]
+        assert comp.loc[(sub, level), "regions_below"] == list(m.index[m < lo])
+        assert comp.loc[(sub, level), "regions_above"] == list(m.index[m > hi])
+        assert comp.loc[(sub, level), "regions"] == m.size == 16
+    high = mean.idxmax()
+    cut = price_comparison(ts.assign(value=ts["value"].where(~((ts["metric"] == "price") & (ts["place"] == high[2])
+                                                                 & (ts["substance"] == high[0])
+                                                                 & (ts["level"] == high[1])), 1e9)))
+    assert high[2] in cut.loc[high[:2], "regions_above"]
+
+
 def test_map_needs_no_topojson(results) -> None:
     ts = results.timeseries
     fig = map_figure(ts[ts["world"] == "true"])

@@ -131,26 +131,45 @@ def _summary_html(ts: pd.DataFrame, scale: Any) -> str:
 
 
 def _price_table_html(ts: pd.DataFrame) -> str:
-    tab = figures.price_comparison(ts)
+    tab, names = figures.price_comparison(ts), figures.places_table()["short"]
     rows = []
     for (sub, level), r in tab.iterrows():
         cls_a, cls_m = _ratio_class(r["ratio_average"]), _ratio_class(r["ratio_median"])
+        outside = _outside(r, names)
         rows.append(
             f"<tr><td class='l'>{sub}</td><td class='l'>{level}</td><td>{int(r['weeks'])}</td>"
             f"<td>{_fmt(r['model_mean'])}</td><td>{_fmt(r['table_average'])}</td><td>{_fmt(r['table_median'])}</td>"
             f"<td class='{cls_a}'>{_fmt(r['ratio_average'], '.2f')}</td>"
-            f"<td class='{cls_m}'>{_fmt(r['ratio_median'], '.2f')}</td></tr>"
+            f"<td class='{cls_m}'>{_fmt(r['ratio_median'], '.2f')}</td>"
+            f"<td>{_range(r['table_min'], r['table_max'])}</td>"
+            f"<td class='l {'good' if not outside else 'poor'}'>{html.escape(outside or 'none')}</td></tr>"
         )
     return (
         "<h3>How close the model lands (2012)</h3>\n"
         "<p class='note'>Model: mean over the run's 2012 weeks of the user-weighted national price (KZT per street "
         "gram). Table 5.6 (thesis; Yusopov et al. 2018): 2012 national average and median, wholesale converted "
-        "from KZT/kg to KZT/g. Ratio cells: green within ×1.25, amber within ×2, red beyond.</p>\n"
+        "from KZT/kg to KZT/g. Ratio cells: green within ×1.25, amber within ×2, red beyond. The table's minimum "
+        "and maximum are read as its cheapest and dearest region (its heroin retail minimum is garbled, L1389); the "
+        "last column names the regions whose mean 2012 price lies outside them. In thin regional markets stock-outs "
+        "raise the price up to nine-fold (docs/ODD.md, limitation 23).</p>\n"
         "<table id='price-comparison'><tr><th class='l'>substance</th><th class='l'>level</th><th>weeks</th>"
         "<th>model 2012 mean</th><th>Table 5.6 average</th><th>Table 5.6 median</th>"
-        "<th>model / average</th><th>model / median</th></tr>"
+        "<th>model / average</th><th>model / median</th><th>Table 5.6 min to max</th>"
+        "<th>regions outside it</th></tr>"
         f"{''.join(rows)}</table>"
     )
+
+
+def _outside(r: pd.Series, names: pd.Series) -> str:
+    """The regions below and above Table 5.6's range, as 'n of N above: Atyrau oblast, ...'."""
+    parts = [f"{len(r[f'regions_{side}'])} of {r['regions']} {side}: "
+             f"{', '.join(names.reindex(r[f'regions_{side}']).fillna('?'))}"
+             for side in ("below", "above") if r[f"regions_{side}"]]
+    return "; ".join(parts)
+
+
+def _range(lo: float, hi: float) -> str:
+    return f"up to {_fmt(hi, ',.0f')}" if np.isnan(lo) else f"{_fmt(lo, ',.0f')} to {_fmt(hi, ',.0f')}"
 
 
 def _enterprise_parts(results: Results, fig_html) -> list[str]:

@@ -153,21 +153,33 @@ def national_prices(ts: pd.DataFrame) -> pd.DataFrame:
 
 
 def price_comparison(ts: pd.DataFrame, year: int = 2012) -> pd.DataFrame:
-    """Model mean national price in `year` per substance and level vs Table 5.6 (2012) average and median."""
+    """Model mean national price in `year` per substance and level vs Table 5.6 (2012) average and median; and
+    the regions whose mean price in `year` lies below the table's minimum or above its maximum, read as its
+    cheapest and dearest region (the garbled heroin retail minimum is left out: NaN, no region below)."""
     ref = read_table("prices_2012.csv")
-    ref = ref[ref["stat"].isin(["average", "median"]) & ref["flag"].isna()]
+    ref = ref[ref["stat"].isin(["average", "median", "min", "max"]) & ref["flag"].isna()]
     ref = ref.pivot_table(index=["substance", "level"], columns="stat", values="value_kzt_per_g")
-    prices = national_prices(ts)
-    in_year = prices[prices["date"].dt.year == year]
-    model = in_year.groupby(["substance", "level"], observed=True)["value"].agg(["mean", "count"])
+    prices = select(ts, "price")
+    prices = prices[(prices["date"].dt.year == year) & (prices["value"] > 0)]
+    national = prices["place"] == "KZ"
+    model = prices[national].groupby(["substance", "level"], observed=True)["value"].agg(["mean", "count"])
+    regional = prices[~national].groupby(["substance", "level", "place"], observed=True)["value"].mean()
     idx = pd.MultiIndex.from_product([list(SUBSTANCE_NAMES), list(LEVELS)], names=["substance", "level"])
     out = pd.DataFrame(index=idx)
     out["model_mean"] = model["mean"].reindex(idx)
     out["weeks"] = model["count"].reindex(idx).fillna(0).astype(int)
-    out["table_average"] = ref["average"].reindex(idx)
-    out["table_median"] = ref["median"].reindex(idx)
+    for stat in ("average", "median", "min", "max"):
+        out[f"table_{stat}"] = ref[stat].reindex(idx)
     out["ratio_average"] = out["model_mean"] / out["table_average"]
     out["ratio_median"] = out["model_mean"] / out["table_median"]
+    key = regional.index.droplevel("place")
+    lo = out["table_min"].reindex(key).to_numpy()
+    hi = out["table_max"].reindex(key).to_numpy()
+    places = regional.index.get_level_values("place").astype(str)
+    for name, outside in (("below", regional.to_numpy() < lo), ("above", regional.to_numpy() > hi)):
+        listed = pd.Series(places[outside], index=key[outside]).groupby(level=[0, 1], observed=True).agg(list)
+        out[f"regions_{name}"] = [listed.get(k, []) for k in idx]
+    out["regions"] = regional.groupby(level=[0, 1], observed=True).size().reindex(idx).fillna(0).astype(int)
     return out
 
 
