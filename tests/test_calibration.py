@@ -146,7 +146,10 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     one_line_error(res, "--seed must be between 0 and 4294967295, got -1")
     assert not (tmp_path / "x").exists()
     res = cli("calibrate", "--check-scale", "5", "--out", str(tmp_path / "x"))
-    one_line_error(res, "population.scale")
+    one_line_error(res, "--check-scale: population.scale")
+    assert not (tmp_path / "x").exists()
+    res = cli("calibrate", "--workers", "0", "--out", str(tmp_path / "x"))
+    one_line_error(res, "--workers must be 1 or more, got 0")
     assert not (tmp_path / "x").exists()
     res = cli("calibrate", "--population", "10", "--max-particles", "19", "--out", str(tmp_path / "x"))
     one_line_error(res, "--max-particles must be at least twice --population (20), got 19")
@@ -210,8 +213,9 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) 
     assert sorted(pd.read_csv(cut / "posterior.csv")["distance"]) == pytest.approx(sorted(last["distance"]))
     assert f"x 1 generation (the budget of {budget} particles ran out)," in (cut / "calibrated.toml").read_text()
     assert len(first) - 1 >= 2 * 3  # above the floor --max-particles refuses outright
-    res = cli(*args, "--quiet", "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short"))
+    res = cli(*args, "--quiet", "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short" / "er"))
     one_line_error(res, "ran out before the first generation was complete; allow more (--max-particles)")
+    assert not (tmp_path / "short").exists()  # a calibration that fails leaves no empty folder behind
 
 
 def _propose_from_a_rounded_covariance():

@@ -77,6 +77,11 @@ def _write(tmp: Path, name: str, text: str | bytes) -> str:
     return str(tmp / name)
 
 
+def _folder(tmp: Path, name: str) -> str:
+    (tmp / name).mkdir()
+    return str(tmp / name)
+
+
 def _not_a_folder(tmp: Path) -> str:
     (tmp / "afile").write_text("x")
     return str(tmp / "afile" / "runs")
@@ -98,6 +103,7 @@ def _not_a_folder(tmp: Path) -> str:
     (lambda t: ["run", _write(t, "n.toml", 'name = "../../x"'), "--scale", "0.01"], "plain file name"),
     (lambda t: ["run", _write(t, "l1.toml", b'name = "caf\xe9"'), "--scale", "0.01"], "cannot read"),
     (lambda t: ["run", "foo[/x]"], "unknown scenario 'foo[/x]'"),
+    (lambda t: ["run", _folder(t, "d.toml")], "d.toml is a folder, not a scenario file"),
     (lambda t: ["run", "--set", "population.heroin_users=0", "--set", "population.cannabis_users=0"],
      "a market needs users"),
     (lambda t: ["run", "--set", "time.start=2012-01-04"], "must be a Monday"),

@@ -380,6 +380,7 @@ def test_report_command(tmp_path: Path, tiny_run: nr.Results) -> None:
     assert page.count("plotly.js v") == 1 and "<script src" not in page
     res = cli("report", str(tmp_path / "missing"))
     assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "not found" in res.stderr
+    one_line_error(cli("report", str(tmp_path / "cmp.html")), "cmp.html is a file, not a run folder")
 
 
 def test_dashboard_command_checks_its_options(tmp_path: Path) -> None:

@@ -216,5 +216,11 @@ def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
     path.write_text('name = "c"\n')
     with pytest.raises(ScenarioError, match="sets no parameter values"):
         file_values(path)
+    path.write_text('name = "c"\n[market]\nnosuch = 1\n')  # named with the file: it is laid on other scenarios later
+    with pytest.raises(ScenarioError, match=r"cal\.toml: unknown parameter 'market\.nosuch'"):
+        file_values(path)
+    path.write_text('name = "c"\n[market]\nadulteration = 7\n')
+    with pytest.raises(ScenarioError, match=r"cal\.toml: market\.adulteration: .* \(got 7\)"):
+        file_values(path)
     one_line_error(cli("validate", "--values", "anticorruption-2015", "--out", str(tmp_path / "v")), "has a timeline")
     assert not (tmp_path / "v").exists()

@@ -209,11 +209,35 @@ def test_duckdb_views_and_query(swept):
         assert con.execute("SELECT count(*) FROM replicates").fetchone()[0] == 6 * len(outputs.NAMES)
     finally:
         con.close()
+    res = cli("query", str(study), "SELECT NULL::DOUBLE AS x, 'nan'::DOUBLE AS y, 1 AS n", "--format", "json")
+    assert json.loads(res.stdout, parse_constant=pytest.fail) == {"x": None, "y": None, "n": 1}  # NaN is not JSON
+    one_line_error(cli("query", str(study), " ;"), "no SQL statement given")
     res = cli("query", str(study), "SELECT * FROM no_such_view")
     one_line_error(res, "no_such_view")
     res = cli("query", str(study), "SELECT * FROM sensitivity")  # a sweep has none (and never a Python object)
     one_line_error(res, "this study has no sensitivity view (it has design, events, outputs, replicates, runs, "
                         "timeseries)")
+
+
+def test_a_study_logged_to_a_file_gets_progress_lines_and_no_bar(tmp_path):
+    """docs/studies.md: when stderr is not a terminal no bar is drawn (the bar's last frame used to end the log)."""
+    res = cli("sweep", "--vary", "market.adulteration=0.2,0.3", "--study", str(tmp_path / "s"), *TINY[:-1])
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^2 of 2 runs, 0 failed \(\d+:\d\d elapsed\)$", res.stderr, re.M), res.stderr
+    assert "━" not in res.stderr and "runs/min" not in res.stderr
+
+
+def test_a_damaged_study_description_is_refused_in_one_line(swept, tmp_path):
+    """A study.json that is JSON but not a study's description, and a missing design, are named, not a traceback."""
+    study, _ = swept
+    damaged = tmp_path / "damaged"
+    shutil.copytree(study, damaged)
+    for text, command in (("{}", ("study",)), ("[]", ("query", "SELECT 1")), ('{"kind": "sweep"}', ("study",))):
+        (damaged / "study.json").write_text(text)
+        one_line_error(cli(command[0], str(damaged), *command[1:]), "study.json is not a study's description")
+    (damaged / "study.json").write_text((study / "study.json").read_text())
+    (damaged / "design.parquet").unlink()
+    one_line_error(cli("study", str(damaged)), "its design.parquet is missing")
 
 
 def test_study_command_and_another_study_in_the_folder(swept):
@@ -440,6 +464,12 @@ def _params_file(tmp: Path, text: str) -> str:
     (lambda t: ["sweep", "--output", "nope"], "--output"),
     (lambda t: ["sweep"], "--study"),
     (lambda t: ["sensitivity", "--params", str(t / "missing.toml")], "not found"),
+    (lambda t: ["sensitivity", "--params", str(t)], "is a folder, not a file of parameter ranges"),
+    (lambda t: ["sweep", "--vary", "market.adulteration=0.1,0.2", "--set", "market.adulteration=0.3"],
+     "market.adulteration is both varied by the design and fixed"),
+    (lambda t: ["sweep", "--vary", "population.scale=0.01,0.02", "--scale", "0.05"], "population.scale is both"),
+    (lambda t: ["sensitivity", "--set", "market.adulteration=0.3", "--params",
+                _params_file(t, '"market.adulteration" = [0.1, 0.4]')], "market.adulteration is both"),
     (lambda t: ["sensitivity", "--params", _params_file(t, '"market.nope" = [0, 1]')], "unknown parameter"),
     (lambda t: ["sensitivity", "--params", _params_file(t, '"market.adulteration" = [0.1, 0.9]')],
      "market.adulteration"),

@@ -1,4 +1,4 @@
-"""The scorecard at national scale, as `northroute validate --seeds 6` prints it (slow: ~3.5 min on 2 cores).
+"""The scorecard at national scale, as `northroute validate --seeds 6` prints it (slow: 4-6.5 min on 2 cores).
 
 The fact checks of test_enforcement and test_relations run at scale 0.05 with three seeds, where a few
 facts sit so near their band's edge that the seeds decide them: SF29b's check there passes on some triples of

@@ -802,13 +802,22 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
+def not_found(path: Path, kind: str) -> str:
+    """The one-line error for a `kind` ("scenario file", "run folder") that `path` is not: missing, or the
+    other of a file and a folder."""
+    if path.exists():
+        other = "folder" if path.is_dir() else "file"
+        return f"{path} is a {other}, not a {kind}"
+    return f"{kind} not found: {path}"
+
+
 def _read_toml(source: str | Path) -> tuple[dict[str, Any], Path | None]:
     """A scenario's table and its file (None for a built-in). A run's manifest.json is read as the scenario it
     ran, so a run can be repeated from its folder."""
     path = Path(source)
     if path.suffix in (".toml", ".json") or path.is_file():
         if not path.is_file():
-            raise ScenarioError(f"scenario file not found: {source}")
+            raise ScenarioError(not_found(path, "scenario file"))
         try:
             text, where = path.read_text(encoding="utf-8-sig"), path.resolve()
         except (OSError, UnicodeDecodeError) as exc:
@@ -921,7 +930,12 @@ def file_values(source: str | Path, seen: tuple[Path, ...] = ()) -> list[str]:
             raise ScenarioError(f"{source}: '{section}' is not a section of parameters")
         if section == "time":
             raise ScenarioError(f"{source} sets time.*: --values takes parameter values, not the run's dates or length")
-        sets += [f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}" for k, v in table.items()]
+        for k, v in table.items():
+            try:  # named with its file: the values are laid on other scenarios later, far from it
+                check_override(Scenario(), f"{section}.{k}", v)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{source}: {exc}") from None
+            sets.append(f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}")
     parent = _parent(data, where, source)
     if isinstance(parent, Path):
         if parent.resolve() in (*seen, where):

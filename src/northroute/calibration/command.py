@@ -88,6 +88,8 @@ def register(app: typer.Typer) -> None:
         from northroute.scenario import ScenarioError
 
         try:
+            if workers is not None and workers < 1:
+                raise UsageError(f"--workers must be 1 or more, got {workers}")
             ranges, folder = _checked_inputs(targets, scenario, params, scale, years, population, generations,
                                              max_particles, prior, seed, check_scale, fit_seeds, particle_seeds,
                                              out_dir)
@@ -234,9 +236,9 @@ def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: flo
     from northroute.calibration import DEFAULT_PARAMS, TARGETS
     from northroute.calibration.abc import PRIORS
     from northroute.calibration.targets import YEARS
-    from northroute.cli import UsageError, _digest, _writable, unique_name
+    from northroute.cli import UsageError, _digest, _remove_empty, _writable, unique_name
     from northroute.experiments.designs import problem, read_params
-    from northroute.scenario import load_scenario
+    from northroute.scenario import ScenarioError, load_scenario
     from northroute.validation.facts import coverage_gap
 
     if targets not in TARGETS:
@@ -255,12 +257,17 @@ def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: flo
         raise UsageError(f"calibrate: the targets read the whole years {YEARS[0]}-{YEARS[-1]}; {scenario} "
                          f"run for {years:g} years from {base.time.start} {gap}")
     if check_scale is not None:  # refused now, not after the calibration's quarter of an hour
-        load_scenario(scenario, [f"population.scale={check_scale}", f"time.years={years}"])
+        try:
+            load_scenario(scenario, [f"population.scale={check_scale}", f"time.years={years}"])
+        except ScenarioError as exc:
+            raise UsageError(f"--check-scale: {exc}") from None
     ranges = read_params(params) if params else DEFAULT_PARAMS
     checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
     ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
     folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")
     if folder.is_dir() and any(folder.iterdir()):
         raise UsageError(f"output folder {folder} is not empty")
+    created = [f for f in (folder, *folder.parents) if not f.exists()]
     _writable(folder)
+    _remove_empty(created)  # made again when the results are written: a calibration that fails leaves nothing
     return ranges, folder

@@ -76,9 +76,10 @@ def _group(folder: Path) -> list:
     """The runs in a run folder, or in a folder of runs (e.g. several seeds), loaded."""
     from northroute.dashboard.runs import find_runs
     from northroute.results import Results
+    from northroute.scenario import not_found
 
     if not folder.is_dir():
-        _fail(f"run folder not found: {folder}")
+        _fail(not_found(folder, "run folder"))
     runs = find_runs(folder.resolve())
     if not runs:
         _fail(f"{folder} is not a run folder (no manifest.json in it or below it)")

@@ -102,7 +102,8 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
     cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),
-                        TextColumn("left"), TimeRemainingColumn(), console=cli.err, disable=quiet)
+                        TextColumn("left"), TimeRemainingColumn(), console=cli.err,
+                        disable=quiet or not cli.err.is_terminal)  # a log gets the lines of `log_runs` instead
     state = {"task": None, "failed": 0, "study": None}
     log = cli.log_lines(quiet)
 
@@ -255,7 +256,10 @@ def query(
                       f"{', '.join(views)})")
         con = opened.connect(only=names & VIEWS)  # build only the views the query names
         con.execute("SET python_enable_replacements = false")  # names are views, never this program's variables
-        frame = con.execute(sql).df()
+        result = con.execute(sql)
+        if result is None:  # DuckDB returns no result for an empty statement
+            raise StudyError("no SQL statement given")
+        frame = result.df()
     except StudyError as exc:
         cli._fail(str(exc))
     except duckdb.Error as exc:
@@ -263,8 +267,8 @@ def query(
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
-        for row in frame.to_dict(orient="records"):
-            print(json.dumps(row, default=str))
+        for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
+            print(json.dumps(row, default=str))  # a missing value is null: NaN is not JSON
     else:
         table = Table(show_lines=False)
         for col in frame.columns:

@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from northroute.scenario import Scenario, ScenarioError, _parse_value, apply_override, check_override, declared_type
+from northroute.scenario import (
+    Scenario,
+    ScenarioError,
+    _parse_value,
+    apply_override,
+    check_override,
+    declared_type,
+    not_found,
+)
 
 METHODS = ("morris", "sobol")
 MAX_POINTS = 1_000_000
@@ -151,7 +159,7 @@ def read_params(path: str | Path) -> dict[str, tuple[float, float]]:
     `{min = .., max = ..}`) or from SALib's text format (`name lower upper` per line)."""
     path = Path(path)
     if not path.is_file():
-        raise ScenarioError(f"--params file not found: {path}")
+        raise ScenarioError(f"--params: {not_found(path, 'file of parameter ranges')}")
     if path.suffix == ".toml":
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))

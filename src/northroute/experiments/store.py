@@ -40,6 +40,7 @@ from northroute.results import EV_FILE, MANIFEST, TS_FILE, code_version
 from northroute.scenario import Scenario
 
 STUDY_FILE = "study.json"
+STUDY_KEYS = {"kind", "design", "scenario", "points", "seeds", "runs", "status"}  # what opening and resuming read
 SCENARIO_FILE = "scenario.json"
 DESIGN_FILE = "design.parquet"
 SAMPLE_FILE = "sample.parquet"
@@ -188,17 +189,23 @@ class Study:
         path = Path(path).resolve()
         if not cls.exists(path):
             raise StudyError(f"no study in {path} ({STUDY_FILE} not found)")
+        if not (path / DESIGN_FILE).is_file():
+            raise StudyError(f"cannot read the study in {path}: its {DESIGN_FILE} is missing")
         try:
             info = json.loads((path / STUDY_FILE).read_text(encoding="utf-8"))
+            if not isinstance(info, dict) or not info.keys() >= STUDY_KEYS:
+                raise KeyError(STUDY_FILE)
             points = pd.read_parquet(path / DESIGN_FILE)
+            d = info["design"]
+            sample = pd.read_parquet(path / SAMPLE_FILE).to_numpy() if (path / SAMPLE_FILE).is_file() else None
+            prob = None
+            if d["method"] != "grid":
+                prob = {"num_vars": len(d["parameters"]), "names": [p["name"] for p in d["parameters"]],
+                        "bounds": [[p["min"], p["max"]] for p in d["parameters"]]}
         except (OSError, ValueError) as exc:
             raise StudyError(f"cannot read the study in {path}: {exc}") from None
-        d = info["design"]
-        sample = pd.read_parquet(path / SAMPLE_FILE).to_numpy() if (path / SAMPLE_FILE).is_file() else None
-        prob = None
-        if d["method"] != "grid":
-            prob = {"num_vars": len(d["parameters"]), "names": [p["name"] for p in d["parameters"]],
-                    "bounds": [[p["min"], p["max"]] for p in d["parameters"]]}
+        except (KeyError, TypeError, IndexError):
+            raise StudyError(f"cannot read the study in {path}: {STUDY_FILE} is not a study's description") from None
         return cls(path, info, Design(d["method"], points, d, sample=sample, problem=prob))
 
     @classmethod

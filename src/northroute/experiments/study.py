@@ -24,7 +24,7 @@ from northroute.experiments import designs
 from northroute.experiments.designs import Design
 from northroute.experiments.runner import Executor, Outcome, RunFn, execute, make_executor, run_one
 from northroute.experiments.store import Study, StudyError, locked
-from northroute.scenario import Scenario, ScenarioError, load_scenario
+from northroute.scenario import Scenario, ScenarioError, load_scenario, set_keys
 
 MAX_RUNS = 10_000_000
 
@@ -53,7 +53,12 @@ def _base(scenario: str | Path | Scenario, overrides: list[str] | tuple[str, ...
     return load_scenario(scenario, list(overrides))
 
 
-def _check_seeds(seeds: int, design: Design) -> None:
+def _check_plan(seeds: int, design: Design, overrides: list[str] | tuple[str, ...]) -> None:
+    """Refuse too few seeds, too many runs, and a parameter both varied and fixed: the design's value would win
+    while the study recorded the fixed one as its scenario's."""
+    if both := [name for name in design.params if name in set_keys(overrides)]:
+        raise ScenarioError(f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} both varied by the design and "
+                            "fixed by --set, --scale or --years; give each parameter one way")
     if seeds < 1:
         raise ScenarioError(f"--seeds must be 1 or more, got {seeds}")
     if len(design.points) * seeds > MAX_RUNS:
@@ -65,7 +70,7 @@ def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,
     """A full grid over every `section.field=start:stop:step` (or `=a,b,c`) in `vary`."""
     base = _base(scenario, overrides)
     design = designs.grid([designs.parse_vary(v, base) for v in vary])
-    _check_seeds(seeds, design)
+    _check_plan(seeds, design, overrides)
     return Plan("sweep", base, design, seeds, command)
 
 
@@ -76,7 +81,7 @@ def plan_sensitivity(scenario: str | Path | Scenario, method: str, params: str |
     base = _base(scenario, overrides)
     ranges = params if isinstance(params, dict) else designs.read_params(params)
     design = designs.sensitivity(method, designs.problem(ranges, base), n, base, levels, sample_seed)
-    _check_seeds(seeds, design)
+    _check_plan(seeds, design, overrides)
     return Plan("sensitivity", base, design, seeds, command)
 
 
