@@ -161,6 +161,11 @@ def test_price_comparison_names_the_regions_outside_table_5_6s_range(results) ->
                                                                  & (ts["substance"] == high[0])
                                                                  & (ts["level"] == high[1])), 1e9)))
     assert high[2] in cut.loc[high[:2], "regions_above"]
+    from northroute.report import _price_table_html
+
+    later = ts[ts["date"].dt.year != 2012]  # nothing compared is not "none outside"
+    assert (price_comparison(later)["regions"] == 0).all()
+    assert _price_table_html(later).count("n/a (no regional price in 2012)") == 6
 
 
 def test_map_needs_no_topojson(results) -> None:

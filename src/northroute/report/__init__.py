@@ -142,7 +142,7 @@ def _price_table_html(ts: pd.DataFrame) -> str:
             f"<td class='{cls_a}'>{_fmt(r['ratio_average'], '.2f')}</td>"
             f"<td class='{cls_m}'>{_fmt(r['ratio_median'], '.2f')}</td>"
             f"<td>{_range(r['table_min'], r['table_max'])}</td>"
-            f"<td class='l {'good' if not outside else 'poor'}'>{html.escape(outside or 'none')}</td></tr>"
+            f"<td class='l {_outside_class(r, outside)}'>{html.escape(outside or _none(r))}</td></tr>"
         )
     return (
         "<h3>How close the model lands (2012)</h3>\n"
@@ -166,6 +166,14 @@ def _outside(r: pd.Series, names: pd.Series) -> str:
              f"{', '.join(names.reindex(r[f'regions_{side}']).fillna('?'))}"
              for side in ("below", "above") if r[f"regions_{side}"]]
     return "; ".join(parts)
+
+
+def _none(r: pd.Series) -> str:
+    return "none" if r["regions"] else "n/a (no regional price in 2012)"
+
+
+def _outside_class(r: pd.Series, outside: str) -> str:
+    return "poor" if outside else "good" if r["regions"] else ""
 
 
 def _range(lo: float, hi: float) -> str:
