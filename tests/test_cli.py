@@ -145,6 +145,18 @@ def test_run_warns_of_timeline_steps_that_change_a_set_value_or_never_act(tmp_pa
                      "applied"]
 
 
+def test_run_warns_of_a_scenario_that_makes_very_many_lots(tmp_path):
+    """Marijuana lots of 0.1 kg in 600 t a year are allowed values but make ~79,000 lots a week (the defaults ~150),
+    and a run's time and memory grow with them: one warning line before the run."""
+    res = cli("run", "--scale", "0.001", "--years", "0.02", "--set", "time.burn_in_weeks=1", "--set",
+              "supply.marijuana_lot_kg=0.1", "--set", "supply.marijuana_kg_per_year=600000", "--quiet", "--no-report",
+              "--out", str(tmp_path / "runs"))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "warning: about 78,691 lots a week enter the routes (the defaults make about 147); the run's time and memory "
+        "grow with them (raise supply.*_lot_kg to make fewer, larger lots)"]
+
+
 def test_sweep_warns_of_timeline_steps_that_change_a_set_or_varied_value(tmp_path):
     (tmp_path / "steps.toml").write_text(STEPS)
     res = cli("sweep", "--study", str(tmp_path / "study"), str(tmp_path / "steps.toml"), "--vary",

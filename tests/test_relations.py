@@ -424,6 +424,18 @@ def test_a_younger_relative_confesses_for_a_kin_wholesaler():
     assert relations.confess_for_kin(world, wh, rng).tolist() == wh.tolist()
 
 
+def test_seniors_who_draw_the_same_relative_draw_again():
+    """Two seniors and three relatives of one kin group: each senior gets his own relative every time (drawn with
+    replacement, a meeting used to send the second senior himself, about one batch in three here)."""
+    world = _kin_world("relations.kin_substitution=1", "corruption.bribe_at_arrest=0")
+    p, rng = world.people, np.random.default_rng(5)
+    wh, young = p.rows(WHOLESALE)[:2], p.rows(USER)[:3]
+    _join(world, [*wh, *young], 4)
+    for _ in range(30):
+        got = relations.confess_for_kin(world, wh, rng)
+        assert np.isin(got, young).all() and got[0] != got[1]
+
+
 def test_kin_do_not_name_kin():
     """L884 [P20]: a cooperating witness does not name a supplier of his kin group; others he may. No relative
     confesses here: one would take the named wholesaler's place and hide a naming (found in session 32)."""

@@ -149,18 +149,17 @@ def test_price_comparison_names_the_regions_outside_table_5_6s_range(results) ->
     reg = ts[(ts["metric"] == "price") & (ts["place"] != "KZ") & (ts["date"].dt.year == 2012) & (ts["value"] > 0)]
     mean = reg.groupby(["substance", "level", "place"], observed=True)["value"].mean()
     limits = {("marijuana", "retail"): (50, 850), ("hashish", "retail"): (480, 3000),
-              ("heroin", "wholesale"): (1350, 14000), ("heroin", "retail"): (-np.inf, 35000)}
+              ("heroin", "wholesale"): (1350, 14000), ("heroin", "retail"): (-np.inf, 35000),
+              ("marijuana", "wholesale"): (17, 400), ("hashish", "wholesale"): (45, 1500)}
     comp = price_comparison(ts)
     for (sub, level), (lo, hi) in limits.items():
         m = mean.loc[(sub, level)]
         assert comp.loc[(sub, level), "regions_below"] == list(m.index[m < lo])
         assert comp.loc[(sub, level), "regions_above"] == list(m.index[m > hi])
         assert comp.loc[(sub, level), "regions"] == m.size == 16
-    high = mean.idxmax()
-    cut = price_comparison(ts.assign(value=ts["value"].where(~((ts["metric"] == "price") & (ts["place"] == high[2])
-                                                                 & (ts["substance"] == high[0])
-                                                                 & (ts["level"] == high[1])), 1e9)))
-    assert high[2] in cut.loc[high[:2], "regions_above"]
+    for key, price, side in ((mean.idxmax(), 1e9, "regions_above"), (mean.idxmin(), 1e-3, "regions_below")):
+        at = (ts["metric"] == "price") & (ts["place"] == key[2]) & (ts["substance"] == key[0]) & (ts["level"] == key[1])
+        assert key[2] in price_comparison(ts.assign(value=ts["value"].where(~at, price))).loc[key[:2], side]
     from northroute.report import _price_table_html
 
     later = ts[ts["date"].dt.year != 2012]  # nothing compared is not "none outside"

@@ -209,8 +209,9 @@ def test_duckdb_views_and_query(swept):
         assert con.execute("SELECT count(*) FROM replicates").fetchone()[0] == 6 * len(outputs.NAMES)
     finally:
         con.close()
-    res = cli("query", str(study), "SELECT NULL::DOUBLE AS x, 'nan'::DOUBLE AS y, 1 AS n", "--format", "json")
-    assert json.loads(res.stdout, parse_constant=pytest.fail) == {"x": None, "y": None, "n": 1}  # NaN is not JSON
+    res = cli("query", str(study), "SELECT NULL::DOUBLE AS x, 'nan'::DOUBLE AS y, 'inf'::DOUBLE AS z, 1 AS n, "
+              "'a' AS s", "--format", "json")
+    assert json.loads(res.stdout, parse_constant=pytest.fail) == {"x": None, "y": None, "z": None, "n": 1, "s": "a"}
     one_line_error(cli("query", str(study), " ;"), "no SQL statement given")
     res = cli("query", str(study), "SELECT * FROM no_such_view")
     one_line_error(res, "no_such_view")
@@ -232,7 +233,10 @@ def test_a_damaged_study_description_is_refused_in_one_line(swept, tmp_path):
     study, _ = swept
     damaged = tmp_path / "damaged"
     shutil.copytree(study, damaged)
-    for text, command in (("{}", ("study",)), ("[]", ("query", "SELECT 1")), ('{"kind": "sweep"}', ("study",))):
+    info = json.loads((study / "study.json").read_text())
+    for text, command in (("{}", ("study",)), ("[]", ("query", "SELECT 1")), ('{"kind": "sweep"}', ("study",)),
+                          (json.dumps({**info, "seeds": 2}), ("query", "SELECT 1")),
+                          (json.dumps({**info, "status": None}), ("study",))):
         (damaged / "study.json").write_text(text)
         one_line_error(cli(command[0], str(damaged), *command[1:]), "study.json is not a study's description")
     (damaged / "study.json").write_text((study / "study.json").read_text())

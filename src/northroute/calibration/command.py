@@ -84,42 +84,46 @@ def register(app: typer.Typer) -> None:
         from northroute.calibration import TARGETS, calibrate, scenario_toml
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import fit_table
-        from northroute.cli import UsageError, _fail, _progress, err, log_lines, out
+        from northroute.cli import UsageError, _fail, _progress, _remove_empty, err, log_lines, out
         from northroute.scenario import ScenarioError
 
         try:
             if workers is not None and workers < 1:
                 raise UsageError(f"--workers must be 1 or more, got {workers}")
-            ranges, folder = _checked_inputs(targets, scenario, params, scale, years, population, generations,
-                                             max_particles, prior, seed, check_scale, fit_seeds, particle_seeds,
-                                             out_dir)
+            ranges, folder, created = _checked_inputs(targets, scenario, params, scale, years, population,
+                                                      generations, max_particles, prior, seed, check_scale, fit_seeds,
+                                                      particle_seeds, out_dir)
         except (ScenarioError, UsageError, ValueError) as exc:
             _fail(str(exc))
         n_workers = workers or os.cpu_count() or 1
-        progress = _progress(quiet, MofNCompleteColumn(), TextColumn("generations"))
-        if not quiet:  # on a line of its own: in the bar's description it hid the bar on an 80-column terminal
-            err.print(f"ABC-SMC {scenario} to {targets}: {_count(population, 'particle')} x "
-                      f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
-                      f"{_count(n_workers, 'worker')}, at most {max_particles} particles tried", highlight=False,
-                      soft_wrap=True)
-        log = log_lines(quiet)
-        with progress:
-            bar = progress.add_task("ABC-SMC", total=generations)
+        try:  # the folder is kept, so no other calibration takes its name, and removed again on failure
+            progress = _progress(quiet, MofNCompleteColumn(), TextColumn("generations"))
+            if not quiet:  # on a line of its own: in the bar's description it hid the bar on an 80-column terminal
+                err.print(f"ABC-SMC {scenario} to {targets}: {_count(population, 'particle')} x "
+                          f"{_count(generations, 'generation')} x {_count(particle_seeds, 'seed')} on "
+                          f"{_count(n_workers, 'worker')}, at most {max_particles} particles tried", highlight=False,
+                          soft_wrap=True)
+            log = log_lines(quiet)
+            with progress:
+                bar = progress.add_task("ABC-SMC", total=generations)
 
-            def step(t: int, eps: float, tried: int) -> None:
-                progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {tried} particles")
-                log(f"generation {t + 1} of {generations}: epsilon {eps:.3f}, {tried} particles tried")
+                def step(t: int, eps: float, tried: int) -> None:
+                    progress.update(bar, completed=t + 1, description=f"ABC-SMC epsilon {eps:.3f}, {tried} particles")
+                    log(f"generation {t + 1} of {generations}: epsilon {eps:.3f}, {tried} particles tried")
 
-            try:
-                cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
-                                seed, particle_seeds, step, fresh_seeds, prior, max_particles)
-            except ValueError as exc:
-                _fail(str(exc))
-        if cal.out_of_budget:
-            err.print(f"calibrate: stopped after {_count(len(cal.epsilons), 'generation')} of {generations}: the "
-                      f"next could have passed --max-particles {max_particles} ({cal.evaluations} tried)",
-                      highlight=False, soft_wrap=True)
-        held = _held_out_fits(cal, scenario, targets, scale, years, fit_seeds, check_scale, n_workers, quiet, log)
+                try:
+                    cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
+                                    seed, particle_seeds, step, fresh_seeds, prior, max_particles)
+                except ValueError as exc:
+                    _fail(str(exc))
+            if cal.out_of_budget:
+                err.print(f"calibrate: stopped after {_count(len(cal.epsilons), 'generation')} of {generations}: the "
+                          f"next could have passed --max-particles {max_particles} ({cal.evaluations} tried)",
+                          highlight=False, soft_wrap=True)
+            held = _held_out_fits(cal, scenario, targets, scale, years, fit_seeds, check_scale, n_workers, quiet, log)
+        except BaseException:
+            _remove_empty(created)
+            raise
         chosen, estimate, select, test = held.chosen, held.estimates[held.chosen], held.select, held.test
         table = fit_table(TARGETS[targets](), {"defaults": held.s_default,
                                                **{k: v[1] for k, v in held.on_test.items()}})
@@ -229,14 +233,14 @@ def _print_values(cal: Calibration, held: HeldOut, ranges: dict[str, tuple[float
 
 def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: float, years: float, population: int,
                     generations: int, max_particles: int, prior: str, seed: int, check_scale: float | None,
-                    fit_seeds: int, particle_seeds: int, out_dir: Path | None) -> tuple[dict[str, tuple[float, float]],
-                                                                                     Path]:
-    """The parameter ranges and the output folder, once every option has been checked: a bad one is refused
-    before the calibration's quarter of an hour, not after it."""
+                    fit_seeds: int, particle_seeds: int,
+                    out_dir: Path | None) -> tuple[dict[str, tuple[float, float]], Path, list[Path]]:
+    """The parameter ranges, the output folder and the folders made for it (innermost first), once every option
+    has been checked: a bad one is refused before the calibration's quarter of an hour, not after it."""
     from northroute.calibration import DEFAULT_PARAMS, TARGETS
     from northroute.calibration.abc import PRIORS
     from northroute.calibration.targets import YEARS
-    from northroute.cli import UsageError, _digest, _remove_empty, _writable, unique_name
+    from northroute.cli import UsageError, _digest, _writable, unique_name
     from northroute.experiments.designs import problem, read_params
     from northroute.scenario import ScenarioError, load_scenario
     from northroute.validation.facts import coverage_gap
@@ -269,5 +273,4 @@ def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: flo
         raise UsageError(f"output folder {folder} is not empty")
     created = [f for f in (folder, *folder.parents) if not f.exists()]
     _writable(folder)
-    _remove_empty(created)  # made again when the results are written: a calibration that fails leaves nothing
-    return ranges, folder
+    return ranges, folder, created

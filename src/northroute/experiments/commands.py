@@ -241,6 +241,7 @@ def query(
 ) -> None:
     """Run SQL (DuckDB) over a study's design, runs and outputs."""
     import duckdb
+    import numpy as np
 
     from northroute.experiments.store import Study, StudyError, duckdb_line
 
@@ -267,8 +268,9 @@ def query(
     if fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif fmt == "json":
+        frame = frame.replace([np.inf, -np.inf], np.nan)  # a missing or infinite value is null: neither is JSON
         for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
-            print(json.dumps(row, default=str))  # a missing value is null: NaN is not JSON
+            print(json.dumps(row, default=str, allow_nan=False))
     else:
         table = Table(show_lines=False)
         for col in frame.columns:

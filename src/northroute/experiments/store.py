@@ -34,13 +34,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from northroute.experiments.designs import Design
 from northroute.results import EV_FILE, MANIFEST, TS_FILE, code_version
 from northroute.scenario import Scenario
 
 STUDY_FILE = "study.json"
-STUDY_KEYS = {"kind", "design", "scenario", "points", "seeds", "runs", "status"}  # what opening and resuming read
 SCENARIO_FILE = "scenario.json"
 DESIGN_FILE = "design.parquet"
 SAMPLE_FILE = "sample.parquet"
@@ -172,6 +172,19 @@ def is_locked(path: Path) -> bool:
     return False
 
 
+class Description(BaseModel):
+    """What opening and resuming a study read from its study.json: a damaged file is refused in one line, not
+    met later as a traceback."""
+    model_config = ConfigDict(extra="allow")
+    kind: str
+    design: dict[str, Any]
+    scenario: dict[str, Any]
+    points: int
+    seeds: list[int]
+    runs: int
+    status: dict[str, Any]
+
+
 @dataclass
 class Study:
     path: Path
@@ -193,18 +206,18 @@ class Study:
             raise StudyError(f"cannot read the study in {path}: its {DESIGN_FILE} is missing")
         try:
             info = json.loads((path / STUDY_FILE).read_text(encoding="utf-8"))
-            if not isinstance(info, dict) or not info.keys() >= STUDY_KEYS:
-                raise KeyError(STUDY_FILE)
             points = pd.read_parquet(path / DESIGN_FILE)
-            d = info["design"]
             sample = pd.read_parquet(path / SAMPLE_FILE).to_numpy() if (path / SAMPLE_FILE).is_file() else None
+        except (OSError, ValueError) as exc:
+            raise StudyError(f"cannot read the study in {path}: {exc}") from None
+        try:
+            Description.model_validate(info)
+            d = info["design"]
             prob = None
             if d["method"] != "grid":
                 prob = {"num_vars": len(d["parameters"]), "names": [p["name"] for p in d["parameters"]],
                         "bounds": [[p["min"], p["max"]] for p in d["parameters"]]}
-        except (OSError, ValueError) as exc:
-            raise StudyError(f"cannot read the study in {path}: {exc}") from None
-        except (KeyError, TypeError, IndexError):
+        except (ValidationError, KeyError, TypeError):
             raise StudyError(f"cannot read the study in {path}: {STUDY_FILE} is not a study's description") from None
         return cls(path, info, Design(d["method"], points, d, sample=sample, problem=prob))
 

@@ -56,7 +56,8 @@ def _base(scenario: str | Path | Scenario, overrides: list[str] | tuple[str, ...
 def _check_plan(seeds: int, design: Design, overrides: list[str] | tuple[str, ...]) -> None:
     """Refuse too few seeds, too many runs, and a parameter both varied and fixed: the design's value would win
     while the study recorded the fixed one as its scenario's."""
-    if both := [name for name in design.params if name in set_keys(overrides)]:
+    fixed = set(set_keys(overrides))
+    if both := [name for name in design.params if name in fixed]:
         raise ScenarioError(f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} both varied by the design and "
                             "fixed by --set, --scale or --years; give each parameter one way")
     if seeds < 1:

@@ -285,24 +285,27 @@ def confess_for_kin(world: World, rows: np.ndarray, rng: np.random.Generator) ->
     reportedly 'confessed' in order to side-track more serious criminal investigations against older
     family members" (M70, L956 [P11][P17]). The relative is charged with what he himself holds. A
     relative confesses for one senior at most and not when he is himself among `rows` (assumption: one
-    person cannot serve two sentences in place of others); a senior whose draw is taken goes himself."""
+    person cannot serve two sentences in place of others): seniors who drew the same relative draw again
+    among those left, and a senior goes himself only when his group has no free relative."""
     p, r = world.people, world.scenario.relations
     senior = (p.kin[rows] >= 0) & (p.role[rows] >= WHOLESALE)
     if r.kin_substitution <= 0 or not senior.any():
         return rows
     kin = world.kin_rows
-    young = kin[(p.status[kin] == ACTIVE) & (p.role[kin] <= RETAIL)]
-    young = young[~np.isin(young, rows)]
-    idx = np.flatnonzero(senior)
-    idx = idx[rng.random(idx.size) < r.kin_substitution]
-    relative = random_member(rng, p.kin[rows[idx]].astype(np.int64), young, p.kin[young].astype(np.int64),
-                             max(world.kin_groups, 1))
-    idx, relative = idx[relative >= 0], relative[relative >= 0]
-    _, first = np.unique(relative, return_index=True)
-    idx, relative = idx[first], relative[first]
+    young = kin[(p.status[kin] == ACTIVE) & (p.role[kin] <= RETAIL) & ~np.isin(kin, rows)]
+    pending = np.flatnonzero(senior)
+    pending = pending[rng.random(pending.size) < r.kin_substitution]
     out = rows.copy()
-    out[idx] = relative
-    world.week.count("kin_confessions", "wholesale", p.substance[rows[idx]], 1.0)
+    while pending.size:  # rounds, not people: each round seats at least one senior's relative
+        relative = random_member(rng, p.kin[rows[pending]].astype(np.int64), young, p.kin[young].astype(np.int64),
+                                 max(world.kin_groups, 1))
+        pending, relative = pending[relative >= 0], relative[relative >= 0]
+        first = np.zeros(relative.size, bool)
+        first[np.unique(relative, return_index=True)[1]] = True
+        out[pending[first]] = relative[first]
+        world.week.count("kin_confessions", "wholesale", p.substance[rows[pending[first]]], 1.0)
+        young = young[~np.isin(young, relative[first])]
+        pending = pending[~first]
     return out
 
 

@@ -169,14 +169,17 @@ def _outside(r: pd.Series, names: pd.Series) -> str:
 
 
 def _none(r: pd.Series) -> str:
+    """The regions-outside cell when no region is outside: none of them, or none compared."""
     return "none" if r["regions"] else "n/a (no regional price in 2012)"
 
 
 def _outside_class(r: pd.Series, outside: str) -> str:
+    """Red when a region is outside Table 5.6's range, green when none is, plain when none was compared."""
     return "poor" if outside else "good" if r["regions"] else ""
 
 
 def _range(lo: float, hi: float) -> str:
+    """Table 5.6's range; 'up to' where its minimum is garbled (heroin retail, L1389)."""
     return f"up to {_fmt(hi, ',.0f')}" if np.isnan(lo) else f"{_fmt(lo, ',.0f')} to {_fmt(hi, ',.0f')}"
 
 
