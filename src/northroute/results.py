@@ -262,10 +262,12 @@ def summarize(results: Results) -> dict[str, Any]:
 
 
 def table_2012(stat: str = "average") -> pd.Series:
-    """Table 5.6's 2012 price (KZT/g) by substance and level: the national average, or `stat` ("max": the
-    dearest region's)."""
+    """Table 5.6's 2012 price (KZT/g) by substance and level: the national average, or `stat` ("median", "min":
+    the cheapest region's, "max": the dearest region's); a value flagged in the data file (the garbled heroin
+    retail minimum) is left out."""
     table = read_table("prices_2012.csv")
-    return table[table["stat"] == stat].set_index(["substance", "level"])["value_kzt_per_g"]
+    table = table[(table["stat"] == stat) & table["flag"].isna()]
+    return table.set_index(["substance", "level"])["value_kzt_per_g"]
 
 
 def run_warnings(ts: pd.DataFrame) -> list[str]:

@@ -922,7 +922,7 @@ def file_values(source: str | Path, seen: tuple[Path, ...] = ()) -> list[str]:
     if data.get("timeline"):
         raise ScenarioError(f"{source} has a timeline: --values takes a file of parameter values only, such as "
                             "calibrate's calibrated.toml")
-    sets = []
+    sets, blank = [], Scenario()
     for section, table in data.items():
         if section in ("name", "description", "extends"):
             continue
@@ -932,7 +932,7 @@ def file_values(source: str | Path, seen: tuple[Path, ...] = ()) -> list[str]:
             raise ScenarioError(f"{source} sets time.*: --values takes parameter values, not the run's dates or length")
         for k, v in table.items():
             try:  # named with its file: the values are laid on other scenarios later, far from it
-                check_override(Scenario(), f"{section}.{k}", v)
+                check_override(blank, f"{section}.{k}", v)
             except ScenarioError as exc:
                 raise ScenarioError(f"{source}: {exc}") from None
             sets.append(f"{section}.{k}={tomli_w.dumps({'v': v}).removeprefix('v = ').strip()}")

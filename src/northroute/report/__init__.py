@@ -135,14 +135,13 @@ def _price_table_html(ts: pd.DataFrame) -> str:
     rows = []
     for (sub, level), r in tab.iterrows():
         cls_a, cls_m = _ratio_class(r["ratio_average"]), _ratio_class(r["ratio_median"])
-        outside = _outside(r, names)
         rows.append(
             f"<tr><td class='l'>{sub}</td><td class='l'>{level}</td><td>{int(r['weeks'])}</td>"
             f"<td>{_fmt(r['model_mean'])}</td><td>{_fmt(r['table_average'])}</td><td>{_fmt(r['table_median'])}</td>"
             f"<td class='{cls_a}'>{_fmt(r['ratio_average'], '.2f')}</td>"
             f"<td class='{cls_m}'>{_fmt(r['ratio_median'], '.2f')}</td>"
             f"<td>{_range(r['table_min'], r['table_max'])}</td>"
-            f"<td class='l {_outside_class(r, outside)}'>{html.escape(outside or _none(r))}</td></tr>"
+            f"{_outside_cell(r, names)}</tr>"
         )
     return (
         "<h3>How close the model lands (2012)</h3>\n"
@@ -160,22 +159,15 @@ def _price_table_html(ts: pd.DataFrame) -> str:
     )
 
 
-def _outside(r: pd.Series, names: pd.Series) -> str:
-    """The regions below and above Table 5.6's range, as 'n of N above: Atyrau oblast, ...'."""
+def _outside_cell(r: pd.Series, names: pd.Series) -> str:
+    """The regions below and above Table 5.6's range ('n of N above: Atyrau oblast, ...'): red when there are
+    some, green when there are none, plain when no region had a price that year."""
     parts = [f"{len(r[f'regions_{side}'])} of {r['regions']} {side}: "
              f"{', '.join(names.reindex(r[f'regions_{side}']).fillna('?'))}"
              for side in ("below", "above") if r[f"regions_{side}"]]
-    return "; ".join(parts)
-
-
-def _none(r: pd.Series) -> str:
-    """The regions-outside cell when no region is outside: none of them, or none compared."""
-    return "none" if r["regions"] else "n/a (no regional price in 2012)"
-
-
-def _outside_class(r: pd.Series, outside: str) -> str:
-    """Red when a region is outside Table 5.6's range, green when none is, plain when none was compared."""
-    return "poor" if outside else "good" if r["regions"] else ""
+    cls, text = (("poor", "; ".join(parts)) if parts else ("good", "none") if r["regions"] else
+                 ("", "n/a (no regional price in 2012)"))
+    return f"<td class='l {cls}'>{html.escape(text)}</td>"
 
 
 def _range(lo: float, hi: float) -> str:

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from northroute.processes.prices import staging_posts
 from northroute.report.boundaries import BBOX, load_boundaries, rings
+from northroute.results import table_2012
 from northroute.world.geography import load_geography, read_table
 from northroute.world.people import SUBSTANCE_NAMES
 
@@ -156,9 +157,6 @@ def price_comparison(ts: pd.DataFrame, year: int = 2012) -> pd.DataFrame:
     """Model mean national price in `year` per substance and level vs Table 5.6 (2012) average and median; and
     the regions whose mean price in `year` lies below the table's minimum or above its maximum, read as its
     cheapest and dearest region (the garbled heroin retail minimum is left out: NaN, no region below)."""
-    ref = read_table("prices_2012.csv")
-    ref = ref[ref["stat"].isin(["average", "median", "min", "max"]) & ref["flag"].isna()]
-    ref = ref.pivot_table(index=["substance", "level"], columns="stat", values="value_kzt_per_g")
     prices = select(ts, "price")
     prices = prices[(prices["date"].dt.year == year) & (prices["value"] > 0)]
     national = prices["place"] == "KZ"
@@ -169,7 +167,7 @@ def price_comparison(ts: pd.DataFrame, year: int = 2012) -> pd.DataFrame:
     out["model_mean"] = model["mean"].reindex(idx)
     out["weeks"] = model["count"].reindex(idx).fillna(0).astype(int)
     for stat in ("average", "median", "min", "max"):
-        out[f"table_{stat}"] = ref[stat].reindex(idx)
+        out[f"table_{stat}"] = table_2012(stat).reindex(idx)
     out["ratio_average"] = out["model_mean"] / out["table_average"]
     out["ratio_median"] = out["model_mean"] / out["table_median"]
     key = regional.index.droplevel("place")
@@ -251,9 +249,7 @@ def flows_figure(ts: pd.DataFrame, route_names: tuple[str, ...]) -> go.Figure:
 def prices_figure(ts: pd.DataFrame) -> go.Figure:
     """National wholesale and retail prices per substance, Table 5.6 2012 average and median over 2012."""
     prices = national_prices(ts)
-    ref = read_table("prices_2012.csv")
-    ref = ref[ref["stat"].isin(["average", "median"]) & ref["flag"].isna()]
-    ref = ref.set_index(["substance", "level", "stat"])["value_kzt_per_g"]
+    ref = {stat: table_2012(stat) for stat in ("average", "median")}
     x2012 = pd.to_datetime(["2012-01-01", "2012-12-31"])
     fig = make_subplots(rows=1, cols=3, subplot_titles=list(SUBSTANCE_NAMES), horizontal_spacing=0.07)
     for col, sub in enumerate(SUBSTANCE_NAMES, start=1):
@@ -275,7 +271,7 @@ def prices_figure(ts: pd.DataFrame) -> go.Figure:
                 col=col,
             )
             for stat, dash in (("average", "dash"), ("median", "dot")):
-                val = ref.get((sub, level, stat))
+                val = ref[stat].get((sub, level))
                 if val is None or not np.isfinite(val):
                     continue
                 name = f"Table 5.6 {level} {stat} (2012)"
