@@ -153,8 +153,20 @@ def test_run_warns_of_a_scenario_that_makes_very_many_lots(tmp_path):
               "--out", str(tmp_path / "runs"))
     assert res.returncode == 0, res.stderr
     assert res.stderr.strip().splitlines() == [
-        "warning: about 78,691 lots a week enter the routes (the defaults make about 147); the run's time and memory "
+        "warning: about 78,691 lots a week enter the routes (the defaults make about 147); a run's time and memory "
         "grow with them (raise supply.*_lot_kg to make fewer, larger lots)"]
+
+
+def test_sweep_warns_of_design_points_that_make_very_many_lots(tmp_path):
+    """The same warning for a study, counting the design points it concerns (here one of two)."""
+    res = cli("sweep", "--study", str(tmp_path / "study"), "--vary", "supply.marijuana_lot_kg=0.1,30", "--scale",
+              "0.001", "--years", "0.02", "--set", "time.burn_in_weeks=1", "--set",
+              "supply.marijuana_kg_per_year=600000", "--no-report", "--quiet", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip().splitlines()[0] == (
+        "warning: at 1 of 2 design points more than 50,000 lots a week enter the routes, up to about 78,691 (the "
+        "defaults make about 147); a run's time and memory grow with them (raise supply.*_lot_kg to make fewer, "
+        "larger lots)")
 
 
 def test_sweep_warns_of_timeline_steps_that_change_a_set_or_varied_value(tmp_path):

@@ -516,3 +516,22 @@ def test_a_study_folder_is_run_by_one_driver_at_a_time(tmp_path):
         (tmp_path / "other" / "notes.txt").write_text("mine")
         run_study(plan, tmp_path / "other", workers=1)
     assert Study.open(study.path).info["status"]["done"] == 1
+
+
+def test_the_many_lots_warning_of_a_study_counts_the_points_a_run_would_warn_of():
+    """`study.many_lots` works on the design's columns at once; each point's count must be the one `run` warns
+    of, whichever of the lots' size, the flow, the scale and the scale flag a point varies."""
+    from northroute.experiments.study import many_lots
+    from northroute.processes import supply
+
+    plan = plan_sweep("baseline-2012", ["supply.marijuana_lot_kg=0.1,0.25,30", "supply.marijuana_kg_per_year=150000,"
+                                        "2000000", "supply.lots_follow_scale=true,false", "population.scale=0.01,1"])
+    scens = [nr.load_scenario("baseline-2012", [f"{k}={v}" for k, v in plan.design.overrides(i)])
+             for i in range(len(plan.design.points))]
+    lots = [supply.lots_per_week(s.supply, s.population.scale) for s in scens]
+    warned = sum(bool(supply.many_lots(s)) for s in scens)
+    assert 0 < warned < len(scens)
+    assert many_lots(plan) == [supply.many_lots_line(
+        f"at {warned} of {len(scens)} design points more than 50,000 lots a week enter the routes, up to about "
+        f"{max(lots):,.0f}")]
+    assert many_lots(plan_sweep("baseline-2012", ["market.adulteration=0,0.2"])) == []

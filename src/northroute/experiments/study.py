@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from northroute.experiments import designs
 from northroute.experiments.designs import Design
 from northroute.experiments.runner import Executor, Outcome, RunFn, execute, make_executor, run_one
@@ -64,6 +66,20 @@ def _check_plan(seeds: int, design: Design, overrides: list[str] | tuple[str, ..
         raise ScenarioError(f"--seeds must be 1 or more, got {seeds}")
     if len(design.points) * seeds > MAX_RUNS:
         raise ScenarioError(f"{len(design.points):,} points x {seeds} seeds is more than {MAX_RUNS:,} runs")
+
+
+def many_lots(plan: Plan) -> list[str]:
+    """The many-lots warning of `run` for a study: how many design points make very many lots, and the most."""
+    from northroute.processes.supply import MANY_LOTS_PER_WEEK, lots_per_week, many_lots_line
+
+    points, base = plan.design.points, plan.scenario
+    supply = {c.split(".", 1)[1]: points[c].to_numpy() for c in points.columns if c.startswith("supply.")}
+    scale = points["population.scale"].to_numpy(float) if "population.scale" in points else base.population.scale
+    n = np.broadcast_to(lots_per_week(base.supply, scale, **supply), len(points))
+    if not (many := int((n > MANY_LOTS_PER_WEEK).sum())):
+        return []
+    return [many_lots_line(f"at {many:,} of {len(points):,} design points more than {MANY_LOTS_PER_WEEK:,} lots a week "
+                           f"enter the routes, up to about {n.max():,.0f}")]
 
 
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,

@@ -102,24 +102,32 @@ def _lot_sizes(rng: np.random.Generator, kg_this_week: float, median_kg: float) 
     return 1000.0 * median_kg * np.exp(LOT_SIGMA * rng.standard_normal(n))
 
 
-def lots_per_week(supply: SupplyParams, scale: float) -> float:
+def lots_per_week(supply: SupplyParams, scale: float | np.ndarray,
+                  **varied: np.ndarray) -> float | np.ndarray:
     """The lots that enter the routes in an average week at the start's supply parameters (before the heroin
-    decline and displacement); with lots that follow the scale their number does not depend on it."""
-    lot_scale = scale if supply.lots_follow_scale else 1.0
-    flows = ((supply.heroin_kg_per_year, supply.heroin_lot_kg), (supply.marijuana_kg_per_year, supply.marijuana_lot_kg),
-             (supply.hashish_kg_per_year, supply.hashish_lot_kg),
-             (supply.greenhouse_kg_per_year, supply.marijuana_lot_kg / GREENHOUSE_LOT_DIVISOR))
+    decline and displacement); with lots that follow the scale their number does not depend on it. `varied`
+    gives supply fields as arrays (a study's design points), which broadcast against the others."""
+    get = {name: varied.get(name, getattr(supply, name)) for name in type(supply).model_fields}.__getitem__
+    lot_scale = np.where(get("lots_follow_scale"), scale, 1.0)
+    flows = ((get("heroin_kg_per_year"), get("heroin_lot_kg")), (get("marijuana_kg_per_year"), get("marijuana_lot_kg")),
+             (get("hashish_kg_per_year"), get("hashish_lot_kg")),
+             (get("greenhouse_kg_per_year"), get("marijuana_lot_kg") / GREENHOUSE_LOT_DIVISOR))
     mean_lot = np.exp(LOT_SIGMA**2 / 2) * lot_scale
-    return sum(kg * scale / (median * mean_lot) for kg, median in flows) / WEEKS_PER_YEAR
+    n = sum(kg * scale / (median * mean_lot) for kg, median in flows) / WEEKS_PER_YEAR
+    return float(n) if np.ndim(n) == 0 else n
+
+
+def many_lots_line(lots: str) -> str:
+    """The warning that `lots` (how many lots a week enter the routes) are many: the defaults' number, what to do."""
+    default = lots_per_week(SupplyParams(), 1.0)
+    return (f"{lots} (the defaults make about {default:,.0f}); a run's time and memory grow with them "
+            "(raise supply.*_lot_kg to make fewer, larger lots)")
 
 
 def many_lots(scen: Scenario) -> list[str]:
     """A warning line when a scenario's supply makes so many lots that the run will be slow and large; [] if not."""
-    n, default = lots_per_week(scen.supply, scen.population.scale), lots_per_week(SupplyParams(), 1.0)
-    if n <= MANY_LOTS_PER_WEEK:
-        return []
-    return [f"about {n:,.0f} lots a week enter the routes (the defaults make about {default:,.0f}); the "
-            f"run's time and memory grow with them (raise supply.*_lot_kg to make fewer, larger lots)"]
+    n = lots_per_week(scen.supply, scen.population.scale)
+    return [] if n <= MANY_LOTS_PER_WEEK else [many_lots_line(f"about {n:,.0f} lots a week enter the routes")]
 
 
 def _traffickers(world: World, group: int) -> np.ndarray:
