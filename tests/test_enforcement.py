@@ -6,6 +6,7 @@ the validation scorecard (northroute/validation/facts.py holds each fact's measu
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -24,7 +25,7 @@ from northroute.results import Results
 from northroute.sim import advance, build_world
 from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_json
 from northroute.validation.facts import _sel, frame, total
-from northroute.validation.scorecard import by_fact, crosses_band, observed, summary, tally
+from northroute.validation.scorecard import by_fact, crosses_band, observed, regional_prices, summary, tally
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
 from northroute.world.people import ACTIVE, HEROIN, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.state import REFORM_SWITCH, World
@@ -422,6 +423,8 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     with_crimes = distance(statistics(Results.load(reform).timeseries, 0.01), records_2012_2017())
     assert f"to records-2012-2017 {with_crimes:.3f} with the enforcement on record" in page
     assert records_distance(Results.load(reform).timeseries, 0.01) == pytest.approx(with_crimes)  # the study output
+    (baseline,) = (tmp_path / "v" / "baseline" / "runs").iterdir()  # and the baseline's regional prices of 2012
+    assert html.escape(regional_prices([Results.load(baseline).timeseries])) in page
     sf28 = next(f for f in facts if f["id"] == "SF28")  # the liability pair ran and was compared seed by seed
     assert sf28["scenario"] == "liability" and sf28["observed"] is not None
     assert (tmp_path / "v" / "liability-off" / "runs").is_dir()

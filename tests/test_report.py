@@ -167,6 +167,28 @@ def test_price_comparison_names_the_regions_outside_table_5_6s_range(results) ->
     assert _price_table_html(later).count("n/a (no regional price in 2012)") == 6
 
 
+def test_validate_counts_the_regional_prices_outside_table_5_6s_range(results) -> None:
+    """The line `validate` prints beside the facts: regional 2012 means outside Table 5.6's range, counted per run,
+    mean over runs, with the drug and level where most of them are. Here the run as it is and with every region's
+    price of its least-missed drug and level pushed above the table's dearest region."""
+    from northroute.validation.scorecard import regional_prices
+
+    ts = results.timeseries
+    base = price_comparison(ts)
+    counts = base["regions_below"].map(len) + base["regions_above"].map(len)
+    worst, least = counts.idxmax(), counts.idxmin()
+    assert regional_prices([ts]) == (
+        f"{counts.sum():.1f} of the 96 regional mean prices of 2012 (region, drug and level; baseline runs) lie "
+        f"outside Table 5.6's range from its cheapest to its dearest region, most of them {worst[1]} {worst[0]} "
+        f"({counts[worst]:.1f} of 16 regions; not a scored fact)")
+    assert counts.max() < 8  # so that the pushed drug and level has the most over both runs
+    at = (ts["metric"] == "price") & (ts["substance"] == least[0]) & (ts["level"] == least[1])
+    line = regional_prices([ts, ts.assign(value=ts["value"].where(~at, 1e9))])
+    assert line.startswith(f"{counts.sum() + 8 - counts[least] / 2:.1f} [")
+    assert f"most of them {least[1]} {least[0]} ({(16 + counts[least]) / 2:.1f} of 16 regions" in line
+    assert regional_prices([ts[ts["date"].dt.year != 2012]]).endswith("n/a (the runs do not record 2012)")
+
+
 def test_map_needs_no_topojson(results) -> None:
     ts = results.timeseries
     fig = map_figure(ts[ts["world"] == "true"])

@@ -339,7 +339,7 @@ def validate(
     from northroute.processes.supply import many_lots
     from northroute.validation import scorecard, scorecard_html, scorecard_json
     from northroute.validation.facts import LIABILITY_SCENARIOS, SCORED_YEARS, coverage_gap
-    from northroute.validation.scorecard import fit_to_records, observed, seeds_in_band, summary
+    from northroute.validation.scorecard import fit_to_records, observed, regional_prices, seeds_in_band, summary
 
     names = list(scenarios or [])
     try:
@@ -369,13 +369,14 @@ def validate(
     runs = {side: [r.timeseries for r in rs] for side, rs in _load_sides(folder, scens, tasks).items()}
     card = scorecard(runs)
     fit = fit_to_records(runs["reform"], scens["reform"].population.scale)
+    regional = regional_prices(runs["baseline"])
     meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
             f"seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
             + (f"values of {values}; " if values else "") +
             "observed = mean over seeds [90% t-interval of the mean]")
     try:
         card.to_csv(folder / "scorecard.csv", index=False)
-        page = scorecard_html(card, "northroute validation scorecard", f"{meta}; {fit}")
+        page = scorecard_html(card, "northroute validation scorecard", f"{meta}; {fit}; {regional}")
         (folder / "scorecard.html").write_text(page)
     except OSError as exc:
         _fail(f"cannot write the scorecard in {folder}: {exc.strerror or exc}")
@@ -390,7 +391,7 @@ def validate(
         tab.add_row(r["id"], r["claim"], r["evidence"], r["scenario"], r["band"], observed(r), seeds_in_band(r),
                     f"[{colour}]{r['status']}[/]", r["note"])
     out.print(tab)
-    out.print(f"{summary(card)}; {fit}; scorecard: {folder / 'scorecard.html'}", highlight=False)
+    out.print(f"{summary(card)}; {fit}; {regional}; scorecard: {folder / 'scorecard.html'}", highlight=False)
 
 
 def _sides_folder(out_dir: Path | None, stem: str, scens: dict[str, Scenario], seeds: int, workers: int | None):

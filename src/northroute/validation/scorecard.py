@@ -182,6 +182,28 @@ def fit_to_records(runs: Sequence[pd.DataFrame], scale: float) -> str:
             f"perfect fit), to {shown('records-2012-2017')} with the enforcement on record")
 
 
+def regional_prices(runs: Sequence[pd.DataFrame], year: int = 2012) -> str:
+    """How many of the runs' regional mean prices in 2012 lie outside Table 5.6's range (its minimum and maximum,
+    read as the cheapest and dearest region), mean over seeds with its 90% interval, and where most of them are.
+    Not a scored fact (the spec has none on regional prices); shown because the facts and the distance to the
+    records are national, while the report's map and regional tables invite regional reading (ODD limitation
+    23, docs/open-decisions.md decision 9)."""
+    from northroute.report.figures import price_comparison
+
+    tables = [t for t in (price_comparison(ts, year) for ts in runs) if t["regions"].sum() > 0]
+    if not tables:
+        return f"regional prices against Table 5.6 n/a (the runs do not record {year})"
+    outside = [t["regions_below"].map(len) + t["regions_above"].map(len) for t in tables]
+    row = t_interval(pd.DataFrame([[o.sum() for o in outside]])).iloc[0]
+    cells = int(tables[0]["regions"].sum())
+    worst = sum(outside).idxmax()
+    worst_n = float(sum(outside)[worst]) / len(tables)
+    shown = f"{row['mean']:.1f}" + (f" [{max(row['lo'], 0.0):.1f}, {row['hi']:.1f}]" if row["n"] > 1 else "")
+    return (f"{shown} of the {cells} regional mean prices of {year} (region, drug and level; baseline runs) lie "
+            f"outside Table 5.6's range from its cheapest to its dearest region, most of them {worst[1]} "
+            f"{worst[0]} ({worst_n:.1f} of {int(tables[0]['regions'][worst])} regions; not a scored fact)")
+
+
 def scorecard_json(card: pd.DataFrame) -> list[dict]:
     def num(v: float) -> float | None:
         return None if v is None or (isinstance(v, float) and (np.isnan(v) or np.isinf(v))) else float(v)
