@@ -158,12 +158,17 @@ def test_run_warns_of_a_scenario_that_makes_very_many_lots(tmp_path):
 
 
 def test_sweep_warns_of_design_points_that_make_very_many_lots(tmp_path):
-    """The same warning for a study, counting the design points it concerns (here one of two)."""
-    res = cli("sweep", "--study", str(tmp_path / "study"), "--vary", "supply.marijuana_lot_kg=0.1,30", "--scale",
+    """The same warning for a study, counting the design points it concerns (here one of two); and `run`'s warning
+    of timeline steps after the run's last week, here all of the strategy's."""
+    res = cli("sweep", "--study", str(tmp_path / "study"), "anticorruption-2015", "--vary",
+              "supply.marijuana_lot_kg=0.1,30", "--scale",
               "0.001", "--years", "0.02", "--set", "time.burn_in_weeks=1", "--set",
               "supply.marijuana_kg_per_year=600000", "--no-report", "--quiet", "--workers", "1")
     assert res.returncode == 0, res.stderr
-    assert res.stderr.strip().splitlines()[0] == (
+    late, many = res.stderr.strip().splitlines()[:2]
+    assert late.startswith("warning: at every design point, the run's last week starts on 2012-01-02: the timeline "
+                           "steps of 2014-01-06, ")
+    assert many == (
         "warning: at 1 of 2 design points more than 50,000 lots a week enter the routes, up to about 78,691 (the "
         "defaults make about 147); a run's time and memory grow with them (raise supply.*_lot_kg to make fewer, "
         "larger lots)")
@@ -232,7 +237,10 @@ def test_prices_beyond_the_reported_rise_are_flagged() -> None:
     """A yearly price above six times Table 5.6's 2012 price is flagged (L1378), in any year: national prices
     against the national average, regional ones against the dearest region's; one warning per drug and
     level, at its peak."""
-    from northroute.results import price_warnings, run_warnings
+    from northroute.results import price_peaks, price_warning, run_warnings
+
+    def price_warnings(*args):
+        return [price_warning(peak) for peak in price_peaks(*args).to_dict("records")]
 
     average = pd.Series({("heroin", "retail"): 7375.0, ("marijuana", "retail"): 365.0})
     dearest = pd.Series({("heroin", "retail"): 35000.0, ("marijuana", "retail"): 850.0})

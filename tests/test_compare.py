@@ -47,6 +47,9 @@ def test_table_report_and_runs(tmp_path):
     assert res.returncode == 0, res.stderr
     progress = re.findall(r"^(\d) of 4 runs, 0 failed \(\d+:\d\d elapsed\)$", res.stderr, re.M)
     assert progress == ["1", "2", "3", "4"], res.stderr  # 2 seeds x 2 sides
+    late = [line for line in res.stderr.splitlines() if line.startswith("warning:")]  # B's strategy: after the end
+    assert len(late) == 1 and late[0].startswith("warning: B (anticorruption-2015): the run's last week starts on "
+                                                 "2012-04-16: the timeline steps of 2014-01-06, ")
     text = " ".join(res.stdout.replace("│", " ").split())
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text
@@ -266,3 +269,25 @@ def test_intervals_of_the_sides_stay_within_what_the_outcomes_can_take(tiny_resu
     assert table.loc["protected_share_heroin", "A hi"] == 1
     assert (table[["A lo", "B lo"]].dropna() >= 0).all().all()
     assert "cut at 0, and fractions at 1" in table.attrs["interval"]
+
+
+def test_a_comparison_carries_the_price_warnings_of_its_runs(tiny_results, tmp_path):
+    """A price `run` would flag (beyond six times Table 5.6's 2012 level) is flagged by the comparison too, on the
+    side and seeds that have it, at the highest of them: in the claims table's warnings and on the page."""
+    from northroute.results import run_warnings
+
+    ts = tiny_results.timeseries
+    at = (ts["metric"] == "price") & (ts["place"] == "KZ") & (ts["substance"] == "heroin") & (ts["level"] == "retail")
+
+    def pushed(seed: int, price: float) -> Results:
+        return dataclasses.replace(_variant(tiny_results, seed=seed), timeseries=ts.assign(
+            value=ts["value"].where(~at, price)))
+
+    a = [_variant(tiny_results, seed=s) for s in (0, 1, 2)]
+    b = [pushed(0, 60_000.0), _variant(tiny_results, seed=1), pushed(2, 90_000.0)]
+    assert not run_warnings(ts) and run_warnings(b[2].timeseries)
+    table = claims_table(a, b, claim_period(date(2012, 1, 2), 26))
+    assert table.attrs["warnings"] == [f"B (2 of 3 seeds; the highest, seed 2): {run_warnings(b[2].timeseries)[0]}"]
+    assert "90,000 KZT/g nationally in 2012, 12 times" in table.attrs["warnings"][0]
+    page = write_comparison(a, b, tmp_path / "cmp.html").read_text(encoding="utf-8")
+    assert "B (2 of 3 seeds; the highest, seed 2): the retail heroin price reaches 90,000 KZT/g" in page

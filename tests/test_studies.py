@@ -535,3 +535,16 @@ def test_the_many_lots_warning_of_a_study_counts_the_points_a_run_would_warn_of(
         f"at {warned} of {len(scens)} design points more than 50,000 lots a week enter the routes, up to about "
         f"{max(lots):,.0f}")]
     assert many_lots(plan_sweep("baseline-2012", ["market.adulteration=0,0.2"])) == []
+
+
+def test_a_study_warns_of_timeline_steps_after_its_shortest_run():
+    """`run`'s warning of steps that never act, for a study: at every point, or at the shortest if the design
+    varies the length; none when every point reaches every step."""
+    from northroute.experiments.study import late_steps
+
+    short = late_steps(plan_sweep("anticorruption-2015", ["time.years=2,8"]))
+    assert len(short) == 1 and short[0].startswith("at its shortest design point, the run's last week starts on 2013-")
+    assert "2014-01-06, 2015-01-05" in short[0]
+    assert late_steps(plan_sweep("anticorruption-2015", ["time.years=8,9"])) == []
+    assert late_steps(plan_sweep("anticorruption-2015", ["market.adulteration=0,0.2"], overrides=["time.years=3"]))[
+        0].startswith("at every design point, the run's last week starts on 2014-")

@@ -306,7 +306,8 @@ def compare(
                                                   workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)])
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)]
+         + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_after_end(scen)])
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
     _compare_report(folder, created, scens, tasks, period, as_json)

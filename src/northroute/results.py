@@ -272,34 +272,45 @@ def table_2012(stat: str = "average") -> pd.Series:
 
 def run_warnings(ts: pd.DataFrame) -> list[str]:
     """What a reader of this run should be warned of (printed by `run`, shown in its report)."""
+    return [price_warning(peak) for peak in run_price_peaks(ts).to_dict("records")]
+
+
+def run_price_peaks(ts: pd.DataFrame) -> pd.DataFrame:
+    """`price_peaks` of a run's time series."""
     prices = ts[ts["metric"] == "price"]
     year = pd.to_datetime(prices["date"]).dt.year.rename("year")
     yearly = prices.groupby([prices["place"], prices["substance"], prices["level"], year], observed=True)["value"]
-    return price_warnings(yearly.mean(), table_2012("average"), table_2012("max"))
+    return price_peaks(yearly.mean(), table_2012("average"), table_2012("max"))
 
 
-def price_warnings(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> list[str]:
+def price_peaks(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd.DataFrame:
     """Yearly mean prices (by place, substance, level, year) beyond `PRICE_RISE_FLAG` times Table 5.6's 2012
     price: the national average for national prices, the dearest region's for regional ones. A flag for the
     reader, not a verdict: nothing in the model caps the arrest-risk premium (ODD limitation 23), so some
-    parameter corners spiral far beyond anything reported, in some regions or years only. One warning per
-    drug and level, at its peak."""
+    parameter corners spiral far beyond anything reported, in some regions or years only. One row per drug and
+    level, at its peak: substance, level, place, year, price, rise (times the reference) and flagged (where)."""
     idx = yearly.index
     keys = pd.MultiIndex.from_arrays([idx.get_level_values("substance"), idx.get_level_values("level")])
     national = idx.get_level_values("place") == "KZ"
     ref = np.where(national, average.reindex(keys).to_numpy(), dearest.reindex(keys).to_numpy())
     over = (yearly / ref)[yearly.to_numpy() > PRICE_RISE_FLAG * ref]
-    out = []
+    rows = []
     for (sub, level), rise in over.groupby(level=["substance", "level"], observed=True, sort=False):
         peak = rise.idxmax()
-        place, year, price = peak[0], peak[3], yearly[peak]
-        where, base = (("nationally", "national average") if place == "KZ" else
-                       (f"in {place}", "price in the dearest region"))
         spread = ", ".join(sorted({"national" if p == "KZ" else str(p) for p in rise.index.get_level_values("place")}))
-        out.append(f"the {level} {sub} price reaches {price:,.0f} KZT/g {where} in {year}, {rise.max():,.0f} times "
-                   f"Table 5.6's 2012 {base}, beyond the largest rise the evidence reports (six-fold, L1378; "
-                   f"flagged in {spread}); the arrest-risk premium has no ceiling (docs/ODD.md, limitation 23)")
-    return out
+        rows.append({"substance": sub, "level": level, "place": peak[0], "year": peak[3], "price": yearly[peak],
+                     "rise": rise.max(), "flagged": spread})
+    return pd.DataFrame(rows, columns=["substance", "level", "place", "year", "price", "rise", "flagged"])
+
+
+def price_warning(peak: dict[str, Any]) -> str:
+    """One row of `price_peaks` as a warning line."""
+    where, base = (("nationally", "national average") if peak["place"] == "KZ" else
+                   (f"in {peak['place']}", "price in the dearest region"))
+    return (f"the {peak['level']} {peak['substance']} price reaches {peak['price']:,.0f} KZT/g {where} in "
+            f"{peak['year']}, {peak['rise']:,.0f} times Table 5.6's 2012 {base}, beyond the largest rise the "
+            f"evidence reports (six-fold, L1378; flagged in {peak['flagged']}); the arrest-risk premium has no "
+            "ceiling (docs/ODD.md, limitation 23)")
 
 
 def _enforcement(ts: pd.DataFrame) -> list[dict[str, Any]]:

@@ -33,8 +33,8 @@ from northroute.dashboard.runs import (
 )
 from northroute.report import figures
 from northroute.report.compare import (
-    check_sides,
     compare_outcomes,
+    comparison_warnings,
     metric_info,
     metric_pairs,
     national_how,
@@ -459,7 +459,7 @@ def compare_view() -> None:
     if ra is None or rb is None:
         return
     try:
-        for warning in check_sides(ra, rb):
+        for warning in comparison_warnings(ra, rb):
             st.warning(warning)
     except ValueError as exc:
         st.error(str(exc))

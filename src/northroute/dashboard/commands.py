@@ -113,10 +113,10 @@ def report(
             path = write_report(a[0], out or run_dir / "report.html")
         else:
             from northroute.cli import err
-            from northroute.report.compare import check_sides, write_comparison
+            from northroute.report.compare import comparison_warnings, write_comparison
 
             b = _group(run_dir2)
-            for warning in check_sides(a, b):
+            for warning in comparison_warnings(a, b):
                 err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
             path = write_comparison(a, b, out or Path(f"comparison-{run_dir.name}-vs-{run_dir2.name}.html"))
     except OSError as exc:

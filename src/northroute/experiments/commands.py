@@ -90,7 +90,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
          tolerance: float, report: bool, quiet: bool, sets: list[str] | None) -> None:
     """Plan, check, run with a progress bar, then analyse and report: shared by sweep and sensitivity."""
     from northroute.experiments.store import StudyError
-    from northroute.experiments.study import many_lots, run_study
+    from northroute.experiments.study import late_steps, many_lots, run_study
     from northroute.scenario import ScenarioError, changed_later, set_keys
 
     cli = _cli()
@@ -99,7 +99,8 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
         plan: Plan = plan_fn()
     except (ScenarioError, cli.UsageError) as exc:
         cli._fail(str(exc))
-    cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]) + many_lots(plan))
+    cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]) + late_steps(plan)
+             + many_lots(plan))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),
                         TextColumn("left"), TimeRemainingColumn(), console=cli.err,

@@ -82,6 +82,18 @@ def many_lots(plan: Plan) -> list[str]:
                            f"enter the routes, up to about {n.max():,.0f}")]
 
 
+def late_steps(plan: Plan) -> list[str]:
+    """`run`'s warning of timeline steps after the last week, for a study: at its shortest design point if the
+    design varies the run's length."""
+    from northroute.scenario import apply_override, steps_after_end
+
+    scen, points = plan.scenario, plan.design.points
+    if "time.years" in points:
+        scen = apply_override(scen.model_copy(deep=True), "time.years", float(points["time.years"].min()))
+    return [f"at {'its shortest design point' if 'time.years' in points else 'every design point'}, {line}"
+            for line in steps_after_end(scen)]
+
+
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,
                overrides: list[str] | tuple[str, ...] = (), command: str = "") -> Plan:
     """A full grid over every `section.field=start:stop:step` (or `=a,b,c`) in `vary`."""

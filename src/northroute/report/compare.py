@@ -26,7 +26,7 @@ from plotly.subplots import make_subplots
 from northroute.experiments.outputs import WEEKS_PER_YEAR, heroin_unmet_need
 from northroute.record import METRICS, ROLE_LEVELS
 from northroute.report import figures
-from northroute.results import Results
+from northroute.results import Results, price_warning, run_price_peaks
 from northroute.scenario import last_monday, step_text
 from northroute.world.geography import load_geography
 from northroute.world.people import SUBSTANCE_NAMES
@@ -321,6 +321,7 @@ def _unmet_need(ts: pd.DataFrame, scale: float, years: float) -> float:
 
 
 PLURAL = {"user": "users", "retail": "retail dealers", "wholesale": "wholesalers", "trafficking": "traffickers"}
+CHARGE = {"user": "possession", "retail": "sale", "wholesale": "organised sale", "trafficking": "smuggling"}
 RISES, FALLS = 1, -1
 CLAIMS: tuple[ClaimOutcome, ...] = (
     ClaimOutcome("corruption_cases", "corruption cases (recorded)", "per year",
@@ -344,8 +345,10 @@ CLAIMS: tuple[ClaimOutcome, ...] = (
     ClaimOutcome("retail_career_weeks", "retail dealer career (mean of leavers)", "weeks", _career("retail"),
                  "shorter (SF30, L1890 [DE3])", FALLS),
     ClaimOutcome("heroin_unmet_need", "unmet need of heroin users", "fraction", _unmet_need),
-    *(ClaimOutcome(f"arrests_{lv}", f"arrests of {PLURAL[lv]}", "per year", _per_year("arrests", lv))
+    *(ClaimOutcome(f"arrests_{lv}", f"arrests of {PLURAL[lv]} (true: by role)", "per year", _per_year("arrests", lv))
       for lv in ROLE_LEVELS),
+    *(ClaimOutcome(f"recorded_arrests_{lv}", f"arrests charged with {CHARGE[lv]} (recorded)", "per year",
+                   _per_year("arrests", lv, "recorded")) for lv in ROLE_LEVELS),
     ClaimOutcome("prison_population", "drug offenders in prison", "persons", _mean("inmates", ROLE_LEVELS)),
     ClaimOutcome("recorded_drug_crimes", "drug crimes registered (recorded)", "per year",
                  _per_year("registered_crimes", "police", "recorded")),
@@ -429,6 +432,25 @@ def check_sides(a: Sequence[Results], b: Sequence[Results]) -> list[str]:
     return out
 
 
+def price_spirals(runs: Sequence[Results], side: str) -> list[str]:
+    """`run`'s price warnings (`results.run_price_peaks`) for one side of a comparison: per drug and level, how
+    many of its seeds flag a price, and the highest of them, so a comparison does not show, unflagged, numbers
+    that `run` calls beyond the evidence."""
+    peaks = [run_price_peaks(r.timeseries).assign(seed=str(_seed(r))) for r in runs]
+    peaks = pd.concat(peaks, ignore_index=True)
+    out = []
+    for _, g in peaks.groupby(["substance", "level"], sort=False):
+        top = g.loc[g["rise"].idxmax()]
+        seeds = f"{g['seed'].nunique()} of {len(runs)} seeds" if len(runs) > 1 else "its run"
+        out.append(f"{side} ({seeds}; the highest, seed {top['seed']}): {price_warning(top.to_dict())}")
+    return out
+
+
+def comparison_warnings(a: Sequence[Results], b: Sequence[Results]) -> list[str]:
+    """`check_sides`, then each side's `price_spirals`."""
+    return check_sides(a, b) + price_spirals(a, "A") + price_spirals(b, "B")
+
+
 STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
 SMALL_SCALE = 0.1  # below it every region still has a drug officer, so the force is larger than the scale says
 
@@ -469,8 +491,9 @@ def claims_table(a: Sequence[Results], b: Sequence[Results], period: Period) -> 
     seed, with its t-interval; "as claimed" is "yes" when B − A has the thesis's claimed sign and its interval
     excludes 0, "no" otherwise, "n/a" without an interval (one seed, or seeds that do not pair); blank for every
     outcome when the claims do not apply to this pair (`claims_apply`). Sides that are not one scenario each raise
-    ValueError; sides at other scales, starts or lengths are compared with warnings (attrs, `check_sides`)."""
-    warnings = check_sides(a, b)
+    ValueError; sides at other scales, starts or lengths, and prices beyond the evidence, are compared with
+    warnings (attrs, `comparison_warnings`)."""
+    warnings = comparison_warnings(a, b)
     a = sorted(a, key=lambda r: str(_seed(r)))
     b = sorted(b, key=lambda r: str(_seed(r)))
     seeds_a, seeds_b = [_seed(r) for r in a], [_seed(r) for r in b]
@@ -631,13 +654,13 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     `claims_table` given as `claims`), the headline numbers with their differences (and seed ranges when a side
     has several seeds), the key series of both in one chart, and the report's flow figures and maps side by
     side. Sides that are not the seeds of one scenario each raise ValueError (`check_sides`); sides at other
-    scales, starts or lengths get a warning at the top."""
+    scales, starts or lengths, and prices beyond the evidence, get a warning at the top."""
     from northroute.report import CSS, figure_writer
 
     a, b = list(a), list(b)
     if not a or not b:
         raise ValueError("each side of a comparison needs at least one run")
-    warnings = check_sides(a, b)
+    warnings = comparison_warnings(a, b)
     ta = [r.timeseries for r in a]
     tb = [r.timeseries for r in b]
     ma, mb = _meta(a), _meta(b)
