@@ -110,6 +110,33 @@ def test_params_files_and_sensitivity_designs(tmp_path, base):
 # ------------------------------------------------------------------------------------------- outputs
 
 
+def test_enforcement_and_corruption_outputs_of_a_run(tiny_results):
+    """The outputs a policy study needs beyond prices and flows, computed here from the time series: arrests a
+    year by role (true world), prisoners and corrupt officers (mean over the weeks), drug crimes and corruption
+    cases a year (recorded world); all national equivalents."""
+    values = outputs.compute(tiny_results.timeseries, tiny_results.manifest)
+    ts = tiny_results.timeseries
+    scale = tiny_results.manifest["scenario"]["population"]["scale"]
+    years = (ts.week.max() + 1) / WEEKS_PER_YEAR
+
+    def rows(metric: str, level: str, world: str = "true") -> pd.DataFrame:
+        df = ts[(ts.metric == metric) & (ts.level == level) & (ts.world == world)]
+        return df[df.place == "KZ"] if (df.place == "KZ").any() else df
+
+    for name, level in (("retail_arrests_year", "retail"), ("wholesale_arrests_year", "wholesale")):
+        assert values[name] == pytest.approx(rows("arrests", level).value.sum() / scale / years)
+    assert values["retail_arrests_year"] > 0
+    assert values["drug_crimes_recorded_year"] == pytest.approx(
+        rows("registered_crimes", "police", "recorded").value.sum() / scale / years)
+    assert values["corruption_cases_year"] == pytest.approx(
+        rows("corruption_cases", "police", "recorded").value.sum() / scale / years)
+    inmates = pd.concat([rows("inmates", lv) for lv in ("user", "retail", "wholesale", "trafficking")])
+    assert values["drug_prisoners"] == pytest.approx(inmates.groupby("week").value.sum().mean() / scale)
+    assert values["drug_prisoners"] > 0
+    officers = rows("corrupt_officers", "police").groupby("week").value.sum()
+    assert values["corrupt_officers"] == pytest.approx(officers.mean() / scale)
+
+
 def test_outputs_of_a_run(tiny_results):
     values = outputs.compute(tiny_results.timeseries, tiny_results.manifest)
     assert set(values) == set(outputs.NAMES)
@@ -154,6 +181,25 @@ def swept(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
               "trafficking.inspection_multiplier=0.01,1", "--seeds", "2", "--study", str(study), "--workers", "2",
               *TINY)
     return study, res
+
+
+def test_sweep_effects_have_the_t_interval_of_their_mean(swept):
+    """The report's effect of a parameter: per value, the mean over the runs with it (here 2 seeds x 2 values of the
+    other parameter) and the 90% Student-t interval of that mean, as `compare` gives."""
+    from scipy import stats
+
+    from northroute.experiments.report import effects
+
+    study, res = swept
+    assert res.returncode == 0, res.stderr
+    runs = Study.open(study).outputs().merge(pd.read_parquet(study / "design.parquet"), on="point")
+    got = effects(runs, "market.adulteration", "heroin_retail_price")
+    assert len(got) == 3 and (got["n"] == 4).all()
+    for value, row in got.iterrows():
+        v = runs.loc[runs["market.adulteration"] == value, "heroin_retail_price"]
+        half = stats.t.ppf(0.95, 3) * v.std(ddof=1) / 2
+        assert row["mean"] == pytest.approx(v.mean()) and row["hi"] - row["mean"] == pytest.approx(half)
+        assert half > 1.96 * v.std(ddof=1) / 2  # wider than the old normal interval with four runs
 
 
 def test_sweep_writes_a_study_folder(swept):

@@ -1,6 +1,8 @@
 """Scalar outputs of one run: the numbers a sweep compares and a sensitivity analysis decomposes.
 
-Each is computed from the run's world=true time series (`Results.timeseries`). Quantities of people
+Each is computed from the run's world=true time series (`Results.timeseries`), or from both worlds where it
+says `recorded` (what the agencies register: seizures on record, crimes, corruption cases, the distances to
+the records). Quantities of people
 and drugs are national equivalents (simulated value / `population.scale`), so that runs at different
 scales compare. Every output is documented by its `doc` (shown in the study report and in
 docs/studies.md); an output that a run cannot define (no heroin users at all, say) is NaN.
@@ -24,7 +26,7 @@ class Output:
     unit: str
     doc: str
     compute: Callable[[pd.DataFrame, float], float]  # (world=true time series, scale) -> value
-    recorded: bool = False  # the output also reads the recorded world (gets both worlds)
+    recorded: bool = False  # the output reads the recorded world (gets both worlds)
 
 
 def _rows(ts: pd.DataFrame, metric: str, level: str, substance: str, place: str | None = None) -> pd.DataFrame:
@@ -97,6 +99,18 @@ def target_distance(name: str) -> Callable[[pd.DataFrame, float], float]:
     return measure
 
 
+def claim(key: str) -> Callable[[pd.DataFrame, float], float]:
+    """The `compare` outcome `key` (report.compare.CLAIMS) over the whole run, so a study's enforcement and
+    corruption outputs are the numbers `compare` shows."""
+    def compute(ts: pd.DataFrame, scale: float) -> float:
+        from northroute.report.compare import CLAIMS
+
+        outcome = next(c for c in CLAIMS if c.key == key)
+        return outcome.value(ts, scale, _years(ts))
+
+    return compute
+
+
 thesis_distance = target_distance("thesis-2012-2017")
 records_distance = target_distance("records-2012-2017")
 
@@ -117,6 +131,19 @@ OUTPUTS: tuple[Output, ...] = (
            "obtained, regions weighted by their users", heroin_unmet_need),
     Output("marijuana_retail_price", "KZT/g", "mean over the recorded weeks of the user-weighted national "
            "retail price of marijuana per gram", retail_price("marijuana")),
+    Output("retail_arrests_year", "persons/year", "retail dealers arrested per year (true: people in that role, "
+           "whatever the charge), national equivalent", claim("arrests_retail")),
+    Output("wholesale_arrests_year", "persons/year", "wholesalers arrested per year (true: people in that role, "
+           "whatever the charge), national equivalent", claim("arrests_wholesale")),
+    Output("drug_prisoners", "persons", "mean over the recorded weeks of the people in prison for drug offences "
+           "(users, dealers and traffickers), national equivalent", claim("prison_population")),
+    Output("drug_crimes_recorded_year", "crimes/year", "drug crimes registered by the police per year (recorded "
+           "world), national equivalent", claim("recorded_drug_crimes"), recorded=True),
+    Output("corruption_cases_year", "cases/year", "corruption cases registered against drug officers per year "
+           "(recorded world), national equivalent", claim("corruption_cases"), recorded=True),
+    Output("corrupt_officers", "officers", "mean over the recorded weeks of the drug officers who are corrupt (true "
+           "world), national equivalent; below scale 0.1 every region keeps an officer, so it runs high "
+           "(docs/ODD.md, limitation 4)", claim("corrupt_officers")),
     Output("thesis_distance", "log-ratio^2", "distance to the calibration targets thesis-2012-2017 (recorded "
            "seizures 2012-2017, 2012 prices, heroin price trend; northroute/calibration/targets.py); needs a run "
            "covering 2012-2017", thesis_distance, recorded=True),

@@ -21,6 +21,7 @@ from northroute.experiments import sensitivity as sa
 from northroute.experiments.outputs import NAMES, OUTPUTS
 from northroute.experiments.store import REPORT_FILE, Study, now
 from northroute.report import CSS, figure_writer
+from northroute.report.compare import INTERVAL, t_interval
 from northroute.report.figures import PALETTE, TEMPLATE, substance_menu
 
 MAX_TABLE_ROWS = 300
@@ -105,10 +106,18 @@ def _header(study: Study) -> str:
                             "runs_per_minute", "state") if c in sessions]
         sess = "<h2>Sessions</h2>\n" + _table(sessions[cols], left=("started", "executor", "state"))
     return (f"<h1>{html.escape(title)}</h1>\n<table class='meta'>{body}</table>\n{sess}\n"
-            "<h2>Outputs</h2>\n<p class='note'>One number per run, computed from its world=true time series "
-            "(national equivalents: simulated quantities divided by the population scale).</p>\n"
-            + _table(pd.DataFrame([{"output": o.name, "unit": o.unit, "meaning": o.doc} for o in OUTPUTS]),
-                     left=("output", "unit", "meaning")))
+            "<h2>Outputs</h2>\n<p class='note'>One number per run, computed from its time series: what happens "
+            "(world=true) or, where the table says so, what the agencies record (national equivalents: simulated "
+            "quantities divided by the population scale).</p>\n"
+            + _table(pd.DataFrame([{"output": o.name, "unit": o.unit, "world": "recorded" if o.recorded else "true",
+                                    "meaning": o.doc} for o in OUTPUTS]), left=("output", "unit", "world", "meaning")))
+
+
+def effects(runs: pd.DataFrame, param: str, output: str) -> pd.DataFrame:
+    """Per value of `param`: the mean of `output` over the runs with that value and its t-interval (`t_interval`:
+    mean, lo, hi, n), indexed by the value."""
+    by_value = runs.groupby(param)[output]
+    return t_interval(pd.DataFrame({v: col.reset_index(drop=True) for v, col in by_value}).T)
 
 
 def _sweep(study: Study, outputs: pd.DataFrame, fig_html) -> str:
@@ -117,15 +126,15 @@ def _sweep(study: Study, outputs: pd.DataFrame, fig_html) -> str:
         return "<h2>Effects</h2><p class='note'>No finished runs yet.</p>"
     runs = outputs.merge(study.design.points, on="point")
     parts = ["<h2>Effects of each parameter</h2>\n<p class='note'>Mean of each output over every finished run "
-             "with that parameter value (all seeds, and all values of the other parameters), with its 95% "
-             "confidence interval (±1.96 standard errors). Pick the output in the menu.</p>"]
+             f"with that parameter value (all seeds, and all values of the other parameters), with the {INTERVAL:.0%} "
+             "t-interval of that mean (Student t, runs − 1 d.f., as `compare` gives; none with one run). Pick the "
+             "output in the menu.</p>"]
     for j, param in enumerate(params):
         groups = []
         for name in NAMES:
-            g = runs.groupby(param)[name].agg(["mean", "std", "count"]).reset_index()
-            half = 1.96 * g["std"].fillna(0) / np.sqrt(g["count"])
-            groups.append([go.Scatter(x=g[param], y=g["mean"], mode="lines+markers", name=name,
-                                      error_y={"type": "data", "array": half, "visible": True},
+            g = effects(runs, param, name)
+            groups.append([go.Scatter(x=g.index, y=g["mean"], mode="lines+markers", name=name,
+                                      error_y={"type": "data", "array": g["hi"] - g["mean"], "visible": True},
                                       line={"color": PALETTE[j % len(PALETTE)]})])
         fig = _menu_figure(groups, list(NAMES), xaxis_title=param, yaxis_title="mean of the output",
                            showlegend=False)
