@@ -43,6 +43,21 @@ def test_run_json_writes_a_complete_run_folder(tmp_path):
     assert not any(p.name.startswith(".tmp") for p in run_dir.parent.iterdir())
 
 
+def test_the_summarys_first_year_prices_are_the_reports_2012_prices():
+    """`run` prints, and its report tabulates, the mean national price of 2012 against Table 5.6: the same
+    weeks (the 53 Mondays of 2012, not the run's first 52 weeks) and the same numbers."""
+    from northroute.report.figures import price_comparison
+    from northroute.results import summarize
+
+    results = nr.run(tiny("time.years=1.2"), seed=2)
+    summary = summarize(results)
+    table = price_comparison(results.timeseries, 2012)
+    assert summary["first_year"] == 2012 and (table["weeks"] == 53).all()
+    for r in summary["substances"]:
+        for level in ("wholesale", "retail"):
+            assert r[f"{level}_price_first_year"] == pytest.approx(table.loc[(r["substance"], level), "model_mean"])
+
+
 def test_run_scenario_file_with_sets(tmp_path):
     scen = tmp_path / "mine.toml"
     scen.write_text('extends = "baseline-2012"\nname = "mine"\n[market]\npool_share = 0.5\n')

@@ -243,7 +243,7 @@ def _print_summary(s: dict) -> None:
     subs = Table(title="By substance (simulated rows: kg over the run, users and dealers in the last week)")
     subs.caption = ("all seized: at crossings and staging posts, in arrests and by the Koknar operation, as taken (the "
                     "route table's seized is in transit only: crossings and staging posts); prices: national mean over "
-                    "the first year vs the 2012 average of Table 5.6 (KZT/g)")
+                    f"{s['first_year']}, the run's first calendar year, vs the 2012 average of Table 5.6 (KZT/g)")
     cols = ("substance", "all seized kg", "consumed kg", "wholesale", "T5.6", "retail", "T5.6 ", "users",
             "retail dealers", "wholesalers")
     for col in cols:
@@ -254,7 +254,7 @@ def _print_summary(s: dict) -> None:
                      f"{r['retail_price_first_year']:,.0f}", f"{r['retail_price_2012_table']:,.0f}",
                      f"{r['users_end']:,.0f}", f"{r['retail_dealers_end']:,.0f}", f"{r['wholesalers_end']:,.0f}")
     out.print(subs)
-    enf = Table(title="Enforcement (per year; prisoners and officers at the end)")
+    enf = Table(title="Enforcement (simulated rows, per year; prisoners and officers at the end)")
     for col in ("level", "arrests", "recorded arrests", "convictions", "prisoners"):
         enf.add_column(col, justify="left" if col == "level" else "right")
     police = s["enforcement"][-1]

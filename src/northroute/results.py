@@ -221,8 +221,9 @@ def summarize(results: Results) -> dict[str, Any]:
     routes = [{"route": r, "substance": s, **{k: float(v) for k, v in row.items()}}
               for (r, s), row in route.iterrows()]
 
-    first_year = ts["week"] < 52
-    nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & first_year]
+    nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["value"] > 0)]  # 0: no users that week
+    first_year = int(pd.to_datetime(ts["date"]).dt.year.min()) if len(ts) else 0
+    nat = nat[pd.to_datetime(nat["date"]).dt.year == first_year]  # the calendar year, as the report's table
     price = nat.groupby(["substance", "level"], observed=True)["value"].mean()
     table = table_2012()
     last = ts[ts["week"] == ts["week"].max()]
@@ -251,6 +252,7 @@ def summarize(results: Results) -> dict[str, Any]:
         "seed": man["seed"],
         "run_dir": str(results.run_dir) if results.run_dir else None,
         "weeks": man.get("weeks_recorded"),
+        "first_year": first_year,
         "scale": scen["population"]["scale"],
         "wall_time_s": wall,
         "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,
