@@ -70,6 +70,8 @@ def test_table_report_and_runs(tmp_path):
 
 def test_json_has_a_b_and_diff_with_intervals(same):
     assert same["paired"] and same["a"]["seeds"] == same["b"]["seeds"] == [0, 1]
+    assert same["a"]["scale"] == 0.01 and same["a"]["weeks"] == 16
+    assert json.loads((Path(same["folder"]) / "comparison.json").read_text()) == same  # kept beside the table
     assert same["period"]["weeks"] == 8 and Path(same["report"]).is_file() and Path(same["csv"]).is_file()
     assert [o["key"] for o in same["outcomes"]] == [c.key for c in CLAIMS]
     for o in same["outcomes"]:

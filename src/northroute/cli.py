@@ -480,21 +480,24 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
     runs = _load_sides(folder, scens, tasks)
     table = claims_table(runs["A"], runs["B"], period)
     html_path, csv_path = folder / "comparison.html", folder / "comparison.csv"
+    seeds = [r.manifest["seed"] for r in runs["A"]]
+    sides = {side.lower(): {"scenario": scens[side].name, "seeds": [r.manifest["seed"] for r in rs],
+                            "scale": scens[side].population.scale, "weeks": scens[side].weeks,
+                            "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
+    record = json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
+                                             "basis": period.basis},
+                         **{k: table.attrs[k] for k in ("interval", "paired", "pairing", "warnings")},
+                         "claims_judged": table.attrs["judged"], "folder": str(folder), "report": str(html_path),
+                         "csv": str(csv_path), "outcomes": claims_json(table)})
     try:
         table.to_csv(csv_path)
+        (folder / "comparison.json").write_text(record + "\n")
         write_comparison(runs["A"], runs["B"], html_path, claims=table)
     except OSError as exc:
         _discard(folder, created)
         _fail(f"cannot write the comparison in {folder}: {exc.strerror or exc}")
-    seeds = [r.manifest["seed"] for r in runs["A"]]
     if as_json:
-        sides = {side.lower(): {"scenario": scens[side].name, "seeds": [r.manifest["seed"] for r in rs],
-                                "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
-        print(json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
-                                              "basis": period.basis},
-                          **{k: table.attrs[k] for k in ("interval", "paired", "pairing", "warnings")},
-                          "claims_judged": table.attrs["judged"], "folder": str(folder),
-                          "report": str(html_path), "csv": str(csv_path), "outcomes": claims_json(table)}))
+        print(record)
         return
     which = f"seeds {seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
     length = {side: f"{s.weeks} weeks at scale {s.population.scale}" for side, s in scens.items()}
@@ -517,7 +520,8 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
         out.print(table.attrs["scale_note"], highlight=False)
     for warning in table.attrs["warnings"]:
         out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    out.print(f"comparison: {html_path} (table: {csv_path.name}; runs in {folder}/A and {folder}/B)", highlight=False)
+    out.print(f"comparison: {html_path} (table: {csv_path.name}; with the period, settings and warnings: "
+              f"comparison.json; runs in {folder}/A and {folder}/B)", highlight=False)
 
 
 def _discard(folder: Path, created: bool) -> None:
