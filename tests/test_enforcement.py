@@ -407,6 +407,7 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
                                    "--quiet", "--values", str(values), "--set", "policing.koknar_share=0.25",
                                    "--out", str(tmp_path / "v")])
     assert res.exit_code == 0, res.output
+    assert "warning: at scale 0.01 the verdicts of some facts differ from those at national scale" in res.stderr
     for side in ("baseline", "reform", "liability", "liability-off"):  # the file's values on every side, --set wins
         (run,) = (tmp_path / "v" / side / "runs").iterdir()
         scen = Results.load(run).manifest["scenario"]

@@ -363,7 +363,10 @@ def validate(
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_)) + many_lots(scen)])
+    small = scens["baseline"].population.scale < 1
+    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_)) + many_lots(scen)]
+         + [f"at scale {scens['baseline'].population.scale:g} the verdicts of some facts differ from those at national "
+            "scale (README, validate), which the shipped scorecard uses"] * small)
     plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")

@@ -235,7 +235,8 @@ def scorecard_html(card: pd.DataFrame, title: str, meta: str) -> str:
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{css}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(meta)}</p>"
             f"<p><b>{html.escape(summary(card))}</b>. A fact passes when the mean over seeds lies in its band; bands "
-            "are the spec's tests (../shared/spec/thesis-mechanisms.md §3) or fixed in the fact's code with a "
-            "comment. The dots are the seeds' values, the red bar their mean, the green area the band (hover for "
+            "are the tests of the project's list of stylised facts (kept beside the repository; docs/ODD.md 1.2 "
+            "gives each fact's band, evidence and reading) or fixed in the fact's code with a comment. The dots "
+            "are the seeds' values, the red bar their mean, the green area the band (hover for "
             f"the numbers).</p><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             "</body></html>")
