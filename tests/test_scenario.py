@@ -78,8 +78,23 @@ def test_bad_toml(tmp_path):
 def test_unknown_field_in_file(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text('extends = "baseline-2012"\n[market]\nadulteraton = 0.1\n')
-    with pytest.raises(ScenarioError, match="unknown parameter 'market.adulteraton'"):
+    with pytest.raises(ScenarioError, match=r"s.toml: unknown parameter 'market.adulteraton' \(did you mean "
+                                            r"'market.adulteration'\?\)$"):
         nr.load_scenario(f)
+
+
+@pytest.mark.parametrize(("key", "hint"), [
+    ("market.adulteraton", "market.adulteration"),  # a typo
+    ("policing.drug_officer", "policing.drug_officers"),
+    ("adulteration", "market.adulteration"),  # the section left out
+    ("justice.drug_officers", "policing.drug_officers"),  # the wrong section
+    ("market.nope", None),  # nothing close: no guess
+])
+def test_an_unknown_parameter_names_the_closest_one(key, hint):
+    with pytest.raises(ScenarioError) as err:
+        nr.load_scenario("baseline-2012", [f"{key}=1"])
+    assert str(err.value).startswith(f"unknown parameter '{key}'")
+    assert (f"(did you mean '{hint}'?)" in str(err.value)) if hint else "did you mean" not in str(err.value)
 
 
 def test_file_extends_file(tmp_path):

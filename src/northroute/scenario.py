@@ -7,6 +7,7 @@ same way. Every error becomes a `ScenarioError` whose message is one line naming
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from collections.abc import Iterable
@@ -880,12 +881,21 @@ def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
+def unknown_parameter(key: str) -> str:
+    """The one-line error for a parameter that does not exist, with the closest name when one is close (a typo)
+    or has the same field name (a missing or wrong section)."""
+    names = [f"{sec}.{name}" for sec in SECTIONS for name in Scenario.model_fields[sec].annotation.model_fields]
+    field = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.8) or [n for n in names if n.endswith(f".{field}")]
+    return f"unknown parameter '{key}'" + (f" (did you mean '{close[0]}'?)" if len(close) == 1 else "")
+
+
 def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return f"unknown parameter '{loc}'"
+        return unknown_parameter(loc)
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
     # as written: a table's or a date's repr is Python (datetime.date(2012, 1, 3)); strings stay quoted
@@ -980,10 +990,12 @@ def is_integer(key: str) -> bool:
 def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in SECTIONS:
-        raise ScenarioError(f"unknown parameter '{key}' (use section.field, sections: {', '.join(SECTIONS)})")
+        message = unknown_parameter(key)
+        raise ScenarioError(message if "did you mean" in message else
+                            f"{message} (use section.field, sections: {', '.join(SECTIONS)})")
     section = getattr(scen, parts[0])
     if parts[1] not in type(section).model_fields:
-        raise ScenarioError(f"unknown parameter '{key}'")
+        raise ScenarioError(unknown_parameter(key))
     try:
         setattr(section, parts[1], value)
     except ValidationError as exc:
