@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from northroute.experiments.outputs import WEEKS_PER_YEAR, heroin_unmet_need
 from northroute.record import METRICS, ROLE_LEVELS
-from northroute.report import figures
+from northroute.report import enforcement, figures
 from northroute.results import Results, price_warning, run_price_peaks
 from northroute.scenario import last_monday, step_text
 from northroute.world.geography import load_geography
@@ -704,14 +704,24 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
         parts.append(f"<h3>{html.escape(doc or metric)} <code>{metric}</code> ({html.escape(level)}, "
                      f"{html.escape(unit)}; {national_how(ta[0], metric, level)})</h3>")
         parts.append(fig_html(trend_figure(groups, metric, level), f"fig-trend-{k}"))
-    true_a, true_b = (t[t["world"] == "true"] for t in (ta[0], tb[0]))
     route_names = load_geography().route_names
-    side = [("Flows by route", lambda t: figures.flows_figure(t, route_names)), ("Map", figures.map_figure)]
+
+    def true(ts: pd.DataFrame) -> pd.DataFrame:
+        return ts[ts["world"] == "true"]
+
+    side = [("Flows by route", lambda t: figures.flows_figure(true(t), route_names)),
+            ("Map", lambda t: figures.map_figure(true(t)))]
+    if {("arrests", "retail")} <= present:  # runs made before the enforcement layer have none of these
+        side += [("Arrests a year by level: the person's role (true) and the charge (recorded); simulated rows",
+                  enforcement.arrests_figure),
+                 ("Drug prisoners by role at arrest; simulated rows", enforcement.prison_figure),
+                 ("Corruption as it is (true) and as the agencies count it (recorded); simulated rows",
+                  enforcement.corruption_figure)]
     parts.append("<h2>Side by side (first seed of each side)</h2>")
     for k, (name, make) in enumerate(side):
         parts.append(f"<h3>{html.escape(name)}</h3><div class='pair'><div><b>A</b>"
-                     f"{fig_html(make(true_a), f'fig-side-{k}-a')}</div><div><b>B</b>"
-                     f"{fig_html(make(true_b), f'fig-side-{k}-b')}</div></div>")
+                     f"{fig_html(make(ta[0]), f'fig-side-{k}-a')}</div><div><b>B</b>"
+                     f"{fig_html(make(tb[0]), f'fig-side-{k}-b')}</div></div>")
     now = datetime.now(UTC).isoformat(timespec="seconds")
     css = CSS + ".pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }\n"
     page = (
