@@ -189,7 +189,8 @@ SMALL = ("anticorruption-2015", "thesis-2012-2017", dict(DEFAULT_PARAMS), 0.005,
 @pytest.mark.slow
 def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) -> None:
     """The generations before it stay as they were, no more particles are tried than the budget allows, and
-    `calibrate` says why it stopped; a budget too small for the first generation is refused in one line."""
+    `calibrate` says why it stopped; a budget too small for the first generation ends in one line that names the
+    particles it kept (exit 1)."""
     full = calibrate(*SMALL, 2, 0, 1)
     assert not full.out_of_budget and full.ran() == "2 generations"
     first = full.tried[full.tried["generation"] <= 0]
@@ -213,9 +214,15 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) 
     assert sorted(pd.read_csv(cut / "posterior.csv")["distance"]) == pytest.approx(sorted(last["distance"]))
     assert f"x 1 generation (the budget of {budget} particles ran out)," in (cut / "calibrated.toml").read_text()
     assert len(first) - 1 >= 2 * 3  # above the floor --max-particles refuses outright
-    res = cli(*args, "--quiet", "--max-particles", str(len(first) - 1), "--out", str(tmp_path / "short" / "er"))
-    one_line_error(res, "ran out before the first generation was complete; allow more (--max-particles)")
-    assert not (tmp_path / "short").exists()  # a calibration that fails leaves no empty folder behind
+    short = tmp_path / "short" / "er"
+    res = cli(*args, "--quiet", "--max-particles", str(len(first) - 1), "--out", str(short))
+    assert res.returncode == 1 and "Traceback" not in res.stderr  # it ran: not bad input (2)
+    assert res.stderr.strip().splitlines() == [
+        "error: calibrate: {} particles ran out before the first generation was complete; allow more "
+        "(--max-particles); the {} particles tried are in {}".format(len(first) - 1, len(first) - 1,
+                                                                      short / "particles.csv")]
+    pd.testing.assert_frame_equal(pd.read_csv(short / "particles.csv"), first.iloc[:len(first) - 1])
+    assert sorted(p.name for p in short.iterdir()) == ["particles.csv"]  # what ran is kept, nothing else written
 
 
 def _propose_from_a_rounded_covariance():

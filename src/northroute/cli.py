@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -582,8 +583,25 @@ from northroute.calibration.command import register as register_calibrate  # noq
 register_calibrate(app)
 
 
+class _Terminated:
+    """Whether SIGTERM (a batch scheduler's stop, `timeout`, `kill`) ended the command: it is handled as Ctrl-C
+    is, so what a command keeps or removes on Ctrl-C it keeps or removes then too, with exit code 143."""
+
+    seen = False
+
+    @classmethod
+    def handle(cls, signum: int, frame: object) -> None:
+        cls.seen = True
+        raise KeyboardInterrupt
+
+
+def _exit(code: int) -> None:
+    sys.exit(128 + signal.SIGTERM if code == 130 and _Terminated.seen else code)
+
+
 def main() -> None:
-    """Entry point: the parser's usage errors become one line too."""
+    """Entry point: the parser's usage errors become one line too; SIGTERM is handled as Ctrl-C."""
+    signal.signal(signal.SIGTERM, _Terminated.handle)
     try:
         from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer >= 0.20 vendors click
     except ImportError:  # pragma: no cover - older typer uses click itself
@@ -599,13 +617,13 @@ def main() -> None:
         err.print(f"[bold red]error:[/] {escape(exc.format_message())}{hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
+        _exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
-        sys.exit(130)
+        _exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,16 @@ import northroute as nr
 from northroute.calibration.targets import TARGETS, distance, statistics
 from northroute.scenario import Scenario, apply_override, is_integer, load_scenario
 
+
+class OutOfBudget(ValueError):
+    """The particle budget ran out before a first generation: nothing to estimate, but the particles run so far
+    (`tried`, as `Calibration.tried`) are worth keeping."""
+
+    def __init__(self, message: str, tried: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.tried = tried
+
+
 # The parameters calibrated by default: assumption-only parameters with the largest Morris effect (mu*) on
 # the distance to thesis-2012-2017 (output thesis_distance), in the screening of 22 shipped as
 # calibration/screening.csv (every study output; output_mean is the mean over its 552 runs), made on 2026-12-05
@@ -225,8 +235,8 @@ def calibrate(base: str, target: str, params: dict[str, tuple[float, float]], sc
             watcher.join()
         pops = history.get_all_populations()
         if history.max_t < 0:
-            raise ValueError(f"calibrate: {max_particles} particles ran out before the first generation was "
-                             f"complete; allow more (--max-particles)")
+            raise OutOfBudget(f"calibrate: {max_particles} particles ran out before the first generation was "
+                              f"complete; allow more (--max-particles)", pd.DataFrame(sampler.tried))
         out.epsilons = [float(e) for e in pops["epsilon"].iloc[1:]]
         out.out_of_budget = sampler.out_of_budget
         particles = history.get_population().particles

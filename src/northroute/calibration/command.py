@@ -79,9 +79,11 @@ def register(app: typer.Typer) -> None:
         the fit of defaults and calibrated values, and a calibrated scenario file."""
         import os
 
+        from rich.markup import escape
         from rich.progress import MofNCompleteColumn, TextColumn
 
         from northroute.calibration import TARGETS, calibrate, scenario_toml
+        from northroute.calibration.abc import OutOfBudget
         from northroute.calibration.report import write_page
         from northroute.calibration.targets import fit_table
         from northroute.cli import UsageError, _fail, _progress, _remove_empty, err, log_lines, out
@@ -114,6 +116,12 @@ def register(app: typer.Typer) -> None:
                 try:
                     cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
                                     seed, particle_seeds, step, fresh_seeds, prior, max_particles)
+                except OutOfBudget as exc:  # the particles are kept (the folder is not empty, so it stays)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    exc.tried.to_csv(folder / "particles.csv", index=False)
+                    err.print(f"[bold red]error:[/] {escape(str(exc))}; the {len(exc.tried)} particles tried are in "
+                              f"{folder / 'particles.csv'}", highlight=False, soft_wrap=True)
+                    raise typer.Exit(1) from None
                 except ValueError as exc:
                     _fail(str(exc))
             if cal.out_of_budget:
@@ -121,6 +129,10 @@ def register(app: typer.Typer) -> None:
                           f"next could have passed --max-particles {max_particles} ({cal.evaluations} tried)",
                           highlight=False, soft_wrap=True)
             held = _held_out_fits(cal, scenario, targets, scale, years, fit_seeds, check_scale, n_workers, quiet, log)
+        except KeyboardInterrupt:
+            _remove_empty(created)
+            err.print("interrupted: nothing was kept", highlight=False)
+            raise typer.Exit(130) from None
         except BaseException:
             _remove_empty(created)
             raise
