@@ -335,8 +335,10 @@ def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
     assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(edges["kind"].astype(str))
 
 
-def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path):
-    """Interrupted, `run` writes nothing: the --out folders it created (empty) go too, folders that were there stay."""
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path, sig, code):
+    """Interrupted, `run` writes nothing: the --out folders it created (empty) go too, folders that were there stay.
+    SIGTERM (a batch scheduler's stop, `timeout`) is handled as Ctrl-C, with its own exit code."""
     out = tmp_path / "new" / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "northroute", "run", "--scale", "0.01", "--years", "30", "--quiet",
                              "--no-report", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -345,9 +347,9 @@ def test_ctrl_c_during_a_run_leaves_no_new_folder(tmp_path):
     while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # into the simulation, which runs for about 20 s more (30 years), so the signal finds it running
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "interrupted: nothing was written" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
 
