@@ -475,6 +475,8 @@ def test_sensitivity_study(tmp_path, method, n, points):
               str(study), "--workers", "2", *TINY)
     assert res.returncode == 0, res.stderr
     assert f"{points} of {points} runs done" in res.stdout
+    few = f"warning: --n {n}: with fewer than {10 if method == 'morris' else 256}"  # so few: rough, and said so
+    assert few in res.stderr and f"--n {n}: with fewer than" in (study / "report.html").read_text()
     assert pd.read_parquet(study / "sample.parquet").shape == (points, 3)
     res = cli("query", str(study), "SELECT * FROM sensitivity WHERE output = 'heroin_retail_price' "
                                    "ORDER BY parameter", "--format", "json")

@@ -160,10 +160,11 @@ def _analyse(study, output: str, tolerance: float, report: bool = True) -> dict:
     """Indices, replicate check, views and (optionally) the report; a failure here never loses the runs, and
     a run file that cannot be read (StudyError) ends the command with one line saying how to mend it."""
     from northroute.experiments.report import write_study_report
-    from northroute.experiments.sensitivity import write_analysis
+    from northroute.experiments.sensitivity import few_samples, write_analysis
     from northroute.experiments.store import StudyError
 
     cli = _cli()
+    cli.warn([few] if (few := few_samples(study.design)) else [])
     try:
         analysis = write_analysis(study, tolerance)
         study.write_db()

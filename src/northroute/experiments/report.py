@@ -162,8 +162,9 @@ def _indices(study: Study, table: pd.DataFrame, fig_html) -> str:
         lead = ("Sobol indices: <b>S1</b> (share of the output's variance due to the parameter alone), <b>ST</b> "
                 "(total share, with interactions); _conf is the half-width of the 95% bootstrap interval. Wide "
                 "intervals mean N is too small. The plot shows S1 and ST with their intervals.")
+    few = sa.few_samples(study.design)
     parts = [f"<h2>Sensitivity ({method})</h2>\n<p class='note'>{lead} Each design point's output is the mean "
-             "over its seeds.</p>"]
+             "over its seeds.</p>" + (f"<p class='warn'><b>Warning:</b> {html.escape(few)}.</p>" if few else "")]
     groups, labels = [], []
     for name in NAMES:
         t = table[table["output"] == name]

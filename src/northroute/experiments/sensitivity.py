@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from northroute.experiments.designs import Design
 from northroute.experiments.outputs import NAMES
 from northroute.experiments.store import REPLICATES_FILE, SENSITIVITY_FILE, Study, write_parquet
 
@@ -46,6 +47,21 @@ def indices(method: str, problem: dict[str, Any], sample: np.ndarray, y: np.ndar
             res = sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES,
                                 conf_level=CONF_LEVEL, seed=seed)
     return {k: np.asarray(res[k], dtype=float) for k in INDEX_COLUMNS[method]}
+
+
+FEW = {"morris": 10, "sobol": 256}  # assumption: rules of thumb (Morris: 10-50 trajectories, Campolongo et al. 2007;
+# Sobol: SALib's examples use N of 1024); below them the bootstrap rests on too few effects to mean much
+
+
+def few_samples(design: Design) -> str:
+    """A warning that a sensitivity design's N is too small for its intervals to mean much, or ''."""
+    n, method = design.spec.get("n"), design.method
+    if method not in FEW or n is None or n >= FEW[method]:
+        return ""
+    what = "trajectories" if method == "morris" else "base samples"
+    return (f"--n {n}: with fewer than {FEW[method]} {what} the {method} indices are rough and their bootstrap "
+            "intervals can be far too narrow (even zero wide when every effect of a parameter has the same size); "
+            f"read them as a first look and rerun with --n {FEW[method]} or more")
 
 
 def analyze(study: Study, outputs: pd.DataFrame | None = None) -> pd.DataFrame:
