@@ -426,6 +426,7 @@ def test_validate_prints_the_scorecard_as_json(tmp_path) -> None:
     assert records_distance(Results.load(reform).timeseries, 0.01) == pytest.approx(with_crimes)  # the study output
     (baseline,) = (tmp_path / "v" / "baseline" / "runs").iterdir()  # and the baseline's regional prices of 2012
     assert html.escape(regional_prices([Results.load(baseline).timeseries])) in page
+    assert "warning: at scale 0.01 the verdicts of some facts differ" in page  # on the page too
     sf28 = next(f for f in facts if f["id"] == "SF28")  # the liability pair ran and was compared seed by seed
     assert sf28["scenario"] == "liability" and sf28["observed"] is not None
     assert (tmp_path / "v" / "liability-off" / "runs").is_dir()
@@ -458,6 +459,9 @@ def test_a_fact_passed_on_a_band_edge_is_counted_as_such() -> None:
     assert tally(card)["facts_edge"] == 1 and tally(card)["tests_edge"] == 2
     assert "2 of the 3 facts" in summary(card) and "and 1 only on a band's edge" in summary(card)
     assert "2 verdicts have a 90% interval" in summary(card)
+    one = card.assign(n=1, edge=False)  # one seed: no intervals, so nothing is known about the edges
+    assert summary(one).endswith("with one seed there are no intervals, so no verdict is known to be clear of its "
+                                 "band's edge (run --seeds 2 or more)")
 
 
 def test_a_verdict_whose_interval_crosses_the_band_is_flagged() -> None:

@@ -364,10 +364,11 @@ def validate(
         folder, created, executor = _sides_folder(out_dir, "validate", scens, seeds, workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    small = scens["baseline"].population.scale < 1
+    scale_note = [f"at scale {scens['baseline'].population.scale:g} the verdicts of some facts differ from those at "
+                  "national scale (README, validate), which the shipped scorecard uses"
+                  ] if scens["baseline"].population.scale < 1 else []
     warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_)) + many_lots(scen)]
-         + [f"at scale {scens['baseline'].population.scale:g} the verdicts of some facts differ from those at national "
-            "scale (README, validate), which the shipped scorecard uses"] * small)
+         + scale_note)
     plural = "s" if seeds > 1 else ""
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "validate",
                        f"{names[0]}, {names[1]} and the liability pair, {seeds} seed{plural}")
@@ -378,7 +379,7 @@ def validate(
     meta = (f"baseline {names[0]}, reform {names[1]}, liability {' and '.join(LIABILITY_SCENARIOS.values())}; "
             f"seeds 0-{seeds - 1}; scale {scens['baseline'].population.scale}; "
             + (f"values of {values}; " if values else "") +
-            "observed = mean over seeds [90% t-interval of the mean]")
+            "observed = mean over seeds [90% t-interval of the mean]" + "".join(f"; warning: {w}" for w in scale_note))
     try:
         card.to_csv(folder / "scorecard.csv", index=False)
         page = scorecard_html(card, "northroute validation scorecard", f"{meta}; {fit}; {regional}")

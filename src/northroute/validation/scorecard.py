@@ -156,8 +156,9 @@ def summary(card: pd.DataFrame) -> str:
             f"list pass every one of their tests, {t['facts_built']} of them by construction (an input "
             f"or a fixed rule sets the value, so the pass does not test the model) and {t['facts_edge']} only on a "
             "band's edge; "
-            f"{t['tests_edge']} verdicts have a 90% interval that crosses the "
-            "band's edge")
+            + (f"{t['tests_edge']} verdicts have a 90% interval that crosses the band's edge"
+               if (card["n"] > 1).any() else "with one seed there are no intervals, so no verdict is known to "
+               "be clear of its band's edge (run --seeds 2 or more)"))
 
 
 def fit_to_records(runs: Sequence[pd.DataFrame], scale: float) -> str:
