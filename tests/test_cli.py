@@ -243,6 +243,15 @@ def test_scenarios_and_params():
     res = cli("params", "--json")
     rows = json.loads(res.stdout)
     assert any(r["name"] == "market.adulteration" and r["provenance"] for r in rows)
+    by_name = {r["name"]: r for r in rows}  # the kind of evidence, and the screening, in structured form
+    assert by_name["supply.heroin_kg_per_year"]["kind"] == "assumption" and by_name["supply.heroin_kg_per_year"][
+        "screened"]
+    assert by_name["market.adulteration"]["kind"] == "sourced rule, assumed value"  # "value assumption: ..."
+    assert by_name["relations.vory_replaces_police"]["kind"] == "sourced rule, assumed value"  # M68 [interp]
+    assert by_name["population.heroin_users"]["kind"] == "value from another source"
+    assert not by_name["population.heroin_users"]["screened"]
+    assert sum(r["screened"] for r in rows) == 22  # the shipped screening's parameters (docs/studies.md)
+    assert {r["kind"] for r in rows if r["screened"]} == {"assumption", "sourced rule, assumed value"}
     res = cli("params", "--section", "supply")
     assert res.returncode == 0 and "heroin_kg_per_year" in res.stdout
     assert cli("params", "--section", "nope").returncode == 2

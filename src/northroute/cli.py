@@ -557,19 +557,27 @@ def params(
     section: Annotated[str | None, typer.Option(help="Only this section (e.g. market).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list instead of a table.")] = False,
 ) -> None:
-    """List every parameter with unit, range, default and provenance."""
-    rows = [r for r in param_table() if section is None or r["name"].startswith(f"{section}.")]
+    """List every parameter with unit, range, default, provenance, the kind of its provenance (assumption,
+    sourced rule with an assumed value, value from the thesis, ...) and whether the shipped Morris screening
+    covered it (the report's evidence page and calibrate's default set rest on that screening)."""
+    from northroute.report.evidence import screening
+
+    screened = set(screening()["parameter"])
+    rows = [r | {"screened": r["name"] in screened} for r in param_table()
+            if section is None or r["name"].startswith(f"{section}.")]
     if not rows:
         _fail(f"no parameters in section '{section}'")
     if as_json:
         print(json.dumps(rows, default=str))
         return
-    table = Table(title="Parameters", show_lines=False)
-    for col in ("name", "unit", "range", "default", "provenance"):
+    table = Table(title="Parameters", caption=f"screened: one of the {len(screened)} assumption parameters of the "
+                  "shipped Morris screening (docs/studies.md)", show_lines=False)
+    for col in ("name", "unit", "range", "default", "kind", "screened", "provenance"):
         table.add_column(col, overflow="fold")
     for r in rows:
         rng = "" if r["min"] is None and r["max"] is None else f"{r['min']} .. {r['max']}"
-        table.add_row(r["name"], r["unit"], rng, str(r["default"]), r["provenance"])
+        table.add_row(r["name"], r["unit"], rng, str(r["default"]), r["kind"], "yes" if r["screened"] else "",
+                      r["provenance"])
     out.print(table)
 
 

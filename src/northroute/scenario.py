@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import tomllib
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -1003,8 +1004,25 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     return scen
 
 
+def provenance_kind(provenance: str) -> str:
+    """What a provenance says of the value: from the thesis, from another source, a sourced rule with an assumed
+    value ("thesis L1910 ...; mean assumption", or an interpretation marked [interp]) or a value calibrated to a
+    record by hand, or an assumption outright."""
+    p = provenance.strip().lower()
+    if p.startswith("assumption"):
+        return "assumption"
+    if "calibrated" in p:  # a value fitted to a record by hand ("value calibrated to ... L1908")
+        return "sourced rule, calibrated value"
+    if "assumption" in p or "[interp]" in p:
+        return "sourced rule, assumed value"
+    if "thesis" in p or re.search(r"\bl\d{3,4}\b", p):
+        return "value from the thesis"
+    return "value from another source"
+
+
 def param_table() -> list[dict[str, Any]]:
-    """Every parameter with unit, range, default and provenance (for `northroute params`)."""
+    """Every parameter with unit, range, default, provenance and the kind of its provenance (`provenance_kind`),
+    for `northroute params`."""
     rows = []
     for sec in SECTIONS:
         model = Scenario.model_fields[sec].annotation
@@ -1021,6 +1039,7 @@ def param_table() -> list[dict[str, Any]]:
                 "max": hi,
                 "default": field.default,
                 "provenance": extra.get("provenance", ""),
+                "kind": provenance_kind(extra.get("provenance", "")),
                 "description": field.description or "",
             })
     return rows

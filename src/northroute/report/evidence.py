@@ -19,21 +19,8 @@ SCREENING_TRAJECTORIES = 24  # Morris trajectories of the shipped screening (--n
 
 
 def provenance_kinds() -> pd.Series:
-    """Parameters by kind of provenance: value from the thesis, value from another source, a rule with a source
-    but an assumed value ("thesis L1910 ...; mean assumption") or a value calibrated to a record, or an
-    assumption outright."""
-    def kind(p: str) -> str:
-        p = p.strip().lower()
-        if p.startswith("assumption"):
-            return "assumption"
-        if "calibrated" in p:  # a value fitted to a record by hand ("value calibrated to ... L1908")
-            return "sourced rule, calibrated value"
-        if "assumption" in p:
-            return "sourced rule, assumed value"
-        if "thesis" in p or p.startswith("l") and p[1:2].isdigit():
-            return "value from the thesis"
-        return "value from another source"
-    return pd.Series([kind(r["provenance"]) for r in param_table()]).value_counts()
+    """Parameters by kind of provenance (`scenario.provenance_kind`), most common first."""
+    return pd.Series([r["kind"] for r in param_table()]).value_counts()
 
 
 def screening() -> pd.DataFrame:
