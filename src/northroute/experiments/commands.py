@@ -319,13 +319,18 @@ def study(
         st.refresh(state="interrupted" if st.info["status"].get("state") == "running" else None, db=False)
         analysis = _analyse(st, output, tolerance)  # rebuilds study.duckdb too
     if "sensitivity" in analysis:
-        _print_frame(analysis["sensitivity"].drop(columns=["method"]), "Sensitivity indices")
+        from northroute.experiments.outputs import by_name
+
+        table = analysis["sensitivity"].drop(columns=["method"])
+        table.insert(1, "unit", table["output"].map(lambda name: by_name(name).unit))
+        _print_frame(table, "Sensitivity indices", "in the output's unit per whole range of the parameter (Morris) or "
+                     "shares of its variance (Sobol); *_conf: half-width of the 95% bootstrap interval")
     if "replicates" in analysis:
         _print_frame(sa.replicate_summary(analysis["replicates"]), f"Replicate check (tolerance {tolerance:.0%})")
 
 
-def _print_frame(frame, title: str) -> None:
-    table = Table(title=title)
+def _print_frame(frame, title: str, caption: str | None = None) -> None:
+    table = Table(title=title, caption=caption)
     for col in frame.columns:
         table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
     for row in frame.itertuples(index=False):
