@@ -134,6 +134,9 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     from_file = {k: getattr(getattr(scen, k.split(".")[0]), k.split(".")[1]) for k in summary["estimate"]}
     assert check["calibrated"] == fit("anticorruption-2015", "thesis-2012-2017", from_file, 0.02, 6.0, [2])[0]
     assert any(x.startswith("# Fitted at scale 0.01: prices and seizures depend on the scale") for x in lines)
+    assert any(x.startswith("# The posterior holds 4 particles: its mean and 90% intervals rest on") for x in lines)
+    page = (folder / "calibration.html").read_text()  # the same caveats on the page
+    assert "<b>Warning:</b> Fitted at scale 0.01" in page and "<b>Warning:</b> The posterior holds 4 particles" in page
     assert any(x.endswith("the range of the log-uniform prior.") for x in lines)
     assert "calibrated at scale 0.02" in (folder / "calibration.html").read_text()
 
@@ -221,7 +224,9 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) 
         "error: calibrate: {} particles ran out before the first generation was complete; allow more "
         "(--max-particles); the {} particles tried are in {}".format(len(first) - 1, len(first) - 1,
                                                                       short / "particles.csv")]
-    pd.testing.assert_frame_equal(pd.read_csv(short / "particles.csv"), first.iloc[:len(first) - 1])
+    kept = pd.read_csv(short / "particles.csv")  # which ones depends on the two workers' order, not how many
+    assert list(kept.columns) == list(first.columns) and len(kept) == len(first) - 1
+    assert set(kept["generation"]) <= {-1, 0} and np.isfinite(kept["distance"]).all()
     assert sorted(p.name for p in short.iterdir()) == ["particles.csv"]  # what ran is kept, nothing else written
 
 

@@ -278,6 +278,22 @@ def fit(base: str, target: str, values: dict[str, float], scale: float, years: f
     return [d for d, _ in runs], pd.DataFrame([st for _, st in runs]).mean().to_dict()
 
 
+FEW_PARTICLES = 10  # assumption: below it a posterior and its 90% interval rest on a handful of values
+
+
+def caveats(cal: Calibration) -> list[str]:
+    """What a reader of a calibration's values must know before using them: the scale they were fitted at, and a
+    posterior of very few particles."""
+    out = []
+    if cal.scale < 1:
+        out.append(f"Fitted at scale {cal.scale}: prices and seizures depend on the scale, so these values fit runs "
+                   "at that scale; check them at the scale you run (calibrate --check-scale, docs/studies.md).")
+    if cal.population < FEW_PARTICLES:
+        out.append(f"The posterior holds {cal.population} particles: its mean and 90% intervals rest on so few "
+                   f"values that they are a first look, not an estimate (--population {FEW_PARTICLES} or more).")
+    return out
+
+
 def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: str) -> str:
     """A scenario file extending the base with the calibrated values, each with its provenance."""
     today = date.today().isoformat()
@@ -286,9 +302,7 @@ def scenario_toml(cal: Calibration, values: dict[str, float], name: str, how: st
              f"{cal.ran()}, scale {cal.scale}, seed {cal.seed}, {cal.evaluations} particles tried "
              f"x {seeds}, {today}.",
              f"# Values: {how}; each line gives the 90% posterior interval and the range of the {cal.prior} prior.",
-             *([f"# Fitted at scale {cal.scale}: prices and seizures depend on the scale, so these values fit runs at "
-                "that scale; check them at the scale you run (calibrate --check-scale, docs/studies.md)."]
-               if cal.scale < 1 else []),
+             *(f"# {caveat}" for caveat in caveats(cal)),
              f'name = "{name}"',
              f'description = "{cal.base} with {", ".join(values)} calibrated to {cal.targets}"',
              f'extends = "{cal.base}"', ""]

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from northroute.calibration.abc import Calibration
+from northroute.calibration.abc import Calibration, caveats
 from northroute.report import CSS, figure_writer
 from northroute.report.figures import PALETTE, TEMPLATE
 
@@ -55,7 +55,9 @@ def write_page(cal: Calibration, fit: pd.DataFrame, distances: dict[str, list[fl
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>northroute calibration</title>"
         f"<style>{CSS}</style></head><body><main><h1>Calibration to {html.escape(cal.targets)}</h1>"
-        f"<p class='note'>{html.escape(meta)}</p><h2>Distance to the targets</h2><ul>{dist}</ul>"
+        f"<p class='note'>{html.escape(meta)}</p>"
+        + "".join(f"<p class='warn'><b>Warning:</b> {html.escape(c)}</p>" for c in caveats(cal))
+        + f"<h2>Distance to the targets</h2><ul>{dist}</ul>"
         f"<h2>Calibrated values and posterior (last generation)</h2><ul>{est}</ul>"
         f"{fig_html(posterior_figure(cal), 'fig-posterior')}"
         f"{fig_html(epsilon_figure(cal), 'fig-eps')}<h2>Fit</h2><p class='note'>Model values are means over the fit "
