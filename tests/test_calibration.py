@@ -222,8 +222,8 @@ def test_a_particle_budget_gives_up_the_generation_that_could_pass_it(tmp_path) 
     assert res.returncode == 1 and "Traceback" not in res.stderr  # it ran: not bad input (2)
     assert res.stderr.strip().splitlines() == [
         "error: calibrate: {} particles ran out before the first generation was complete; allow more "
-        "(--max-particles); the {} particles tried are in {}".format(len(first) - 1, len(first) - 1,
-                                                                      short / "particles.csv")]
+        "(--max-particles); the {} particles tried are in {} (run again with another --out, or remove it)".format(
+            len(first) - 1, len(first) - 1, short / "particles.csv")]
     kept = pd.read_csv(short / "particles.csv")  # which ones depends on the two workers' order, not how many
     assert list(kept.columns) == list(first.columns) and len(kept) == len(first) - 1
     assert set(kept["generation"]) <= {-1, 0} and np.isfinite(kept["distance"]).all()

@@ -50,6 +50,9 @@ def test_table_report_and_runs(tmp_path):
     late = [line for line in res.stderr.splitlines() if line.startswith("warning:")]  # B's strategy: after the end
     assert len(late) == 1 and late[0].startswith("warning: B (anticorruption-2015): the run's last week starts on "
                                                  "2012-04-16: the timeline steps of 2014-01-06, ")
+    kept = json.loads((folder / "comparison.json").read_text())["warnings"]  # kept with the comparison, and shown
+    assert kept[0] == late[0].removeprefix("warning: ")
+    assert "B (anticorruption-2015): the run&#x27;s last week starts on" in (folder / "comparison.html").read_text()
     text = " ".join(res.stdout.replace("│", " ").split())
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text

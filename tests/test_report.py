@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import northroute
@@ -187,6 +188,14 @@ def test_validate_counts_the_regional_prices_outside_table_5_6s_range(results) -
     assert line.startswith(f"{counts.sum() + 8 - counts[least] / 2:.1f} [")
     assert f"most of them {least[1]} {least[0]} ({(16 + counts[least]) / 2:.1f} of 16 regions" in line
     assert regional_prices([ts[ts["date"].dt.year != 2012]]).endswith("n/a (the runs do not record 2012)")
+    from northroute.results import table_2012  # every regional price at the table's average: none outside
+
+    average = table_2012("average")
+    prices = ts["metric"] == "price"
+    key = pd.MultiIndex.from_arrays([ts.loc[prices, "substance"].astype(str), ts.loc[prices, "level"].astype(str)])
+    inside = ts.copy()
+    inside.loc[prices, "value"] = average.reindex(key).to_numpy()
+    assert regional_prices([inside]).startswith("none of the 96 regional mean prices of 2012")
 
 
 def test_map_needs_no_topojson(results) -> None:

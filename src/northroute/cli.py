@@ -244,7 +244,8 @@ def _print_summary(s: dict) -> None:
     subs = Table(title="By substance (simulated rows: kg over the run, users and dealers in the last week)")
     subs.caption = ("all seized: at crossings and staging posts, in arrests and by the Koknar operation, as taken (the "
                     "route table's seized is in transit only: crossings and staging posts); prices: national mean over "
-                    f"{s['first_year']}, the run's first calendar year, vs the 2012 average of Table 5.6 (KZT/g)")
+                    f"{s['first_year']}, the run's first calendar year ({s['first_year_weeks']} weeks), vs the 2012 "
+                    "average of Table 5.6 (KZT/g)")
     cols = ("substance", "all seized kg", "consumed kg", "wholesale", "T5.6", "retail", "T5.6 ", "users",
             "retail dealers", "wholesalers")
     for col in cols:
@@ -307,11 +308,12 @@ def compare(
                                                   workers)
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
-    warn([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)]
-         + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_after_end(scen)])
+    early = ([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)]
+             + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_after_end(scen)])
+    warn(early)
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
-    _compare_report(folder, created, scens, tasks, period, as_json)
+    _compare_report(folder, created, scens, tasks, period, as_json, early)
 
 
 @app.command()
@@ -471,8 +473,9 @@ def _load_sides(folder: Path, scens: dict[str, Scenario], tasks: list) -> dict[s
 
 
 def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tasks: list, period: Period,
-                    as_json: bool) -> None:
-    """Load the runs of `compare`, write comparison.csv and comparison.html, and print the table (or JSON)."""
+                    as_json: bool, early: list[str]) -> None:
+    """Load the runs of `compare`, write comparison.csv, .json and .html, and print the table (or JSON); `early`:
+    the warnings printed before the runs, kept with those the runs raise (JSON, page, printed at the end)."""
     from northroute.report.compare import (
         CLAIMS_HEAD,
         NOT_JUDGED,
@@ -484,6 +487,7 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
 
     runs = _load_sides(folder, scens, tasks)
     table = claims_table(runs["A"], runs["B"], period)
+    table.attrs["warnings"] = early + table.attrs["warnings"]
     html_path, csv_path = folder / "comparison.html", folder / "comparison.csv"
     seeds = [r.manifest["seed"] for r in runs["A"]]
     sides = {side.lower(): {"scenario": scens[side].name, "seeds": [r.manifest["seed"] for r in rs],

@@ -224,6 +224,7 @@ def summarize(results: Results) -> dict[str, Any]:
     nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["value"] > 0)]  # 0: no users that week
     first_year = int(pd.to_datetime(ts["date"]).dt.year.min()) if len(ts) else 0
     nat = nat[pd.to_datetime(nat["date"]).dt.year == first_year]  # the calendar year, as the report's table
+    first_weeks = int(ts.loc[pd.to_datetime(ts["date"]).dt.year == first_year, "week"].nunique())
     price = nat.groupby(["substance", "level"], observed=True)["value"].mean()
     table = table_2012()
     last = ts[ts["week"] == ts["week"].max()]
@@ -253,6 +254,7 @@ def summarize(results: Results) -> dict[str, Any]:
         "run_dir": str(results.run_dir) if results.run_dir else None,
         "weeks": man.get("weeks_recorded"),
         "first_year": first_year,
+        "first_year_weeks": first_weeks,
         "scale": scen["population"]["scale"],
         "wall_time_s": wall,
         "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,

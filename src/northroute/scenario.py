@@ -886,7 +886,7 @@ def unknown_parameter(key: str) -> str:
     """The one-line error for a parameter that does not exist, with the closest name when one is close (a typo)
     or has the same field name (a missing or wrong section)."""
     names = [f"{sec}.{name}" for sec in SECTIONS for name in Scenario.model_fields[sec].annotation.model_fields]
-    field = key.rsplit(".", 1)[-1]
+    field = key.rsplit(".", 1)[-1]  # similarity cutoff 0.8 below: assumption (difflib's default 0.6 guesses wildly)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.8) or [n for n in names if n.endswith(f".{field}")]
     return f"unknown parameter '{key}'" + (f" (did you mean '{close[0]}'?)" if len(close) == 1 else "")
 

@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
         except (ScenarioError, UsageError, ValueError) as exc:
             _fail(str(exc))
         n_workers = workers or os.cpu_count() or 1
+        cal = None
         try:  # the folder is kept, so no other calibration takes its name, and removed again on failure
             progress = _progress(quiet, MofNCompleteColumn(), TextColumn("generations"))
             if not quiet:  # on a line of its own: in the bar's description it hid the bar on an 80-column terminal
@@ -120,7 +121,8 @@ def register(app: typer.Typer) -> None:
                     folder.mkdir(parents=True, exist_ok=True)
                     exc.tried.to_csv(folder / "particles.csv", index=False)
                     err.print(f"[bold red]error:[/] {escape(str(exc))}; the {len(exc.tried)} particles tried are in "
-                              f"{folder / 'particles.csv'}", highlight=False, soft_wrap=True)
+                              f"{folder / 'particles.csv'} (run again with another --out, or remove it)",
+                              highlight=False, soft_wrap=True)
                     raise typer.Exit(1) from None
                 except ValueError as exc:
                     _fail(str(exc))
@@ -130,8 +132,16 @@ def register(app: typer.Typer) -> None:
                           highlight=False, soft_wrap=True)
             held = _held_out_fits(cal, scenario, targets, scale, years, fit_seeds, check_scale, n_workers, quiet, log)
         except KeyboardInterrupt:
-            _remove_empty(created)
-            err.print("interrupted: nothing was kept", highlight=False)
+            if cal is None:
+                _remove_empty(created)
+                err.print("interrupted: nothing was kept", highlight=False)
+            else:  # the ABC had finished: its particles and posterior are kept, the held-out fits were not made
+                folder.mkdir(parents=True, exist_ok=True)
+                cal.tried.to_csv(folder / "particles.csv", index=False)
+                cal.posterior.to_csv(folder / "posterior.csv", index=False)
+                err.print(f"interrupted during the held-out fits: the ABC's particles and posterior are kept in "
+                          f"{folder} (particles.csv, posterior.csv); no calibrated scenario was written",
+                          highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
         except BaseException:
             _remove_empty(created)

@@ -89,6 +89,7 @@ def _command() -> str:
 def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, timeout: float, output: str,
          tolerance: float, report: bool, quiet: bool, sets: list[str] | None) -> None:
     """Plan, check, run with a progress bar, then analyse and report: shared by sweep and sensitivity."""
+    from northroute.experiments.sensitivity import few_samples
     from northroute.experiments.store import StudyError
     from northroute.experiments.study import late_steps, many_lots, run_study
     from northroute.scenario import ScenarioError, changed_later, set_keys
@@ -99,8 +100,9 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
         plan: Plan = plan_fn()
     except (ScenarioError, cli.UsageError) as exc:
         cli._fail(str(exc))
+    few = few_samples(plan.design)
     cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]) + late_steps(plan)
-             + many_lots(plan))
+             + many_lots(plan) + ([few] if few else []))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),
                         TextColumn("left"), TimeRemainingColumn(), console=cli.err,
@@ -160,11 +162,10 @@ def _analyse(study, output: str, tolerance: float, report: bool = True) -> dict:
     """Indices, replicate check, views and (optionally) the report; a failure here never loses the runs, and
     a run file that cannot be read (StudyError) ends the command with one line saying how to mend it."""
     from northroute.experiments.report import write_study_report
-    from northroute.experiments.sensitivity import few_samples, write_analysis
+    from northroute.experiments.sensitivity import write_analysis
     from northroute.experiments.store import StudyError
 
     cli = _cli()
-    cli.warn([few] if (few := few_samples(study.design)) else [])
     try:
         analysis = write_analysis(study, tolerance)
         study.write_db()

@@ -125,25 +125,26 @@ def _sweep(study: Study, outputs: pd.DataFrame, fig_html) -> str:
     if outputs.empty:
         return "<h2>Effects</h2><p class='note'>No finished runs yet.</p>"
     runs = outputs.merge(study.design.points, on="point")
+    names = [n for n in NAMES if n in runs]  # a study run before an output existed lacks it
     parts = ["<h2>Effects of each parameter</h2>\n<p class='note'>Mean of each output over every finished run "
              f"with that parameter value (all seeds, and all values of the other parameters), with the {INTERVAL:.0%} "
              "t-interval of that mean (Student t, runs − 1 d.f., as `compare` gives; none with one run). Pick the "
              "output in the menu.</p>"]
     for j, param in enumerate(params):
         groups = []
-        for name in NAMES:
+        for name in names:
             g = effects(runs, param, name)
             groups.append([go.Scatter(x=g.index, y=g["mean"], mode="lines+markers", name=name,
                                       error_y={"type": "data", "array": g["hi"] - g["mean"], "visible": True},
                                       line={"color": PALETTE[j % len(PALETTE)]})])
-        fig = _menu_figure(groups, list(NAMES), xaxis_title=param, yaxis_title="mean of the output",
+        fig = _menu_figure(groups, names, xaxis_title=param, yaxis_title="mean of the output",
                            showlegend=False)
         parts.append(f"<h3>{html.escape(param)}</h3>\n" + fig_html(fig, f"fig-effect-{j}"))
-    means = runs.groupby("point")[list(NAMES)].agg(["mean", "std"])
+    means = runs.groupby("point")[names].agg(["mean", "std"])
     table = study.design.points.set_index("point").join(
-        pd.DataFrame({f"{n} mean": means[(n, "mean")] for n in NAMES}
-                     | {f"{n} sd": means[(n, "std")] for n in NAMES})).reset_index()
-    order = ["point", *params] + [c for n in NAMES for c in (f"{n} mean", f"{n} sd")]
+        pd.DataFrame({f"{n} mean": means[(n, "mean")] for n in names}
+                     | {f"{n} sd": means[(n, "std")] for n in names})).reset_index()
+    order = ["point", *params] + [c for n in names for c in (f"{n} mean", f"{n} sd")]
     parts.append("<h3>Design points</h3>\n<p class='note'>Mean and standard deviation over the seeds of each "
                  "point.</p>\n" + _table(table[order], table_id="design-points"))
     return "\n".join(parts)

@@ -59,7 +59,7 @@ def few_samples(design: Design) -> str:
     if method not in FEW or n is None or n >= FEW[method]:
         return ""
     what = "trajectories" if method == "morris" else "base samples"
-    return (f"--n {n}: with fewer than {FEW[method]} {what} the {method} indices are rough and their bootstrap "
+    return (f"N = {n} (--n): with fewer than {FEW[method]} {what} the {method} indices are rough and their bootstrap "
             "intervals can be far too narrow (even zero wide when every effect of a parameter has the same size); "
             f"read them as a first look and rerun with --n {FEW[method]} or more")
 

@@ -108,7 +108,7 @@ def lots_per_week(supply: SupplyParams, scale: float | np.ndarray,
     decline and displacement); with lots that follow the scale their number does not depend on it. `varied`
     gives supply fields as arrays (a study's design points), which broadcast against the others."""
     get = {name: varied.get(name, getattr(supply, name)) for name in type(supply).model_fields}.__getitem__
-    lot_scale = np.where(get("lots_follow_scale"), scale, 1.0)
+    lot_scale = np.where(varied.get("lots_follow_scale", supply.lots_follow_scale), scale, 1.0)
     flows = ((get("heroin_kg_per_year"), get("heroin_lot_kg")), (get("marijuana_kg_per_year"), get("marijuana_lot_kg")),
              (get("hashish_kg_per_year"), get("hashish_lot_kg")),
              (get("greenhouse_kg_per_year"), get("marijuana_lot_kg") / GREENHOUSE_LOT_DIVISOR))

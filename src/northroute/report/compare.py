@@ -441,8 +441,9 @@ def price_spirals(runs: Sequence[Results], side: str) -> list[str]:
     out = []
     for _, g in peaks.groupby(["substance", "level"], sort=False):
         top = g.loc[g["rise"].idxmax()]
-        seeds = f"{g['seed'].nunique()} of {len(runs)} seeds" if len(runs) > 1 else "its run"
-        out.append(f"{side} ({seeds}; the highest, seed {top['seed']}): {price_warning(top.to_dict())}")
+        seeds = (f"{g['seed'].nunique()} of {len(runs)} seeds; the highest, seed {top['seed']}" if len(runs) > 1
+                 else f"seed {top['seed']}")
+        out.append(f"{side} ({seeds}): {price_warning(top.to_dict())}")
     return out
 
 
@@ -660,7 +661,7 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     a, b = list(a), list(b)
     if not a or not b:
         raise ValueError("each side of a comparison needs at least one run")
-    warnings = comparison_warnings(a, b)
+    warnings = comparison_warnings(a, b) if claims is None else claims.attrs["warnings"]
     ta = [r.timeseries for r in a]
     tb = [r.timeseries for r in b]
     ma, mb = _meta(a), _meta(b)

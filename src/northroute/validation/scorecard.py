@@ -197,6 +197,9 @@ def regional_prices(runs: Sequence[pd.DataFrame], year: int = 2012) -> str:
     outside = [t["regions_below"].map(len) + t["regions_above"].map(len) for t in tables]
     row = t_interval(pd.DataFrame([[o.sum() for o in outside]])).iloc[0]
     cells = int(tables[0]["regions"].sum())
+    if row["mean"] == 0:
+        return (f"none of the {cells} regional mean prices of {year} (region, drug and level; baseline runs) lies "
+                "outside Table 5.6's range from its cheapest to its dearest region (not a scored fact)")
     worst = sum(outside).idxmax()
     worst_n = float(sum(outside)[worst]) / len(tables)
     shown = f"{row['mean']:.1f}" + (f" [{max(row['lo'], 0.0):.1f}, {row['hi']:.1f}]" if row["n"] > 1 else "")
