@@ -210,6 +210,23 @@ def test_sweep_effects_have_the_t_interval_of_their_mean(swept):
         assert row["mean"] == pytest.approx(v.mean()) and row["hi"] - row["mean"] == pytest.approx(half)
 
 
+def test_a_study_run_before_an_output_existed_still_gets_its_report(swept, tmp_path):
+    """A study whose runs lack an output added later (here the session-34 ones) is analysed and reported on the
+    outputs it has."""
+    from northroute.experiments.report import write_study_report
+    from northroute.experiments.sensitivity import write_analysis
+
+    study, res = swept
+    assert res.returncode == 0, res.stderr
+    old = tmp_path / "old"
+    shutil.copytree(study, old)
+    for f in old.glob("runs/*/outputs.parquet"):
+        pd.read_parquet(f).drop(columns=["retail_arrests_year", "corrupt_officers"]).to_parquet(f, index=False)
+    st = Study.open(old)
+    page = write_study_report(st, analysis=write_analysis(st)).read_text()
+    assert "heroin_retail_price mean" in page and "retail_arrests_year mean" not in page
+
+
 def test_sweep_writes_a_study_folder(swept):
     study, res = swept
     assert res.returncode == 0, res.stderr
