@@ -221,10 +221,11 @@ def summarize(results: Results) -> dict[str, Any]:
     routes = [{"route": r, "substance": s, **{k: float(v) for k, v in row.items()}}
               for (r, s), row in route.iterrows()]
 
-    nat = ts[(ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["value"] > 0)]  # 0: no users that week
-    first_year = int(pd.to_datetime(ts["date"]).dt.year.min()) if len(ts) else 0
-    nat = nat[pd.to_datetime(nat["date"]).dt.year == first_year]  # the calendar year, as the report's table
-    first_weeks = int(ts.loc[pd.to_datetime(ts["date"]).dt.year == first_year, "week"].nunique())
+    year = pd.to_datetime(ts["date"]).dt.year
+    first_year = int(year.min()) if len(ts) else 0
+    in_first = year == first_year  # the calendar year, as the report's table
+    first_weeks = int(ts.loc[in_first, "week"].nunique())
+    nat = ts[in_first & (ts["place"] == "KZ") & (ts["metric"] == "price") & (ts["value"] > 0)]  # 0: no users
     price = nat.groupby(["substance", "level"], observed=True)["value"].mean()
     table = table_2012()
     last = ts[ts["week"] == ts["week"].max()]

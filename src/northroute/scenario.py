@@ -882,13 +882,13 @@ def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
-def unknown_parameter(key: str) -> str:
+def unknown_parameter(key: str, otherwise: str = "") -> str:
     """The one-line error for a parameter that does not exist, with the closest name when one is close (a typo)
-    or has the same field name (a missing or wrong section)."""
+    or has the same field name (a missing or wrong section), else `otherwise` appended."""
     names = [f"{sec}.{name}" for sec in SECTIONS for name in Scenario.model_fields[sec].annotation.model_fields]
     field = key.rsplit(".", 1)[-1]  # similarity cutoff 0.8 below: assumption (difflib's default 0.6 guesses wildly)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.8) or [n for n in names if n.endswith(f".{field}")]
-    return f"unknown parameter '{key}'" + (f" (did you mean '{close[0]}'?)" if len(close) == 1 else "")
+    return f"unknown parameter '{key}'" + (f" (did you mean '{close[0]}'?)" if len(close) == 1 else otherwise)
 
 
 def _one_line(exc: ValidationError) -> str:
@@ -991,9 +991,7 @@ def is_integer(key: str) -> bool:
 def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in SECTIONS:
-        message = unknown_parameter(key)
-        raise ScenarioError(message if "did you mean" in message else
-                            f"{message} (use section.field, sections: {', '.join(SECTIONS)})")
+        raise ScenarioError(unknown_parameter(key, f" (use section.field, sections: {', '.join(SECTIONS)})"))
     section = getattr(scen, parts[0])
     if parts[1] not in type(section).model_fields:
         raise ScenarioError(unknown_parameter(key))

@@ -16,6 +16,8 @@ import typer
 from northroute.experiments.commands import Quiet, Workers, _count
 
 if TYPE_CHECKING:  # pyabc loads only when a calibration runs, not with every command
+    import pandas as pd
+
     from northroute.calibration.abc import Calibration
 
 # The default particle budget. On this machine (2 cores) the default calibration with --check-scale 1 took about
@@ -118,8 +120,7 @@ def register(app: typer.Typer) -> None:
                     cal = calibrate(scenario, targets, dict(ranges), scale, years, population, generations, n_workers,
                                     seed, particle_seeds, step, fresh_seeds, prior, max_particles)
                 except OutOfBudget as exc:  # the particles are kept (the folder is not empty, so it stays)
-                    folder.mkdir(parents=True, exist_ok=True)
-                    exc.tried.to_csv(folder / "particles.csv", index=False)
+                    _keep(folder, particles=exc.tried)
                     err.print(f"[bold red]error:[/] {escape(str(exc))}; the {len(exc.tried)} particles tried are in "
                               f"{folder / 'particles.csv'} (run again with another --out, or remove it)",
                               highlight=False, soft_wrap=True)
@@ -136,9 +137,7 @@ def register(app: typer.Typer) -> None:
                 _remove_empty(created)
                 err.print("interrupted: nothing was kept", highlight=False)
             else:  # the ABC had finished: its particles and posterior are kept, the held-out fits were not made
-                folder.mkdir(parents=True, exist_ok=True)
-                cal.tried.to_csv(folder / "particles.csv", index=False)
-                cal.posterior.to_csv(folder / "posterior.csv", index=False)
+                _keep(folder, particles=cal.tried, posterior=cal.posterior)
                 err.print(f"interrupted during the held-out fits: the ABC's particles and posterior are kept in "
                           f"{folder} (particles.csv, posterior.csv); no calibrated scenario was written",
                           highlight=False, soft_wrap=True)
@@ -156,10 +155,7 @@ def register(app: typer.Typer) -> None:
                 f"{cal.ran()} ({cal.evaluations} particles x {particle_seeds} "
                 f"{'fresh seeds drawn from seed' if fresh_seeds else 'seeds from'} {seed}); calibrated values: "
                 f"{how}; fits over the test seeds {test[0]}-{test[-1]}")
-        folder.mkdir(parents=True, exist_ok=True)
-        cal.posterior.to_csv(folder / "posterior.csv", index=False)
-        cal.tried.to_csv(folder / "particles.csv", index=False)
-        table.to_csv(folder / "fit.csv", index=False)
+        _keep(folder, particles=cal.tried, posterior=cal.posterior, fit=table)
         (folder / "calibrated.toml").write_text(scenario_toml(cal, estimate, f"{scenario}-calibrated", how))
         distances = {"defaults": held.d_default, **{k: v[0] for k, v in held.on_test.items()},
                      **{f"{k} at scale {check_scale:g}": v for k, v in held.at_check.items()}}
@@ -251,6 +247,14 @@ def _print_values(cal: Calibration, held: HeldOut, ranges: dict[str, tuple[float
         others = ", ".join(f"{name} {values[k]:.4g}" for name, values in held.estimates.items())
         out.print(f"  {k} = {v:.4g}  ({others}; 90% interval {lo:.4g} to {hi:.4g}; prior {ranges[k][0]:g} to "
                   f"{ranges[k][1]:g})", highlight=False)
+
+
+def _keep(folder: Path, **tables: pd.DataFrame) -> None:
+    """Write each table as folder/NAME.csv (particles, posterior, fit), making the folder if need be: what a
+    calibration has, whether it finished or stopped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(folder / f"{name}.csv", index=False)
 
 
 def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: float, years: float, population: int,

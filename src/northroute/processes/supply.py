@@ -107,7 +107,9 @@ def lots_per_week(supply: SupplyParams, scale: float | np.ndarray,
     """The lots that enter the routes in an average week at the start's supply parameters (before the heroin
     decline and displacement); with lots that follow the scale their number does not depend on it. `varied`
     gives supply fields as arrays (a study's design points), which broadcast against the others."""
-    get = {name: varied.get(name, getattr(supply, name)) for name in type(supply).model_fields}.__getitem__
+    def get(name: str) -> float | np.ndarray:
+        return varied.get(name, getattr(supply, name))
+
     lot_scale = np.where(varied.get("lots_follow_scale", supply.lots_follow_scale), scale, 1.0)
     flows = ((get("heroin_kg_per_year"), get("heroin_lot_kg")), (get("marijuana_kg_per_year"), get("marijuana_lot_kg")),
              (get("hashish_kg_per_year"), get("hashish_lot_kg")),
