@@ -64,10 +64,14 @@ def test_run_scenario_file_with_sets(tmp_path):
     res = cli("run", str(scen), *TINY, "--set", "market.adulteration=0.2", "--json", "--no-report",
               "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    run_dir = Path(json.loads(res.stdout.splitlines()[-1])["run_dir"])
+    summary = json.loads(res.stdout.splitlines()[-1])
+    run_dir = Path(summary["run_dir"])
     market = json.loads((run_dir / "manifest.json").read_text())["scenario"]["market"]
     assert (market["pool_share"], market["adulteration"]) == (0.5, 0.2)
     assert run_dir.name.startswith("mine-s0-")
+    # what the file and --set changed is named (the run settings, burn-in among them, are shown apart)
+    assert summary["changed"] == [{"parameter": "market.adulteration", "value": 0.2, "default": 0.25},
+                                  {"parameter": "market.pool_share", "value": 0.5, "default": 0.3}]
 
 
 def test_human_summary(tmp_path):
@@ -252,9 +256,13 @@ def test_scenarios_and_params():
     assert not by_name["population.heroin_users"]["screened"]
     assert sum(r["screened"] for r in rows) == 22  # the shipped screening's parameters (docs/studies.md)
     assert {r["kind"] for r in rows if r["screened"]} == {"assumption", "sourced rule, assumed value"}
+    assert by_name["time.years"]["kind"] == "run setting" and by_name["population.scale"]["kind"] == "run setting"
+    assert by_name["policing.drug_officers"]["start_only"] and by_name["time.years"]["start_only"]
+    assert not by_name["market.adulteration"]["start_only"]
     res = cli("params", "--section", "supply")
     assert res.returncode == 0 and "heroin_kg_per_year" in res.stdout
     assert cli("params", "--section", "nope").returncode == 2
+    one_line_error(cli("params", "--section", "policng"), "did you mean 'policing'")
 
 
 def test_prices_beyond_the_reported_rise_are_flagged() -> None:

@@ -228,6 +228,22 @@ def test_header_lists_timeline_steps_one_line_each(results, tmp_path: Path) -> N
     assert len(two_years) == len(scen.timeline) and all(s.endswith("end: not applied)") for s in two_years)
 
 
+def test_header_names_what_was_changed_from_the_defaults(results, tmp_path: Path) -> None:
+    """A run made with --set (or a scenario's own sections) says so in its report: the scenario's name and
+    description alone would hide it."""
+    scen = northroute.load_scenario("soft-thresholds", ["corruption.shield=0.2"])
+
+    def cell(scenario) -> str:
+        manifest = dict(results.manifest, scenario=scenario.model_dump(mode="json"))
+        path = write_report(dataclasses.replace(results, manifest=manifest), tmp_path / f"{scenario.name}.html")
+        header = path.read_text(encoding="utf-8").split("</table>")[0]
+        return re.search(r"<th>changed from the defaults</th><td>(.*?)</td>", header).group(1)
+
+    assert cell(scen).split("<br>") == ["corruption.shield = 0.2 (default 0.1)",
+                                        "justice.threshold_factor = 100.0 (default 1.0)"]
+    assert cell(northroute.load_scenario("anticorruption-2015")) == "nothing (besides the timeline)"
+
+
 def test_seizure_figure_shows_the_staging_posts_beside_the_crossings() -> None:
     """Most heroin is seized at the staging posts since session 25 (ODD 7.2 rule 2): the figure has a bar for
     each crossing and each hub, and its bars add up to what the run seized in transit; a run recorded before

@@ -9,6 +9,7 @@ again if it fails (a comparison's folder too, if its runs fail or are interrupte
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import shutil
@@ -35,14 +36,17 @@ from rich.table import Table
 
 from northroute.experiments.commands import Workers
 from northroute.scenario import (
+    SECTIONS,
     Scenario,
     ScenarioError,
     builtin_names,
     changed_later,
+    changed_text,
     file_values,
     load_scenario,
     param_table,
     set_keys,
+    start_only,
     steps_after_end,
 )
 
@@ -233,6 +237,9 @@ def _remove_empty(folders: list[Path]) -> None:
 def _print_summary(s: dict) -> None:
     out.print(f"[bold]{s['scenario']}[/] seed {s['seed']}: {s['weeks']} weeks at scale {s['scale']} "
               f"in {s['wall_time_s']:.1f} s ({s['agent_steps_per_s'] / 1e6:.2f} M agent-steps/s)")
+    if s["changed"]:
+        changed = [(c["parameter"], c["value"], c["default"]) for c in s["changed"]]
+        out.print("changed from the defaults: " + "; ".join(changed_text(changed)), highlight=False)
     flows = Table(title="Flows by route (kg over the run, simulated rows)")
     flows.caption = "lots bought in the burn-in are not counted as bought but are counted when they enter or leave"
     for col in ("route", "substance", "bought at source", "entered KZ", "seized", "to Russia"):
@@ -257,13 +264,16 @@ def _print_summary(s: dict) -> None:
                      f"{r['users_end']:,.0f}", f"{r['retail_dealers_end']:,.0f}", f"{r['wholesalers_end']:,.0f}")
     out.print(subs)
     enf = Table(title="Enforcement (simulated rows, per year; prisoners and officers at the end)")
-    for col in ("level", "arrests", "recorded arrests", "convictions", "prisoners"):
+    for col in ("level", "arrests (true: role)", "arrests (recorded: charge)", "convictions (by charge)",
+                "prisoners (by role)"):
         enf.add_column(col, justify="left" if col == "level" else "right")
     police = s["enforcement"][-1]
     for r in s["enforcement"][:-1]:
         enf.add_row(r["level"], *(f"{r[k]:,.0f}" for k in ("arrests_per_year", "recorded_arrests_per_year",
                                                               "convictions_per_year", "inmates_end")))
-    enf.caption = (f"recorded: by the level of the charge; registered drug crimes "
+    enf.caption = (f"level: the person's role (true) or the level of the charge (recorded, e.g. a pool's buyer as "
+                   f"wholesale); couriers caught at crossings are recorded trafficking arrests but not people of the "
+                   f"model, so never convicted; arrests bought off appear in neither; registered drug crimes "
                    f"{police['registered_crimes_per_year']:,.0f}/year; corruption cases "
                    f"{police['corruption_cases_per_year']:,.1f}/year; corrupt officers "
                    f"{police['corrupt_officers_end']:,.0f}; "
@@ -567,21 +577,24 @@ def params(
     from northroute.report.evidence import screening
 
     screened = set(screening()["parameter"])
-    rows = [r | {"screened": r["name"] in screened} for r in param_table()
+    rows = [r | {"screened": r["name"] in screened, "start_only": start_only(r["name"])} for r in param_table()
             if section is None or r["name"].startswith(f"{section}.")]
     if not rows:
-        _fail(f"no parameters in section '{section}'")
+        close = difflib.get_close_matches(section or "", SECTIONS, n=1)
+        _fail(f"no parameters in section '{section}'" + (f" (did you mean '{close[0]}'?)" if close else
+                                                         f"; sections: {', '.join(SECTIONS)}"))
     if as_json:
         print(json.dumps(rows, default=str))
         return
     table = Table(title="Parameters", caption=f"screened: one of the {len(screened)} assumption parameters of the "
-                  "shipped Morris screening (docs/studies.md)", show_lines=False)
-    for col in ("name", "unit", "range", "default", "kind", "screened", "provenance"):
+                  "shipped Morris screening (docs/studies.md); start only: sets up the start, so a timeline step "
+                  "cannot change it", show_lines=False)
+    for col in ("name", "unit", "range", "default", "kind", "screened", "start only", "provenance"):
         table.add_column(col, overflow="fold")
     for r in rows:
         rng = "" if r["min"] is None and r["max"] is None else f"{r['min']} .. {r['max']}"
         table.add_row(r["name"], r["unit"], rng, str(r["default"]), r["kind"], "yes" if r["screened"] else "",
-                      r["provenance"])
+                      "yes" if r["start_only"] else "", r["provenance"])
     out.print(table)
 
 

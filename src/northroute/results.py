@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from northroute.scenario import Scenario
+from northroute.scenario import Scenario, changed_from_defaults
 from northroute.world.geography import Geography, data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
 from northroute.world.state import EVENT_KINDS, EventLog, World
@@ -257,6 +257,7 @@ def summarize(results: Results) -> dict[str, Any]:
         "first_year": first_year,
         "first_year_weeks": first_weeks,
         "scale": scen["population"]["scale"],
+        "changed": [{"parameter": n, "value": v, "default": d} for n, v, d in changed_from_defaults(scen)],
         "wall_time_s": wall,
         "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,
         "routes": routes,

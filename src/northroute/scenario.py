@@ -41,9 +41,10 @@ class Section(BaseModel):
 
 
 class TimeParams(Section):
-    start: date = P(date(2012, 1, 2), None, None, "date", "thesis Table 5.6 (L1382): 2012 is the price "
-                    "reference year; DESIGN §4 default 2012-01 to 2019-12", "First simulated week (a Monday).")
-    years: float = P(8.0, 0.02, 30.0, "years", "DESIGN §4 (2012-2019)", "Length of the recorded run.")
+    start: date = P(date(2012, 1, 2), None, None, "date", "run setting: 2012 is the price reference year of "
+                    "Table 5.6 (L1382); DESIGN §4 default 2012-01 to 2019-12", "First simulated week (a Monday).")
+    years: float = P(8.0, 0.02, 30.0, "years", "run setting: DESIGN §4, 2012-2019, which covers Table 5.5's "
+                     "2012-2017", "Length of the recorded run.")
     burn_in_weeks: int = P(26, 0, 104, "weeks", "assumption: lets shipments fill the routes and stocks "
                            "settle before recording starts", "Weeks simulated before the start date, not recorded.")
 
@@ -57,7 +58,7 @@ class TimeParams(Section):
 
 
 class PopulationParams(Section):
-    scale: float = P(1.0, 0.001, 2.0, "fraction", "assumption: 1 = national scale, one agent row per "
+    scale: float = P(1.0, 0.001, 2.0, "fraction", "run setting: 1 = national scale, one agent row per "
                      "person; 0.1 simulates a tenth of the people and supply", "Fraction of the national "
                      "population represented as agent rows; quantities of drugs scale with it.")
     heroin_users: float = P(122_850, 0, 1_000_000, "persons", "external-facts §1: official government "
@@ -481,16 +482,17 @@ class PolicingParams(Section):
                             "members to an 'organized network' (M41); value assumption", "Share of user arrests "
                             "written up as members of an organised distribution group, at full quota pressure.")
     koknar: bool = P(True, None, None, "flag", "thesis L1341 (M47): the annual 'Koknar' operation in the Chu "
-                     "Valley; 161 t of marijuana seized in 2015", "Run the seasonal Koknar operation.")
+                     "Valley in the harvest season", "Run the seasonal Koknar operation.")
     koknar_share: float = P(0.15, 0.0, 1.0, "fraction", "assumption: share of the Chu Valley harvest taken by "
                             "the operation, not derived from the 161 t of marijuana confiscated in 2015 (thesis "
-                            "L1341), which exceeds the model's whole marijuana supply (150 t wild and 5 t "
+                            "L1341, in the passage on greenhouse plantations; it does not say by whom), which "
+                            "exceeds the model's whole marijuana supply (150 t wild and 5 t "
                             "greenhouse a year at the defaults) and conflicts with Table 5.5 (L1365: 35,128 kg "
                             "of cannabis plants seized in 2015)", "Share of cannabis lots leaving the "
                             "Chu Valley that Koknar seizes during the harvest.")
     officer_turnover: float = P(0.045, 0.0, 1.0, "1/year", "external-facts §5: 6,000-6,500 of the MVD's "
-                                "148,779-159,371 posts leave each year (c. 2017-18), i.e. 0.038-0.044; 0.045 is "
-                                "slightly above that range", "Yearly chance an officer leaves the "
+                                "148,779-159,371 posts leave each year (c. 2017-18), i.e. 0.038-0.044; 0.045, "
+                                "slightly above that range, is an assumption", "Yearly chance an officer leaves the "
                                 "service for ordinary reasons (replaced by a new hire).")
     customs_officers: float = P(400.0, 0.0, 20_000.0, "persons", "assumption: customs and border officers at "
                                 "the modelled crossings (thesis L1241 [P20], L1273)", "Customs and border officers "
@@ -521,8 +523,9 @@ class CorruptionParams(Section):
     clients_per_protector: int = P(3, 0, 100, "wholesalers", "assumption: one officer 'protects' a few dealers "
                                    "(thesis L1520 [P23], L1620 [DE2])", "Wholesalers one protector takes on.")
     accept_rate: float = P(0.95, 0.0, 1.0, "probability", "thesis L1626 [DE1]: dealers approached with "
-                           "intelligence 'hardly ever refuse'; L1592-1594 [DE1][DE2] (M49)", "Chance a wholesaler "
-                           "accepts an officer's protection offer.")
+                           "intelligence 'hardly ever refuse' (to cooperate, e.g. framing customers); "
+                           "L1592-1594 [DE1][DE2] (M49); 'hardly ever' read as 0.95, an assumption",
+                           "Chance a wholesaler accepts an officer's protection offer.")
     protection_share: float = P(0.2, 0.0, 1.0, "share of value", "thesis L1710 [P19]: their share was a "
                                 "percentage of revenue; value assumption", "Share of a protected wholesaler's "
                                 "takings paid to his protector.")
@@ -602,8 +605,9 @@ class AnticorruptionParams(Section):
                             "others +25%), relative to their pay before that date, not to 2012",
                             "Police pay relative to 2012.")
     chill: float = P(0.0, 0.0, 1.0, "fraction", "thesis L1916 [P20], L1610 (M58): contact with dealers reads as "
-                     "corruption, so officers stop gathering intelligence", "Loss of the chance to document cases "
-                     "against wholesalers and traffickers.")
+                     "corruption, so officers stop gathering intelligence; 0 before the reform, whose value "
+                     "(0.3 on the anticorruption-2015 timeline) is an assumption",
+                     "Loss of the chance to document cases against wholesalers and traffickers.")
 
 
 class JusticeParams(Section):
@@ -764,7 +768,7 @@ class Scenario(BaseModel):
             if not ev.set:  # a step that changes nothing is a slip (a misspelt `set`, or values left out)
                 raise ScenarioError(f"timeline {ev.date}: a step needs set = {{ \"section.field\" = value, ... }}")
             for key, value in ev.set.items():
-                if key.split(".")[0] in INIT_ONLY_SECTIONS or key in INIT_ONLY_PARAMS:
+                if start_only(key):
                     raise ScenarioError(f"timeline {ev.date}: '{key}' only sets up the start and cannot change "
                                         "during a run")
                 try:
@@ -880,6 +884,11 @@ def _raw(source: str | Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
             "timeline": base.get("timeline", []) + data.get("timeline", [])
         }
     return data
+
+
+def start_only(name: str) -> bool:
+    """Whether a parameter only sets up the start, so a timeline step cannot change it."""
+    return name.split(".")[0] in INIT_ONLY_SECTIONS or name in INIT_ONLY_PARAMS
 
 
 def unknown_parameter(key: str, otherwise: str = "") -> str:
@@ -1002,13 +1011,37 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     return scen
 
 
+RUN_SETTINGS = ("time.start", "time.years", "time.burn_in_weeks", "population.scale")  # shown apart in reports
+
+
+def changed_from_defaults(resolved: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(name, value, default) of every parameter whose start value in a resolved scenario (a manifest's) is not the
+    model's default, the run settings left out: what a reader needs besides the scenario's name, since its own
+    sections and any `--set` are otherwise invisible in a report. The timeline is not included."""
+    defaults = Scenario().model_dump(mode="json")
+    changed = []
+    for sec in SECTIONS:
+        for key, default in defaults[sec].items():
+            name, value = f"{sec}.{key}", (resolved.get(sec) or {}).get(key, default)
+            if name not in RUN_SETTINGS and value != default:
+                changed.append((name, value, default))
+    return changed
+
+
+def changed_text(changed: list[tuple[str, Any, Any]]) -> list[str]:
+    """`changed_from_defaults` as lines 'name = value (default d)'."""
+    return [f"{name} = {value} (default {default})" for name, value, default in changed]
+
+
 def provenance_kind(provenance: str) -> str:
     """What a provenance says of the value: from the thesis, from another source, a sourced rule with an assumed
     value ("thesis L1910 ...; mean assumption", or an interpretation marked [interp]) or a value calibrated to a
-    record by hand, or an assumption outright."""
+    record by hand, an assumption outright, or a run setting (the period and scale simulated)."""
     p = provenance.strip().lower()
     if p.startswith("assumption"):
         return "assumption"
+    if p.startswith("run setting"):  # what the user chooses to simulate (period, scale), not a claim about the world
+        return "run setting"
     if "calibrated" in p:  # a value fitted to a record by hand ("value calibrated to ... L1908")
         return "sourced rule, calibrated value"
     if "assumption" in p or "[interp]" in p:

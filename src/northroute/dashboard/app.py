@@ -335,7 +335,8 @@ def results_view() -> None:
             if p.section.note:
                 st.caption(p.section.note)
             if p.recorded:
-                st.caption("Solid lines: world=true (what happens); dashed: world=recorded (what agencies record).")
+                st.caption("Solid lines: world=true (what happens); dashed: world=recorded (what agencies record). "
+                           "Arrests bought off with a bribe are in neither.")
             for name, _ in p.section.figures:
                 chart(cached_figure(str(path), mtime, name), key=f"fig-{name}")
             shown = p.trend_pairs

@@ -23,7 +23,7 @@ import plotly.io as pio
 from northroute.record import METRICS
 from northroute.report import enforcement, evidence, figures, network
 from northroute.results import Results, run_warnings
-from northroute.scenario import last_monday, step_text
+from northroute.scenario import changed_from_defaults, changed_text, last_monday, step_text
 from northroute.world.geography import load_geography
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -98,6 +98,7 @@ def _header(m: dict[str, Any], title: str) -> str:
         ("start", time_.get("start", "n/a")),
         ("weeks", weeks_txt),
         ("population scale", pop.get("scale", "n/a")),
+        ("changed from the defaults", changed_text(changed_from_defaults(sc)) or ["nothing (besides the timeline)"]),
         ("wall time", f"{wall:,.1f} s" if isinstance(wall, int | float) else "n/a"),
         ("timeline events", timeline or ["none"]),
         ("run created", m.get("created", "n/a")),
@@ -109,6 +110,8 @@ def _header(m: dict[str, Any], title: str) -> str:
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{cell(v)}</td></tr>" for k, v in rows)
     return (
         f"<h1>{html.escape(title)}</h1>\n<p class='lead'>{html.escape(str(sc.get('description', '')))}</p>\n"
+        "<p class='note'>The line above is the scenario's own description; the table below says how this run was "
+        "made (its scale, period and any parameter set away from the defaults).</p>\n"
         f"<table class='meta'>{body}</table>"
     )
 

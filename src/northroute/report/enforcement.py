@@ -95,7 +95,9 @@ def parts(ts: pd.DataFrame, fig_html) -> list[str]:
         "organised sale = wholesale, smuggling = trafficking). A pool's buyer whose purchase is documented is "
         "recorded as an organised distributor (M35); a retail dealer or pool's buyer whose sale is not documented "
         "as a user, charged with possession (M41b, <code>policing.sale_documented</code>); couriers caught with a "
-        "lot at a crossing are recorded smugglers.</p>",
+        "lot at a crossing are recorded smugglers (they are not people of the model, so no conviction follows). "
+        "An arrest bought off with a bribe to the arresting officer (7.10) is in neither world: both count the "
+        "people charged, not every apprehension; the events table logs the bribes (kind <code>bribe</code>).</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
         "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
         "those convicted in the run).</p>",
