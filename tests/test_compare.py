@@ -18,10 +18,12 @@ from northroute.report.compare import (
     check_sides,
     claim_period,
     claims_table,
+    own_dates,
     scenario_differences,
     write_comparison,
 )
 from northroute.results import Results
+from northroute.scenario import load_scenario
 from tests.helpers import cli, one_line_error
 
 TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet", "--seeds", "2"]
@@ -50,14 +52,16 @@ def test_table_report_and_runs(tmp_path):
     late = [line for line in res.stderr.splitlines() if line.startswith("warning:")]  # B's strategy: after the end
     assert len(late) == 1 and late[0].startswith("warning: B (anticorruption-2015): the run's last week starts on "
                                                  "2012-04-16: the timeline steps of 2014-01-06, ")
-    kept = json.loads((folder / "comparison.json").read_text())["warnings"]  # kept with the comparison, and shown
+    record = json.loads((folder / "comparison.json").read_text())
+    kept = record["warnings"]  # kept with the comparison, and shown
     assert kept[0] == late[0].removeprefix("warning: ")
+    assert record["scale_note"].startswith("At scale 0.01 the police force is rounded region by region")
     assert "B (anticorruption-2015): the run&#x27;s last week starts on" in (folder / "comparison.html").read_text()
     text = " ".join(res.stdout.replace("│", " ").split())
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text
     assert "SF27" in text and "90% t-interval" in text and "period:" in text
-    assert "keeps at least one drug officer" in text  # scale 0.01: counts of the force are inflated (ODD lim. 4)
+    assert "with at least one drug officer in each" in text  # scale 0.01: the force is lumpy (ODD lim. 4)
     assert "the last half of the run" in text  # B's timeline starts in 2014, after these 16 weeks
     csv = pd.read_csv(folder / "comparison.csv", index_col="key")
     assert list(csv.index) == [c.key for c in CLAIMS]
@@ -133,6 +137,12 @@ def test_period_defaults_to_bs_first_timeline_date():
     p = claim_period(start, 417, [date(2015, 1, 5), date(2014, 1, 6)])
     assert p.start == date(2014, 1, 6) and p.first_week == 105 and p.last_week == 416
     assert claim_period(start, 417).first_week == 208  # no timeline: the last half
+    # a B that extends A starts where its own steps do, not at the steps it inherits from A
+    a_steps = [e.model_dump(mode="json") for e in load_scenario("anticorruption-2015").timeline]
+    b_steps = [e.model_dump(mode="json") for e in load_scenario("reform-upward").timeline]
+    assert own_dates(b_steps, a_steps) == [date(2015, 1, 5)]
+    assert own_dates(b_steps) == [date.fromisoformat(str(s["date"])[:10]) for s in b_steps]
+    assert own_dates(a_steps, a_steps) == []
     assert claim_period(start, 16, [date(2014, 1, 6)]).first_week == 8  # timeline after the run: the last half
     assert claim_period(start, 417, [date(2014, 1, 6)], from_year=2016).start == date(2016, 1, 4)
     with pytest.raises(ValueError, match="--from-year"):

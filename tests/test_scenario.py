@@ -12,7 +12,7 @@ from northroute.scenario import (
     file_values,
     load_scenario,
     param_table,
-    steps_after_end,
+    steps_outside_run,
 )
 from tests.helpers import cli, one_line_error
 
@@ -114,6 +114,14 @@ def test_timeline_checked(tmp_path):
                               "or equal to 0.8 (got 3)")
 
 
+def test_a_bad_timeline_date_is_named_without_the_inherited_steps_index(tmp_path):
+    f = tmp_path / "t.toml"
+    f.write_text('extends = "anticorruption-2015"\n[[timeline]]\ndate = 2016\nset = {"market.adulteration" = 0.3}\n')
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario(f)
+    assert str(exc.value) == f"scenario {f}: timeline date: a step's date must be a date such as 2016-01-04 (got 2016)"
+
+
 @pytest.mark.parametrize("text, got", [
     ("[time]\nstart = 2012-01-03\n", "(got 2012-01-03)"),
     ("[[timeline]]\ndate = 2014-01-01T10:00:00\nset = { market.adulteration = 0.2 }\n", "(got 2014-01-01T10:00:00)"),
@@ -131,15 +139,19 @@ def test_timeline_steps_that_change_a_given_value_or_never_act_are_named():
     """A step acts in the first week starting on or after its date: one dated after the last week's Monday never
     does, and a --set (or varied) value holds only until a step that acts changes it."""
     scen = nr.load_scenario("anticorruption-2015", ["time.years=2.1"])  # 110 weeks: the last starts 2014-02-03
-    assert steps_after_end(scen) == ["the run's last week starts on 2014-02-03: the timeline steps of 2015-01-05, "
+    assert steps_outside_run(scen) == ["the run's last week starts on 2014-02-03: the timeline steps of 2015-01-05, "
                                      "2017-07-03, 2019-04-01, 2019-07-01 are not applied"]
     assert changed_later(scen, ["anticorruption.detect_rate", "anticorruption.chill", "market.adulteration"]) == [
         "the value given for anticorruption.detect_rate holds only until the timeline of anticorruption-2015 changes "
         "it on 2014-01-06"]
-    assert steps_after_end(nr.load_scenario("anticorruption-2015")) == []
+    assert steps_outside_run(nr.load_scenario("anticorruption-2015")) == []
     one_day_late = nr.load_scenario("anticorruption-2015", ["time.years=0.1"])  # 5 weeks, the last from 2012-01-30
     one_day_late.timeline[0].date = one_day_late.timeline[0].date.replace(year=2012, month=1, day=31)
-    assert "timeline steps of 2012-01-31," in steps_after_end(one_day_late)[0]
+    assert "timeline steps of 2012-01-31," in steps_outside_run(one_day_late)[0]
+    early = nr.load_scenario("anticorruption-2015")  # a step before the start acts from week 0: likely a typo
+    early.timeline[0].date = early.timeline[0].date.replace(year=2005, month=1, day=3)
+    assert steps_outside_run(early) == ["the run starts on 2012-01-02: the timeline steps of 2005-01-03 apply from "
+                                        "its first week"]
 
 
 def test_every_parameter_has_unit_range_and_provenance():

@@ -47,7 +47,7 @@ from northroute.scenario import (
     param_table,
     set_keys,
     start_only,
-    steps_after_end,
+    steps_outside_run,
 )
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def run(
         _writable(out_dir)
     except (ScenarioError, UsageError) as exc:
         _fail(str(exc))
-    warn(changed_later(scen, set_keys(set_ or [])) + steps_after_end(scen) + many_lots(scen))
+    warn(changed_later(scen, set_keys(set_ or [])) + steps_outside_run(scen) + many_lots(scen))
     progress = _progress(quiet, TextColumn("{task.completed}/{task.total} weeks"))
     try:
         with progress:
@@ -303,7 +303,7 @@ def compare(
     """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
     from northroute.experiments.store import StudyError
     from northroute.processes.supply import many_lots
-    from northroute.report.compare import claim_period
+    from northroute.report.compare import claim_period, own_dates
 
     try:
         if seeds < 1:
@@ -311,7 +311,8 @@ def compare(
         scens = {side: _resolve(name, 0, years, scale, set_ or []) for side, name in (("A", a), ("B", b))}
         sb = scens["B"]
         try:
-            period = claim_period(sb.time.start, sb.weeks, [e.date for e in sb.timeline], from_year)
+            steps = {side: [e.model_dump(mode="json") for e in scen.timeline] for side, scen in scens.items()}
+            period = claim_period(sb.time.start, sb.weeks, own_dates(steps["B"], steps["A"]), from_year)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         folder, created, executor = _sides_folder(out_dir, f"compare-{scens['A'].name}-{sb.name}", scens, seeds,
@@ -319,7 +320,7 @@ def compare(
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
     early = ([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)]
-             + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_after_end(scen)])
+             + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_outside_run(scen)])
     warn(early)
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
@@ -505,7 +506,7 @@ def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tas
                             "runs": [str(r.run_dir) for r in rs]} for side, rs in runs.items()}
     record = json.dumps({**sides, "period": {"from": str(period.start), "to": str(period.end), "weeks": period.weeks,
                                              "basis": period.basis},
-                         **{k: table.attrs[k] for k in ("interval", "paired", "pairing", "warnings")},
+                         **{k: table.attrs[k] for k in ("interval", "paired", "pairing", "warnings", "scale_note")},
                          "claims_judged": table.attrs["judged"], "folder": str(folder), "report": str(html_path),
                          "csv": str(csv_path), "outcomes": claims_json(table)})
     try:

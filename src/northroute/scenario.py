@@ -720,12 +720,17 @@ def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
     return lines
 
 
-def steps_after_end(scen: Scenario) -> list[str]:
-    """A warning line naming the timeline steps dated after the run's last week, which never act; [] if none."""
+def steps_outside_run(scen: Scenario) -> list[str]:
+    """Warning lines naming the timeline steps dated after the run's last week, which never act, and those dated
+    before its start, which act from its first week on (a mistyped year is the likelier cause); [] if none."""
+    lines = []
+    if early := [str(ev.date) for ev in scen.timeline if ev.date < scen.time.start]:
+        lines.append(f"the run starts on {scen.time.start}: the timeline steps of {', '.join(early)} apply from its "
+                     "first week")
     last = last_monday(scen.time.start, scen.weeks)
     if late := [str(ev.date) for ev in scen.timeline if ev.date > last]:
-        return [f"the run's last week starts on {last}: the timeline steps of {', '.join(late)} are not applied"]
-    return []
+        lines.append(f"the run's last week starts on {last}: the timeline steps of {', '.join(late)} are not applied")
+    return lines
 
 
 class Scenario(BaseModel):
@@ -908,6 +913,9 @@ def _one_line(exc: ValidationError) -> str:
         return unknown_parameter(loc)
     msg = msg.removeprefix("Value error, ")
     value = err.get("input")
+    if len(err["loc"]) == 3 and err["loc"][0] == "timeline":  # its index counts the steps of the scenario extended
+        loc = f"timeline {err['loc'][2]}"
+        msg = "a step's date must be a date such as 2016-01-04" if err["loc"][2] == "date" else msg
     # as written: a table's or a date's repr is Python (datetime.date(2012, 1, 3)); strings stay quoted
     got = "" if isinstance(value, dict | list) else value.isoformat() if isinstance(value, date) else repr(value)
     where = f"{loc}: " if loc and not msg.startswith(loc) else ""

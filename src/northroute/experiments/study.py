@@ -85,13 +85,13 @@ def many_lots(plan: Plan) -> list[str]:
 def late_steps(plan: Plan) -> list[str]:
     """`run`'s warning of timeline steps after the last week, for a study: at its shortest design point if the
     design varies the run's length."""
-    from northroute.scenario import apply_override, steps_after_end
+    from northroute.scenario import apply_override, steps_outside_run
 
     scen, points = plan.scenario, plan.design.points
     if "time.years" in points:
         scen = apply_override(scen.model_copy(deep=True), "time.years", float(points["time.years"].min()))
     return [f"at {'its shortest design point' if 'time.years' in points else 'every design point'}, {line}"
-            for line in steps_after_end(scen)]
+            for line in steps_outside_run(scen)]
 
 
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,

@@ -218,10 +218,20 @@ class Period:
         return f"{self.start} to {self.end} ({self.weeks} weeks): {self.basis}"
 
 
+def own_dates(b_steps: Sequence[dict[str, Any]], a_steps: Sequence[dict[str, Any]] = ()) -> list[date]:
+    """Dates of B's timeline steps that A does not have with the same date and values: when B's change starts.
+    The steps B inherits from A (a scenario extending A) change nothing between them."""
+    def key(step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return str(step.get("date"))[:10], step.get("set") or {}
+
+    shared = [key(step) for step in a_steps]
+    return [date.fromisoformat(key(step)[0]) for step in b_steps if key(step) not in shared]
+
+
 def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_year: int | None = None) -> Period:
-    """The weeks to compare: from 1 January of `from_year`; else from the first timeline date (of B: when the
-    change starts); else, or when that date is after the run, the last half of the run. Weeks are recorded
-    weeks (week 0 starts on `start`). A `from_year` with no recorded week raises ValueError."""
+    """The weeks to compare: from 1 January of `from_year`; else from the first date of B's own timeline steps
+    (`own_dates`: when the change starts); else, or when that date is after the run, the last half of the run.
+    Weeks are recorded weeks (week 0 starts on `start`). A `from_year` with no recorded week raises ValueError."""
     last = max(1, weeks) - 1
 
     def first_on_or_after(d: date) -> int:
@@ -238,19 +248,21 @@ def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_ye
     if timeline:
         first_date = min(timeline)
         if first_date <= last_monday(start, weeks):
-            return period(first_on_or_after(first_date), f"from B's first timeline date, {first_date}")
-        return period(weeks // 2, f"the last half of the run (B's first timeline date, {first_date}, is after "
-                                  "its end)")
-    return period(weeks // 2, "the last half of the run (B has no timeline)")
+            return period(first_on_or_after(first_date), f"from B's first timeline step that A does not have, "
+                                                         f"{first_date}")
+        return period(weeks // 2, f"the last half of the run (B's first timeline step that A does not have, "
+                                  f"{first_date}, is after its end)")
+    return period(weeks // 2, "the last half of the run (B has no timeline step that A does not have)")
 
 
-def period_of(results: Results, from_year: int | None = None) -> Period:
-    """`claim_period` for a run (B's first run, in a comparison), from its manifest."""
-    sc = results.manifest.get("scenario", {}) or {}
+def period_of(b: Results, from_year: int | None = None, a: Results | None = None) -> Period:
+    """`claim_period` for a comparison, from the manifests of B's first run and A's (whose timeline steps B
+    shares do not start its change)."""
+    sc = b.manifest.get("scenario", {}) or {}
     start = date.fromisoformat(str((sc.get("time") or {}).get("start")))
-    weeks = int(results.manifest.get("weeks_recorded") or results.timeseries["week"].max() + 1)
-    timeline = [date.fromisoformat(str(e["date"])[:10]) for e in sc.get("timeline") or []]
-    return claim_period(start, weeks, timeline, from_year)
+    weeks = int(b.manifest.get("weeks_recorded") or b.timeseries["week"].max() + 1)
+    a_steps = ((a.manifest.get("scenario", {}) or {}).get("timeline") or []) if a is not None else []
+    return claim_period(start, weeks, own_dates(sc.get("timeline") or [], a_steps), from_year)
 
 
 Value = Callable[[pd.DataFrame, float, float], float]  # (the period's time series, scale, years) -> value
@@ -453,15 +465,16 @@ def comparison_warnings(a: Sequence[Results], b: Sequence[Results]) -> list[str]
 
 
 STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
-SMALL_SCALE = 0.1  # below it every region still has a drug officer, so the force is larger than the scale says
+SMALL_SCALE = 0.1  # below it the force, rounded region by region with one officer at least, is lumpy (ODD lim. 4)
 
 
 def small_scale_note(scale: float) -> str:
     """A warning for runs below `SMALL_SCALE` (ODD limitation 4), or ''."""
     if scale >= SMALL_SCALE:
         return ""
-    return (f"At scale {scale:g} every region keeps at least one drug officer, so the police force, and with it "
-            "arrests, corruption and bribes, are larger than a national run's ÷ scale would be (docs/ODD.md, "
+    return (f"At scale {scale:g} the police force is rounded region by region, with at least one drug officer in "
+            "each, so it is not policing.drug_officers × scale (16 line officers against 6 at scale 0.01, 28 against "
+            "30 at 0.05), and arrests, corruption and bribes rest on a few officers per region (docs/ODD.md, "
             "limitation 4); use a scale of 0.1 or more for counts.")
 NOT_JUDGED = ("'as claimed' is left blank: the thesis's claims are about adding the anti-corruption strategy, and B "
               "never detects corruption more than A within the run (anticorruption.detect_rate), so B − A is not that "
@@ -651,7 +664,7 @@ def claims_html(table: pd.DataFrame) -> str:
 def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, title: str | None = None,
                      period: Period | None = None, claims: pd.DataFrame | None = None) -> Path:
     """One self-contained HTML page comparing run(s) A with run(s) B: the settings that differ, the thesis's
-    claims over `period` (default `period_of` B's first run) with intervals and paired differences (or the
+    claims over `period` (default `period_of` B's and A's first runs) with intervals and paired differences (or the
     `claims_table` given as `claims`), the headline numbers with their differences (and seed ranges when a side
     has several seeds), the key series of both in one chart, and the report's flow figures and maps side by
     side. Sides that are not the seeds of one scenario each raise ValueError (`check_sides`); sides at other
@@ -688,8 +701,9 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
         *(f"<p class='warn'><b>Warning:</b> {html.escape(w)}.</p>" for w in warnings),
         "<h2>Settings that differ</h2><table><tr><th class='l'>parameter</th><th>A</th><th>B</th></tr>"
         + diff_rows + "</table>",
-        claims_html(claims if claims is not None else claims_table(a, b, period or period_of(b[0]))),
-        "<h2>Differences</h2><p class='note'>Simulated totals over the recorded weeks, not national equivalents "
+        claims_html(claims if claims is not None else claims_table(a, b, period or period_of(b[0], a=a[0]))),
+        "<h2>Differences</h2><p class='note'>Simulated totals over all the recorded weeks (the whole run, not the "
+        "period of the claims above, so a price here differs from the claims table's), not national equivalents "
         f"(divide by the population scale, {html.escape(scales)}; kg are simulated grams ÷ 1000), "
         "people in the last week, mean national prices over the run. With several seeds on a side: the mean, and "
         "the lowest and highest seed; 'seed ranges apart' says whether the two sides' ranges overlap.</p>"
