@@ -254,7 +254,8 @@ def test_scenarios_and_params():
     assert by_name["relations.vory_replaces_police"]["kind"] == "sourced rule, assumed value"  # M68 [interp]
     assert by_name["population.heroin_users"]["kind"] == "value from another source"
     assert not by_name["population.heroin_users"]["screened"]
-    assert sum(r["screened"] for r in rows) == 22  # the shipped screening's parameters (docs/studies.md)
+    assert sum(r["screened"] for r in rows) == 22 + 30  # the two shipped screenings' parameters (docs/studies.md)
+    assert by_name["corruption.clients_per_protector"]["screened"]  # the second, of enforcement (session 35)
     assert {r["kind"] for r in rows if r["screened"]} == {"assumption", "sourced rule, assumed value"}
     assert by_name["time.years"]["kind"] == "run setting" and by_name["population.scale"]["kind"] == "run setting"
     assert by_name["policing.drug_officers"]["start_only"] and by_name["time.years"]["start_only"]

@@ -110,7 +110,7 @@ def test_arrest_sends_people_to_prison_and_prison_makes_ties() -> None:
     p, rng = world.people, world.rngs["policing"]
     rd = p.rows(RETAIL)[:20]
     customers = np.isin(p.supplier, rd) & (p.status == ACTIVE)
-    justice.arrest(world, rng, rd)
+    justice.arrest(world, rng, rd, "quota")
     jailed = rd[p.status[rd] == PRISON]
     assert jailed.size >= 19  # conviction once charged is near-certain (SF35); an acquittal is rare
     assert (p.release[jailed] > world.t).all() and (p.stock_g[jailed] == 0).all()
@@ -140,7 +140,7 @@ def test_an_arrest_bribe_is_a_share_of_cash_up_to_a_ceiling() -> None:
     rd = p.rows(RETAIL)[:40]
     p.cash[rd] = np.where(np.arange(rd.size) % 2 == 0, 1e8, 1e5)
     before = p.cash[rd].copy()
-    justice.arrest(world, rng, rd)
+    justice.arrest(world, rng, rd, "quota")
     free = p.status[rd] == ACTIVE  # bought off; those with no officer in their region were arrested
     assert free.sum() >= 30
     paid = before[free] - p.cash[rd][free]
@@ -676,7 +676,7 @@ def test_witness_protection_gives_every_cooperating_witness_a_plea_agreement() -
         world.t = world.burn_in  # events are logged from here
         world.new_week()
         world.events.columns(consume=True)
-        justice.arrest(world, np.random.default_rng(0), rd)
+        justice.arrest(world, np.random.default_rng(0), rd, "quota")
         ev = world.events.columns()
         convicted = np.array([EVENT_KINDS[k] == "conviction" for k in ev["kind"]])
         years = dict(zip(ev["person"][convicted].tolist(), ev["value"][convicted].tolist(), strict=True))
@@ -685,3 +685,26 @@ def test_witness_protection_gives_every_cooperating_witness_a_plea_agreement() -
     protected, unprotected = sentence_over_table(True), sentence_over_table(False)
     assert protected.size > 30 and np.allclose(protected, justice.PLEA_FACTOR)
     assert 0.8 < np.mean(unprotected == 1.0) < 1.0 and np.allclose(unprotected[unprotected < 1], justice.PLEA_FACTOR)
+
+
+def test_arrest_events_name_the_role_at_arrest_and_the_cause() -> None:
+    """Each arrest event carries the person's role when arrested and what led to the arrest, so the events add up
+    to the true arrests by role of the time series (a join with the yearly network snapshots cannot: people change
+    role within a year, and users are not in them), and the handed-over and taken-down clients of the reform show."""
+    from northroute.world.state import ARREST_CAUSES
+
+    res = nr.run(nr.load_scenario("anticorruption-2015", ["population.scale=0.05", "time.years=4"]), seed=1)
+    ev = res.events
+    arrests = ev[ev["kind"] == "arrest"]
+    ts = res.timeseries
+    true = ts[(ts["metric"] == "arrests") & (ts["world"] == "true") & (ts["place"] == "KZ")]
+    by_level = true.groupby("level", observed=True)["value"].sum()
+    level = arrests["role"].astype(str).replace({"trafficker": "trafficking"}).value_counts()
+    assert by_level.sum() > 100
+    for name, n in by_level.items():
+        assert level.get(str(name), 0) == n, name
+    causes = set(arrests["cause"].astype(str))
+    assert causes <= set(ARREST_CAUSES) and {"quota", "handed_over", "taken_down"} <= causes
+    assert (ev.loc[ev["kind"].isin(["supply", "promote", "dismissal"]), "cause"] == "").all()
+    bribes = ev[ev["kind"] == "bribe"]
+    assert len(bribes) and (bribes["role"] != "").all() and (bribes["cause"] != "").all()

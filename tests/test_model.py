@@ -353,7 +353,7 @@ def test_arrests_of_sellers_are_the_risk_prices_see():
         p = world.people
         sellers = p.rows(role)
         world.new_week()
-        justice.arrest(world, np.random.default_rng(0), sellers[p.substance[sellers] == HEROIN][:5])
+        justice.arrest(world, np.random.default_rng(0), sellers[p.substance[sellers] == HEROIN][:5], "quota")
         prices.measure_seller_risk(world)
         assert world.arrest_hazard[tier, HEROIN] > 0 and world.prison_rate[tier, HEROIN] > 0
         assert world.prison_rate[1 - tier].sum() == 0 and world.prison_rate[:, 1:].sum() == 0

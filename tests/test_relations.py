@@ -416,9 +416,9 @@ def test_a_younger_relative_confesses_for_a_kin_wholesaler():
     _join(world, users, 4)
     assert relations.confess_for_kin(world, wh, rng).tolist() == [users[0], wh[1], wh[2]]  # one confession each
     assert relations.confess_for_kin(world, np.append(wh, users), rng).tolist() == [*wh, *users]  # he goes too
-    justice.arrest(world, rng, wh[:1])
+    justice.arrest(world, rng, wh[:1], "quota")
     assert p.status[wh[0]] == ACTIVE and p.status[users[0]] == PRISON
-    justice.arrest(world, rng, wh[1:2], bribery=True)
+    justice.arrest(world, rng, wh[1:2], "taken_down", bribery=True)
     assert p.status[wh[1]] == PRISON
     world.scenario.relations.kin_substitution = 0.0
     assert relations.confess_for_kin(world, wh, rng).tolist() == wh.tolist()

@@ -573,11 +573,11 @@ def params(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list instead of a table.")] = False,
 ) -> None:
     """List every parameter with unit, range, default, provenance, the kind of its provenance (assumption,
-    sourced rule with an assumed value, value from the thesis, ...) and whether the shipped Morris screening
-    covered it (the report's evidence page and calibrate's default set rest on that screening)."""
-    from northroute.report.evidence import screening
+    sourced rule with an assumed value, value from the thesis, ...) and whether one of the two shipped Morris
+    screenings covered it (the report's evidence page rests on both, calibrate's default set on the first)."""
+    from northroute.report.evidence import screened_parameters
 
-    screened = set(screening()["parameter"])
+    screened = screened_parameters()
     rows = [r | {"screened": r["name"] in screened, "start_only": start_only(r["name"])} for r in param_table()
             if section is None or r["name"].startswith(f"{section}.")]
     if not rows:
@@ -587,8 +587,8 @@ def params(
     if as_json:
         print(json.dumps(rows, default=str))
         return
-    table = Table(title="Parameters", caption=f"screened: one of the {len(screened)} assumption parameters of the "
-                  "shipped Morris screening (docs/studies.md); start only: sets up the start, so a timeline step "
+    table = Table(title="Parameters", caption=f"screened: one of the {len(screened)} assumed values of the two "
+                  "shipped Morris screenings (docs/studies.md); start only: sets up the start, so a timeline step "
                   "cannot change it", show_lines=False)
     for col in ("name", "unit", "range", "default", "kind", "screened", "start only", "provenance"):
         table.add_column(col, overflow="fold")

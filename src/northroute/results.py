@@ -19,7 +19,7 @@ import pandas as pd
 from northroute.scenario import Scenario, changed_from_defaults
 from northroute.world.geography import Geography, data_hashes, read_table
 from northroute.world.people import ROLE_NAMES, SUBSTANCE_NAMES
-from northroute.world.state import EVENT_KINDS, EventLog, World
+from northroute.world.state import ARREST_CAUSES, EVENT_KINDS, EventLog, World
 
 PRICE_RISE_FLAG = 6.0  # the largest price rise the evidence reports: heroin retail six-fold in 2010-2016 (L1378)
 
@@ -59,6 +59,9 @@ def events_frame(log: EventLog, geo: Geography, start: date) -> pd.DataFrame:
                                                subst),
         "grams": data["grams"],
         "value": data["value"],
+        "role": pd.Categorical.from_codes(np.where(data["role"] < 0, len(ROLE_NAMES), data["role"]), [*ROLE_NAMES, ""]),
+        "cause": pd.Categorical.from_codes(np.where(data["cause"] < 0, len(ARREST_CAUSES), data["cause"]),
+                                           [*ARREST_CAUSES, ""]),
     })
 
 

@@ -93,6 +93,6 @@ def _take_down_clients(world: World, rng: np.random.Generator, caught: np.ndarra
     if a.bribery_charge:
         taken = clients[rng.random(clients.size) < a.taken_down]
         world.week.count("taken_down", "wholesale", p.substance[taken], 1.0)
-        justice.arrest(world, rng, taken, bribery=True)
+        justice.arrest(world, rng, taken, "taken_down", bribery=True)
     justice.end_deals_by_arrest(world, clients)  # those not arrested: the deal ends with the officer's arrest
     relations.turn_to_vory(world, rng, clients)  # and those still free may buy the Vory's protection instead (M68)

@@ -167,7 +167,7 @@ def sacrifice(world: World, rng: np.random.Generator, clients: np.ndarray) -> No
         return
     handed = clients[rng.random(clients.size) < world.scenario.corruption.sacrifice]
     world.week.count("sacrificed", "wholesale", world.people.substance[handed], 1.0)
-    justice.arrest(world, rng, handed)
+    justice.arrest(world, rng, handed, "handed_over")
 
 
 def clients_first(world: World, free: np.ndarray) -> np.ndarray:

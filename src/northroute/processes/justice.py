@@ -155,9 +155,10 @@ def arresting_officers(world: World, rng: np.random.Generator, rows: np.ndarray)
                          off.place[line].astype(np.int64), world.geo.n)
 
 
-def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bool = False) -> None:
-    """Arrest, charge, convict and imprison `rows` (active people); `bribery` adds the bribery charge
-    given to clients of a convicted protector (M57)."""
+def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, cause: str, bribery: bool = False) -> None:
+    """Arrest, charge, convict and imprison `rows` (active people); `cause` (`state.ARREST_CAUSES`) is logged with
+    each arrest, so a reader can see why the arrested were reached; `bribery` adds the bribery charge given to
+    clients of a convicted protector (M57)."""
     p, wk, cor = world.people, world.week, world.scenario.corruption
     rows = np.unique(rows[p.status[rows] == ACTIVE])
     if not bribery:  # a bribery case names the officer's own client: nobody can confess for him
@@ -173,7 +174,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
         scatter_add(world.officers.illicit, officer[bribed], paid)
         wk.count("bribes_kzt", "police", None, paid.sum())
         world.log("bribe", person=rows[bribed], place=p.region[rows[bribed]], substance=p.substance[rows[bribed]],
-                  value=paid)
+                  value=paid, role=p.role[rows[bribed]], cause=cause)
         rows, officer = rows[~bribed], officer[~bribed]
     np.add.at(world.officers.cases, officer[officer >= 0], 1)
     s = p.substance[rows]
@@ -215,10 +216,10 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, bribery: bo
              years[convicted & protected & (role == WHOLESALE)])
     wk.count("convictions_protected", "wholesale", s[convicted & protected & (role == WHOLESALE)], 1.0)
     _seller_risk(world, role, s, years)
-    world.log("arrest", person=rows, place=p.region[rows], substance=s, value=charge)
+    world.log("arrest", person=rows, place=p.region[rows], substance=s, value=charge, role=role, cause=cause)
     jailed = rows[years > 0]
     world.log("conviction", person=jailed, place=p.region[jailed], substance=p.substance[jailed],
-              value=years[years > 0])
+              value=years[years > 0], role=role[years > 0])
     witnesses = rows[cooperate]
     _leave_market(world, rng, jailed, years[years > 0])
     if witnesses.size:
@@ -343,5 +344,5 @@ def _testify(world: World, rng: np.random.Generator, witnesses: np.ndarray) -> N
     world.week.count("testimony_arrests", "wholesale", p.substance[named[upper]], 1.0)
     world.week.count("testimony_arrests", "retail", p.substance[named[~upper]], 1.0)
     if named.size:
-        arrest(world, rng, named)
+        arrest(world, rng, named, "testimony")
 

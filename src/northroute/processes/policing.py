@@ -159,7 +159,7 @@ def crackdown(world: World, rng: np.random.Generator, party: np.ndarray, other: 
     rows = rows[p.status[rows] == ACTIVE]
     world.week.count("crackdowns", "police", p.substance[party[noticed]], 1.0)
     world.week.count("crackdown_arrests", "police", p.substance[rows], 1.0)
-    justice.arrest(world, rng, rows)
+    justice.arrest(world, rng, rows, "crackdown")
 
 
 def build_force(world: World, rng: np.random.Generator) -> None:
@@ -211,4 +211,4 @@ def step(world: World, rng: np.random.Generator) -> None:
     role = p.role[picked].astype(np.intp)
     case = rng.random(picked.size) < leak_survival(world, role)
     world.week.count("operations_burned", "police", p.substance[picked[~case]], 1.0)
-    justice.arrest(world, rng, picked[case])
+    justice.arrest(world, rng, picked[case], "quota")

@@ -27,6 +27,10 @@ REFORM_SWITCH = date(2015, 1, 5)
 EVENT_KINDS = ("supply", "seizure", "start_use", "stop_use", "recruit", "stop_dealing", "promote",
                "leave_wholesale", "introduced", "dispute", "vouch_failure", "arrest", "conviction", "release",
                "bribe", "corruption_conviction", "dismissal", "protection_deal")
+# What led to an arrest (the events' `cause` of arrest and bribe events): the police's own quota draw (7.9), a
+# crackdown after violence (M45), a protector handing his client over (M52), a protector's client taken down with
+# him (M57) and a witness's testimony (M37)
+ARREST_CAUSES = ("quota", "crackdown", "handed_over", "taken_down", "testimony")
 
 
 class EventLog(Table):
@@ -37,7 +41,7 @@ class EventLog(Table):
 
     COLUMNS = {"week": np.dtype(np.int16), "kind": np.dtype(np.int8), "person": np.dtype(np.int32),
                "place": np.dtype(np.int16), "substance": np.dtype(np.int8), "grams": np.dtype(np.float32),
-               "value": np.dtype(np.float32)}
+               "value": np.dtype(np.float32), "role": np.dtype(np.int8), "cause": np.dtype(np.int8)}
 
     def __init__(self) -> None:
         self.clear()
@@ -46,7 +50,8 @@ class EventLog(Table):
         arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
         if arrs[0].size == 0:
             return
-        cols = {k: v.ravel() for k, v in zip(("person", "place", "substance", "grams", "value"), arrs, strict=True)}
+        cols = {k: v.ravel() for k, v in zip(("person", "place", "substance", "grams", "value", "role", "cause"), arrs,
+                                             strict=True)}
         self.append(arrs[0].size, week=week, kind=EVENT_KINDS.index(kind), **cols)
 
     def clear(self) -> None:
@@ -205,10 +210,12 @@ class World:
 
     def log(self, kind: str, person: np.ndarray | int = -1, place: np.ndarray | int = -1,
             substance: np.ndarray | int = -1, grams: np.ndarray | float = 0.0,
-            value: np.ndarray | float = 0.0) -> None:
-        """Append events of one kind (arrays broadcast to one length); nothing during burn-in."""
+            value: np.ndarray | float = 0.0, role: np.ndarray | int = -1, cause: str | None = None) -> None:
+        """Append events of one kind (arrays broadcast to one length); nothing during burn-in. `role` is the
+        person's role when it happened and `cause` what led to an arrest (`ARREST_CAUSES`), where they apply."""
         if self.recording:
-            self.events.add(self.week_index, kind, person, place, substance, grams, value)
+            self.events.add(self.week_index, kind, person, place, substance, grams, value, role,
+                            -1 if cause is None else ARREST_CAUSES.index(cause))
 
     def stock_totals(self) -> tuple[float, float]:
         """Pure and bulk grams held by anyone (people and lots in transit)."""
