@@ -270,7 +270,7 @@ def test_prices_beyond_the_reported_rise_are_flagged() -> None:
     """A yearly price above six times Table 5.6's 2012 price is flagged (L1378), in any year: national prices
     against the national average, regional ones against the dearest region's; one warning per drug and
     level, at its peak."""
-    from northroute.results import price_peaks, price_warning, run_warnings
+    from northroute.results import price_peaks, price_warning, run_price_rise, run_warnings
 
     def price_warnings(*args):
         return [price_warning(peak) for peak in price_peaks(*args).to_dict("records")]
@@ -291,6 +291,15 @@ def test_prices_beyond_the_reported_rise_are_flagged() -> None:
     ts = pd.DataFrame({"date": ["2012-01-02", "2015-01-05"], "place": "KZ", "metric": "price",
                        "substance": "heroin", "level": "retail", "value": [50_000.0, 7_000.0]})
     assert len(run_warnings(ts)) == 1 and not run_warnings(ts.assign(value=[7_000.0, 40_000.0]))
+    # the study output: the largest rise, flagged or not, so a study can count the runs `run` would warn of
+    assert run_price_rise(ts) == pytest.approx(50_000 / 7375) and run_price_rise(ts.assign(value=[7_000.0, 40_000.0])) \
+        == pytest.approx(40_000 / 7375)
+    from northroute.experiments.study import price_spirals
+
+    out = pd.DataFrame({"run_id": ["p00000-s0", "p00001-s0", "p00002-s0"], "price_peak_rise": [2.0, 7.5, 12.0]})
+    assert price_spirals(out).startswith("2 of 3 runs reach a yearly mean price more than 6 times Table 5.6's")
+    assert "the highest, 12 times, in run p00002-s0" in price_spirals(out)
+    assert price_spirals(out.assign(price_peak_rise=5.9)) == "" == price_spirals(out.drop(columns="price_peak_rise"))
 
 
 def test_a_run_repeats_from_its_manifest_and_a_folder_does_not_hide_a_built_in(tmp_path):

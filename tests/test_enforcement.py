@@ -708,3 +708,16 @@ def test_arrest_events_name_the_role_at_arrest_and_the_cause() -> None:
     assert (ev.loc[ev["kind"].isin(["supply", "promote", "dismissal"]), "cause"] == "").all()
     bribes = ev[ev["kind"] == "bribe"]
     assert len(bribes) and (bribes["role"] != "").all() and (bribes["cause"] != "").all()
+
+
+def test_network_snapshots_mark_protected_wholesalers_and_leaders() -> None:
+    """The yearly snapshots say who is under protection and who leads runners, so protection can be traced in
+    the network (not only as a national count)."""
+    res = nr.run(nr.load_scenario("baseline-2012", ["population.scale=0.05", "time.years=2"]), seed=3)
+    nodes = res.network_nodes
+    assert nodes["protected"].any() and set(nodes.loc[nodes["protected"], "role"].astype(str)) == {"wholesale"}
+    assert nodes["leader"].any() and set(nodes.loc[nodes["leader"], "role"].astype(str)) == {"retail"}
+    last = res.timeseries
+    last = last[(last["metric"] == "protected_dealers") & (last["week"] == last["week"].max())]
+    final = nodes[nodes["year"] == nodes["year"].max()]
+    assert final["protected"].sum() == last["value"].sum()

@@ -16,7 +16,17 @@ import numpy as np
 import pandas as pd
 import typer
 
-from northroute.world.people import COMMUNITY, RETAIL, ROLE_NAMES, SUBSTANCE_NAMES, TRAFFICKER, USER, VORY, WHOLESALE
+from northroute.world.people import (
+    COMMUNITY,
+    LEADER,
+    RETAIL,
+    ROLE_NAMES,
+    SUBSTANCE_NAMES,
+    TRAFFICKER,
+    USER,
+    VORY,
+    WHOLESALE,
+)
 from northroute.world.state import WEEKS_PER_YEAR, World
 from northroute.world.ties import TIE_KINDS, TRADE
 
@@ -44,6 +54,8 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "exposure": p.exposure[nodes],
         "customers": customers[nodes].astype(np.int32),
         "team": team[nodes].astype(np.int32),
+        "protected": p.protector[nodes] >= 0,  # a wholesaler under police protection (7.11)
+        "leader": (p.flags[nodes] & LEADER) != 0,  # a retail dealer who leads runners of his own (7.3)
     }
     supplied = rd[p.supplier[rd] >= 0]
     recent = (ties.kind != TRADE) | (ties.last >= world.t - WEEKS_PER_YEAR)  # the year's trade, not the tie memory
@@ -104,7 +116,8 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
     for row in nodes[nodes["year"] == year].itertuples(index=False):
         g.add_node(int(row.person), role=str(row.role), region=str(row.region), substance=str(row.substance),
                    community=bool(row.community), vory=bool(row.vory), reputation=float(row.reputation),
-                   exposure=float(row.exposure), customers=int(row.customers), team=int(row.team))
+                   exposure=float(row.exposure), customers=int(row.customers), team=int(row.team),
+                   protected=bool(getattr(row, "protected", False)), leader=bool(getattr(row, "leader", False)))
     for key, row in enumerate(edges[edges["year"] == year].itertuples(index=False)):
         g.add_edge(int(row.src), int(row.dst), key=key, kind=str(row.kind), weight=float(row.weight))
     return g

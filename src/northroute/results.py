@@ -284,12 +284,31 @@ def run_warnings(ts: pd.DataFrame) -> list[str]:
     return [price_warning(peak) for peak in run_price_peaks(ts).to_dict("records")]
 
 
-def run_price_peaks(ts: pd.DataFrame) -> pd.DataFrame:
-    """`price_peaks` of a run's time series."""
+def _yearly_prices(ts: pd.DataFrame) -> pd.Series:
+    """A run's mean price by place, substance, level and calendar year."""
     prices = ts[ts["metric"] == "price"]
     year = pd.to_datetime(prices["date"]).dt.year.rename("year")
-    yearly = prices.groupby([prices["place"], prices["substance"], prices["level"], year], observed=True)["value"]
-    return price_peaks(yearly.mean(), table_2012("average"), table_2012("max"))
+    return prices.groupby([prices["place"], prices["substance"], prices["level"], year], observed=True)["value"].mean()
+
+
+def run_price_peaks(ts: pd.DataFrame) -> pd.DataFrame:
+    """`price_peaks` of a run's time series."""
+    return price_peaks(_yearly_prices(ts), table_2012("average"), table_2012("max"))
+
+
+def price_rises(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd.Series:
+    """Yearly mean prices (by place, substance, level, year) over Table 5.6's 2012 price: the national average for
+    national prices, the dearest region's for regional ones (NaN where the table has none)."""
+    idx = yearly.index
+    keys = pd.MultiIndex.from_arrays([idx.get_level_values("substance"), idx.get_level_values("level")])
+    national = idx.get_level_values("place") == "KZ"
+    return yearly / np.where(national, average.reindex(keys).to_numpy(), dearest.reindex(keys).to_numpy())
+
+
+def run_price_rise(ts: pd.DataFrame) -> float:
+    """The largest of a run's `price_rises`: above `PRICE_RISE_FLAG`, `run` warns (a study output)."""
+    rises = price_rises(_yearly_prices(ts), table_2012("average"), table_2012("max"))
+    return float(rises.max()) if rises.notna().any() else float("nan")
 
 
 def price_peaks(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd.DataFrame:
@@ -298,11 +317,8 @@ def price_peaks(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd
     reader, not a verdict: nothing in the model caps the arrest-risk premium (ODD limitation 23), so some
     parameter corners spiral far beyond anything reported, in some regions or years only. One row per drug and
     level, at its peak: substance, level, place, year, price, rise (times the reference) and flagged (where)."""
-    idx = yearly.index
-    keys = pd.MultiIndex.from_arrays([idx.get_level_values("substance"), idx.get_level_values("level")])
-    national = idx.get_level_values("place") == "KZ"
-    ref = np.where(national, average.reindex(keys).to_numpy(), dearest.reindex(keys).to_numpy())
-    over = (yearly / ref)[yearly.to_numpy() > PRICE_RISE_FLAG * ref]
+    rises = price_rises(yearly, average, dearest)
+    over = rises[rises > PRICE_RISE_FLAG]
     rows = []
     for (sub, level), rise in over.groupby(level=["substance", "level"], observed=True, sort=False):
         peak = rise.idxmax()

@@ -53,6 +53,17 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "users.heroin_quit_rate": ("Users", "Heroin quit rate"),
     "users.heroin_start_rate": ("Users", "Heroin start rate"),
     "users.price_elasticity": ("Users", "Quitting's response to price"),
+    "policing.drug_officers": ("Policing", "Drug police officers (UBN and patrol)"),
+    "policing.quota_per_month": ("Policing", "Arrests each officer must make a month"),
+    "policing.provable_wholesale": ("Policing", "Chance a case against a wholesaler can be documented"),
+    "policing.sale_documented": ("Policing", "Chance a sale is documented (else charged as possession)"),
+    "policing.quota_pressure": ("Policing", "Judged on counts (1) or on the level of cases (0)"),
+    "corruption.bribe_gain": ("Corruption", "Officers' expected gain from corruption"),
+    "corruption.norm_cost": ("Corruption", "Officers' moral cost of corruption"),
+    "corruption.clients_per_protector": ("Corruption", "Wholesalers one officer protects"),
+    "corruption.shield": ("Corruption", "Arrest risk of a protected team (relative)"),
+    "corruption.sacrifice": ("Corruption", "Chance a protector hands his client over when he stops"),
+    "justice.threshold_factor": ("Justice", "Weight thresholds (times Table 7.1, every drug and charge)"),
 }
 
 

@@ -91,7 +91,7 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
     """Plan, check, run with a progress bar, then analyse and report: shared by sweep and sensitivity."""
     from northroute.experiments.sensitivity import few_samples
     from northroute.experiments.store import StudyError
-    from northroute.experiments.study import late_steps, many_lots, run_study
+    from northroute.experiments.study import late_steps, many_lots, price_spirals, run_study
     from northroute.scenario import ScenarioError, changed_later, set_keys
 
     cli = _cli()
@@ -146,12 +146,13 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
                       highlight=False)
         raise typer.Exit(130) from None
     progress.stop()
-    _analyse(study, output, tolerance, report)
+    spirals = price_spirals(_analyse(study, output, tolerance, report).get("outputs"))
     st = study.info["status"]
     cli.out.print(f"{study.path}: {st['done']:,} of {st['runs']:,} runs done, {st['failed']:,} failed "
                   f"(this session: {session['done'] + session['failed']:,} runs in "
                   f"{time.perf_counter() - t0:,.1f} s, {session['runs_per_minute']:,.1f} runs/min on "
                   f"{session['executor']})", highlight=False, soft_wrap=True)
+    cli.warn([spirals] if spirals else [])
     if st["failed"]:
         cli.err.print(f"{st['failed']:,} runs failed (errors in study.json and log.jsonl); run the same command "
                       "to retry them", highlight=False, soft_wrap=True)

@@ -99,6 +99,12 @@ def target_distance(name: str) -> Callable[[pd.DataFrame, float], float]:
     return measure
 
 
+def price_peak_rise(ts: pd.DataFrame, scale: float) -> float:
+    from northroute.results import run_price_rise
+
+    return run_price_rise(ts)
+
+
 def claim(key: str) -> Callable[[pd.DataFrame, float], float]:
     """The `compare` outcome `key` (report.compare.CLAIMS) over the whole run, so a study's enforcement and
     corruption outputs are the numbers `compare` shows."""
@@ -150,6 +156,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("records_distance", "log-ratio^2", "distance to the calibration targets records-2012-2017 (those of "
            "thesis_distance and the enforcement on record: drug crimes 2015-2017, sale crimes and people charged "
            "with sale 2017); needs a run covering 2012-2017", records_distance, recorded=True),
+    Output("price_peak_rise", "times", "the largest yearly mean price over Table 5.6's 2012 price (the national "
+           "average for national prices, the dearest region's for regional ones), over drugs, levels, places and "
+           "years; above 6, the largest rise the evidence reports (L1378), `run` warns and the study report counts "
+           "the run (docs/ODD.md, limitation 23)", price_peak_rise),
 )
 NAMES = tuple(o.name for o in OUTPUTS)
 

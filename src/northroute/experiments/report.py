@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from northroute.experiments import sensitivity as sa
 from northroute.experiments.outputs import NAMES, OUTPUTS
 from northroute.experiments.store import REPORT_FILE, Study, now
+from northroute.experiments.study import price_spirals
 from northroute.report import CSS, figure_writer
 from northroute.report.compare import INTERVAL, t_interval
 from northroute.report.figures import PALETTE, TEMPLATE, substance_menu
@@ -246,6 +247,8 @@ def write_study_report(study: Study, output: str = "heroin_retail_price", tol: f
     fig_html = figure_writer()
 
     parts = [_header(study)]
+    if spirals := price_spirals(outputs):
+        parts.append(f"<p class='warn'><b>Warning:</b> {html.escape(spirals)}.</p>")
     if study.design.method == "grid":
         parts.append(_sweep(study, outputs, fig_html))
     else:

@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from northroute.experiments.designs import Design
 from northroute.experiments.runner import Executor, Outcome, RunFn, execute, make_executor, run_one
 from northroute.experiments.store import Study, StudyError, locked
 from northroute.scenario import Scenario, ScenarioError, load_scenario, set_keys
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_RUNS = 10_000_000
 
@@ -92,6 +95,24 @@ def late_steps(plan: Plan) -> list[str]:
         scen = apply_override(scen.model_copy(deep=True), "time.years", float(points["time.years"].min()))
     return [f"at {'its shortest design point' if 'time.years' in points else 'every design point'}, {line}"
             for line in steps_outside_run(scen)]
+
+
+def price_spirals(outputs: pd.DataFrame | None) -> str:
+    """`run`'s warning of prices beyond the evidence, for a study's runs (output `price_peak_rise` above
+    `PRICE_RISE_FLAG`), or '' (also without outputs, and for studies made before the output existed)."""
+    from northroute.results import PRICE_RISE_FLAG
+
+    if outputs is None or "price_peak_rise" not in outputs or not outputs["price_peak_rise"].notna().any():
+        return ""
+    rise = outputs["price_peak_rise"]
+    if not (n := int((rise > PRICE_RISE_FLAG).sum())):
+        return ""
+    top = outputs.loc[rise.idxmax()]
+    return (f"{n:,} of {int(rise.notna().sum()):,} runs reach a yearly mean price more than {PRICE_RISE_FLAG:g} times "
+            f"Table 5.6's 2012 price (output price_peak_rise; the highest, {rise.max():,.0f} times, in run "
+            f"{top['run_id']}), beyond the largest rise the evidence reports (L1378): the arrest-risk premium has no "
+            "ceiling (docs/ODD.md, limitation 23); `northroute report` on that run's folder (runs/RUN_ID) names "
+            "the drug, place and year")
 
 
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,
