@@ -18,7 +18,7 @@ from northroute.report.compare import (
     check_sides,
     claim_period,
     claims_table,
-    own_dates,
+    differing_dates,
     scenario_differences,
     write_comparison,
 )
@@ -61,7 +61,7 @@ def test_table_report_and_runs(tmp_path):
     for label in ("corrupt officers serving", "protected wholesalers", "heroin retail price", "arrests of users"):
         assert label in text
     assert "SF27" in text and "90% t-interval" in text and "period:" in text
-    assert "with at least one drug officer in each" in text  # scale 0.01: the force is lumpy (ODD lim. 4)
+    assert "with at least one line officer in each" in text  # scale 0.01: the force is lumpy (ODD lim. 4)
     assert "the last half of the run" in text  # B's timeline starts in 2014, after these 16 weeks
     csv = pd.read_csv(folder / "comparison.csv", index_col="key")
     assert list(csv.index) == [c.key for c in CLAIMS]
@@ -137,12 +137,15 @@ def test_period_defaults_to_bs_first_timeline_date():
     p = claim_period(start, 417, [date(2015, 1, 5), date(2014, 1, 6)])
     assert p.start == date(2014, 1, 6) and p.first_week == 105 and p.last_week == 416
     assert claim_period(start, 417).first_week == 208  # no timeline: the last half
-    # a B that extends A starts where its own steps do, not at the steps it inherits from A
-    a_steps = [e.model_dump(mode="json") for e in load_scenario("anticorruption-2015").timeline]
-    b_steps = [e.model_dump(mode="json") for e in load_scenario("reform-upward").timeline]
-    assert own_dates(b_steps, a_steps) == [date(2015, 1, 5)]
-    assert own_dates(b_steps) == [date.fromisoformat(str(s["date"])[:10]) for s in b_steps]
-    assert own_dates(a_steps, a_steps) == []
+    # the sides differ from the first step they do not share: not the steps a B extending A inherits, and in
+    # either order
+    def steps(name: str) -> list[dict]:
+        return [e.model_dump(mode="json") for e in load_scenario(name).timeline]
+
+    acs, upward = steps("anticorruption-2015"), steps("reform-upward")
+    assert differing_dates(upward, acs) == differing_dates(acs, upward) == [date(2015, 1, 5)]
+    assert differing_dates(acs)[0] == date(2014, 1, 6) == differing_dates([], acs)[0]  # B the baseline, A the reform
+    assert differing_dates(acs, acs) == []
     assert claim_period(start, 16, [date(2014, 1, 6)]).first_week == 8  # timeline after the run: the last half
     assert claim_period(start, 417, [date(2014, 1, 6)], from_year=2016).start == date(2016, 1, 4)
     with pytest.raises(ValueError, match="--from-year"):

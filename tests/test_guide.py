@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide.md"
-BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)  # a plain fence has lang '': refused
 FILE_LINE = re.compile(r"#\s*file:\s*(\S+)")
 NAMED_PATH = re.compile(r"`(guide/[^`\s]+)`")
 

@@ -246,6 +246,9 @@ def test_header_names_what_was_changed_from_the_defaults(results, tmp_path: Path
     assert cell(scen).split("<br>") == ["corruption.shield = 0.2 (default 0.1)",
                                         "justice.threshold_factor = 100.0 (default 1.0)"]
     assert cell(northroute.load_scenario("anticorruption-2015")) == "nothing (besides the timeline)"
+    old = dataclasses.replace(results, manifest=dict(results.manifest, code_version="0.0.1"))  # another version
+    results = old
+    assert cell(northroute.load_scenario("anticorruption-2015")).endswith("the run was made with 0.0.1)")
 
 
 def test_seizure_figure_shows_the_staging_posts_beside_the_crossings() -> None:

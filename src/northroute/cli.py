@@ -303,7 +303,7 @@ def compare(
     """Run A and B with the same seeds; print the differences the thesis makes claims about, with intervals."""
     from northroute.experiments.store import StudyError
     from northroute.processes.supply import many_lots
-    from northroute.report.compare import claim_period, own_dates
+    from northroute.report.compare import claim_period, differing_dates
 
     try:
         if seeds < 1:
@@ -312,7 +312,7 @@ def compare(
         sb = scens["B"]
         try:
             steps = {side: [e.model_dump(mode="json") for e in scen.timeline] for side, scen in scens.items()}
-            period = claim_period(sb.time.start, sb.weeks, own_dates(steps["B"], steps["A"]), from_year)
+            period = claim_period(sb.time.start, sb.weeks, differing_dates(steps["B"], steps["A"]), from_year)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         folder, created, executor = _sides_folder(out_dir, f"compare-{scens['A'].name}-{sb.name}", scens, seeds,

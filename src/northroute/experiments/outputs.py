@@ -148,8 +148,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("corruption_cases_year", "cases/year", "corruption cases registered against drug officers per year "
            "(recorded world), national equivalent", claim("corruption_cases"), recorded=True),
     Output("corrupt_officers", "officers", "mean over the recorded weeks of the serving officers who are corrupt, "
-           "drug police and customs (true world), national equivalent; below scale 0.1 the force is lumpy "
-           "(docs/ODD.md, limitation 4)", claim("corrupt_officers")),
+           "drug police, their managers and customs (true world), national equivalent; below scale 0.1 it runs high, "
+           "since every region keeps a manager (docs/ODD.md, limitation 4)", claim("corrupt_officers")),
     Output("thesis_distance", "log-ratio^2", "distance to the calibration targets thesis-2012-2017 (recorded "
            "seizures 2012-2017, 2012 prices, heroin price trend; northroute/calibration/targets.py); needs a run "
            "covering 2012-2017", thesis_distance, recorded=True),

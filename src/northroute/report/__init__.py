@@ -22,7 +22,7 @@ import plotly.io as pio
 
 from northroute.record import METRICS
 from northroute.report import enforcement, evidence, figures, network
-from northroute.results import Results, run_warnings
+from northroute.results import Results, code_version, run_warnings
 from northroute.scenario import changed_from_defaults, changed_text, last_monday, step_text
 from northroute.world.geography import load_geography
 
@@ -98,7 +98,7 @@ def _header(m: dict[str, Any], title: str) -> str:
         ("start", time_.get("start", "n/a")),
         ("weeks", weeks_txt),
         ("population scale", pop.get("scale", "n/a")),
-        ("changed from the defaults", changed_text(changed_from_defaults(sc)) or ["nothing (besides the timeline)"]),
+        ("changed from the defaults", _changed(sc, m.get("code_version"))),
         ("wall time", f"{wall:,.1f} s" if isinstance(wall, int | float) else "n/a"),
         ("timeline events", timeline or ["none"]),
         ("run created", m.get("created", "n/a")),
@@ -114,6 +114,15 @@ def _header(m: dict[str, Any], title: str) -> str:
         "made (its scale, period and any parameter set away from the defaults).</p>\n"
         f"<table class='meta'>{body}</table>"
     )
+
+
+def _changed(scenario: dict[str, Any], made_with: str | None) -> list[str]:
+    """The header's lines on parameters set away from the defaults; the defaults are this code's, so a run made
+    with another version says so (a default changed since would show as a change)."""
+    lines = changed_text(changed_from_defaults(scenario)) or ["nothing (besides the timeline)"]
+    if made_with and made_with != code_version():
+        lines.append(f"(against the defaults of northroute {code_version()}; the run was made with {made_with})")
+    return lines
 
 
 def _summary_html(ts: pd.DataFrame, scale: Any) -> str:

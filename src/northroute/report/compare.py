@@ -218,20 +218,23 @@ class Period:
         return f"{self.start} to {self.end} ({self.weeks} weeks): {self.basis}"
 
 
-def own_dates(b_steps: Sequence[dict[str, Any]], a_steps: Sequence[dict[str, Any]] = ()) -> list[date]:
-    """Dates of B's timeline steps that A does not have with the same date and values: when B's change starts.
-    The steps B inherits from A (a scenario extending A) change nothing between them."""
+def differing_dates(b_steps: Sequence[dict[str, Any]], a_steps: Sequence[dict[str, Any]] = ()) -> list[date]:
+    """Dates of the timeline steps that one side has and the other has not with the same date and values: where
+    the two sides start to differ. The steps B inherits from A (a scenario extending A), or A from B, change
+    nothing between them."""
     def key(step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return str(step.get("date"))[:10], step.get("set") or {}
 
-    shared = [key(step) for step in a_steps]
-    return [date.fromisoformat(key(step)[0]) for step in b_steps if key(step) not in shared]
+    ka, kb = [key(step) for step in a_steps], [key(step) for step in b_steps]
+    apart = [k for k in kb if k not in ka] + [k for k in ka if k not in kb]
+    return sorted(date.fromisoformat(when) for when, _ in apart)
 
 
 def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_year: int | None = None) -> Period:
-    """The weeks to compare: from 1 January of `from_year`; else from the first date of B's own timeline steps
-    (`own_dates`: when the change starts); else, or when that date is after the run, the last half of the run.
-    Weeks are recorded weeks (week 0 starts on `start`). A `from_year` with no recorded week raises ValueError."""
+    """The weeks to compare: from 1 January of `from_year`; else from the first timeline date at which the two
+    sides differ (`differing_dates`: when the change starts); else, or when that date is after the run, the last
+    half of the run. Weeks are recorded weeks (week 0 starts on `start`). A `from_year` with no recorded week
+    raises ValueError."""
     last = max(1, weeks) - 1
 
     def first_on_or_after(d: date) -> int:
@@ -248,21 +251,21 @@ def claim_period(start: date, weeks: int, timeline: Sequence[date] = (), from_ye
     if timeline:
         first_date = min(timeline)
         if first_date <= last_monday(start, weeks):
-            return period(first_on_or_after(first_date), f"from B's first timeline step that A does not have, "
+            return period(first_on_or_after(first_date), f"from the first timeline step the two sides do not share, "
                                                          f"{first_date}")
-        return period(weeks // 2, f"the last half of the run (B's first timeline step that A does not have, "
+        return period(weeks // 2, f"the last half of the run (the first timeline step the two sides do not share, "
                                   f"{first_date}, is after its end)")
-    return period(weeks // 2, "the last half of the run (B has no timeline step that A does not have)")
+    return period(weeks // 2, "the last half of the run (the two sides' timelines are the same)")
 
 
 def period_of(b: Results, from_year: int | None = None, a: Results | None = None) -> Period:
-    """`claim_period` for a comparison, from the manifests of B's first run and A's (whose timeline steps B
-    shares do not start its change)."""
+    """`claim_period` for a comparison, from the manifests of B's first run and A's (the timeline steps both
+    share do not start the change)."""
     sc = b.manifest.get("scenario", {}) or {}
     start = date.fromisoformat(str((sc.get("time") or {}).get("start")))
     weeks = int(b.manifest.get("weeks_recorded") or b.timeseries["week"].max() + 1)
     a_steps = ((a.manifest.get("scenario", {}) or {}).get("timeline") or []) if a is not None else []
-    return claim_period(start, weeks, own_dates(sc.get("timeline") or [], a_steps), from_year)
+    return claim_period(start, weeks, differing_dates(sc.get("timeline") or [], a_steps), from_year)
 
 
 Value = Callable[[pd.DataFrame, float, float], float]  # (the period's time series, scale, years) -> value
@@ -465,17 +468,18 @@ def comparison_warnings(a: Sequence[Results], b: Sequence[Results]) -> list[str]
 
 
 STRATEGY_KEY = "anticorruption.detect_rate"  # what the strategy raises at every step (anticorruption-2015)
-SMALL_SCALE = 0.1  # below it the force, rounded region by region with one officer at least, is lumpy (ODD lim. 4)
+SMALL_SCALE = 0.1  # below it the force, a line officer and a manager per region at least, is lumpy (ODD lim. 4)
 
 
 def small_scale_note(scale: float) -> str:
     """A warning for runs below `SMALL_SCALE` (ODD limitation 4), or ''."""
     if scale >= SMALL_SCALE:
         return ""
-    return (f"At scale {scale:g} the police force is rounded region by region, with at least one drug officer in "
-            "each, so it is not policing.drug_officers × scale (16 line officers against 6 at scale 0.01, 28 against "
-            "30 at 0.05), and arrests, corruption and bribes rest on a few officers per region (docs/ODD.md, "
-            "limitation 4); use a scale of 0.1 or more for counts.")
+    return (f"At scale {scale:g} the police force is rounded region by region, with at least one line officer in "
+            "each (16 against 6 at scale 0.01, 28 against 30 at 0.05) and one manager in each at any scale, so "
+            "arrests, corruption and bribes rest on a few officers per region, and corrupt officers, managers "
+            "included, run high (baseline 2012, seed 1: 943 national equivalents at 0.05 against 822 at 0.2; "
+            "docs/ODD.md, limitation 4); use a scale of 0.1 or more for counts.")
 NOT_JUDGED = ("'as claimed' is left blank: the thesis's claims are about adding the anti-corruption strategy, and B "
               "never detects corruption more than A within the run (anticorruption.detect_rate), so B − A is not that "
               "change")

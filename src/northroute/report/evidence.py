@@ -18,8 +18,9 @@ from northroute.scenario import param_table
 
 # The shipped screenings: file, Morris trajectories (--n), and what they cover (docs/studies.md)
 SCREENINGS = (
-    ("screening.csv", 24, "22 assumption parameters of supply, trafficking, prices, careers, relations and "
-                          "corruption, over ranges chosen one by one (<code>calibration/screening_ranges.toml</code>)"),
+    ("screening.csv", 24, "22 assumption parameters of supply, trafficking, prices, careers, relations, "
+                          "policing (the force, Koknar, crackdowns) and corruption, over ranges chosen one by "
+                          "one (<code>calibration/screening_ranges.toml</code>)"),
     ("screening_enforcement.csv", 10, "30 policing, corruption, justice and prison parameters whose value is "
                                       "assumed, each from half to twice its default "
                                       "(<code>calibration/enforcement_ranges.toml</code>, session 35)"),
