@@ -71,6 +71,7 @@ def test_event_log_keeps_order_through_growth_and_hands_over_on_consume():
     assert cols["week"].tolist() == [0] * 3000 + [1] * 3000 + [2] * 3000 + [3]
     assert np.array_equal(cols["person"][:9000], np.concatenate([np.arange(3000) + 10_000 * w for w in range(3)]))
     assert EVENT_KINDS[cols["kind"][-1]] == "release" and cols["place"][0] == 5 and cols["substance"][0] == -1
+    assert (cols["role"] == -1).all() and (cols["cause"] == -1).all()  # not given: none
     assert {k: v.dtype for k, v in log.columns(consume=True).items()} == EventLog.COLUMNS
     assert len(log) == 0 and log.columns()["week"].size == 0
 

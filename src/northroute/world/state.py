@@ -47,6 +47,8 @@ class EventLog(Table):
         self.clear()
 
     def add(self, week: int, kind: str, *values) -> None:
+        """Append events: person, place, substance, grams, value, then optionally role and cause (-1: none)."""
+        values = (*values, -1, -1)[:7]
         arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
         if arrs[0].size == 0:
             return
