@@ -268,3 +268,21 @@ def test_seizure_figure_shows_the_staging_posts_beside_the_crossings() -> None:
     assert heroin == pytest.approx(transit / 1e3, abs=0.01) and heroin > 0
     before = seizures_figure(ts[ts.metric != "staging_seizures_g"])
     assert "Karaganda" not in before.data[0].x and "Kordai" in before.data[0].x
+
+
+def test_code_version_names_a_commit_only_for_this_repositorys_code(tmp_path: Path) -> None:
+    """A copy installed in a site-packages that lies inside another git repository (a pyenv checkout) must not
+    take that repository's commit as its own: manifests and report headers would name a foreign commit."""
+    import subprocess
+
+    from northroute import __version__
+    from northroute.results import code_version
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "another project"], check=True)
+    installed = tmp_path / "lib" / "site-packages" / "northroute"
+    installed.mkdir(parents=True)
+    assert code_version(installed / "results.py") == __version__
+    source = Path(__file__).resolve().parents[1] / "src" / "northroute" / "results.py"
+    assert code_version(source).startswith(f"{__version__}+g")

@@ -27,16 +27,23 @@ TS_FILE, EV_FILE, MANIFEST = "timeseries.parquet", "events.parquet", "manifest.j
 NET_FILE, NODES_FILE = "network.parquet", "network_nodes.parquet"
 
 
-def code_version() -> str:
+def code_version(here: Path | None = None) -> str:
+    """The package version, with the git commit (and '.dirty') when the code runs from this repository's src/;
+    an installed copy says only its version: the site-packages it sits in may be inside another repository (a
+    pyenv checkout), whose commit is not this code's."""
     from northroute import __version__
 
-    here = Path(__file__).resolve().parent
+    here = (here or Path(__file__)).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=5,
+                              check=True).stdout.strip()
+
     try:
-        sha = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
+        if Path(git("rev-parse", "--show-toplevel")).resolve() / "src" / "northroute" != here:
+            return __version__
+        dirty = git("status", "--porcelain", "--", ".")
+        return f"{__version__}+g{git('rev-parse', '--short', 'HEAD')}{'.dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return __version__
 
