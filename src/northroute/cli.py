@@ -238,8 +238,7 @@ def _print_summary(s: dict) -> None:
     out.print(f"[bold]{s['scenario']}[/] seed {s['seed']}: {s['weeks']} weeks at scale {s['scale']} "
               f"in {s['wall_time_s']:.1f} s ({s['agent_steps_per_s'] / 1e6:.2f} M agent-steps/s)")
     if s["changed"]:
-        changed = [(c["parameter"], c["value"], c["default"]) for c in s["changed"]]
-        out.print("changed from the defaults: " + "; ".join(changed_text(changed)), highlight=False)
+        out.print("changed from the defaults: " + "; ".join(changed_text(s["changed"])), highlight=False)
     flows = Table(title="Flows by route (kg over the run, simulated rows)")
     flows.caption = "lots bought in the burn-in are not counted as bought but are counted when they enter or leave"
     for col in ("route", "substance", "bought at source", "entered KZ", "seized", "to Russia"):

@@ -7,7 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,22 +53,24 @@ def events_frame(log: EventLog, geo: Geography, start: date) -> pd.DataFrame:
 
     Consumes the log (it is built once, at the end of a run)."""
     data = log.columns(consume=True)
-    places = [*geo.codes, ""]
-    subst = [*SUBSTANCE_NAMES, ""]
+
+    def labels(column: str, names: Sequence[str]) -> pd.Categorical:
+        """Codes as names, -1 (does not apply) as ''."""
+        codes = data[column]
+        return pd.Categorical.from_codes(np.where(codes < 0, len(names), codes), [*names, ""])
+
     week = data["week"].astype(np.int64)
     return pd.DataFrame({
         "week": data["week"],
         "date": np.datetime64(start, "D") + (7 * week).astype("timedelta64[D]"),
         "kind": pd.Categorical.from_codes(data["kind"], EVENT_KINDS),
         "person": data["person"],
-        "place": pd.Categorical.from_codes(np.where(data["place"] < 0, len(places) - 1, data["place"]), places),
-        "substance": pd.Categorical.from_codes(np.where(data["substance"] < 0, len(subst) - 1, data["substance"]),
-                                               subst),
+        "place": labels("place", geo.codes),
+        "substance": labels("substance", SUBSTANCE_NAMES),
         "grams": data["grams"],
         "value": data["value"],
-        "role": pd.Categorical.from_codes(np.where(data["role"] < 0, len(ROLE_NAMES), data["role"]), [*ROLE_NAMES, ""]),
-        "cause": pd.Categorical.from_codes(np.where(data["cause"] < 0, len(ARREST_CAUSES), data["cause"]),
-                                           [*ARREST_CAUSES, ""]),
+        "role": labels("role", ROLE_NAMES),
+        "cause": labels("cause", ARREST_CAUSES),
     })
 
 
@@ -267,7 +269,7 @@ def summarize(results: Results) -> dict[str, Any]:
         "first_year": first_year,
         "first_year_weeks": first_weeks,
         "scale": scen["population"]["scale"],
-        "changed": [{"parameter": n, "value": v, "default": d} for n, v, d in changed_from_defaults(scen)],
+        "changed": changed_from_defaults(scen),
         "wall_time_s": wall,
         "agent_steps_per_s": man.get("agent_steps", 0) / wall if wall else 0.0,
         "routes": routes,
@@ -314,8 +316,7 @@ def price_rises(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd
 
 def run_price_rise(ts: pd.DataFrame) -> float:
     """The largest of a run's `price_rises`: above `PRICE_RISE_FLAG`, `run` warns (a study output)."""
-    rises = price_rises(_yearly_prices(ts), table_2012("average"), table_2012("max"))
-    return float(rises.max()) if rises.notna().any() else float("nan")
+    return float(price_rises(_yearly_prices(ts), table_2012("average"), table_2012("max")).max())
 
 
 def price_peaks(yearly: pd.Series, average: pd.Series, dearest: pd.Series) -> pd.DataFrame:

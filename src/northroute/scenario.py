@@ -1022,8 +1022,8 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
 RUN_SETTINGS = ("time.start", "time.years", "time.burn_in_weeks", "population.scale")  # shown apart in reports
 
 
-def changed_from_defaults(resolved: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(name, value, default) of every parameter whose start value in a resolved scenario (a manifest's) is not the
+def changed_from_defaults(resolved: dict[str, Any]) -> list[dict[str, Any]]:
+    """{parameter, value, default} of every parameter whose start value in a resolved scenario (a manifest's) is not the
     model's default, the run settings left out: what a reader needs besides the scenario's name, since its own
     sections and any `--set` are otherwise invisible in a report. The timeline is not included."""
     defaults = Scenario().model_dump(mode="json")
@@ -1032,13 +1032,13 @@ def changed_from_defaults(resolved: dict[str, Any]) -> list[tuple[str, Any, Any]
         for key, default in defaults[sec].items():
             name, value = f"{sec}.{key}", (resolved.get(sec) or {}).get(key, default)
             if name not in RUN_SETTINGS and value != default:
-                changed.append((name, value, default))
+                changed.append({"parameter": name, "value": value, "default": default})
     return changed
 
 
-def changed_text(changed: list[tuple[str, Any, Any]]) -> list[str]:
+def changed_text(changed: list[dict[str, Any]]) -> list[str]:
     """`changed_from_defaults` as lines 'name = value (default d)'."""
-    return [f"{name} = {value} (default {default})" for name, value, default in changed]
+    return [f"{c['parameter']} = {c['value']} (default {c['default']})" for c in changed]
 
 
 def provenance_kind(provenance: str) -> str:

@@ -102,7 +102,7 @@ def price_spirals(outputs: pd.DataFrame | None) -> str:
     `PRICE_RISE_FLAG`), or '' (also without outputs, and for studies made before the output existed)."""
     from northroute.results import PRICE_RISE_FLAG
 
-    if outputs is None or "price_peak_rise" not in outputs or not outputs["price_peak_rise"].notna().any():
+    if outputs is None or "price_peak_rise" not in outputs:
         return ""
     rise = outputs["price_peak_rise"]
     if not (n := int((rise > PRICE_RISE_FLAG).sum())):

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from northroute.scenario import Scenario
 from northroute.world.geography import Geography
@@ -46,14 +47,15 @@ class EventLog(Table):
     def __init__(self) -> None:
         self.clear()
 
-    def add(self, week: int, kind: str, *values) -> None:
-        """Append events: person, place, substance, grams, value, then optionally role and cause (-1: none)."""
-        values = (*values, -1, -1)[:7]
-        arrs = np.broadcast_arrays(*(np.asarray(v) for v in values))
+    def add(self, week: int, kind: str, person: ArrayLike, place: ArrayLike, substance: ArrayLike, grams: ArrayLike,
+            value: ArrayLike, role: ArrayLike = -1, cause: ArrayLike = -1) -> None:
+        """Append events of one kind (arrays broadcast to one length); role and cause -1 where they do not apply."""
+        values = {"person": person, "place": place, "substance": substance, "grams": grams, "value": value,
+                  "role": role, "cause": cause}
+        arrs = np.broadcast_arrays(*(np.asarray(v) for v in values.values()))
         if arrs[0].size == 0:
             return
-        cols = {k: v.ravel() for k, v in zip(("person", "place", "substance", "grams", "value", "role", "cause"), arrs,
-                                             strict=True)}
+        cols = {k: v.ravel() for k, v in zip(values, arrs, strict=True)}
         self.append(arrs[0].size, week=week, kind=EVENT_KINDS.index(kind), **cols)
 
     def clear(self) -> None:
