@@ -540,6 +540,9 @@ def _params_file(tmp: Path, text: str) -> str:
      "cannot reach the Dask scheduler"),
     (lambda t: ["sweep", "--scheduler", "127.0.0.1"], "tcp://HOST:8786"),
     (lambda t: ["sweep", "--output", "nope"], "--output"),
+    (lambda t: ["sweep", "--from-year", "2030"], "--from-year must be a recorded year, 2012 to 2019, got 2030"),
+    (lambda t: ["sensitivity", "--from-year", "2011", "--params", _params_file(t, '"market.adulteration" = [0, 0.5]')],
+     "--from-year must be a recorded year"),
     (lambda t: ["sweep"], "--study"),
     (lambda t: ["sensitivity", "--params", str(t / "missing.toml")], "not found"),
     (lambda t: ["sensitivity", "--params", str(t)], "is a folder, not a file of parameter ranges"),
@@ -622,3 +625,47 @@ def test_a_study_warns_of_timeline_steps_after_its_shortest_run():
     assert late_steps(plan_sweep("anticorruption-2015", ["time.years=8,9"])) == []
     assert late_steps(plan_sweep("anticorruption-2015", ["market.adulteration=0,0.2"], overrides=["time.years=3"]))[
         0].startswith("at every design point, the run's last week starts on 2014-")
+
+
+# ------------------------------------------------------------------------------------ outputs from a year
+
+
+@pytest.fixture(scope="module")
+def two_years() -> nr.Results:
+    return nr.run(nr.load_scenario("baseline-2012", ["population.scale=0.005", "time.years=1.5",
+                                                     "time.burn_in_weeks=2"]), seed=1)
+
+
+def test_outputs_from_a_year_read_its_weeks_only(two_years):
+    """`--from-year`: every output but the distances and the price check reads the weeks from 1 January on, as
+    its rates and means over those weeks, not over the whole run."""
+    ts, man = two_years.timeseries, two_years.manifest
+    late = ts[pd.to_datetime(ts.date) >= pd.Timestamp(2013, 1, 1)]
+    values, whole = outputs.compute(ts, man, 2013), outputs.compute(ts, man)
+    assert values == pytest.approx(outputs.compute(late, man) | {o.name: whole[o.name] for o in outputs.OUTPUTS
+                                                                   if o.whole_run}, nan_ok=True)
+    scale = man["scenario"]["population"]["scale"]
+    arrests = late[(late.metric == "arrests") & (late.level == "retail") & (late.world == "true")
+                   & (late.place == "KZ")]
+    assert late.week.nunique() < ts.week.nunique() / 2
+    assert values["retail_arrests_year"] == pytest.approx(
+        arrests.value.sum() / scale / (late.week.nunique() / WEEKS_PER_YEAR))
+    assert values["retail_arrests_year"] != pytest.approx(whole["retail_arrests_year"])
+
+
+def test_a_study_from_a_year_stores_those_outputs_and_keeps_its_year(tmp_path):
+    sets = ["population.scale=0.005", "time.years=1.1", "time.burn_in_weeks=2"]
+    plan = plan_sweep("baseline-2012", [], seeds=1, overrides=sets, from_year=2013)
+    study, _ = run_study(plan, tmp_path / "s", workers=1)
+    assert study.from_year == 2013 and Study.open(study.path).from_year == 2013
+    run = nr.Results.load(study.runs_dir / "p00000-s0")
+    stored = study.outputs().drop(columns=["run_id", "point", "seed"]).iloc[0].to_dict()
+    assert stored == pytest.approx(outputs.compute(run.timeseries, run.manifest, 2013), nan_ok=True)
+    from northroute.experiments.store import StudyError
+
+    for other in (None, 2012):
+        with pytest.raises(StudyError, match="reads its outputs from 1 January 2013"):
+            run_study(plan_sweep("baseline-2012", [], seeds=1, overrides=sets, from_year=other), study.path, workers=1)
+    with pytest.raises(ScenarioError, match="--from-year must be a recorded year, 2012 to 2012, got 2013 "
+                                            r"\(at its shortest design point\)"):
+        plan_sweep("baseline-2012", ["time.years=0.5,2"], overrides=sets[::2], from_year=2013)

@@ -44,6 +44,10 @@ OutputOpt = Annotated[str, typer.Option("--output", help="Output for the replica
 Tolerance = Annotated[float, typer.Option(help="Relative tolerance of the replicate check.")]
 Report = Annotated[bool, typer.Option(help="Write report.html into the study folder at the end.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
+FromYear = Annotated[int | None, typer.Option(help="Read the outputs from 1 January of this year to the end of each "
+                                                   "run (default: the whole run), so a policy that starts late is "
+                                                   "not diluted; the distances and price_peak_rise read the whole "
+                                                   "run.")]
 VIEWS = {"design", "runs", "outputs", "timeseries", "events", "sensitivity", "replicates"}
 
 
@@ -192,6 +196,7 @@ def sweep(
     years: Years = None,
     scale: Scale = None,
     set_: Sets = None,
+    from_year: FromYear = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     scheduler_timeout: Timeout = 10.0,
@@ -203,7 +208,7 @@ def sweep(
     """Run a grid of parameter values x seeds into a study folder (resumable)."""
     from northroute.experiments.study import plan_sweep
 
-    _run(lambda: plan_sweep(scenario, vary or [], seeds, _overrides(years, scale, set_), _command()), study,
+    _run(lambda: plan_sweep(scenario, vary or [], seeds, _overrides(years, scale, set_), _command(), from_year), study,
          workers, scheduler, scheduler_timeout, output, tolerance, report, quiet, set_)
 
 
@@ -221,6 +226,7 @@ def sensitivity(
     years: Years = None,
     scale: Scale = None,
     set_: Sets = None,
+    from_year: FromYear = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
     scheduler_timeout: Timeout = 10.0,
@@ -233,7 +239,7 @@ def sensitivity(
     from northroute.experiments.study import plan_sensitivity
 
     _run(lambda: plan_sensitivity(scenario, method, params, n, seeds, levels, sample_seed,
-                                  _overrides(years, scale, set_), _command()),
+                                  _overrides(years, scale, set_), _command(), from_year),
          study, workers, scheduler, scheduler_timeout, output, tolerance, report, quiet, set_)
 
 
@@ -291,7 +297,7 @@ def study(
 ) -> None:
     """Show a study's progress, sensitivity indices and replicate check; rewrite its report (if not running)."""
     from northroute.experiments import sensitivity as sa
-    from northroute.experiments.store import Study, StudyError, is_locked
+    from northroute.experiments.store import Study, StudyError, is_locked, reads_from
 
     cli = _cli()
     try:
@@ -306,7 +312,8 @@ def study(
                   f"{_count(st.info['points'], 'point')} x {_count(len(st.seeds), 'seed')}; "
                   f"{counts.get('done', 0):,} done, "
                   f"{counts.get('failed', 0):,} failed, {counts.get('pending', 0):,} pending"
-                  f"{' (running now)' if running else ''}", highlight=False, soft_wrap=True)
+                  f"{' (running now)' if running else ''}; outputs read {reads_from(st.from_year)}", highlight=False,
+                  soft_wrap=True)
     for row in table[table["status"] == "failed"].head(20).itertuples():
         cli.out.print(f"  [red]failed[/] {row.run_id}: {row.error}", highlight=False, soft_wrap=True)
     if running:

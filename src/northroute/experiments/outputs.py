@@ -6,6 +6,10 @@ the records). Quantities of people
 and drugs are national equivalents (simulated value / `population.scale`), so that runs at different
 scales compare. Every output is documented by its `doc` (shown in the study report and in
 docs/studies.md); an output that a run cannot define (no heroin users at all, say) is NaN.
+
+A study made with `--from-year YEAR` reads its outputs from 1 January of that year to the end of the run,
+so a policy that starts in 2016 is not diluted by the years before it; the distances to the targets and the
+price check (`whole_run`) always read the whole run, since they are about the fit to the evidence.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class Output:
     doc: str
     compute: Callable[[pd.DataFrame, float], float]  # (world=true time series, scale) -> value
     recorded: bool = False  # the output reads the recorded world (gets both worlds)
+    whole_run: bool = False  # read over the whole run even when the study reads its outputs from a later year
 
 
 def _rows(ts: pd.DataFrame, metric: str, level: str, substance: str, place: str | None = None) -> pd.DataFrame:
@@ -37,7 +42,8 @@ def _rows(ts: pd.DataFrame, metric: str, level: str, substance: str, place: str 
 
 
 def _years(ts: pd.DataFrame) -> float:
-    return (int(ts["week"].max()) + 1) / WEEKS_PER_YEAR
+    """The years the rows cover: their recorded weeks (every week is recorded), as `compare` counts them."""
+    return ts["week"].nunique() / WEEKS_PER_YEAR
 
 
 def retail_price(substance: str) -> Callable[[pd.DataFrame, float], float]:
@@ -152,14 +158,14 @@ OUTPUTS: tuple[Output, ...] = (
            "since every region keeps a manager (docs/ODD.md, limitation 4)", claim("corrupt_officers")),
     Output("thesis_distance", "log-ratio^2", "distance to the calibration targets thesis-2012-2017 (recorded "
            "seizures 2012-2017, 2012 prices, heroin price trend; northroute/calibration/targets.py); needs a run "
-           "covering 2012-2017", thesis_distance, recorded=True),
+           "covering 2012-2017", thesis_distance, recorded=True, whole_run=True),
     Output("records_distance", "log-ratio^2", "distance to the calibration targets records-2012-2017 (those of "
            "thesis_distance and the enforcement on record: drug crimes 2015-2017, sale crimes and people charged "
-           "with sale 2017); needs a run covering 2012-2017", records_distance, recorded=True),
+           "with sale 2017); needs a run covering 2012-2017", records_distance, recorded=True, whole_run=True),
     Output("price_peak_rise", "times", "the largest yearly mean price over Table 5.6's 2012 price (the national "
            "average for national prices, the dearest region's for regional ones), over drugs, levels, places and "
            "years; above 6, the largest rise the evidence reports (L1378), `run` warns and the study report counts "
-           "the run (docs/ODD.md, limitation 23)", price_peak_rise),
+           "the run (docs/ODD.md, limitation 23)", price_peak_rise, whole_run=True),
 )
 NAMES = tuple(o.name for o in OUTPUTS)
 
@@ -171,8 +177,17 @@ def by_name(name: str) -> Output:
     raise KeyError(f"unknown output '{name}' (outputs: {', '.join(NAMES)})")
 
 
-def compute(timeseries: pd.DataFrame, manifest: dict[str, Any]) -> dict[str, float]:
-    """Every output of one run, from its time series and manifest (for the scale)."""
-    ts = timeseries[timeseries["world"] == "true"]
+def compute(timeseries: pd.DataFrame, manifest: dict[str, Any], from_year: int | None = None) -> dict[str, float]:
+    """Every output of one run, from its time series and manifest (for the scale); from 1 January of
+    `from_year` on, if given, except the `whole_run` outputs."""
     scale = float(manifest["scenario"]["population"]["scale"])
-    return {o.name: o.compute(timeseries if o.recorded else ts, scale) for o in OUTPUTS}
+    late = timeseries
+    if from_year is not None:
+        dates = timeseries[["week", "date"]].drop_duplicates("week")
+        first = dates.loc[pd.to_datetime(dates["date"]) >= pd.Timestamp(from_year, 1, 1), "week"].min()
+        late = timeseries[timeseries["week"] >= first]
+    frames: dict[tuple[bool, bool], pd.DataFrame] = {}
+    for whole, recorded in {(o.whole_run, o.recorded) for o in OUTPUTS}:
+        ts = timeseries if whole else late
+        frames[whole, recorded] = ts if recorded else ts[ts["world"] == "true"]
+    return {o.name: o.compute(frames[o.whole_run, o.recorded], scale) for o in OUTPUTS}

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from northroute.experiments import sensitivity as sa
 from northroute.experiments.outputs import NAMES, OUTPUTS
-from northroute.experiments.store import REPORT_FILE, Study, now
+from northroute.experiments.store import REPORT_FILE, Study, now, reads_from
 from northroute.experiments.study import price_spirals
 from northroute.report import CSS, figure_writer
 from northroute.report.compare import INTERVAL, t_interval
@@ -92,6 +92,7 @@ def _header(study: Study) -> str:
         ("design", method),
         ("parameters", params),
         ("design points", f"{info['points']:,}"),
+        ("outputs read", reads_from(study.from_year)),
         ("seeds", f"{len(info['seeds'])} (seeds 0..{len(info['seeds']) - 1} at every point: common random numbers)"),
         ("runs", f"{info['runs']:,}: {st.get('done', 0):,} done, {st.get('failed', 0):,} failed, "
                  f"{st.get('pending', 0):,} pending ({st.get('state', 'n/a')})"),
@@ -109,7 +110,8 @@ def _header(study: Study) -> str:
     return (f"<h1>{html.escape(title)}</h1>\n<table class='meta'>{body}</table>\n{sess}\n"
             "<h2>Outputs</h2>\n<p class='note'>One number per run, computed from its time series: what happens "
             "(world=true) or, where the table says so, what the agencies record (national equivalents: simulated "
-            "quantities divided by the population scale).</p>\n"
+            f"quantities divided by the population scale), read {reads_from(study.from_year)}"
+            f"{'' if study.from_year is None else '; the distances and price_peak_rise read the whole run'}.</p>\n"
             + _table(pd.DataFrame([{"output": o.name, "unit": o.unit, "world": "recorded" if o.recorded else "true",
                                     "meaning": o.doc} for o in OUTPUTS]), left=("output", "unit", "world", "meaning")))
 

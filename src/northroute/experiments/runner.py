@@ -47,6 +47,7 @@ class RunTask:
     point: int
     seed: int
     overrides: tuple[tuple[str, Any], ...]
+    from_year: int | None = None  # the study reads its outputs from 1 January of this year (`outputs.compute`)
 
 
 Outcome = dict[str, Any]  # run_id, point, seed, status (done|failed|skipped), error, traceback, wall_time_s, ...
@@ -94,7 +95,7 @@ def run_one(task: RunTask) -> Outcome:
             scen = apply_override(scen, name, value)
         results = run_model(scen, task.seed)
         row = pd.DataFrame([{"run_id": task.run_id, "point": task.point, "seed": task.seed,
-                             **compute(results.timeseries, results.manifest)}])
+                             **compute(results.timeseries, results.manifest, task.from_year)}])
         results.save(runs_dir, task.run_id, extra=lambda folder: row.to_parquet(folder / OUTPUTS_FILE, index=False))
     except Exception as exc:
         if is_complete(runs_dir / task.run_id):  # lost a race with a duplicate: the run is there, once
@@ -303,7 +304,7 @@ def tasks_to_run(study: Study) -> list[RunTask]:
     for row in study.all_runs().itertuples(index=False):
         if row.run_id not in done:
             tasks.append(RunTask(str(study.path), row.run_id, int(row.point), int(row.seed),
-                                 tuple(study.design.overrides(int(row.point)))))
+                                 tuple(study.design.overrides(int(row.point))), study.from_year))
     return tasks
 
 

@@ -107,9 +107,16 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     os.replace(tmp, path)
 
 
-def spec_of(kind: str, scenario: Scenario, design: Design) -> dict[str, Any]:
-    """What identifies a study (seeds aside: a study may grow more seeds)."""
-    return {"kind": kind, "scenario": scenario.model_dump(mode="json"), "design": design.spec}
+def spec_of(kind: str, scenario: Scenario, design: Design, from_year: int | None = None) -> dict[str, Any]:
+    """What identifies a study (seeds aside: a study may grow more seeds). `from_year` enters only when given,
+    so studies made before it existed keep their identity."""
+    spec = {"kind": kind, "scenario": scenario.model_dump(mode="json"), "design": design.spec}
+    return spec if from_year is None else {**spec, "from_year": from_year}
+
+
+def reads_from(from_year: int | None) -> str:
+    """How a study reads its outputs, for messages and reports."""
+    return "over the whole run" if from_year is None else f"from 1 January {from_year} (--from-year)"
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -223,7 +230,7 @@ class Study:
 
     @classmethod
     def check_resumable(cls, path: str | Path, kind: str, scenario: Scenario, design: Design,
-                        seeds: int) -> Study | None:
+                        seeds: int, from_year: int | None = None) -> Study | None:
         """The existing study if this command resumes (or grows) it; None if the folder is new.
 
         Raises StudyError, naming what differs, when the folder holds another study."""
@@ -234,7 +241,7 @@ class Study:
             return None
         study = cls.open(path)
         old = study.info
-        new = spec_of(kind, scenario, design)
+        new = spec_of(kind, scenario, design, from_year)
         if old.get("spec_hash") == spec_hash(new):
             if seeds < len(old["seeds"]):
                 raise StudyError(f"the study in {path} has {len(old['seeds'])} seeds; --seeds can grow (to add "
@@ -247,6 +254,10 @@ class Study:
             raise StudyError(f"{where} has another design ({old['design']['method']} over "
                              f"{', '.join(p['name'] for p in old['design']['parameters']) or 'no parameters'}); "
                              "repeat its command to resume it, or give another --study folder")
+        if old.get("from_year") != from_year:
+            raise StudyError(f"{where} reads its outputs {reads_from(old.get('from_year'))}, not "
+                             f"{reads_from(from_year)}; repeat its command to resume it, or give another --study "
+                             "folder")
         a, b = _flat(old["scenario"]), _flat(new["scenario"])
         diff = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
         first = diff[0] if diff else "?"
@@ -256,7 +267,7 @@ class Study:
 
     @classmethod
     def create(cls, path: str | Path, kind: str, scenario: Scenario, design: Design, seeds: int,
-               command: str = "") -> Study:
+               command: str = "", from_year: int | None = None) -> Study:
         """Write the study's definition; study.json last, so its presence means the rest is there."""
         from northroute.experiments.outputs import OUTPUTS
 
@@ -266,7 +277,7 @@ class Study:
         write_parquet(path / DESIGN_FILE, design.points)
         if design.sample is not None:
             write_parquet(path / SAMPLE_FILE, pd.DataFrame(design.sample, columns=design.params))
-        spec = spec_of(kind, scenario, design)
+        spec = spec_of(kind, scenario, design, from_year)
         info = {
             "format": FORMAT,
             "kind": kind,
@@ -278,6 +289,7 @@ class Study:
             "points": len(design.points),
             "seeds": list(range(seeds)),
             "runs": len(design.points) * seeds,
+            "from_year": from_year,
             "outputs": [{"name": o.name, "unit": o.unit, "doc": o.doc} for o in OUTPUTS],
             "created": now(),
             "code_version": code_version(),
@@ -302,6 +314,11 @@ class Study:
         write_json(self.path / STUDY_FILE, self.info)
 
     # ------------------------------------------------------------------------------------- runs
+
+    @property
+    def from_year(self) -> int | None:
+        """The year from whose 1 January the outputs are read (None: the whole run)."""
+        return self.info.get("from_year")
 
     @property
     def seeds(self) -> list[int]:

@@ -43,6 +43,7 @@ class Plan:
     design: Design
     seeds: int
     command: str = ""
+    from_year: int | None = None  # outputs read from 1 January of this year (None: the whole run)
 
     @property
     def runs(self) -> int:
@@ -71,6 +72,29 @@ def _check_plan(seeds: int, design: Design, overrides: list[str] | tuple[str, ..
         raise ScenarioError(f"{len(design.points):,} points x {seeds} seeds is more than {MAX_RUNS:,} runs")
 
 
+def _shortest(scenario: Scenario, design: Design) -> tuple[Scenario, str]:
+    """The scenario at the design's shortest run (if the design varies `time.years`), and where that is."""
+    from northroute.scenario import apply_override
+
+    if "time.years" not in design.points:
+        return scenario, "every design point"
+    years = float(design.points["time.years"].min())
+    return apply_override(scenario.model_copy(deep=True), "time.years", years), "its shortest design point"
+
+
+def _check_from_year(scenario: Scenario, design: Design, from_year: int | None) -> None:
+    """A `--from-year` must be a year every run records: the outputs of a run that ends before it would be NaN."""
+    from northroute.report.compare import claim_period
+
+    if from_year is None:
+        return
+    scen, where = _shortest(scenario, design)
+    try:
+        claim_period(scen.time.start, scen.weeks, from_year=from_year)
+    except ValueError as exc:
+        raise ScenarioError(f"{exc}{'' if where == 'every design point' else f' (at {where})'}") from None
+
+
 def many_lots(plan: Plan) -> list[str]:
     """The many-lots warning of `run` for a study: how many design points make very many lots, and the most."""
     from northroute.processes.supply import MANY_LOTS_PER_WEEK, lots_per_week, many_lots_line
@@ -88,13 +112,10 @@ def many_lots(plan: Plan) -> list[str]:
 def late_steps(plan: Plan) -> list[str]:
     """`run`'s warning of timeline steps after the last week, for a study: at its shortest design point if the
     design varies the run's length."""
-    from northroute.scenario import apply_override, steps_outside_run
+    from northroute.scenario import steps_outside_run
 
-    scen, points = plan.scenario, plan.design.points
-    if "time.years" in points:
-        scen = apply_override(scen.model_copy(deep=True), "time.years", float(points["time.years"].min()))
-    return [f"at {'its shortest design point' if 'time.years' in points else 'every design point'}, {line}"
-            for line in steps_outside_run(scen)]
+    scen, where = _shortest(plan.scenario, plan.design)
+    return [f"at {where}, {line}" for line in steps_outside_run(scen)]
 
 
 def price_spirals(outputs: pd.DataFrame | None) -> str:
@@ -116,23 +137,28 @@ def price_spirals(outputs: pd.DataFrame | None) -> str:
 
 
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,
-               overrides: list[str] | tuple[str, ...] = (), command: str = "") -> Plan:
-    """A full grid over every `section.field=start:stop:step` (or `=a,b,c`) in `vary`."""
+               overrides: list[str] | tuple[str, ...] = (), command: str = "", from_year: int | None = None) -> Plan:
+    """A full grid over every `section.field=start:stop:step` (or `=a,b,c`) in `vary`; outputs read from
+    1 January of `from_year` if given."""
     base = _base(scenario, overrides)
     design = designs.grid([designs.parse_vary(v, base) for v in vary])
     _check_plan(seeds, design, overrides)
-    return Plan("sweep", base, design, seeds, command)
+    _check_from_year(base, design, from_year)
+    return Plan("sweep", base, design, seeds, command, from_year)
 
 
 def plan_sensitivity(scenario: str | Path | Scenario, method: str, params: str | Path | dict[str, tuple[float, float]],
                      n: int, seeds: int = 1, levels: int = 4, sample_seed: int = 0,
-                     overrides: list[str] | tuple[str, ...] = (), command: str = "") -> Plan:
-    """A Morris or Sobol design over parameter ranges (a file, or {name: (min, max)})."""
+                     overrides: list[str] | tuple[str, ...] = (), command: str = "",
+                     from_year: int | None = None) -> Plan:
+    """A Morris or Sobol design over parameter ranges (a file, or {name: (min, max)}); outputs read from
+    1 January of `from_year` if given."""
     base = _base(scenario, overrides)
     ranges = params if isinstance(params, dict) else designs.read_params(params)
     design = designs.sensitivity(method, designs.problem(ranges, base), n, base, levels, sample_seed)
     _check_plan(seeds, design, overrides)
-    return Plan("sensitivity", base, design, seeds, command)
+    _check_from_year(base, design, from_year)
+    return Plan("sensitivity", base, design, seeds, command, from_year)
 
 
 def connect_executor(workers: int | None, scheduler: str | None, timeout: float) -> Executor:
@@ -155,7 +181,7 @@ def run_study(plan: Plan, path: str | Path, workers: int | None = None, schedule
 
     `fn` runs one task (default `run_one`); it must be importable by the workers (a module-level function)."""
     path = Path(path).resolve()
-    existing = Study.check_resumable(path, plan.kind, plan.scenario, plan.design, plan.seeds)
+    existing = Study.check_resumable(path, plan.kind, plan.scenario, plan.design, plan.seeds, plan.from_year)
     executor = connect_executor(workers, scheduler, timeout)
     with contextlib.ExitStack() as stack:
         stack.callback(executor.close)
@@ -164,7 +190,8 @@ def run_study(plan: Plan, path: str | Path, workers: int | None = None, schedule
         except OSError as exc:
             raise StudyError(f"cannot write to study folder {path}: {exc.strerror or exc}") from None
         if existing is None:
-            study = Study.create(path, plan.kind, plan.scenario, plan.design, plan.seeds, plan.command)
+            study = Study.create(path, plan.kind, plan.scenario, plan.design, plan.seeds, plan.command,
+                                 plan.from_year)
         else:
             study = existing
             study.grow_seeds(plan.seeds)
