@@ -27,7 +27,7 @@ from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_js
 from northroute.validation.facts import _sel, frame, total
 from northroute.validation.scorecard import by_fact, crosses_band, observed, regional_prices, summary, tally
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
-from northroute.world.people import ACTIVE, HEROIN, PRISON, RETAIL, USER, WHOLESALE
+from northroute.world.people import ACTIVE, HEROIN, MARIJUANA, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.state import REFORM_SWITCH, World
 from northroute.world.ties import PRISON as PRISON_TIE
 from tests.conftest import NO_KIN, tiny
@@ -89,6 +89,22 @@ def test_police_pick_the_exposed_and_protection_shields() -> None:
     prot, free = per_visibility(wh[p.protector[wh] >= 0]), per_visibility(wh[p.protector[wh] < 0])
     assert prot.size and free.size
     assert np.allclose(prot, cfg.corruption.shield * free[0]) and np.allclose(free, free[0])
+
+
+@pytest.mark.parametrize("ratio", [1.0, 30.0])
+def test_a_protected_team_weighs_its_shield_times_the_team_ratio(ratio: float) -> None:
+    """Decision 10: a protected wholesaler's retail dealers weigh `shield` x `team_shield_ratio` against an
+    unprotected team's (1: shielded with him, the default; 30: three times an unprotected team, handed over)."""
+    world = _a_month_in("corruption.runner_boost=1", f"corruption.team_shield_ratio={ratio}", seed=3)
+    p, cfg = world.people, world.scenario
+    weight = _target_weight(world)
+    rd = p.rows(RETAIL)
+    per_visibility = weight[rd] / (1.0 + p.exposure[rd])
+    covered = policing.team_protected(p, rd)
+    assert covered.sum() > 10 and (~covered).sum() > 10
+    free = per_visibility[~covered]
+    assert np.allclose(free, free[0])
+    assert np.allclose(per_visibility[covered], cfg.corruption.shield * ratio * free[0])
 
 
 def test_without_quota_pressure_the_police_weigh_the_level_not_the_visibility() -> None:
@@ -304,9 +320,27 @@ def test_softer_thresholds_shorten_sentences() -> None:
     world = build_world(tiny("population.scale=0.05"), 1)
     s = np.zeros(3, np.int8)
     grams = np.array([0.3, 2.0, 20.0])
-    assert justice.category(world, s, grams).tolist() == [2, 3, 3]  # heroin: 0.3 g large, 2 g extra-large
+    possession = np.full(3, justice.POSSESSION)
+    assert justice.category(world, s, grams, possession).tolist() == [2, 3, 3]  # heroin: 0.3 g large, 2 g extra-large
     world.scenario.justice.threshold_factor = 10.0
-    assert justice.category(world, s, grams).tolist() == [2, 2, 3]  # 2 g is no longer extra-large
+    assert justice.category(world, s, grams, possession).tolist() == [2, 2, 3]  # 2 g is no longer extra-large
+
+
+def test_the_heroin_and_possession_threshold_levers_soften_only_their_own_cases() -> None:
+    """`heroin_threshold_factor` moves heroin holdings only; `possession_threshold_factor` moves possession
+    charges only, so a dealer charged with sale keeps his category; both multiply `threshold_factor`."""
+    world = build_world(tiny("population.scale=0.05"), 1)
+    j = world.scenario.justice
+    drug = np.array([HEROIN, HEROIN, MARIJUANA, HEROIN], np.int8)
+    grams = np.array([0.33, 20.0, 60.0, 20.0])
+    charge = np.array([justice.POSSESSION, justice.POSSESSION, justice.POSSESSION, justice.SALE])
+    assert justice.category(world, drug, grams, charge).tolist() == [2, 3, 2, 3]
+    j.heroin_threshold_factor = 100.0  # heroin: large from 1 g, extra-large from 100 g
+    assert justice.category(world, drug, grams, charge).tolist() == [1, 2, 2, 2]
+    j.heroin_threshold_factor, j.possession_threshold_factor = 1.0, 100.0  # marijuana: large from 5 kg
+    assert justice.category(world, drug, grams, charge).tolist() == [1, 2, 1, 3]
+    j.possession_threshold_factor, j.threshold_factor = 10.0, 10.0
+    assert justice.category(world, drug, grams, charge).tolist() == [1, 2, 1, 3]
 
 
 def test_arrested_users_hold_at_least_a_retail_unit() -> None:

@@ -532,6 +532,12 @@ class CorruptionParams(Section):
     shield: float = P(0.1, 0.0, 1.0, "ratio", "thesis L1652 [DE2]: without paying police a dealer lasted 2-3 "
                       "months; L1620 (M50) 'closed their eyes'; value assumption", "Arrest risk of a protected "
                       "team relative to an unprotected one.")
+    team_shield_ratio: float = P(1.0, 0.0, 100.0, "ratio", "assumption (docs/open-decisions.md, decision 10 (a)): "
+                                 "the team shares its wholesaler's shield; above 1 / shield he gives his own retail "
+                                 "dealers up, 'to tip the scale against their own retailers' (L978), 'whoever you "
+                                 "need, among those that we don't need' (L1606 [DE11])", "Arrest risk of a protected "
+                                 "wholesaler's retail dealers and runners relative to his own (1: shielded alike; "
+                                 "1 / shield: not shielded; above that: handed over).")
     sacrifice: float = P(0.5, 0.0, 1.0, "probability", "thesis L1112 [O9] (M52): 'no guarantee that the corrupt "
                          "police would not sacrifice them in order to divert suspicion from themselves'; value "
                          "assumption (even odds: the thesis gives no frequency)", "Chance a protector who stops "
@@ -627,7 +633,15 @@ class JusticeParams(Section):
                                     "the supplier stands (L1018 [20])", "Chance a witness's testimony puts his "
                                     "supplier in prison.")
     threshold_factor: float = P(1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; S8 "
-                                "softer thresholds > 1", "Multiplier on the weight thresholds of Table 7.1.")
+                                "softer thresholds > 1", "Multiplier on the weight thresholds of Table 7.1, every drug "
+                                "and charge.")
+    heroin_threshold_factor: float = P(1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; a "
+                                       "heroin-only lever: over 1 g of heroin is 'extra-large' (L1796-1800)",
+                                       "Multiplier on the heroin thresholds only, on top of threshold_factor.")
+    possession_threshold_factor: float = P(1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; "
+                                           "a lever for possession charges only (users), not sale",
+                                           "Multiplier on the thresholds of possession charges only, on top of "
+                                           "threshold_factor: what a user faces, not a dealer.")
     sentence_spread: float = P(0.2, 0.0, 1.0, "fraction", "assumption", "Spread of sentences around the "
                                "table's mean (coefficient of variation).")
 

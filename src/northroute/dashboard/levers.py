@@ -64,6 +64,8 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "corruption.shield": ("Corruption", "Arrest risk of a protected team (relative)"),
     "corruption.sacrifice": ("Corruption", "Chance a protector hands his client over when he stops"),
     "justice.threshold_factor": ("Justice", "Weight thresholds (times Table 7.1, every drug and charge)"),
+    "justice.heroin_threshold_factor": ("Justice", "Heroin thresholds only (times the above)"),
+    "justice.possession_threshold_factor": ("Justice", "Possession thresholds only (times the above)"),
 }
 
 

@@ -36,6 +36,7 @@ from northroute.world.arrays import scatter_add
 from northroute.world.officers import CUSTOMS, DEALER, HONEST, LINE
 from northroute.world.people import (
     ACTIVE,
+    HEROIN,
     LEADER,
     NOT_LEADER,
     RETAIL,
@@ -78,10 +79,14 @@ def sentences() -> np.ndarray:
     return out
 
 
-def category(world: World, substance: np.ndarray, grams: np.ndarray) -> np.ndarray:
-    """Weight category of each holding; 0 below the small threshold (no criminal case for possession)."""
-    lower = thresholds()[substance] * world.scenario.justice.threshold_factor
-    return (grams[:, None] > lower).sum(axis=1)
+def category(world: World, substance: np.ndarray, grams: np.ndarray, charge: np.ndarray) -> np.ndarray:
+    """Weight category of each holding under its charge; 0 below the small threshold (no criminal case for
+    possession). The thresholds of Table 7.1 are softened by three policy levers: every drug and charge, heroin
+    only, possession only."""
+    j = world.scenario.justice
+    factor = (j.threshold_factor * np.where(substance == HEROIN, j.heroin_threshold_factor, 1.0)
+              * np.where(charge == POSSESSION, j.possession_threshold_factor, 1.0))
+    return (grams[:, None] > thresholds()[substance] * factor[:, None]).sum(axis=1)
 
 
 def pool_buyers(world: World, rows: np.ndarray) -> np.ndarray:
@@ -105,7 +110,7 @@ def _charge_by_role(world: World, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _category_of_charge(world: World, rows: np.ndarray, charge: np.ndarray, held: np.ndarray) -> np.ndarray:
-    cat = category(world, world.people.substance[rows], held)
+    cat = category(world, world.people.substance[rows], held, charge)
     cat[(charge != POSSESSION) & (cat == 0)] = 1  # sale is a crime regardless of size (L1788)
     cat[charge == SMUGGLING] = 3  # assumption: traffickers move kilograms (10 and 100 kg shipments, L1201-1203 [P13])
     return cat

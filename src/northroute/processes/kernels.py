@@ -299,11 +299,12 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
 
 @njit(cache=True)
 def target_weights(rows, region, role, exposure, pool, supplier, protector, n_regions, quota, level_value,
-                   provable, pool_visibility, shield, runner_boost):
+                   provable, pool_visibility, shield, team_shield, runner_boost):
     """Policing weights of candidates, grouped by region (counting sort) with cumulative sums.
 
     A candidate's weight is visibility^quota x level_value^(level x (1 - quota)) x provability; a
-    protected wholesaler and his retail team are shielded, the customers of a protected team given up
+    protected wholesaler is shielded (`shield`) and so is his retail team (`team_shield`, which is above 1 when
+    he gives them up), the customers of a protected team given up
     (`policing.weigh_targets` documents the rules); a leader's runners share his wholesaler's
     protection. Returns rows and cumulative weights in region
     order, each region's first position, count and summed weight.
@@ -338,7 +339,7 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
             if s >= 0 and role[s] == RETAIL:  # a runner: the wholesaler is his leader's supplier
                 s = supplier[s]
             if s >= 0 and protector[s] >= 0:
-                w *= shield
+                w *= team_shield
         elif lv == 0 and s >= 0 and role[s] == RETAIL:
             boss = supplier[s]
             if boss >= 0 and role[boss] == RETAIL:

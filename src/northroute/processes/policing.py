@@ -9,7 +9,9 @@
 - Police pick the cases they can prove: against wholesalers and traffickers proof is "almost
   impossible to document" (M38, L1962 [P22]), and operations against them need approvals along
   which the target may be warned (M40, L1970 [P13]).
-- Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]).
+- Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]); or, by choice
+  (`corruption.team_shield_ratio`, docs/open-decisions.md decision 10), the wholesaler gives up his own retail
+  dealers (L978, L1606 [DE11]).
 - Every year, during the harvest, the Koknar operation takes part of the Chu Valley crop (M47, L1341).
 - A violent dispute the police notice brings a crackdown on its parties and their trade partners in
   the region, whoever was responsible (M45, L844 [P13]); `relations` calls it when a dispute turns violent.
@@ -76,7 +78,8 @@ def team_protected(p: People, retail: np.ndarray) -> np.ndarray:
 def weigh_targets(world: World) -> Targets:
     """Who the police would pick this month: visibility (counts) or level (quality), times the chance
     of making the case stick; protected wholesalers and their teams are spared (shield) and their
-    customers given up instead (runner_boost, M50)."""
+    customers given up instead (runner_boost, M50). With `team_shield_ratio` above 1 / shield a protected
+    wholesaler gives his own retail dealers up instead (L978, L1606; decision 10 (b), off by default)."""
     p, pol, cor = world.people, world.scenario.policing, world.scenario.corruption
     rows = np.concatenate([p.rows(r) for r in ROLES])
     # a protector dismissed since the last corruption step shields nobody, though his deals end only there
@@ -85,7 +88,8 @@ def weigh_targets(world: World) -> Targets:
     protector[deal[world.officers.status[protector[deal]] != SERVING]] = -1
     out, cum, first, count, total = kernels.target_weights(
         rows, p.region, p.role, p.exposure, p.pool, p.supplier, protector, world.geo.n, pol.quota_pressure,
-        pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.runner_boost)
+        pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.shield * cor.team_shield_ratio,
+        cor.runner_boost)
     return Targets(out, cum, first, count, total)
 
 
