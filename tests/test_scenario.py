@@ -251,3 +251,29 @@ def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
         file_values(path)
     one_line_error(cli("validate", "--values", "anticorruption-2015", "--out", str(tmp_path / "v")), "has a timeline")
     assert not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("where, text, message", [
+    ("file", '[justice]\nwitness_protection = "yes"\n', "justice.witness_protection: expects true or false (got 'yes')"),
+    ("file", "[justice]\nwitness_protection = 1\n", "justice.witness_protection: expects true or false (got 1)"),
+    ("file", '[market]\nadulteration = "0.3"\n', "market.adulteration: expects a number, not text (got '0.3')"),
+    ("file", "[policing]\nquota_per_month = true\n", "policing.quota_per_month: expects a number (got True)"),
+    ("step", 'set = { "justice.witness_protection" = "on" }', "justice.witness_protection: expects true or false"),
+    ("set", "justice.witness_protection=yes", "justice.witness_protection: expects true or false (got 'yes')"),
+    ("set", 'market.adulteration="0.3"', "market.adulteration: expects a number, not text (got '0.3')"),
+])
+def test_quoted_or_mistyped_numbers_and_flags_are_refused(tmp_path, where, text, message):
+    """pydantic alone reads "yes", "on" and 1 as true and "0.3" as 0.3, so a mistyped value would run as meant."""
+    f = tmp_path / "t.toml"
+    body = f"[[timeline]]\ndate = 2015-01-05\n{text}\n" if where == "step" else text if where == "file" else ""
+    f.write_text(f'extends = "baseline-2012"\n{body}')
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario(f, [text] if where == "set" else [])
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_numbers_and_flags_written_plainly_still_load() -> None:
+    scen = nr.load_scenario("baseline-2012", ["justice.witness_protection=true", "market.adulteration=0",
+                                              "policing.quota_per_month=2", "time.burn_in_weeks=4.0"])
+    assert scen.justice.witness_protection is True and scen.market.adulteration == 0.0
+    assert scen.policing.quota_per_month == 2.0 and scen.time.burn_in_weeks == 4

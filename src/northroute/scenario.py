@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 
 class ScenarioError(ValueError):
@@ -38,6 +39,18 @@ def P(default: Any, lo: float | None, hi: float | None, unit: str, provenance: s
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_typed(cls, value: Any, info: ValidationInfo) -> Any:
+        """Numbers and flags as TOML writes them: pydantic would read `witness_protection = "yes"` or `1` as true
+        and `adulteration = "0.3"` as 0.3, so a quoted or mistyped value would run as if it were meant."""
+        kind = cls.model_fields[info.field_name].annotation
+        if kind is bool and not isinstance(value, bool | np.bool_):
+            raise ValueError("expects true or false")
+        if kind in (int, float) and isinstance(value, str | bool | np.bool_):
+            raise ValueError("expects a number, not text" if isinstance(value, str) else "expects a number")
+        return value
 
 
 class TimeParams(Section):
@@ -1029,7 +1042,7 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     try:
         setattr(section, parts[1], value)
     except ValidationError as exc:
-        raise ScenarioError(f"{key}: {exc.errors()[0]['msg'].removeprefix('Value error, ')} (got {value})") from None
+        raise ScenarioError(f"{key}: {exc.errors()[0]['msg'].removeprefix('Value error, ')} (got {value!r})") from None
     return scen
 
 
