@@ -254,7 +254,8 @@ def test_file_values_lay_a_files_values_on_any_scenario(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("where, text, message", [
-    ("file", '[justice]\nwitness_protection = "yes"\n', "justice.witness_protection: expects true or false (got 'yes')"),
+    ("file", '[justice]\nwitness_protection = "yes"\n',
+     "justice.witness_protection: expects true or false (got 'yes')"),
     ("file", "[justice]\nwitness_protection = 1\n", "justice.witness_protection: expects true or false (got 1)"),
     ("file", '[market]\nadulteration = "0.3"\n', "market.adulteration: expects a number, not text (got '0.3')"),
     ("file", "[policing]\nquota_per_month = true\n", "policing.quota_per_month: expects a number (got True)"),
@@ -277,3 +278,38 @@ def test_numbers_and_flags_written_plainly_still_load() -> None:
                                               "policing.quota_per_month=2", "time.burn_in_weeks=4.0"])
     assert scen.justice.witness_protection is True and scen.market.adulteration == 0.0
     assert scen.policing.quota_per_month == 2.0 and scen.time.burn_in_weeks == 4
+
+
+def test_a_key_with_a_date_sets_the_value_of_that_timeline_step() -> None:
+    """`section.field@DATE` changes what the step of that date sets, or makes the step; the other steps and the
+    start value stay as they were, and a later step that changes the same parameter is named."""
+    from northroute.scenario import changed_later, override_value
+
+    base = nr.load_scenario("anticorruption-2015")
+    scen = nr.load_scenario("anticorruption-2015", ["anticorruption.detect_rate@2015-01-05=0.6",
+                                                    "justice.witness_protection@2016-01-04=true"])
+    steps = {str(ev.date): ev.set for ev in scen.timeline}
+    assert steps["2015-01-05"] == {**{str(ev.date): ev.set for ev in base.timeline}["2015-01-05"],
+                                   "anticorruption.detect_rate": 0.6}
+    assert steps["2016-01-04"] == {"justice.witness_protection": True}
+    assert [ev.date for ev in scen.timeline] == sorted(ev.date for ev in scen.timeline)
+    assert len(scen.timeline) == len(base.timeline) + 1
+    assert scen.anticorruption.detect_rate == base.anticorruption.detect_rate
+    assert override_value(scen, "anticorruption.detect_rate@2015-01-05") == 0.6
+    assert changed_later(scen, ["anticorruption.detect_rate@2015-01-05"]) == [
+        "the value given for anticorruption.detect_rate@2015-01-05 holds only until the timeline of "
+        "anticorruption-2015 changes it on 2017-07-03, 2019-04-01"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("anticorruption.detect_rate@2015-13-05=0.6", "after '@' comes a timeline step's date such as 2016-01-04, got "
+                                                  "'2015-13-05'"),
+    ("anticorruption.nope@2015-01-05=0.6", "unknown parameter 'anticorruption.nope'"),
+    ("market.adulteration@2016-01-04=3", "market.adulteration@2016-01-04: Input should be less than or equal to 0.8 "
+                                         "(got 3)"),
+    ("policing.drug_officers@2016-01-04=10", "timeline 2016-01-04: 'policing.drug_officers' only sets up the start"),
+])
+def test_a_bad_dated_key_is_one_line(override, message) -> None:
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario("anticorruption-2015", [override])
+    assert message in str(exc.value) and "\n" not in str(exc.value)

@@ -669,3 +669,20 @@ def test_a_study_from_a_year_stores_those_outputs_and_keeps_its_year(tmp_path):
     with pytest.raises(ScenarioError, match="--from-year must be a recorded year, 2012 to 2012, got 2013 "
                                             r"\(at its shortest design point\)"):
         plan_sweep("baseline-2012", ["time.years=0.5,2"], overrides=sets[::2], from_year=2013)
+
+
+def test_a_sweep_varies_the_value_a_timeline_step_sets(tmp_path):
+    """`--vary section.field@DATE=...`: each point's runs get that step's value, the start value is untouched,
+    and the design holds the values the runs use."""
+    plan = plan_sweep("anticorruption-2015", ["anticorruption.detect_rate@2015-01-05=0.1,0.8"])
+    assert plan.design.points["anticorruption.detect_rate@2015-01-05"].tolist() == [0.1, 0.8]
+    from northroute.scenario import apply_override
+
+    for point, rate in enumerate((0.1, 0.8)):
+        scen = plan.scenario.model_copy(deep=True)
+        for name, value in plan.design.overrides(point):
+            scen = apply_override(scen, name, value)
+        assert {str(ev.date): ev.set for ev in scen.timeline}["2015-01-05"]["anticorruption.detect_rate"] == rate
+        assert scen.anticorruption.detect_rate == plan.scenario.anticorruption.detect_rate
+    with pytest.raises(ScenarioError, match="--vary: anticorruption.detect_rate@2015-01-05: Input should be less"):
+        plan_sweep("anticorruption-2015", ["anticorruption.detect_rate@2015-01-05=0.1,9"])

@@ -741,7 +741,9 @@ def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
     last = last_monday(scen.time.start, scen.weeks)
     lines = []
     for key in dict.fromkeys(keys):
-        if dates := [str(ev.date) for ev in scen.timeline if key in ev.set and ev.date <= last]:
+        param, when = split_step(key)
+        after = when or date.min
+        if dates := [str(ev.date) for ev in scen.timeline if param in ev.set and after < ev.date <= last]:
             lines.append(f"the value given for {key} holds only until the timeline of {scen.name} changes it on "
                          f"{', '.join(dates)}")
     return lines
@@ -1019,10 +1021,23 @@ def check_override(scen: Scenario, key: str, value: Any) -> None:
     apply_override(scen.model_copy(deep=True), key, value)
 
 
+def split_step(key: str) -> tuple[str, date | None]:
+    """`section.field@YYYY-MM-DD` (the value a timeline step sets on that date) as (section.field, date);
+    a plain `section.field` as (key, None)."""
+    if "@" not in key:
+        return key, None
+    param, _, when = key.partition("@")
+    try:
+        return param.strip(), date.fromisoformat(when.strip())
+    except ValueError:
+        raise ScenarioError(f"{key}: after '@' comes a timeline step's date such as 2016-01-04, got "
+                            f"'{when.strip()}'") from None
+
+
 def declared_type(key: str) -> Any:
     """The type the schema declares for `section.field` (None for an unknown key): a study or a fit samples
     and rounds by it, not by the type of the value written."""
-    section, _, name = key.partition(".")
+    section, _, name = split_step(key)[0].partition(".")
     model = Scenario.model_fields[section].annotation if section in SECTIONS else None
     field = getattr(model, "model_fields", {}).get(name)
     return field.annotation if field is not None else None
@@ -1033,6 +1048,11 @@ def is_integer(key: str) -> bool:
 
 
 def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
+    """Set `section.field` to `value`, or, for `section.field@DATE`, the value the timeline step of that date sets
+    (the step is made if the scenario has none on that date), so a study can vary a policy that starts late."""
+    param, when = split_step(key)
+    if when is not None:
+        return _apply_step(scen, param, when, value)
     parts = key.split(".")
     if len(parts) != 2 or parts[0] not in SECTIONS:
         raise ScenarioError(unknown_parameter(key, f" (use section.field, sections: {', '.join(SECTIONS)})"))
@@ -1044,6 +1064,33 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError(f"{key}: {exc.errors()[0]['msg'].removeprefix('Value error, ')} (got {value!r})") from None
     return scen
+
+
+def _apply_step(scen: Scenario, key: str, when: date, value: Any) -> Scenario:
+    try:
+        check_override(Scenario(), key, value)  # the parameter's own one-line errors first, naming the step
+    except ScenarioError as exc:
+        raise ScenarioError(str(exc).replace(f"{key}:", f"{key}@{when}:", 1)) from None
+    steps = [ev.model_copy(deep=True) for ev in scen.timeline]
+    if step := next((ev for ev in steps if ev.date == when), None):
+        step.set[key] = value
+    else:
+        steps.append(TimelineEvent(date=when, set={key: value}))
+    try:
+        scen.timeline = steps
+    except ValidationError as exc:
+        raise ScenarioError(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    return scen
+
+
+def override_value(scen: Scenario, key: str) -> Any:
+    """The value `key` holds in `scen`: a parameter's start value, or what the timeline step of a
+    `section.field@DATE` key sets (None if no step of that date sets it)."""
+    param, when = split_step(key)
+    if when is None:
+        section, attr = param.split(".")
+        return getattr(getattr(scen, section), attr)
+    return next((ev.set.get(param) for ev in scen.timeline if ev.date == when), None)
 
 
 RUN_SETTINGS = ("time.start", "time.years", "time.burn_in_weeks", "population.scale")  # shown apart in reports

@@ -27,6 +27,8 @@ from northroute.scenario import (
     check_override,
     declared_type,
     not_found,
+    override_value,
+    split_step,
 )
 
 METHODS = ("morris", "sobol")
@@ -58,9 +60,7 @@ def _plain(value: Any) -> Any:
 
 def coerce(base: Scenario, name: str, value: Any) -> Any:
     """The value as the model will hold it (schema type), or a one-line ScenarioError."""
-    scen = apply_override(base.model_copy(deep=True), name, value)
-    section, attr = name.split(".")
-    return getattr(getattr(scen, section), attr)
+    return override_value(apply_override(base.model_copy(deep=True), name, value), name)
 
 
 def _number(text: str, what: str) -> Decimal:
@@ -99,7 +99,7 @@ def parse_values(name: str, spec: str) -> list[Any]:
 
 def param_type(base: Scenario, name: str) -> type:
     """The Python type of a parameter, or the schema's one-line 'unknown parameter' error."""
-    section, _, attr = name.partition(".")
+    section, _, attr = split_step(name)[0].partition(".")
     sec = getattr(base, section, None)
     if not attr or attr not in getattr(type(sec), "model_fields", {}):
         check_override(base, name, None)  # raises the schema's own 'unknown parameter' line
