@@ -165,6 +165,21 @@ def test_other_parameters_are_checked(app: AppTest) -> None:
     assert "a market needs users" in " ".join(errors(app)) and app.sidebar.button(key="run").disabled
 
 
+def test_every_bad_line_of_other_parameters_is_named() -> None:
+    """All at once, by line, so a user does not mend one line to meet the next."""
+    base = nr.load_scenario("baseline-2012")
+    text = "market.nonsense = 1\n# a note\nmarket.adulteration 0.2\nmarket.pool_discount = 0.2\nusers.x = [1,\n"
+    scen, messages = lv.build_scenario(base, {}, text)
+    assert scen is None and len(messages) == 3
+    assert "line 1: unknown parameter 'market.nonsense'" in " ".join(messages)
+    assert "line 3: write section.field = value" in " ".join(messages)
+    assert "line 5: '[1,' is not a number" in " ".join(messages)
+    scen, messages = lv.build_scenario(base, {}, "market.pool_discount = 0.2\njustice.witness_protection@2016-01-04 = "
+                                                 "true")
+    assert messages == [] and scen.market.pool_discount == 0.2 and scen.timeline[-1].set == {
+        "justice.witness_protection": True}
+
+
 def test_bad_upload_keeps_previous_state(app: AppTest, runs_dir: Path) -> None:
     app.sidebar.radio(key="source").set_value("Upload a TOML file").run()
     app.sidebar.file_uploader[0].set_value(("mine.toml", GOOD_TOML, "application/toml")).run()

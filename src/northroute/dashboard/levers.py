@@ -148,22 +148,23 @@ def check_lever(lever: Lever, value: Any) -> str | None:
     return None
 
 
-def parse_overrides(text: str) -> list[tuple[str, Any]]:
-    """Lines of `section.field = value` (blank lines and # comments ignored) as (key, value) pairs."""
-    pairs = []
+def parse_overrides(text: str) -> tuple[list[tuple[int, str, Any]], list[str]]:
+    """Lines of `section.field = value` (blank lines and # comments ignored) as (line number, key, value), and
+    a message for every line that is not one, so that a user mends them all at once."""
+    pairs, errors = [], []
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         if "=" not in line:
-            raise ScenarioError(f"line {n}: write section.field = value, e.g. market.adulteration = 0.3")
+            errors.append(f"line {n}: write section.field = value, e.g. market.adulteration = 0.3")
+            continue
         key, val = (s.strip() for s in line.split("=", 1))
         try:
-            value = tomllib.loads(f"v = {val}")["v"]
+            pairs.append((n, key, tomllib.loads(f"v = {val}")["v"]))
         except tomllib.TOMLDecodeError:
-            raise ScenarioError(f"line {n}: '{val}' is not a number, true/false or quoted text") from None
-        pairs.append((key, value))
-    return pairs
+            errors.append(f"line {n}: '{val}' is not a number, true/false or quoted text")
+    return pairs, errors
 
 
 def build_scenario(base: Scenario, values: dict[str, Any], extra: str = "") -> tuple[Scenario | None, list[str]]:
@@ -187,11 +188,13 @@ def build_scenario(base: Scenario, values: dict[str, Any], extra: str = "") -> t
             scen = apply_override(scen, name, value)
         except ScenarioError as exc:
             errors.append(f"{lever.label if lever else name}: {exc}")
-    try:
-        for key, value in parse_overrides(extra):
+    pairs, bad = parse_overrides(extra)
+    errors += [f"Other parameters: {msg}" for msg in bad]
+    for n, key, value in pairs:
+        try:
             scen = apply_override(scen, key, value)
-    except ScenarioError as exc:
-        errors.append(f"Other parameters: {exc}")
+        except ScenarioError as exc:
+            errors.append(f"Other parameters: line {n}: {exc}")
     if not errors:
         try:
             check_whole(scen)
