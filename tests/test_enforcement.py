@@ -755,3 +755,22 @@ def test_network_snapshots_mark_protected_wholesalers_and_leaders() -> None:
     last = last[(last["metric"] == "protected_dealers") & (last["week"] == last["week"].max())]
     final = nodes[nodes["year"] == nodes["year"].max()]
     assert final["protected"].sum() == last["value"].sum()
+    assert ((nodes["protector"] >= 0) == nodes["protected"]).all()
+
+
+def test_the_exported_network_ties_each_protector_to_his_clients() -> None:
+    """The graph for Gephi: one `officer-ROW` node per protector, a `protection` edge to each client, and the
+    trade edges as before, every edge key unique."""
+    from northroute.network import graph
+
+    res = nr.run(nr.load_scenario("baseline-2012", ["population.scale=0.05", "time.years=1"]), seed=3)
+    nodes, edges = res.network_nodes, res.network
+    g = graph(nodes, edges, 2012)
+    clients = nodes[(nodes["year"] == 2012) & nodes["protected"]]
+    officers = {n for n, d in g.nodes(data=True) if d["role"] == "officer"}
+    assert officers == {f"officer-{r}" for r in clients["protector"]} and len(officers) < len(clients)
+    protection = [(u, v) for u, v, d in g.edges(data=True) if d["kind"] == "protection"]
+    assert sorted(protection) == sorted((f"officer-{o}", int(p)) for o, p in zip(clients["protector"],
+                                                                                    clients["person"], strict=True))
+    assert g.number_of_edges() == (edges["year"] == 2012).sum() + len(clients)
+    assert len({k for _, _, k in g.edges(keys=True)}) == g.number_of_edges()

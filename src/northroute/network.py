@@ -3,7 +3,9 @@
 A snapshot holds the people who trade (retail dealers, wholesalers, traffickers) and the ties
 between them: who supplies whom, trade ties between traffickers and wholesalers, introductions,
 vouching, prison ties and kin of the community. Users are not nodes (there are hundreds of
-thousands); each retail dealer carries his number of customers as an attribute instead.
+thousands); each retail dealer carries his number of customers as an attribute instead. A protected
+wholesaler carries his protector's officer row; the exported graph makes each protector a node
+(`officer-ROW`) tied to his clients, so the corruption that protects the trade shows in it too.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "customers": customers[nodes].astype(np.int32),
         "team": team[nodes].astype(np.int32),
         "protected": p.protector[nodes] >= 0,  # a wholesaler under police protection (7.11)
+        "protector": p.protector[nodes].astype(np.int32),  # his protector's row of the officers table, or -1
         "leader": (p.flags[nodes] & LEADER) != 0,  # a retail dealer who leads runners of his own (7.3)
     }
     supplied = rd[p.supplier[rd] >= 0]
@@ -111,15 +114,24 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
     """One year's snapshot as a networkx graph with node and edge attributes.
 
     A multigraph: two people can be tied in several ways at once (a supplier who is also kin), and each tie is
-    an edge of its own, as in network.parquet. Keys number the edges, so the ids in GEXF and GraphML are unique."""
+    an edge of its own, as in network.parquet. Keys number the edges, so the ids in GEXF and GraphML are unique.
+    Each protector is a node `officer-ROW` (role `officer`, his region) with a `protection` edge to each client
+    (snapshots made before the `protector` column existed have none)."""
     g = nx.MultiDiGraph(year=int(year))
-    for row in nodes[nodes["year"] == year].itertuples(index=False):
+    year_nodes = nodes[nodes["year"] == year]
+    for row in year_nodes.itertuples(index=False):
         g.add_node(int(row.person), role=str(row.role), region=str(row.region), substance=str(row.substance),
                    community=bool(row.community), vory=bool(row.vory), reputation=float(row.reputation),
                    exposure=float(row.exposure), customers=int(row.customers), team=int(row.team),
                    protected=bool(getattr(row, "protected", False)), leader=bool(getattr(row, "leader", False)))
-    for key, row in enumerate(edges[edges["year"] == year].itertuples(index=False)):
+    year_edges = edges[edges["year"] == year]
+    for key, row in enumerate(year_edges.itertuples(index=False)):
         g.add_edge(int(row.src), int(row.dst), key=key, kind=str(row.kind), weight=float(row.weight))
+    clients = year_nodes[year_nodes["protector"] >= 0] if "protector" in year_nodes else year_nodes.iloc[:0]
+    for key, row in enumerate(clients.itertuples(index=False), start=len(year_edges)):
+        officer = f"officer-{int(row.protector)}"
+        g.add_node(officer, role="officer", region=str(row.region))
+        g.add_edge(officer, int(row.person), key=key, kind="protection", weight=1.0)
     return g
 
 
