@@ -81,6 +81,22 @@ def test_sections_in_order(page: str, results) -> None:
     assert "world=true" in page
 
 
+def test_arrests_by_cause_add_up_to_the_arrest_events(page: str, results) -> None:
+    """The report says why people were arrested: per role and year, the stacked causes are the arrest events."""
+    from northroute.report.enforcement import arrest_causes_figure
+
+    assert "fig-causes" in page and "Why they were arrested" in page
+    fig = arrest_causes_figure(results.timeseries, results.events)
+    arrests = results.events[results.events["kind"] == "arrest"]
+    by_axis: dict[str, int] = {}
+    for trace in fig.data:
+        by_axis[trace.xaxis] = by_axis.get(trace.xaxis, 0) + sum(trace.y)
+    roles = arrests["role"].astype(str).value_counts()
+    assert by_axis == {"x": roles.get("user", 0), "x2": roles.get("retail", 0), "x3": roles.get("wholesale", 0),
+                       "x4": roles.get("trafficker", 0)}
+    assert sum(by_axis.values()) == len(arrests) > 0
+
+
 def test_evidence_page_ranks_outputs_by_their_dependence_on_assumptions(page: str) -> None:
     from northroute.report import evidence
 

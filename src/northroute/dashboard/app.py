@@ -41,6 +41,7 @@ from northroute.report.compare import (
     scenario_differences,
     trend_figure,
 )
+from northroute.report.enforcement import arrest_causes_figure
 from northroute.results import EV_FILE, TS_FILE, RunFileError, run_warnings
 from northroute.scenario import ScenarioError, builtin_names, step_text
 
@@ -339,6 +340,10 @@ def results_view() -> None:
                            "Arrests bought off with a bribe are in neither.")
             for name, _ in p.section.figures:
                 chart(cached_figure(str(path), mtime, name), key=f"fig-{name}")
+            if p.section.key == "arrests" and "cause" in res.events:
+                st.caption("Why they were arrested, by the person's role (true world; the events' `cause`): the "
+                           "police's own targeting, a protector's hand-over, a crackdown after violence, a witness.")
+                chart(arrest_causes_figure(ts, res.events), key="fig-causes")
             shown = p.trend_pairs
             if len(shown) > MAX_TRENDS:  # a long section shows one series at a time, picked from all of them
                 labels = [f"{metric_info(m, lvl)[1] or m} ({m} · {lvl})" for m, lvl in shown]

@@ -246,7 +246,7 @@ def write_report(results: Results, path: Path, title: str | None = None) -> Path
         "route's total <code>route_flow_g</code> over the run (all substances). Latitude is stretched by "
         "1/cos(mean latitude) so that distances look right.</p>",
         fig_html(figures.map_figure(ts), "fig-map"),
-        *enforcement.parts(both, fig_html),
+        *enforcement.parts(both, fig_html, results.events),
         *_enterprise_parts(results, fig_html),
         *evidence.parts(),
     ]

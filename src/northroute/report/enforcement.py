@@ -11,7 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from northroute.report.figures import HEIGHT, PALETTE, TEMPLATE, _label_year
+from northroute.report.figures import HEIGHT, PALETTE, TEMPLATE, _label_year, empty_note
+from northroute.world.people import ROLE_NAMES
+from northroute.world.state import ARREST_CAUSES
 
 LEVELS = ("user", "retail", "wholesale", "trafficking")
 WORLD_COLOURS = {"true": "#1f77b4", "recorded": "#d62728"}
@@ -44,6 +46,34 @@ def arrests_figure(ts: pd.DataFrame) -> go.Figure:
     fig.update_layout(template=TEMPLATE, height=HEIGHT - 60, barmode="group", legend_title="world",
                       margin={"t": 50, "r": 20, "b": 40, "l": 60})
     fig.update_yaxes(title_text="arrests (simulated rows)", row=1, col=1)
+    return fig
+
+
+CAUSE_LABELS = {"quota": "police targeting (quota)", "crackdown": "crackdown after violence",
+                "handed_over": "handed over by a protector", "taken_down": "taken down with a protector",
+                "testimony": "a witness's testimony"}
+
+
+def arrest_causes_figure(ts: pd.DataFrame, events: pd.DataFrame) -> go.Figure:
+    """Arrests a year by the person's role (true world), stacked by what led to them (events' `cause`): the
+    police's own targeting, or a protector's hand-over, a crackdown, a testimony."""
+    d = events[(events["kind"] == "arrest")] if "cause" in events else events.iloc[:0]
+    d = d.assign(year=pd.to_datetime(d["date"]).dt.year)
+    g = d.groupby(["role", "cause", "year"], observed=True).size()
+    years, label = sorted(d["year"].unique()), _year_labels(ts)
+    fig = make_subplots(rows=1, cols=len(LEVELS), subplot_titles=LEVELS, shared_yaxes=False)
+    for col, (level, role) in enumerate(zip(LEVELS, ROLE_NAMES, strict=True), start=1):
+        for k, cause in enumerate(ARREST_CAUSES):
+            y = [int(g.get((role, cause, yr), 0)) for yr in years]
+            fig.add_trace(go.Bar(x=[label[yr] for yr in years], y=y, name=CAUSE_LABELS[cause],
+                                 marker_color=PALETTE[k], showlegend=col == 1, legendgroup=cause,
+                                 hovertemplate=f"{level}, %{{x}}: %{{y:,}} ({CAUSE_LABELS[cause]})<extra></extra>"),
+                          row=1, col=col)
+    fig.update_layout(template=TEMPLATE, height=HEIGHT - 40, barmode="stack", legend_title="why arrested",
+                      legend={"orientation": "h", "y": -0.15}, margin={"t": 50, "r": 20, "b": 40, "l": 60})
+    fig.update_yaxes(title_text="arrests (simulated rows)", row=1, col=1)
+    if d.empty:
+        fig.add_annotation(**empty_note("no arrests with a recorded cause in this run"))
     return fig
 
 
@@ -84,8 +114,9 @@ def corruption_figure(ts: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def parts(ts: pd.DataFrame, fig_html) -> list[str]:
-    """The report's section on enforcement (empty list for runs made before it existed)."""
+def parts(ts: pd.DataFrame, fig_html, events: pd.DataFrame | None = None) -> list[str]:
+    """The report's section on enforcement (empty list for runs made before it existed); the causes of the
+    arrests when the events carry them (runs since session 35)."""
     if "arrests" not in set(ts["metric"].astype(str)):
         return []
     return [
@@ -99,6 +130,13 @@ def parts(ts: pd.DataFrame, fig_html) -> list[str]:
         "An arrest bought off with a bribe to the arresting officer (7.10) is in neither world: both count the "
         "people charged, not every apprehension; the events table logs the bribes (kind <code>bribe</code>).</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
+        *(["<p class='note'>Why they were arrested (true world, the person's role; from the events' "
+           "<code>cause</code>): the police's own pick of the month, whom the quota and the target weights of 7.9 "
+           "send them to; a client handed over by a protector who stopped protecting him, or taken down with a "
+           "convicted protector (7.11-7.12); the parties of a violent dispute and their partners (crackdown, M45); "
+           "a supplier named by a protected witness (M37). Protection spares a protected wholesaler's team and "
+           "gives up its customers (decision 10).</p>", fig_html(arrest_causes_figure(ts, events), "fig-causes")]
+          if events is not None and "cause" in events else []),
         "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
         "those convicted in the run).</p>",
         fig_html(prison_figure(ts), "fig-prison"),
