@@ -20,6 +20,29 @@ def test_odd_is_up_to_date():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def test_every_spec_code_cited_is_in_the_index():
+    """A reader of a clone, without the spec beside it, can look up every M, SF and S code that the code and
+    the docs cite (a letter after a code is this project's subdivision of it)."""
+    index = set(re.findall(r"^\| ((?:M|SF|S)\d+) \|", (ROOT / "docs" / "spec-codes.md").read_text(), re.M))
+    assert len(index) > 120
+    cited: dict[str, str] = {}
+    files = [*(ROOT / "src").rglob("*.py"), *(ROOT / "src").rglob("*.toml"), *(ROOT / "docs").glob("*.md"),
+             ROOT / "README.md"]
+    for path in files:
+        for code in re.findall(r"\b((?:M|SF|S)\d{1,2})[a-z]?\b", path.read_text(encoding="utf-8")):
+            cited.setdefault(code, path.name)
+    assert len(cited) > 80
+    assert {code: where for code, where in cited.items() if code not in index} == {}
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "spec" / "thesis-mechanisms.md").is_file(),
+                    reason="the spec is kept beside the repository, and this clone has none beside it")
+def test_spec_index_is_up_to_date():
+    res = subprocess.run([sys.executable, str(ROOT / "docs" / "build_spec_index.py"), "--check"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_odd_names_every_process_in_the_schedule():
     from northroute.sim import SCHEDULE
 
