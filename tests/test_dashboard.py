@@ -74,9 +74,11 @@ def test_page_renders_the_open_run(app: AppTest) -> None:
     infos = " ".join(i.value for i in app.info)
     assert "has no arrests" not in infos and "has no corruption" not in infos and "has no prisoners" not in infos
     assert any(c.value.startswith("Why they were arrested") for c in app.caption)
+    assert "### Trade network" in heads
     assert len(app.get("plotly_chart")) >= 6
     assert {b.label for b in app.get("download_button")} >= {"Time series (CSV)", "Time series (Parquet)",
                                                               "Report (HTML)"}
+    assert any(b.label.endswith("(GEXF for Gephi)") for b in app.get("download_button"))
     assert not errors(app)
 
 

@@ -774,3 +774,8 @@ def test_the_exported_network_ties_each_protector_to_his_clients() -> None:
                                                                                     clients["person"], strict=True))
     assert g.number_of_edges() == (edges["year"] == 2012).sum() + len(clients)
     assert len({k for _, _, k in g.edges(keys=True)}) == g.number_of_edges()
+    from northroute.network import year_tables
+
+    people, ties = year_tables(nodes, edges, 2012)
+    assert people["people"].sum() == (nodes["year"] == 2012).sum() and people["protected"].sum() == len(clients)
+    assert ties["ties"].sum() == g.number_of_edges()

@@ -10,6 +10,7 @@ wholesaler carries his protector's officer row; the exported graph makes each pr
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated
 
@@ -133,6 +134,27 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
         g.add_node(officer, role="officer", region=str(row.region))
         g.add_edge(officer, int(row.person), key=key, kind="protection", weight=1.0)
     return g
+
+
+def year_tables(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One snapshot in two small tables: the people by role (how many, protected, leading runners, mean team and
+    customers) and the ties by kind (how many, and protectors' ties to their clients)."""
+    n, e = nodes[nodes["year"] == year], edges[edges["year"] == year]
+    people = n.groupby("role", observed=True).agg(people=("person", "size"), protected=("protected", "sum"),
+                                                   leaders=("leader", "sum"), mean_team=("team", "mean"),
+                                                   mean_customers=("customers", "mean")).reset_index()
+    ties = e.groupby("kind", observed=True).size().rename("ties").reset_index()
+    clients = n[n["protector"] >= 0] if "protector" in n else n.iloc[:0]
+    ties = pd.concat([ties, pd.DataFrame({"kind": ["protection (officer to client)"], "ties": [len(clients)]})],
+                     ignore_index=True)
+    return people, ties
+
+
+def gexf(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> bytes:
+    """One year's graph (`graph`) as GEXF, for Gephi."""
+    buffer = io.BytesIO()
+    nx.write_gexf(graph(nodes, edges, year), buffer)
+    return buffer.getvalue()
 
 
 def register(app: typer.Typer) -> None:

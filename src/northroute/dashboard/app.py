@@ -356,6 +356,28 @@ def results_view() -> None:
                 chart(trend_figure({"run": [ts]}, metric, level, height=300), key=f"trend-{metric}-{level}")
         if k == 0:
             map_block(ts)
+    network_block(res)
+
+
+def network_block(res: nr.Results) -> None:
+    """The year-end trade network: who is in it, how they are tied, and one year as GEXF for Gephi."""
+    from northroute.network import gexf, year_tables
+
+    nodes, edges = res.network_nodes, res.network
+    if nodes.empty:
+        return
+    with st.container(key="section-network"):
+        st.markdown("### Trade network")
+        st.caption("Retail dealers, wholesalers and traffickers at the end of each year and their ties (users are "
+                   "each dealer's customers); protectors are officers tied to their clients. Simulated rows.")
+        years = sorted(int(y) for y in nodes["year"].unique())
+        year = st.selectbox("Snapshot at the end of", years, index=len(years) - 1, key="net-year")
+        people, ties = year_tables(nodes, edges, year)
+        left, right = st.columns(2)
+        left.dataframe(people, hide_index=True)
+        right.dataframe(ties, hide_index=True)
+        st.download_button(f"Network {year} (GEXF for Gephi)", lambda: gexf(nodes, edges, year),
+                           file_name=f"network-{year}.gexf", mime="application/xml", key="dl-gexf")
 
 
 def map_block(ts: pd.DataFrame) -> None:
