@@ -652,9 +652,9 @@ class JusticeParams(Section):
                                        "heroin-only lever: over 1 g of heroin is 'extra-large' (L1796-1800)",
                                        "Multiplier on the heroin thresholds only, on top of threshold_factor.")
     possession_threshold_factor: float = P(1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; "
-                                           "a lever for possession charges only (users), not sale",
-                                           "Multiplier on the thresholds of possession charges only, on top of "
-                                           "threshold_factor: what a user faces, not a dealer.")
+                                           "a lever for possession charges only, not sale",
+                                           "Multiplier on the thresholds of possession charges only (users, and "
+                                           "dealers whose sale is not documented), on top of threshold_factor.")
     sentence_spread: float = P(0.2, 0.0, 1.0, "fraction", "assumption", "Spread of sentences around the "
                                "table's mean (coefficient of variation).")
 
