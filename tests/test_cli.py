@@ -350,16 +350,19 @@ def test_an_out_file_must_have_its_formats_suffix(saved_run):
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml"])
 def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
-    """Two people tied in two ways (say supply and kin) are two edges, as in network.parquet, each with its kind."""
+    """Two people tied in two ways (say supply and kin) are two edges, as in network.parquet, each with its kind;
+    each protected wholesaler adds a protection edge from his protector."""
     import networkx as nx
 
     edges = pd.read_parquet(saved_run / "network.parquet").query("year == 2012")
+    clients = pd.read_parquet(saved_run / "network_nodes.parquet").query("year == 2012 and protector >= 0")
     assert len(edges) > len(edges[["src", "dst"]].drop_duplicates())  # the tiny run has such pairs
     res = cli("network", str(saved_run), "--year", "2012", "--format", fmt)
     assert res.returncode == 0, res.stderr
-    assert f", {len(edges):,} edges ->" in res.stdout
+    assert len(clients) and f", {len(edges) + len(clients):,} edges ->" in res.stdout
     g = (nx.read_gexf if fmt == "gexf" else nx.read_graphml)(saved_run / f"network-2012.{fmt}")
-    assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(edges["kind"].astype(str))
+    assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(
+        [*edges["kind"].astype(str), *["protection"] * len(clients)])
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
