@@ -160,6 +160,11 @@ def test_calibrate_rejects_bad_input_in_one_line(tmp_path) -> None:
     res = cli("calibrate", "--prior", "normal", "--out", str(tmp_path / "x"))
     one_line_error(res, "--prior must be one of log-uniform, uniform, got 'normal'")
     assert not (tmp_path / "x").exists()
+    (tmp_path / "p.toml").write_text('"justice.threshold_factor@2016-01-04" = [1, 10]\n')
+    res = cli("calibrate", "--params", str(tmp_path / "p.toml"), "--out", str(tmp_path / "x"))
+    one_line_error(res, "--params: calibrate fits start values, not timeline steps "
+                        "(justice.threshold_factor@2016-01-04)")
+    assert not (tmp_path / "x").exists()
 
 
 def test_log_uniform_prior_centres_a_range_of_factors_and_keeps_a_range_from_zero_uniform() -> None:

@@ -667,8 +667,17 @@ def test_a_study_from_a_year_stores_those_outputs_and_keeps_its_year(tmp_path):
         with pytest.raises(StudyError, match="reads its outputs from 1 January 2013"):
             run_study(plan_sweep("baseline-2012", [], seeds=1, overrides=sets, from_year=other), study.path, workers=1)
     with pytest.raises(ScenarioError, match="--from-year must be a recorded year, 2012 to 2012, got 2013 "
-                                            r"\(at its shortest design point\)"):
+                                            r"\(at design point 0\)"):
         plan_sweep("baseline-2012", ["time.years=0.5,2"], overrides=sets[::2], from_year=2013)
+    with pytest.raises(ScenarioError, match=r"2010 to 2011, got 2013 \(at design point 1\)"):
+        plan_sweep("baseline-2012", ["time.start=2012-01-02,2010-01-04"], overrides=sets, from_year=2013)
+    from northroute.experiments.study import short_period
+
+    assert short_period(plan) == ["at every design point, --from-year 2013 leaves 4 recorded weeks to read "
+                                  "(2013-01-07 to 2013-01-28): the outputs' rates and means rest on them"]
+    assert short_period(plan_sweep("baseline-2012", [], overrides=["time.years=3"], from_year=2013)) == []
+    empty = outputs.compute(run.timeseries, run.manifest, 2030)  # no week to read: NaN, not a division by zero
+    assert all(np.isnan(empty[o.name]) for o in outputs.OUTPUTS if not o.whole_run)
 
 
 def test_a_sweep_varies_the_value_a_timeline_step_sets(tmp_path):

@@ -737,7 +737,8 @@ def set_keys(sets: Iterable[str]) -> list[str]:
 
 def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
     """A warning line for each parameter of `keys` (given by --set, varied by a study) that a timeline step of `scen`
-    changes during the run: the value given holds only until that step, which a user may not expect."""
+    changes during the run: the value given holds only until that step, which a user may not expect; and for each
+    dated key that added a step to `scen` (`compare` and `validate` lay --set on every side, a baseline included)."""
     last = last_monday(scen.time.start, scen.weeks)
     lines = []
     for key in dict.fromkeys(keys):
@@ -746,6 +747,8 @@ def changed_later(scen: Scenario, keys: Iterable[str]) -> list[str]:
         if dates := [str(ev.date) for ev in scen.timeline if param in ev.set and after < ev.date <= last]:
             lines.append(f"the value given for {key} holds only until the timeline of {scen.name} changes it on "
                          f"{', '.join(dates)}")
+        if when is not None and any(ev.note == f"{ADDED_STEP}{param}@{when}" for ev in scen.timeline):
+            lines.append(f"{key} adds a timeline step on {when} to {scen.name}, which has none on that date")
     return lines
 
 
@@ -802,6 +805,8 @@ class Scenario(BaseModel):
             if not ev.set:  # a step that changes nothing is a slip (a misspelt `set`, or values left out)
                 raise ScenarioError(f"timeline {ev.date}: a step needs set = {{ \"section.field\" = value, ... }}")
             for key, value in ev.set.items():
+                if "@" in key:
+                    raise ScenarioError(f"timeline {ev.date}: {unknown_parameter(key)}")
                 if start_only(key):
                     raise ScenarioError(f"timeline {ev.date}: '{key}' only sets up the start and cannot change "
                                         "during a run")
@@ -928,6 +933,9 @@ def start_only(name: str) -> bool:
 def unknown_parameter(key: str, otherwise: str = "") -> str:
     """The one-line error for a parameter that does not exist, with the closest name when one is close (a typo)
     or has the same field name (a missing or wrong section), else `otherwise` appended."""
+    if "@" in key:  # a dated key where only parameters go: a section table, a step's set, a --values file
+        return (f"'{key}': a key with a date sets a timeline step from --set, --vary or --params; in a file, write "
+                "a [[timeline]] step")
     names = [f"{sec}.{name}" for sec in SECTIONS for name in Scenario.model_fields[sec].annotation.model_fields]
     field = key.rsplit(".", 1)[-1]  # similarity cutoff 0.8 below: assumption (difflib's default 0.6 guesses wildly)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.8) or [n for n in names if n.endswith(f".{field}")]
@@ -989,6 +997,8 @@ def file_values(source: str | Path, seen: tuple[Path, ...] = ()) -> list[str]:
             raise ScenarioError(f"{source} sets time.*: --values takes parameter values, not the run's dates or length")
         for k, v in table.items():
             try:  # named with its file: the values are laid on other scenarios later, far from it
+                if "@" in k:
+                    raise ScenarioError(unknown_parameter(f"{section}.{k}"))
                 check_override(blank, f"{section}.{k}", v)
             except ScenarioError as exc:
                 raise ScenarioError(f"{source}: {exc}") from None
@@ -1066,16 +1076,32 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     return scen
 
 
+ADDED_STEP = "added by "  # the note of a timeline step that a dated key made (`added_steps` warns of it)
+
+
+def _week_of(day: date) -> date:
+    """The Monday on or after `day`: the week in which a step of that date acts (runs start on a Monday)."""
+    return day + timedelta(days=-day.weekday() % 7)
+
+
 def _apply_step(scen: Scenario, key: str, when: date, value: Any) -> Scenario:
+    """Set what the step of `when` sets for `key`, as the schema holds it (a flag as a bool, 0 for a real number as
+    0.0); the last step of that date, the one that acts last; a new step if none has that date, refused if another
+    step sets `key` in the same week, which would override it."""
+    name = f"{key}@{when}"
     try:
-        check_override(Scenario(), key, value)  # the parameter's own one-line errors first, naming the step
-    except ScenarioError as exc:
-        raise ScenarioError(str(exc).replace(f"{key}:", f"{key}@{when}:", 1)) from None
+        typed = override_value(apply_override(Scenario(), key, value), key)
+    except ScenarioError as exc:  # the parameter's own one-line errors, naming the step
+        raise ScenarioError(str(exc).replace(f"{key}:", f"{name}:", 1)) from None
     steps = [ev.model_copy(deep=True) for ev in scen.timeline]
-    if step := next((ev for ev in steps if ev.date == when), None):
-        step.set[key] = value
+    same = [ev for ev in steps if ev.date == when]
+    if same:
+        same[-1].set[key] = typed
+    elif rival := [ev for ev in steps if key in ev.set and _week_of(ev.date) == _week_of(when)]:
+        raise ScenarioError(f"{name}: the step of {rival[0].date} sets {key} in the same week and would override "
+                            f"it; did you mean {key}@{rival[0].date}?")
     else:
-        steps.append(TimelineEvent(date=when, set={key: value}))
+        steps.append(TimelineEvent(date=when, set={key: typed}, note=f"{ADDED_STEP}{name}"))
     try:
         scen.timeline = steps
     except ValidationError as exc:
@@ -1084,13 +1110,14 @@ def _apply_step(scen: Scenario, key: str, when: date, value: Any) -> Scenario:
 
 
 def override_value(scen: Scenario, key: str) -> Any:
-    """The value `key` holds in `scen`: a parameter's start value, or what the timeline step of a
-    `section.field@DATE` key sets (None if no step of that date sets it)."""
+    """The value `key` holds in `scen`: a parameter's start value, or what the timeline steps of a
+    `section.field@DATE` key's date set for it, the last of them (None if none of them sets it)."""
     param, when = split_step(key)
     if when is None:
         section, attr = param.split(".")
         return getattr(getattr(scen, section), attr)
-    return next((ev.set.get(param) for ev in scen.timeline if ev.date == when), None)
+    return next((ev.set[param] for ev in reversed(scen.timeline) if ev.date == when and param in ev.set), None)
+
 
 
 RUN_SETTINGS = ("time.start", "time.years", "time.burn_in_weeks", "population.scale")  # shown apart in reports

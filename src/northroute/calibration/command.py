@@ -292,6 +292,9 @@ def _checked_inputs(targets: str, scenario: str, params: Path | None, scale: flo
         except ScenarioError as exc:
             raise UsageError(f"--check-scale: {exc}") from None
     ranges = read_params(params) if params else DEFAULT_PARAMS
+    if dated := [name for name in ranges if "@" in name]:
+        raise UsageError(f"--params: calibrate fits start values, not timeline steps ({dated[0]}): a calibrated "
+                         "value is laid on every scenario alike, and a step belongs to one")
     checked = problem(ranges, base)  # as `sensitivity` checks them: numeric, in range, min below max
     ranges = dict(zip(checked["names"], map(tuple, checked["bounds"]), strict=True))
     folder = out_dir or Path("runs") / unique_name(Path("runs"), f"calibrate-{_digest([scenario, ranges])}")

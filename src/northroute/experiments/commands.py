@@ -95,7 +95,14 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
     """Plan, check, run with a progress bar, then analyse and report: shared by sweep and sensitivity."""
     from northroute.experiments.sensitivity import few_samples
     from northroute.experiments.store import StudyError
-    from northroute.experiments.study import late_steps, many_lots, price_spirals, run_study
+    from northroute.experiments.study import (
+        late_steps,
+        many_lots,
+        price_spirals,
+        run_study,
+        short_period,
+        with_dated,
+    )
     from northroute.scenario import ScenarioError, changed_later, set_keys
 
     cli = _cli()
@@ -105,7 +112,8 @@ def _run(plan_fn, study_dir: Path, workers: int | None, scheduler: str | None, t
     except (ScenarioError, cli.UsageError) as exc:
         cli._fail(str(exc))
     few = few_samples(plan.design)
-    cli.warn(changed_later(plan.scenario, [*set_keys(sets or []), *plan.design.params]) + late_steps(plan)
+    cli.warn(changed_later(with_dated(plan.scenario, plan.design), [*set_keys(sets or []), *plan.design.params])
+             + late_steps(plan) + short_period(plan)
              + many_lots(plan) + ([few] if few else []))
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("runs, {task.fields[failed]} failed"), RunsPerMinute(), TimeElapsedColumn(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -112,8 +113,8 @@ def price_peak_rise(ts: pd.DataFrame, scale: float) -> float:
 
 
 def claim(key: str) -> Callable[[pd.DataFrame, float], float]:
-    """The `compare` outcome `key` (report.compare.CLAIMS) over the whole run, so a study's enforcement and
-    corruption outputs are the numbers `compare` shows."""
+    """The `compare` outcome `key` (report.compare.CLAIMS) over the weeks given (the whole run, or those from
+    `--from-year` on), so a study's enforcement and corruption outputs are the numbers `compare` shows."""
     def compute(ts: pd.DataFrame, scale: float) -> float:
         from northroute.report.compare import CLAIMS
 
@@ -181,13 +182,22 @@ def compute(timeseries: pd.DataFrame, manifest: dict[str, Any], from_year: int |
     """Every output of one run, from its time series and manifest (for the scale); from 1 January of
     `from_year` on, if given, except the `whole_run` outputs."""
     scale = float(manifest["scenario"]["population"]["scale"])
-    late = timeseries
-    if from_year is not None:
-        dates = timeseries[["week", "date"]].drop_duplicates("week")
-        first = dates.loc[pd.to_datetime(dates["date"]) >= pd.Timestamp(from_year, 1, 1), "week"].min()
-        late = timeseries[timeseries["week"] >= first]
+    late = timeseries if from_year is None else timeseries[timeseries["week"] >= first_week(manifest, from_year)]
     frames: dict[tuple[bool, bool], pd.DataFrame] = {}
     for whole, recorded in {(o.whole_run, o.recorded) for o in OUTPUTS}:
         ts = timeseries if whole else late
         frames[whole, recorded] = ts if recorded else ts[ts["world"] == "true"]
-    return {o.name: o.compute(frames[o.whole_run, o.recorded], scale) for o in OUTPUTS}
+    return {o.name: o.compute(frames[o.whole_run, o.recorded], scale) if len(frames[o.whole_run, o.recorded])
+            else np.nan for o in OUTPUTS}
+
+
+def first_week(manifest: dict[str, Any], from_year: int) -> float:
+    """The first recorded week on or after 1 January of `from_year`, as `compare --from-year` counts it
+    (`claim_period`); infinite, so that nothing is read, if the run records no week of that year or later."""
+    from northroute.report.compare import claim_period
+
+    start = date.fromisoformat(str(manifest["scenario"]["time"]["start"]))
+    try:
+        return claim_period(start, int(manifest["weeks_recorded"]), from_year=from_year).first_week
+    except ValueError:
+        return np.inf

@@ -82,17 +82,60 @@ def _shortest(scenario: Scenario, design: Design) -> tuple[Scenario, str]:
     return apply_override(scenario.model_copy(deep=True), "time.years", years), "its shortest design point"
 
 
+def with_dated(scenario: Scenario, design: Design) -> Scenario:
+    """The scenario with the design's dated keys (`section.field@DATE`) at its first point's values: the steps
+    they make or change are the same at every point, only their values differ."""
+    from northroute.scenario import apply_override
+
+    scen = scenario.model_copy(deep=True)
+    for name, value in design.overrides(0) if len(design.points) else []:
+        if "@" in name:
+            scen = apply_override(scen, name, value)
+    return scen
+
+
+def _run_spans(scenario: Scenario, design: Design) -> list[tuple[str, Scenario]]:
+    """(where, scenario) for each distinct start and length of run in the design (one, unless it varies them)."""
+    from northroute.scenario import apply_override
+
+    cols = [c for c in ("time.start", "time.years") if c in design.points]
+    if not cols:
+        return [("every design point", scenario)]
+    spans = []
+    for record in design.points.drop_duplicates(cols).to_dict("records"):
+        scen = scenario.model_copy(deep=True)
+        for c in cols:
+            scen = apply_override(scen, c, designs._plain(record[c]))
+        spans.append((f"design point {record['point']}", scen))
+    return spans
+
+
 def _check_from_year(scenario: Scenario, design: Design, from_year: int | None) -> None:
     """A `--from-year` must be a year every run records: the outputs of a run that ends before it would be NaN."""
     from northroute.report.compare import claim_period
 
-    if from_year is None:
-        return
-    scen, where = _shortest(scenario, design)
-    try:
-        claim_period(scen.time.start, scen.weeks, from_year=from_year)
-    except ValueError as exc:
-        raise ScenarioError(f"{exc}{'' if where == 'every design point' else f' (at {where})'}") from None
+    for where, scen in _run_spans(scenario, design) if from_year is not None else []:
+        try:
+            claim_period(scen.time.start, scen.weeks, from_year=from_year)
+        except ValueError as exc:
+            raise ScenarioError(f"{exc}{'' if where == 'every design point' else f' (at {where})'}") from None
+
+
+def short_period(plan: Plan) -> list[str]:
+    """A warning when `--from-year` leaves less than a year to read in some run: its rates and means rest on a few
+    weeks."""
+    from northroute.report.compare import claim_period
+
+    if plan.from_year is None:
+        return []
+    periods = [(where, claim_period(s.time.start, s.weeks, from_year=plan.from_year))
+               for where, s in _run_spans(plan.scenario, plan.design)]
+    where, period = min(periods, key=lambda wp: wp[1].weeks)
+    if period.weeks >= 52:
+        return []
+    return [f"at {where}, --from-year {plan.from_year} leaves {period.weeks} recorded week"
+            f"{'s' if period.weeks > 1 else ''} to read ({period.start} to {period.end}): the outputs' rates and means "
+            "rest on them"]
 
 
 def many_lots(plan: Plan) -> list[str]:
@@ -114,7 +157,7 @@ def late_steps(plan: Plan) -> list[str]:
     design varies the run's length."""
     from northroute.scenario import steps_outside_run
 
-    scen, where = _shortest(plan.scenario, plan.design)
+    scen, where = _shortest(with_dated(plan.scenario, plan.design), plan.design)
     return [f"at {where}, {line}" for line in steps_outside_run(scen)]
 
 
