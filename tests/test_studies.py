@@ -695,3 +695,22 @@ def test_a_sweep_varies_the_value_a_timeline_step_sets(tmp_path):
         assert scen.anticorruption.detect_rate == plan.scenario.anticorruption.detect_rate
     with pytest.raises(ScenarioError, match="--vary: anticorruption.detect_rate@2015-01-05: Input should be less"):
         plan_sweep("anticorruption-2015", ["anticorruption.detect_rate@2015-01-05=0.1,9"])
+
+
+def test_a_study_made_before_a_parameter_existed_resumes_at_its_default(tmp_path):
+    """A parameter added to the model since a study was made, at its default, does not make it another study;
+    set away from its default, it does."""
+    from northroute.experiments.store import STUDY_FILE, StudyError, spec_hash
+
+    plan = plan_sweep("baseline-2012", ["market.adulteration=0.2,0.25"], seeds=1, overrides=TINY_SETS)
+    study, _ = run_study(plan, tmp_path / "s", workers=1)
+    info = json.loads((study.path / STUDY_FILE).read_text())
+    del info["scenario"]["corruption"]["team_shield_ratio"]  # as a study of session 35 wrote it
+    info["spec_hash"] = spec_hash({"kind": info["kind"], "scenario": info["scenario"], "design": info["design"]})
+    (study.path / STUDY_FILE).write_text(json.dumps(info))
+    again, _ = run_study(plan_sweep("baseline-2012", ["market.adulteration=0.2,0.25"], seeds=2,
+                                    overrides=TINY_SETS), study.path, workers=1)
+    assert again.info["status"]["done"] == 4
+    with pytest.raises(StudyError, match=r"another scenario \(corruption.team_shield_ratio: None there, 2.0 now"):
+        run_study(plan_sweep("baseline-2012", ["market.adulteration=0.2,0.25"], seeds=2,
+                             overrides=[*TINY_SETS, "corruption.team_shield_ratio=2"]), study.path, workers=1)

@@ -166,7 +166,9 @@ def _progress(quiet: bool, *counts: ProgressColumn) -> Progress:
 # Options shared by `run` and `compare`.
 Years = Annotated[float | None, typer.Option(help="Years to simulate (overrides time.years).")]
 Scale = Annotated[float | None, typer.Option(help="Share of the national population as agent rows.")]
-Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: section.field=value.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: section.field=value; "
+                                                            "section.field@YYYY-MM-DD=value sets (or adds) the "
+                                                            "timeline step of that date.")]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 
 

@@ -128,8 +128,7 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
     year_edges = edges[edges["year"] == year]
     for key, row in enumerate(year_edges.itertuples(index=False)):
         g.add_edge(int(row.src), int(row.dst), key=key, kind=str(row.kind), weight=float(row.weight))
-    clients = year_nodes[year_nodes["protector"] >= 0] if "protector" in year_nodes else year_nodes.iloc[:0]
-    for key, row in enumerate(clients.itertuples(index=False), start=len(year_edges)):
+    for key, row in enumerate(_clients(year_nodes).itertuples(index=False), start=len(year_edges)):
         officer = f"officer-{int(row.protector)}"
         g.add_node(officer, role="officer", region=str(row.region))
         g.add_edge(officer, int(row.person), key=key, kind="protection", weight=1.0)
@@ -140,14 +139,19 @@ def year_tables(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> tuple[pd
     """One snapshot in two small tables: the people by role (how many, protected, leading runners, mean team and
     customers) and the ties by kind (how many, and protectors' ties to their clients)."""
     n, e = nodes[nodes["year"] == year], edges[edges["year"] == year]
-    people = n.groupby("role", observed=True).agg(people=("person", "size"), protected=("protected", "sum"),
-                                                   leaders=("leader", "sum"), mean_team=("team", "mean"),
-                                                   mean_customers=("customers", "mean")).reset_index()
+    columns = {"people": ("person", "size"), "protected": ("protected", "sum"), "leaders": ("leader", "sum"),
+               "mean_team": ("team", "mean"), "mean_customers": ("customers", "mean")}
+    people = n.groupby("role", observed=True).agg(**{k: v for k, v in columns.items() if v[0] in n}).reset_index()
     ties = e.groupby("kind", observed=True).size().rename("ties").reset_index()
-    clients = n[n["protector"] >= 0] if "protector" in n else n.iloc[:0]
-    ties = pd.concat([ties, pd.DataFrame({"kind": ["protection (officer to client)"], "ties": [len(clients)]})],
-                     ignore_index=True)
+    if "protector" in n:  # snapshots made before session 36 do not say who protects whom
+        ties = pd.concat([ties, pd.DataFrame({"kind": ["protection (officer to client)"],
+                                              "ties": [len(_clients(n))]})], ignore_index=True)
     return people, ties
+
+
+def _clients(nodes: pd.DataFrame) -> pd.DataFrame:
+    """The protected wholesalers of a snapshot whose protector is known (none in snapshots made before it was)."""
+    return nodes[nodes["protector"] >= 0] if "protector" in nodes else nodes.iloc[:0]
 
 
 def gexf(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> bytes:

@@ -544,13 +544,15 @@ class CorruptionParams(Section):
                                 "takings paid to his protector.")
     shield: float = P(0.1, 0.0, 1.0, "ratio", "thesis L1652 [DE2]: without paying police a dealer lasted 2-3 "
                       "months; L1620 (M50) 'closed their eyes'; value assumption", "Arrest risk of a protected "
-                      "team relative to an unprotected one.")
+                      "wholesaler relative to an unprotected one; his retail team's is this times "
+                      "team_shield_ratio.")
     team_shield_ratio: float = P(1.0, 0.0, 100.0, "ratio", "assumption (docs/open-decisions.md, decision 10 (a)): "
                                  "the team shares its wholesaler's shield; above 1 / shield he gives his own retail "
                                  "dealers up, 'to tip the scale against their own retailers' (L978), 'whoever you "
                                  "need, among those that we don't need' (L1606 [DE11])", "Arrest risk of a protected "
-                                 "wholesaler's retail dealers and runners relative to his own (1: shielded alike; "
-                                 "1 / shield: not shielded; above that: handed over).")
+                                 "wholesaler's retail dealers and runners relative to his own, so relative to an "
+                                 "unprotected team it is shield x this (1: shielded alike; 1 / shield: not shielded; "
+                                 "above that: handed over).")
     sacrifice: float = P(0.5, 0.0, 1.0, "probability", "thesis L1112 [O9] (M52): 'no guarantee that the corrupt "
                          "police would not sacrifice them in order to divert suspicion from themselves'; value "
                          "assumption (even odds: the thesis gives no frequency)", "Chance a protector who stops "

@@ -61,7 +61,9 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "corruption.bribe_gain": ("Corruption", "Officers' expected gain from corruption"),
     "corruption.norm_cost": ("Corruption", "Officers' moral cost of corruption"),
     "corruption.clients_per_protector": ("Corruption", "Wholesalers one officer protects"),
-    "corruption.shield": ("Corruption", "Arrest risk of a protected team (relative)"),
+    "corruption.shield": ("Corruption", "Arrest risk of a protected wholesaler (relative)"),
+    "corruption.team_shield_ratio": ("Corruption", "His retail team's risk relative to his (above 1/shield: "
+                                                   "given up)"),
     "corruption.sacrifice": ("Corruption", "Chance a protector hands his client over when he stops"),
     "justice.threshold_factor": ("Justice", "Weight thresholds (times Table 7.1, every drug and charge)"),
     "justice.heroin_threshold_factor": ("Justice", "Heroin thresholds only (times the above)"),

@@ -35,7 +35,8 @@ StudyDir = Annotated[Path, typer.Option("--study", help="Study folder (created, 
 Seeds = Annotated[int, typer.Option(help="Seeds per design point: 0..N-1 at every point (common random numbers).")]
 Years = Annotated[float | None, typer.Option(help="Years to simulate per run (overrides time.years).")]
 Scale = Annotated[float | None, typer.Option(help="Share of the national population as agent rows, per run.")]
-Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a base parameter: section.field=value.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a base parameter: section.field=value, or "
+                                                            "section.field@YYYY-MM-DD=value for a timeline step.")]
 Workers = Annotated[int | None, typer.Option(help="Local worker processes (default: one per CPU core).")]
 Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (default: local "
                                                     "process pool).")]
@@ -199,7 +200,8 @@ def sweep(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a TOML file.")] = "baseline-2012",
     vary: Annotated[list[str] | None, typer.Option(
         "--vary", help="section.field=start:stop:step (stop included) or section.field=a,b,c; several --vary make "
-                       "a full grid.")] = None,
+                       "a full grid; section.field@YYYY-MM-DD varies what the timeline step of that date sets.",
+    )] = None,
     seeds: Seeds = 1,
     years: Years = None,
     scale: Scale = None,
@@ -223,7 +225,8 @@ def sweep(
 def sensitivity(
     study: StudyDir,
     params: Annotated[Path, typer.Option("--params", help="Parameter ranges: TOML (\"section.field\" = [min, max]) "
-                                                          "or SALib's 'name min max' lines.")],
+                                                          "or SALib's 'name min max' lines; a name may carry a "
+                                                          "timeline step's date, section.field@YYYY-MM-DD.")],
     scenario: Annotated[str, typer.Argument(help="Built-in scenario name or path to a TOML file.")] = "baseline-2012",
     method: Annotated[str, typer.Option(help="morris or sobol.")] = "morris",
     n: Annotated[int, typer.Option("--n", help="Morris: trajectories (N*(D+1) points); Sobol: base sample "

@@ -123,6 +123,22 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _only_new_defaults(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether the new spec differs from a study's only by parameters added to the model since it was made, at
+    their defaults: such a study is the same study, and resumes or grows."""
+    if old["kind"] != new["kind"] or old.get("from_year") != new.get("from_year"):
+        return False
+    if old["design"] != json.loads(json.dumps(new["design"], default=str)):
+        return False
+    a, b = _flat(old["scenario"]), _flat(new["scenario"])
+    defaults = _flat(Scenario().model_dump(mode="json"))
+    diff = [k for k in a.keys() | b.keys() if a.get(k, _MISSING) != b.get(k, _MISSING)]
+    return bool(diff) and all(k not in a and k in defaults and b[k] == defaults[k] for k in diff)
+
+
+_MISSING = object()
+
+
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(d, dict):
         return {prefix.rstrip("."): d}
@@ -242,7 +258,7 @@ class Study:
         study = cls.open(path)
         old = study.info
         new = spec_of(kind, scenario, design, from_year)
-        if old.get("spec_hash") == spec_hash(new):
+        if old.get("spec_hash") == spec_hash(new) or _only_new_defaults(old, new):
             if seeds < len(old["seeds"]):
                 raise StudyError(f"the study in {path} has {len(old['seeds'])} seeds; --seeds can grow (to add "
                                  f"replicates) but not shrink")

@@ -134,8 +134,9 @@ def parts(ts: pd.DataFrame, fig_html, events: pd.DataFrame | None = None) -> lis
            "<code>cause</code>): the police's own pick of the month, whom the quota and the target weights of 7.9 "
            "send them to; a client handed over by a protector who stopped protecting him, or taken down with a "
            "convicted protector (7.11-7.12); the parties of a violent dispute and their partners (crackdown, M45); "
-           "a supplier named by a protected witness (M37). Protection spares a protected wholesaler's team and "
-           "gives up its customers (decision 10).</p>", fig_html(arrest_causes_figure(ts, events), "fig-causes")]
+           "a supplier named by a protected witness (M37). At the default <code>corruption.team_shield_ratio</code> "
+           "protection spares a protected wholesaler's team too and gives up its customers (docs/open-decisions.md, "
+           "decision 10).</p>", fig_html(arrest_causes_figure(ts, events), "fig-causes")]
           if events is not None and "cause" in events else []),
         "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
         "those convicted in the run).</p>",
