@@ -79,6 +79,8 @@ def load_run(path: str, mtime: float) -> nr.Results:
 @st.cache_resource(max_entries=64, show_spinner=False)
 def cached_figure(path: str, mtime: float, key: str, extra: str = "") -> Any:
     res = load_run(path, mtime)
+    if key == "causes":  # drawn from the events, not the time series
+        return arrest_causes_figure(res.timeseries, res.events)
     ts = sections.true_world(res.timeseries)
     for sec in sections.SECTIONS:
         for name, make in sec.figures:
@@ -343,7 +345,7 @@ def results_view() -> None:
             if p.section.key == "arrests" and "cause" in res.events:
                 st.caption("Why they were arrested, by the person's role (true world; the events' `cause`): the "
                            "police's own targeting, a protector's hand-over, a crackdown after violence, a witness.")
-                chart(arrest_causes_figure(ts, res.events), key="fig-causes")
+                chart(cached_figure(str(path), mtime, "causes"), key="fig-causes")
             shown = p.trend_pairs
             if len(shown) > MAX_TRENDS:  # a long section shows one series at a time, picked from all of them
                 labels = [f"{metric_info(m, lvl)[1] or m} ({m} · {lvl})" for m, lvl in shown]
