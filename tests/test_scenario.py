@@ -274,7 +274,7 @@ def test_quoted_or_mistyped_numbers_and_flags_are_refused(tmp_path, where, text,
 
 
 def test_numbers_and_flags_written_plainly_still_load() -> None:
-    scen = nr.load_scenario("baseline-2012", ["justice.witness_protection=true", "market.adulteration=0",
+    scen = nr.load_scenario("baseline-2012", ["justice.witness_protection=True", "market.adulteration=0",
                                               "policing.quota_per_month=2", "time.burn_in_weeks=4.0"])
     assert scen.justice.witness_protection is True and scen.market.adulteration == 0.0
     assert scen.policing.quota_per_month == 2.0 and scen.time.burn_in_weeks == 4

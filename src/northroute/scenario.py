@@ -1022,6 +1022,10 @@ def check_whole(scen: Scenario) -> None:
 
 
 def _parse_value(text: str) -> Any:
+    """A value typed on the command line, read as TOML (`0.3`, `true`, `"text"`, `2016-01-04`); `True` and `False`
+    as written in Python are flags too, since the shell is not a TOML file."""
+    if text.strip() in ("True", "False"):
+        return text.strip() == "True"
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
