@@ -262,6 +262,7 @@ def test_scenarios_and_params():
     assert not by_name["market.adulteration"]["start_only"]
     res = cli("params", "--section", "supply")
     assert res.returncode == 0 and "heroin_kg_per_year" in res.stdout
+    assert "meaning" in res.stdout and "Afghan" in res.stdout  # what each parameter does, not only its source
     assert cli("params", "--section", "nope").returncode == 2
     one_line_error(cli("params", "--section", "policng"), "did you mean 'policing'")
 

@@ -312,3 +312,13 @@ def test_a_comparison_carries_the_price_warnings_of_its_runs(tiny_results, tmp_p
     assert "90,000 KZT/g nationally in 2012, 12 times" in table.attrs["warnings"][0]
     page = write_comparison(a, b, tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "B (2 of 3 seeds; the highest, seed 2): the retail heroin price reaches 90,000 KZT/g" in page
+
+
+def test_a_comparison_of_one_scenario_with_itself_is_named() -> None:
+    """`compare X X --set KEY@DATE=v` lays the step on both sides: the comparison is of identical runs, and says so."""
+    from northroute.cli import same_sides
+
+    sets = ["justice.possession_threshold_factor@2016-01-04=100"]
+    a, b = load_scenario("anticorruption-2015", sets), load_scenario("anticorruption-2015", sets)
+    assert len(same_sides(a, b)) == 1 and "the same scenario" in same_sides(a, b)[0]
+    assert same_sides(load_scenario("anticorruption-2015"), b) == []

@@ -773,6 +773,9 @@ def test_the_exported_network_ties_each_protector_to_his_clients() -> None:
                                                                                     clients["person"], strict=True))
     assert g.number_of_edges() == (edges["year"] == 2012).sum() + len(clients)
     assert len({k for _, _, k in g.edges(keys=True)}) == g.number_of_edges()
+    for year, snap in nodes.groupby("year"):  # every tie joins two people of the snapshot
+        ties = edges[edges["year"] == year]
+        assert ties["src"].isin(snap["person"]).all() and ties["dst"].isin(snap["person"]).all()
     from northroute.network import year_tables
 
     people, ties = year_tables(nodes, edges, 2012)

@@ -321,7 +321,8 @@ def compare(
     except (ScenarioError, UsageError, StudyError) as exc:
         _fail(str(exc))
     early = ([line for scen in scens.values() for line in changed_later(scen, set_keys(set_ or [])) + many_lots(scen)]
-             + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_outside_run(scen)])
+             + [f"{side} ({scen.name}): {line}" for side, scen in scens.items() for line in steps_outside_run(scen)]
+             + same_sides(scens["A"], scens["B"]))
     warn(early)
     tasks = _run_sides(folder, created, scens, seeds, executor, quiet, "compare",
                        f"A {scens['A'].name} vs B {sb.name}, {seeds} seed{'s' if seeds > 1 else ''}")
@@ -484,6 +485,19 @@ def _load_sides(folder: Path, scens: dict[str, Scenario], tasks: list) -> dict[s
             for point, side in enumerate(scens)}
 
 
+def same_sides(a: Scenario, b: Scenario) -> list[str]:
+    """A warning when A and B are one scenario once --set is laid on both (their names and descriptions aside):
+    every difference the comparison shows is then zero."""
+    def body(scen: Scenario) -> dict:
+        return scen.model_dump(mode="json", exclude={"name", "description", "extends"})
+
+    if body(a) != body(b):
+        return []
+    return ["A and B are the same scenario once --set is laid on both (compare lays it on both sides), so every "
+            "difference is zero; to compare a timeline step against none, write B as a file that extends A with "
+            "the step, or sweep section.field@DATE=OLD,NEW"]
+
+
 def _compare_report(folder: Path, created: bool, scens: dict[str, Scenario], tasks: list, period: Period,
                     as_json: bool, early: list[str]) -> None:
     """Load the runs of `compare`, write comparison.csv, .json and .html, and print the table (or JSON); `early`:
@@ -573,7 +587,7 @@ def params(
     section: Annotated[str | None, typer.Option(help="Only this section (e.g. market).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list instead of a table.")] = False,
 ) -> None:
-    """List every parameter with unit, range, default, provenance, the kind of its provenance (assumption,
+    """List every parameter with what it does, unit, range, default, provenance, the kind of its provenance (assumption,
     sourced rule with an assumed value, value from the thesis, ...) and whether one of the two shipped Morris
     screenings covered it (the report's evidence page rests on both, calibrate's default set on the first)."""
     from northroute.report.evidence import screened_parameters
@@ -591,12 +605,13 @@ def params(
     table = Table(title="Parameters", caption=f"screened: one of the {len(screened)} assumed values of the two "
                   "shipped Morris screenings (docs/studies.md); start only: sets up the start, so a timeline step "
                   "cannot change it", show_lines=False)
-    for col in ("name", "unit", "range", "default", "kind", "screened", "start only", "provenance"):
+    table.add_column("name", no_wrap=True)
+    for col in ("meaning", "unit", "range", "default", "kind", "screened", "start only", "provenance"):
         table.add_column(col, overflow="fold")
     for r in rows:
         rng = "" if r["min"] is None and r["max"] is None else f"{r['min']} .. {r['max']}"
-        table.add_row(r["name"], r["unit"], rng, str(r["default"]), r["kind"], "yes" if r["screened"] else "",
-                      "yes" if r["start_only"] else "", r["provenance"])
+        table.add_row(r["name"], r["description"], r["unit"], rng, str(r["default"]), r["kind"],
+                      "yes" if r["screened"] else "", "yes" if r["start_only"] else "", r["provenance"])
     out.print(table)
 
 

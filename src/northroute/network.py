@@ -61,10 +61,11 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "protector": p.protector[nodes].astype(np.int32),  # his protector's row of the officers table, or -1
         "leader": (p.flags[nodes] & LEADER) != 0,  # a retail dealer who leads runners of his own (7.3)
     }
-    supplied = rd[p.supplier[rd] >= 0]
     recent = (ties.kind != TRADE) | (ties.last >= world.t - WEEKS_PER_YEAR)  # the year's trade, not the tie memory
     in_net = np.zeros(len(p), bool)
     in_net[nodes] = True
+    supplied = rd[p.supplier[rd] >= 0]
+    supplied = supplied[in_net[p.supplier[supplied]]]  # a runner's leader arrested this week is no node any more
     keep = recent & in_net[ties.src] & in_net[ties.dst]
     kin_nodes = nodes[p.kin[nodes] >= 0]
     head = _first_of_group(p.kin[kin_nodes], kin_nodes)

@@ -343,8 +343,10 @@ def results_view() -> None:
             for name, _ in p.section.figures:
                 chart(cached_figure(str(path), mtime, name), key=f"fig-{name}")
             if p.section.key == "arrests" and "cause" in res.events:
-                st.caption("Why they were arrested, by the person's role (true world; the events' `cause`): the "
-                           "police's own targeting, a protector's hand-over, a crackdown after violence, a witness.")
+                st.caption("Why they were arrested, by the person's role (true world; the events' `cause`; simulated "
+                           "rows, each panel on its own scale, bribed-off arrests left out): the police's own "
+                           "targeting, a protector's hand-over, a client taken down with his convicted protector, a "
+                           "crackdown after violence, a witness's testimony.")
                 chart(cached_figure(str(path), mtime, "causes"), key="fig-causes")
             shown = p.trend_pairs
             if len(shown) > MAX_TRENDS:  # a long section shows one series at a time, picked from all of them

@@ -175,8 +175,8 @@ def price_spirals(outputs: pd.DataFrame | None) -> str:
     return (f"{n:,} of {int(rise.notna().sum()):,} runs reach a yearly mean price more than {PRICE_RISE_FLAG:g} times "
             f"Table 5.6's 2012 price (output price_peak_rise; the highest, {rise.max():,.0f} times, in run "
             f"{top['run_id']}), beyond the largest rise the evidence reports (L1378): the arrest-risk premium has no "
-            "ceiling (docs/ODD.md, limitation 23); `northroute report` on that run's folder (runs/RUN_ID) names "
-            "the drug, place and year")
+            "ceiling (docs/ODD.md, limitation 23); `northroute report STUDY/runs/RUN_ID` writes that run's report, "
+            "whose warning names the drug, place and year")
 
 
 def plan_sweep(scenario: str | Path | Scenario, vary: list[str], seeds: int = 1,

@@ -131,12 +131,16 @@ def parts(ts: pd.DataFrame, fig_html, events: pd.DataFrame | None = None) -> lis
         "people charged, not every apprehension; the events table logs the bribes (kind <code>bribe</code>).</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
         *(["<p class='note'>Why they were arrested (true world, the person's role; from the events' "
-           "<code>cause</code>): the police's own pick of the month, whom the quota and the target weights of 7.9 "
-           "send them to; a client handed over by a protector who stopped protecting him, or taken down with a "
-           "convicted protector (7.11-7.12); the parties of a violent dispute and their partners (crackdown, M45); "
-           "a supplier named by a protected witness (M37). At the default <code>corruption.team_shield_ratio</code> "
-           "protection spares a protected wholesaler's team too and gives up its customers (docs/open-decisions.md, "
-           "decision 10).</p>", fig_html(arrest_causes_figure(ts, events), "fig-causes")]
+           "<code>cause</code>; simulated rows, each panel on its own scale): the police's own pick of the month, "
+           "whom the quota and the target weights of 7.9 send them to; a client handed over by a protector who "
+           "stopped protecting him, or taken down with a convicted protector (7.11-7.12); the parties of a violent "
+           "dispute and their partners (crackdown, M45); a wholesaler or a leader named by a cooperating witness, "
+           "which happens without witness protection too, if rarely (M37). A relative who confesses in the place of "
+           "the one reached (7.10) is logged with that cause, so a few users appear under causes that reach "
+           "dealers. Arrests bought off with a bribe are not shown (the events log them as <code>bribe</code>, with "
+           "their cause). At the default <code>corruption.team_shield_ratio</code> protection spares a protected "
+           "wholesaler's team too and gives up its customers (docs/open-decisions.md, decision 10).</p>",
+           fig_html(arrest_causes_figure(ts, events), "fig-causes")]
           if events is not None and "cause" in events else []),
         "<p class='note'>Prison population by role at arrest (drug prisoners present at the start, assumed, and "
         "those convicted in the run).</p>",
