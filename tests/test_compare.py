@@ -322,3 +322,24 @@ def test_a_comparison_of_one_scenario_with_itself_is_named() -> None:
     a, b = load_scenario("anticorruption-2015", sets), load_scenario("anticorruption-2015", sets)
     assert len(same_sides(a, b)) == 1 and "the same scenario" in same_sides(a, b)[0]
     assert same_sides(load_scenario("anticorruption-2015"), b) == []
+
+
+def test_people_and_prisoners_by_role_are_compared(tiny_results) -> None:
+    """The rows a legal change is read by: users and retail dealers in prison, people using heroin and active retail
+    dealers, each the mean over the period's weeks of the national sum, in national equivalents."""
+    from northroute.report.compare import claim_outcomes
+
+    period = claim_period(date(2012, 1, 2), int(tiny_results.timeseries["week"].max()) + 1)
+    values = claim_outcomes(tiny_results, period)
+    ts = tiny_results.timeseries
+    ts = ts[(ts["world"] == "true") & (ts["week"] >= period.first_week)]
+    scale = tiny_results.manifest["scenario"]["population"]["scale"]
+
+    def mean(metric: str, level: str, substance: str | None = None) -> float:
+        rows = ts[(ts["metric"] == metric) & (ts["level"] == level)]
+        rows = rows if substance is None else rows[rows["substance"] == substance]
+        return rows.groupby("week")["value"].sum().mean() / scale
+
+    for key, args in (("prisoners_user", ("inmates", "user")), ("prisoners_retail", ("inmates", "retail")),
+                      ("heroin_users", ("users", "user", "heroin")), ("retail_dealers", ("dealers", "retail"))):
+        assert values[key] == pytest.approx(mean(*args)) and values[key] > 0, key
