@@ -313,3 +313,20 @@ def test_a_bad_dated_key_is_one_line(override, message) -> None:
     with pytest.raises(ScenarioError) as exc:
         nr.load_scenario("anticorruption-2015", [override])
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_dated_key_sets_the_step_that_acts_when_two_steps_share_its_date() -> None:
+    """`reform-upward` extends `anticorruption-2015` with a second step on 2015-01-05; the steps of a date act in
+    order, so a dated key must set the last, or the other would override it and the design show a value the runs
+    never used."""
+    from northroute.scenario import apply_override, override_value
+
+    key = "justice.witness_protection@2015-01-05"
+    scen = nr.load_scenario("reform-upward", [f"{key}=false"])
+    assert sum(str(ev.date) == "2015-01-05" for ev in scen.timeline) == 2
+    acted = scen.model_copy(deep=True)
+    for ev in scen.timeline:  # as the simulation applies them (sim._apply_timeline)
+        if str(ev.date) <= "2015-01-05":
+            for name, value in ev.set.items():
+                acted = apply_override(acted, name, value)
+    assert acted.justice.witness_protection is False and override_value(scen, key) is False
