@@ -83,6 +83,7 @@ def test_fit_to_the_records_counts_the_registered_crimes_too() -> None:
     assert d_records == pytest.approx((4 * d_thesis + crimes) / 5, rel=1e-12) and crimes > 0
 
 
+@pytest.mark.slow  # about two minutes: the default run had grown past ten
 def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> None:
     folder = tmp_path / "cal"
     res = CliRunner().invoke(app, ["calibrate", "--scale", "0.01", "--population", "4", "--generations", "2",
