@@ -1082,7 +1082,7 @@ def apply_override(scen: Scenario, key: str, value: Any) -> Scenario:
     return scen
 
 
-ADDED_STEP = "added by "  # the note of a timeline step that a dated key made (`added_steps` warns of it)
+ADDED_STEP = "added by "  # the note of a timeline step that a dated key made (`changed_later` warns of it)
 
 
 def _week_of(day: date) -> date:
