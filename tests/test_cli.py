@@ -364,6 +364,11 @@ def test_network_export_keeps_every_tie_of_a_pair(saved_run, fmt):
     g = (nx.read_gexf if fmt == "gexf" else nx.read_graphml)(saved_run / f"network-2012.{fmt}")
     assert sorted(d["kind"] for _, _, d in g.edges(data=True)) == sorted(
         [*edges["kind"].astype(str), *["protection"] * len(clients)])
+    officers = {n: d for n, d in g.nodes(data=True) if d.get("role") == "officer"}  # his post, as the run had it
+    posts = clients.drop_duplicates("protector").set_index("protector")
+    assert {n: (d["agency"], d["rank"]) for n, d in officers.items()} == {
+        f"officer-{k}": (str(r.protector_agency), str(r.protector_rank)) for k, r in posts.iterrows()}
+    assert set(posts["protector_agency"].astype(str)) <= {"UBN", "patrol"}
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -70,9 +70,10 @@ def test_table_report_and_runs(tmp_path):
     page = (folder / "comparison.html").read_text()
     assert "<table id='claims'>" in page and "rises (SF17, L1378)" in page
     assert "fig-trend-0" in page and "Side by side" in page  # the existing comparison figures are still there
-    for k in range(5):  # flows, map, arrests, prisoners and corruption, for A and for B
+    for k in range(6):  # flows, map, arrests, their causes, prisoners and corruption, for A and for B
         assert f"fig-side-{k}-a" in page and f"fig-side-{k}-b" in page
     assert "Arrests a year by level" in page and "Drug prisoners by role at arrest" in page
+    assert "by what led to them" in page and "police targeting (quota)" in page
     for side in ("A", "B"):
         runs = sorted((folder / side / "runs").iterdir())
         assert len(runs) == 2 and all((r / "manifest.json").is_file() for r in runs)

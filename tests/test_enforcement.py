@@ -60,12 +60,15 @@ def _a_month_in(*sets: str, seed: int) -> World:
     return world
 
 
-def _target_weight(world: World) -> np.ndarray:
+def _target_weight(world: World, per_case: bool = True) -> np.ndarray:
     """Each person's weight in the police's pick of the month, by row (NaN for those not in it, which fails any
-    comparison)."""
+    comparison); divided by the chance his arrest makes a case (`justice.case_chance`, tested on its own below)
+    unless `per_case` is False."""
     t = policing.weigh_targets(world)
     weight = np.full(len(world.people), np.nan)
     weight[t.rows] = np.diff(t.cum, prepend=0.0)
+    if per_case:
+        weight[t.rows] /= justice.case_chance(world, t.rows.astype(np.int64))
     return weight
 
 
@@ -341,6 +344,51 @@ def test_the_heroin_and_possession_threshold_levers_soften_only_their_own_cases(
     assert justice.category(world, drug, grams, charge).tolist() == [1, 2, 1, 3]
     j.possession_threshold_factor, j.threshold_factor, j.heroin_threshold_factor = 1.0, 10.0, 10.0  # heroin x100
     assert justice.category(world, drug, grams, charge).tolist() == [1, 2, 1, 2]
+
+
+def test_police_weigh_a_target_by_the_chance_his_arrest_makes_a_case() -> None:
+    """The quota counts criminal cases (L1616, L1624 [DE2]) and possession below the small threshold is none
+    (L1786). With possession thresholds a hundred times Table 7.1 a cannabis user's unit is no crime: he weighs
+    only his chance of being framed (`policing.framing_rate`), a heroin user (whose small amount starts above 0 g)
+    his full weight; a retail dealer holding nothing weighs the chance his sale is documented."""
+    world = _a_month_in("corruption.runner_boost=1", "justice.possession_threshold_factor=100", seed=3)
+    p, pol = world.people, world.scenario.policing
+    users = p.rows(USER)
+    lone = users[p.pool[users] < 0]
+    cannabis, heroin = lone[p.substance[lone] != HEROIN], lone[p.substance[lone] == HEROIN]
+    per_visibility = _target_weight(world, per_case=False) / (1.0 + p.exposure)
+    assert cannabis.size > 100 and heroin.size > 100
+    assert np.allclose(per_visibility[heroin], per_visibility[heroin[0]])
+    assert np.allclose(per_visibility[cannabis], pol.framing_rate * per_visibility[heroin[0]])
+    rd = p.rows(RETAIL)
+    p.stock_g[rd[:5]] = 0.0
+    chance = justice.case_chance(world, rd)
+    holding = (p.stock_g[rd] > 0) & (p.substance[rd] == HEROIN)  # any heroin is a crime to hold
+    assert holding.sum() > 10 and (chance[holding] == 1.0).all() and np.allclose(chance[:5], pol.sale_documented)
+    world.scenario.justice.possession_threshold_factor = 1.0  # Table 7.1: every user's unit is a crime to hold
+    assert (justice.case_chance(world, lone) == 1.0).all()
+
+
+def test_a_person_holding_no_crime_is_let_go_without_a_case() -> None:
+    """An arrest whose charge comes out as possession below the small threshold is no case (L1786): the person
+    keeps his role and is neither arrested, registered nor convicted in either world; he is counted as released."""
+    world = _a_month_in("justice.possession_threshold_factor=100", "policing.framing_rate=0",
+                        "corruption.bribe_at_arrest=0", seed=3)
+    p = world.people
+    users = p.rows(USER)
+    lone = users[(p.pool[users] < 0)]
+    cannabis, heroin = lone[p.substance[lone] != HEROIN][:30], lone[p.substance[lone] == HEROIN][:30]
+    keys = (("released_no_case", "user", "true"), ("arrests", "user", "true"), ("arrests", "user", "recorded"),
+            ("registered_crimes", "police", "recorded"), ("convictions", "user", "recorded"))
+
+    def counted() -> np.ndarray:
+        return np.array([world.week.counts.get(k, np.zeros(1)).sum() for k in keys])
+
+    before = counted()
+    justice.arrest(world, np.random.default_rng(0), np.concatenate([cannabis, heroin]), "quota")
+    assert (counted() - before).tolist() == [30, 30, 30, 30, 30]
+    assert (p.status[cannabis] == ACTIVE).all() and (p.role[cannabis] == USER).all()
+    assert (p.status[heroin] != ACTIVE).sum() + (p.role[heroin] == USER).sum() >= 30
 
 
 def test_arrested_users_hold_at_least_a_retail_unit() -> None:

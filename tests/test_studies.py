@@ -614,17 +614,25 @@ def test_the_many_lots_warning_of_a_study_counts_the_points_a_run_would_warn_of(
     assert many_lots(plan_sweep("baseline-2012", ["market.adulteration=0,0.2"])) == []
 
 
-def test_a_study_warns_of_timeline_steps_after_its_shortest_run():
-    """`run`'s warning of steps that never act, for a study: at every point, or at the shortest if the design
-    varies the length; none when every point reaches every step."""
+def test_a_study_warns_of_timeline_steps_outside_any_of_its_runs():
+    """`run`'s warnings of steps that never act or act from the start, for a study: at every point, or at the
+    design point where each names the most steps when the design varies the start or the length; none when every
+    point reaches every step."""
     from northroute.experiments.study import late_steps
 
     short = late_steps(plan_sweep("anticorruption-2015", ["time.years=2,8"]))
-    assert len(short) == 1 and short[0].startswith("at its shortest design point, the run's last week starts on 2013-")
+    assert len(short) == 1 and short[0].startswith("at design point 0, the run's last week starts on 2013-")
     assert "2014-01-06, 2015-01-05" in short[0]
     assert late_steps(plan_sweep("anticorruption-2015", ["time.years=8,9"])) == []
     assert late_steps(plan_sweep("anticorruption-2015", ["market.adulteration=0,0.2"], overrides=["time.years=3"]))[
         0].startswith("at every design point, the run's last week starts on 2014-")
+    # a varied start: the later start puts the strategy's first steps before it, the earlier one its last after
+    both = late_steps(plan_sweep("anticorruption-2015", ["time.start=2012-01-02,2016-01-04"],
+                                 overrides=["time.years=3"]))
+    assert len(both) == 2
+    assert both[0].startswith("at design point 0, the run's last week starts on 2014-")
+    assert both[1].startswith("at design point 1, the run starts on 2016-01-04: the timeline steps of 2014-01-06, "
+                              "2015-01-05")
 
 
 # ------------------------------------------------------------------------------------ outputs from a year

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from northroute.world.officers import AGENCY_NAMES, RANK_NAMES
 from northroute.world.people import (
     COMMUNITY,
     LEADER,
@@ -45,6 +46,7 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
     users = p.rows(USER)
     customers = np.bincount(p.supplier[users][p.supplier[users] >= 0], minlength=len(p))
     team = np.bincount(p.supplier[rd][p.supplier[rd] >= 0], minlength=len(p))
+    prot = p.protector[nodes]
     node_cols = {
         "year": np.full(nodes.size, year, np.int16),
         "person": nodes.astype(np.int32),
@@ -59,6 +61,8 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "team": team[nodes].astype(np.int32),
         "protected": p.protector[nodes] >= 0,  # a wholesaler under police protection (7.11)
         "protector": p.protector[nodes].astype(np.int32),  # his protector's row of the officers table, or -1
+        "protector_agency": np.where(prot >= 0, world.officers.agency[np.maximum(prot, 0)], -1).astype(np.int8),
+        "protector_rank": np.where(prot >= 0, world.officers.rank[np.maximum(prot, 0)], -1).astype(np.int8),
         "leader": (p.flags[nodes] & LEADER) != 0,  # a retail dealer who leads runners of his own (7.3)
     }
     recent = (ties.kind != TRADE) | (ties.last >= world.t - WEEKS_PER_YEAR)  # the year's trade, not the tie memory
@@ -107,6 +111,9 @@ def frames(node_chunks: list[dict], edge_chunks: list[dict], codes: tuple[str, .
     nodes["role"] = pd.Categorical.from_codes(nodes["role"], ROLE_NAMES)
     nodes["region"] = pd.Categorical.from_codes(nodes["region"], list(codes))
     nodes["substance"] = pd.Categorical.from_codes(nodes["substance"], list(SUBSTANCE_NAMES))
+    if "protector_agency" in nodes:  # -1 (no protector) reads as missing
+        nodes["protector_agency"] = pd.Categorical.from_codes(nodes["protector_agency"], list(AGENCY_NAMES))
+        nodes["protector_rank"] = pd.Categorical.from_codes(nodes["protector_rank"], list(RANK_NAMES))
     edges = pd.DataFrame(e)
     edges["kind"] = pd.Categorical.from_codes(edges["kind"], list(EDGE_KINDS))
     return nodes, edges
@@ -117,8 +124,9 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
 
     A multigraph: two people can be tied in several ways at once (a supplier who is also kin), and each tie is
     an edge of its own, as in network.parquet. Keys number the edges, so the ids in GEXF and GraphML are unique.
-    Each protector is a node `officer-ROW` (role `officer`, his region) with a `protection` edge to each client
-    (snapshots made before the `protector` column existed have none)."""
+    Each protector is a node `officer-ROW` (role `officer`, his client's region, his agency and rank) with a
+    `protection` edge to each client (snapshots made before the `protector` column existed have none, and those
+    made before session 37 no agency or rank)."""
     g = nx.MultiDiGraph(year=int(year))
     year_nodes = nodes[nodes["year"] == year]
     for row in year_nodes.itertuples(index=False):
@@ -131,7 +139,8 @@ def graph(nodes: pd.DataFrame, edges: pd.DataFrame, year: int) -> nx.MultiDiGrap
         g.add_edge(int(row.src), int(row.dst), key=key, kind=str(row.kind), weight=float(row.weight))
     for key, row in enumerate(_clients(year_nodes).itertuples(index=False), start=len(year_edges)):
         officer = f"officer-{int(row.protector)}"
-        g.add_node(officer, role="officer", region=str(row.region))
+        post = {k: str(getattr(row, f"protector_{k}")) for k in ("agency", "rank") if hasattr(row, f"protector_{k}")}
+        g.add_node(officer, role="officer", region=str(row.region), **post)
         g.add_edge(officer, int(row.person), key=key, kind="protection", weight=1.0)
     return g
 

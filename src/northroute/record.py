@@ -204,6 +204,9 @@ METRICS = (
       "sale or smuggling, their extra controlled purchases included (SF34)", "recorded"),
     C("dealers_prosecuted", "police", "persons/week", "people charged with sale, organised sale or smuggling "
       "(couriers included)", "recorded"),
+    *(C("released_no_case", lv, "persons/week", f"people of the {lv} level picked by the police and let go: what "
+        "they held was below the small threshold, no crime to possess (L1786), and their sale was not documented")
+      for lv in ("user", "retail")),
     C("framed_cases", "user", "persons/week", "user arrests written up as members of organised groups (M41c)",
       "recorded"),
     C("cooperations", "retail", "persons/week", "arrested dealers or pool buyers registered as cooperating "

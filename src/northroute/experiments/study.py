@@ -72,16 +72,6 @@ def _check_plan(seeds: int, design: Design, overrides: list[str] | tuple[str, ..
         raise ScenarioError(f"{len(design.points):,} points x {seeds} seeds is more than {MAX_RUNS:,} runs")
 
 
-def _shortest(scenario: Scenario, design: Design) -> tuple[Scenario, str]:
-    """The scenario at the design's shortest run (if the design varies `time.years`), and where that is."""
-    from northroute.scenario import apply_override
-
-    if "time.years" not in design.points:
-        return scenario, "every design point"
-    years = float(design.points["time.years"].min())
-    return apply_override(scenario.model_copy(deep=True), "time.years", years), "its shortest design point"
-
-
 def with_dated(scenario: Scenario, design: Design) -> Scenario:
     """The scenario with the design's dated keys (`section.field@DATE`) at its first point's values: the steps
     they make or change are the same at every point, only their values differ."""
@@ -153,12 +143,17 @@ def many_lots(plan: Plan) -> list[str]:
 
 
 def late_steps(plan: Plan) -> list[str]:
-    """`run`'s warning of timeline steps after the last week, for a study: at its shortest design point if the
-    design varies the run's length."""
+    """`run`'s warnings of timeline steps after the last week or before the start, for a study: over every start
+    and length of run the design gives, each warning where it names the most steps."""
     from northroute.scenario import steps_outside_run
 
-    scen, where = _shortest(with_dated(plan.scenario, plan.design), plan.design)
-    return [f"at {where}, {line}" for line in steps_outside_run(scen)]
+    found: dict[bool, tuple[str, str]] = {}
+    for where, scen in _run_spans(with_dated(plan.scenario, plan.design), plan.design):
+        for line in steps_outside_run(scen):
+            early = line.startswith("the run starts on")
+            if early not in found or line.count(",") > found[early][1].count(","):
+                found[early] = (where, line)
+    return [f"at {where}, {line}" for where, line in found.values()]
 
 
 def price_spirals(outputs: pd.DataFrame | None) -> str:

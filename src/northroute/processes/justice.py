@@ -116,9 +116,28 @@ def _category_of_charge(world: World, rows: np.ndarray, charge: np.ndarray, held
     return cat
 
 
+def case_chance(world: World, rows: np.ndarray) -> np.ndarray:
+    """Chance that arresting each person makes a criminal case, as `charges` writes it up: possession below the
+    small threshold is no crime (consumption decriminalised in the 2014 Code, L1786), so a user holding that
+    little makes a case only if framed as a group's member, and a street seller whose sale goes undocumented only
+    if his stock is a crime to hold. The quota counts cases ("credit demanded arrests, and arrests demanded
+    crime", L1616; "he was making criminal cases for them ... that's how they met their quota", L1624 [DE2]),
+    so officers weigh their targets by it (`policing.weigh_targets`)."""
+    pol = world.scenario.policing
+    charge, held = _charge_by_role(world, rows)
+    possession = np.full(rows.size, POSSESSION)
+    a_crime = _category_of_charge(world, rows, possession, held) > 0
+    framed = pol.framing_rate * pol.quota_pressure
+    chance = np.where(charge == POSSESSION, framed + (1.0 - framed) * a_crime, 1.0)
+    seller = street_sellers(world, rows)
+    documented = pol.sale_documented
+    chance[seller] = documented + (1.0 - documented) * a_crime[seller]
+    return chance
+
+
 def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Charge and weight category of each arrested person, as the police write them up."""
-    p, pol = world.people, world.scenario.policing
+    pol = world.scenario.policing
     charge, held = _charge_by_role(world, rows)
     framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
     charge[framed] = ORGANISED
@@ -126,9 +145,7 @@ def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[n
     # rule changes nothing (the calibrations shipped before session 28 pin 1.0)
     if pol.sale_documented < 1.0:
         charge[street_sellers(world, rows) & (rng.random(rows.size) >= pol.sale_documented)] = POSSESSION
-    cat = _category_of_charge(world, rows, charge, held)
-    world.week.count("framed_cases", "user", p.substance[rows], framed, "recorded")
-    return charge, cat
+    return charge, _category_of_charge(world, rows, charge, held)
 
 
 def street_sellers(world: World, rows: np.ndarray) -> np.ndarray:
@@ -170,6 +187,12 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, cause: str,
         rows = np.unique(relations.confess_for_kin(world, rows, rng))
     if rows.size == 0:
         return
+    charge, cat = charges(world, rng, rows)
+    no_case = (charge == POSSESSION) & (cat == 0)  # possession below the small threshold is no crime (L1786)
+    if no_case.any():
+        wk.count("released_no_case", "user", p.substance[rows[no_case & (p.role[rows] == USER)]], 1.0)
+        wk.count("released_no_case", "retail", p.substance[rows[no_case & (p.role[rows] != USER)]], 1.0)
+        rows, charge, cat = rows[~no_case], charge[~no_case], cat[~no_case]
     officer = arresting_officers(world, rng, rows)
     corrupt = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] != HONEST)
     bribed = corrupt & (p.cash[rows] > 0) & (rng.random(rows.size) < cor.bribe_at_arrest) & (not bribery)
@@ -180,7 +203,7 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, cause: str,
         wk.count("bribes_kzt", "police", None, paid.sum())
         world.log("bribe", person=rows[bribed], place=p.region[rows[bribed]], substance=p.substance[rows[bribed]],
                   value=paid, role=p.role[rows[bribed]], cause=cause)
-        rows, officer = rows[~bribed], officer[~bribed]
+        rows, officer, charge, cat = rows[~bribed], officer[~bribed], charge[~bribed], cat[~bribed]
     np.add.at(world.officers.cases, officer[officer >= 0], 1)
     s = p.substance[rows]
     role = p.role[rows].astype(np.intp)
@@ -190,7 +213,6 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, cause: str,
         wk.count("arrests", str(lv), s[sel], 1.0)
     protected = p.protector[rows] >= 0
     wk.count("arrests_protected", "wholesale", s[protected & (role == WHOLESALE)], 1.0)
-    charge, cat = charges(world, rng, rows)
     pooled = pool_buyers(world, rows) & (charge != POSSESSION)  # a pool's buyer charged as a distributor
     seize_holdings(world, rng, rows, officer)
     _record_cases(world, rng, rows, charge)
@@ -249,6 +271,8 @@ def _record_cases(world: World, rng: np.random.Generator, rows: np.ndarray, char
     register_cases(world, p.region[rows], s, 1.0 + extra, dealer)
     for lv in range(4):
         wk.count("arrests", CHARGE_LEVEL[lv], s[charge == lv], 1.0, "recorded")
+    framed = (p.role[rows] == USER) & (charge == ORGANISED) & ~pool_buyers(world, rows)
+    wk.count("framed_cases", "user", s[framed], 1.0, "recorded")
 
 
 def register_cases(world: World, region: np.ndarray, substance: np.ndarray, crimes: np.ndarray,

@@ -298,15 +298,17 @@ def user_week(users, market, income, cash, fill, addiction, cash_cap_weeks, drif
 
 
 @njit(cache=True)
-def target_weights(rows, region, role, exposure, pool, supplier, protector, n_regions, quota, level_value,
-                   provable, pool_visibility, shield, team_shield, runner_boost):
+def target_weights(rows, region, role, status, exposure, pool, supplier, protector, n_regions, quota, level_value,
+                   provable, case_chance, pool_visibility, shield, team_shield, runner_boost):
     """Policing weights of candidates, grouped by region (counting sort) with cumulative sums.
 
-    A candidate's weight is visibility^quota x level_value^(level x (1 - quota)) x provability; a
+    A candidate's weight is visibility^quota x level_value^(level x (1 - quota)) x provability x the chance his
+    arrest makes a criminal case (`case_chance`, aligned with `rows`); a
     protected wholesaler is shielded (`shield`) and so is his retail team (`team_shield`, which is above 1 when
     he gives them up), the customers of a protected team given up
     (`policing.weigh_targets` documents the rules); a leader's runners share his wholesaler's
-    protection. Returns rows and cumulative weights in region
+    protection, as long as the leader is active (`People.boss`: a jailed leader's runners are orphans until they are
+    placed again, 7.5). Returns rows and cumulative weights in region
     order, each region's first position, count and summed weight.
     """
     n = rows.size
@@ -326,7 +328,7 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
         vis = 1.0 + exposure[r]
         if pool[r] == r:
             vis *= pool_visibility
-        w = provable[lv]
+        w = provable[lv] * case_chance[i]
         if quota == 1.0:
             w *= vis
         else:
@@ -337,13 +339,13 @@ def target_weights(rows, region, role, exposure, pool, supplier, protector, n_re
                 w *= shield
         elif lv == 1:
             if s >= 0 and role[s] == RETAIL:  # a runner: the wholesaler is his leader's supplier
-                s = supplier[s]
+                s = supplier[s] if status[s] == ACTIVE else -1
             if s >= 0 and protector[s] >= 0:
                 w *= team_shield
-        elif lv == 0 and s >= 0 and role[s] == RETAIL:
+        elif lv == 0 and s >= 0 and role[s] == RETAIL and status[s] == ACTIVE:
             boss = supplier[s]
             if boss >= 0 and role[boss] == RETAIL:
-                boss = supplier[boss]
+                boss = supplier[boss] if status[boss] == ACTIVE else -1
             if boss >= 0 and protector[boss] >= 0:
                 w *= runner_boost
         g = region[r]

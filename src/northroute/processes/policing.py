@@ -8,7 +8,9 @@
   evaluation (`quota_pressure` 0, S5) the level of the target counts instead.
 - Police pick the cases they can prove: against wholesalers and traffickers proof is "almost
   impossible to document" (M38, L1962 [P22]), and operations against them need approvals along
-  which the target may be warned (M40, L1970 [P13]).
+  which the target may be warned (M40, L1970 [P13]). The quota counts criminal cases, so a person whose
+  holding is no crime to possess weighs only by the chance he is framed or his sale documented
+  (`justice.case_chance`, L1616, L1624 [DE2], L1786).
 - Protected teams are spared and their customers handed over instead (M50, L1620 [DE2]); or, by choice
   (`corruption.team_shield_ratio`, docs/open-decisions.md decision 10), the wholesaler gives up his own retail
   dealers (L978, L1606 [DE11]).
@@ -87,9 +89,9 @@ def weigh_targets(world: World) -> Targets:
     deal = np.flatnonzero(protector >= 0)
     protector[deal[world.officers.status[protector[deal]] != SERVING]] = -1
     out, cum, first, count, total = kernels.target_weights(
-        rows, p.region, p.role, p.exposure, p.pool, p.supplier, protector, world.geo.n, pol.quota_pressure,
-        pol.level_value, provable(world), pol.pool_visibility, cor.shield, cor.shield * cor.team_shield_ratio,
-        cor.runner_boost)
+        rows, p.region, p.role, p.status, p.exposure, p.pool, p.supplier, protector, world.geo.n, pol.quota_pressure,
+        pol.level_value, provable(world), justice.case_chance(world, rows), pol.pool_visibility, cor.shield,
+        cor.shield * cor.team_shield_ratio, cor.runner_boost)
     return Targets(out, cum, first, count, total)
 
 

@@ -738,19 +738,24 @@ def write_comparison(a: Sequence[Results], b: Sequence[Results], path: Path, tit
     def true(ts: pd.DataFrame) -> pd.DataFrame:
         return ts[ts["world"] == "true"]
 
-    side = [("Flows by route", lambda t: figures.flows_figure(true(t), route_names)),
-            ("Map", lambda t: figures.map_figure(true(t)))]
+    side: list[tuple[str, Callable[[Results], go.Figure]]] = [
+        ("Flows by route", lambda r: figures.flows_figure(true(r.timeseries), route_names)),
+        ("Map", lambda r: figures.map_figure(true(r.timeseries)))]
     if {("arrests", "retail")} <= present:  # runs made before the enforcement layer have none of these
         side += [("Arrests a year by level: the person's role (true) and the charge (recorded); simulated rows",
-                  enforcement.arrests_figure),
-                 ("Drug prisoners by role at arrest; simulated rows", enforcement.prison_figure),
+                  lambda r: enforcement.arrests_figure(r.timeseries))]
+        if all("cause" in r.events for r in (a[0], b[0])):  # events carry causes since session 35
+            side += [("Arrests a year by the person's role, by what led to them (true); simulated rows",
+                      lambda r: enforcement.arrest_causes_figure(r.timeseries, r.events))]
+        side += [("Drug prisoners by role at arrest; simulated rows",
+                  lambda r: enforcement.prison_figure(r.timeseries)),
                  ("Corruption as it is (true) and as the agencies count it (recorded); simulated rows",
-                  enforcement.corruption_figure)]
+                  lambda r: enforcement.corruption_figure(r.timeseries))]
     parts.append("<h2>Side by side (first seed of each side)</h2>")
     for k, (name, make) in enumerate(side):
         parts.append(f"<h3>{html.escape(name)}</h3><div class='pair'><div><b>A</b>"
-                     f"{fig_html(make(ta[0]), f'fig-side-{k}-a')}</div><div><b>B</b>"
-                     f"{fig_html(make(tb[0]), f'fig-side-{k}-b')}</div></div>")
+                     f"{fig_html(make(a[0]), f'fig-side-{k}-a')}</div><div><b>B</b>"
+                     f"{fig_html(make(b[0]), f'fig-side-{k}-b')}</div></div>")
     now = datetime.now(UTC).isoformat(timespec="seconds")
     css = CSS + ".pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }\n"
     page = (

@@ -13,7 +13,9 @@ import numpy as np
 from northroute.world.table import Table
 
 UBN, PATROL, CUSTOMS = 0, 1, 2
+AGENCY_NAMES = ("UBN", "patrol", "customs")
 LINE, MANAGER = 0, 1
+RANK_NAMES = ("line officer", "manager")
 HONEST, PROTECTOR, EXTORTIONIST, DEALER = 0, 1, 2, 3
 SERVING, DISMISSED, CONVICTED = 0, 1, 2
 
