@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import northroute as nr
 from northroute.report.compare import (
     CLAIMS,
     check_sides,
@@ -24,6 +25,7 @@ from northroute.report.compare import (
 )
 from northroute.results import Results
 from northroute.scenario import load_scenario
+from tests.conftest import tiny
 from tests.helpers import cli, one_line_error
 
 TINY = ["--scale", "0.01", "--years", "0.3", "--set", "time.burn_in_weeks=4", "--quiet", "--seeds", "2"]
@@ -344,3 +346,18 @@ def test_people_and_prisoners_by_role_are_compared(tiny_results) -> None:
     for key, args in (("prisoners_user", ("inmates", "user")), ("prisoners_retail", ("inmates", "retail")),
                       ("heroin_users", ("users", "user", "heroin")), ("retail_dealers", ("dealers", "retail"))):
         assert values[key] == pytest.approx(mean(*args)) and values[key] > 0, key
+
+
+def test_people_let_go_holding_no_crime_are_compared() -> None:
+    """With possession thresholds a hundred times Table 7.1 the police still pick a few people who hold no crime
+    (7.9 rule 1); the claims table counts them a year, users and retail dealers together, in national equivalents."""
+    from northroute.report.compare import claim_outcomes
+
+    res = nr.run(tiny("justice.possession_threshold_factor=100", "time.years=1"), seed=1)
+    period = claim_period(date(2012, 1, 2), int(res.timeseries["week"].max()) + 1)
+    ts = res.timeseries
+    released = ts[(ts["metric"] == "released_no_case") & (ts["world"] == "true") & (ts["week"] >= period.first_week)]
+    assert set(released["level"]) == {"user", "retail"}
+    per_year = released["value"].sum() / res.manifest["scenario"]["population"]["scale"] / (period.weeks / 52.1775)
+    value = claim_outcomes(res, period)["released_no_case"]
+    assert value > 0 and value == pytest.approx(per_year)

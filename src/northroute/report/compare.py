@@ -294,11 +294,14 @@ def _weekly(ts: pd.DataFrame, metric: str, levels: Sequence[str], world: str = "
     return df.groupby("week")["value"].sum()
 
 
-def _per_year(metric: str, level: str, world: str = "true", substance: str | None = None,
+def _per_year(metric: str, level: str | tuple[str, ...], world: str = "true", substance: str | None = None,
               factor: float = 1.0) -> Value:
-    """A weekly count as a yearly rate over the period, national equivalent (÷ scale)."""
+    """A weekly count (summed over levels, if several) as a yearly rate over the period, national equivalent
+    (÷ scale)."""
+    levels = (level,) if isinstance(level, str) else level
+
     def value(ts: pd.DataFrame, scale: float, years: float) -> float:
-        w = _weekly(ts, metric, (level,), world, substance)
+        w = _weekly(ts, metric, levels, world, substance)
         return float(w.sum()) * factor / scale / years if len(w) else np.nan
 
     return value
@@ -364,6 +367,8 @@ CLAIMS: tuple[ClaimOutcome, ...] = (
       for lv in ROLE_LEVELS),
     *(ClaimOutcome(f"recorded_arrests_{lv}", f"arrests charged with {CHARGE[lv]} (recorded)", "per year",
                    _per_year("arrests", lv, "recorded")) for lv in ROLE_LEVELS),
+    ClaimOutcome("released_no_case", "people picked and let go, holding no crime (possession below the small "
+                 "amount)", "per year", _per_year("released_no_case", ("user", "retail"))),
     ClaimOutcome("prison_population", "drug offenders in prison", "persons", _mean("inmates", ROLE_LEVELS)),
     ClaimOutcome("prisoners_user", "users in prison (role at arrest)", "persons", _mean("inmates", ("user",))),
     ClaimOutcome("prisoners_retail", "retail dealers in prison (role at arrest)", "persons",
