@@ -359,5 +359,8 @@ def test_people_let_go_holding_no_crime_are_compared() -> None:
     released = ts[(ts["metric"] == "released_no_case") & (ts["world"] == "true") & (ts["week"] >= period.first_week)]
     assert set(released["level"]) == {"user", "retail"}
     per_year = released["value"].sum() / res.manifest["scenario"]["population"]["scale"] / (period.weeks / 52.1775)
-    value = claim_outcomes(res, period)["released_no_case"]
-    assert value > 0 and value == pytest.approx(per_year)
+    values = claim_outcomes(res, period)
+    assert values["released_no_case"] > 0 and values["released_no_case"] == pytest.approx(per_year)
+    # the arrests of users by drug, which such a change moves (7.9 rule 1), add up to the arrests of users
+    assert values["arrests_user_heroin"] > 0 and values["arrests_user_cannabis"] >= 0
+    assert values["arrests_user_heroin"] + values["arrests_user_cannabis"] == pytest.approx(values["arrests_user"])

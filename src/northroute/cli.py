@@ -274,7 +274,9 @@ def _print_summary(s: dict) -> None:
                                                               "convictions_per_year", "inmates_end")))
     enf.caption = (f"level: the person's role (true) or the level of the charge (recorded, e.g. a pool's buyer as "
                    f"wholesale); couriers caught at crossings are recorded trafficking arrests but not people of the "
-                   f"model, so never convicted; arrests bought off appear in neither; registered drug crimes "
+                   f"model, so never convicted; arrests bought off appear in neither, nor do people picked and let "
+                   f"go holding no crime ({police.get('released_no_case_per_year', 0.0):,.0f}/year: possession below "
+                   f"the small amount is no case); registered drug crimes "
                    f"{police['registered_crimes_per_year']:,.0f}/year; corruption cases "
                    f"{police['corruption_cases_per_year']:,.1f}/year; corrupt officers "
                    f"{police['corrupt_officers_end']:,.0f}; "

@@ -361,6 +361,8 @@ def _enforcement(ts: pd.DataFrame) -> list[dict[str, Any]]:
     rows.append({"level": "police", "registered_crimes_per_year": float(per.get(("registered_crimes", "police",
                                                                                    "recorded"), 0.0)),
                  "corruption_cases_per_year": float(per.get(("corruption_cases", "police", "recorded"), 0.0)),
+                 "released_no_case_per_year": sum(float(per.get(("released_no_case", lv, "true"), 0.0))
+                                                  for lv in ("user", "retail")),
                  "corrupt_officers_end": float(last.get(("corrupt_officers", "police"), 0.0)),
                  "protected_wholesalers_end": float(last.get(("protected_dealers", "wholesale"), 0.0))})
     return rows

@@ -657,6 +657,10 @@ class JusticeParams(Section):
                                            "a lever for possession charges only, not sale",
                                            "Multiplier on the thresholds of possession charges only (users, and "
                                            "dealers whose sale is not documented), on top of threshold_factor.")
+    cannabis_possession_threshold_factor: float = P(
+        1.0, 0.01, 10_000.0, "ratio", "thesis Table 7.1 (L1796-1800) sets 1; S18 cannabis decriminalisation, "
+        "suggested by [DE1][DE2] (L1359)", "Multiplier on the thresholds of marijuana and hashish possession charges "
+        "only, on top of the others: 100 makes up to 50 g of either no crime to hold.")
     sentence_spread: float = P(0.2, 0.0, 1.0, "fraction", "assumption", "Spread of sentences around the "
                                "table's mean (coefficient of variation).")
 

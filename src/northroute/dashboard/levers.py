@@ -68,6 +68,8 @@ MAIN_LEVERS: dict[str, tuple[str, str]] = {
     "justice.threshold_factor": ("Justice", "Weight thresholds (times Table 7.1, every drug and charge)"),
     "justice.heroin_threshold_factor": ("Justice", "Heroin thresholds only (times the above)"),
     "justice.possession_threshold_factor": ("Justice", "Possession thresholds only (times the above)"),
+    "justice.cannabis_possession_threshold_factor": ("Justice", "Cannabis possession thresholds only (times the "
+                                                                 "above; S18)"),
 }
 
 

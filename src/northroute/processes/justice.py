@@ -81,11 +81,13 @@ def sentences() -> np.ndarray:
 
 def category(world: World, substance: np.ndarray, grams: np.ndarray, charge: np.ndarray) -> np.ndarray:
     """Weight category of each holding under its charge; 0 below the small threshold (no criminal case for
-    possession). The thresholds of Table 7.1 are softened by three policy levers: every drug and charge, heroin
-    only, possession only."""
+    possession). The thresholds of Table 7.1 are softened by four policy levers: every drug and charge, heroin
+    only, possession only, and cannabis possession only (S18)."""
     j = world.scenario.justice
+    possession = charge == POSSESSION
     factor = (j.threshold_factor * np.where(substance == HEROIN, j.heroin_threshold_factor, 1.0)
-              * np.where(charge == POSSESSION, j.possession_threshold_factor, 1.0))
+              * np.where(possession, j.possession_threshold_factor, 1.0)
+              * np.where(possession & (substance != HEROIN), j.cannabis_possession_threshold_factor, 1.0))
     return (grams[:, None] > thresholds()[substance] * factor[:, None]).sum(axis=1)
 
 

@@ -284,18 +284,18 @@ class ClaimOutcome:
 
 
 def _weekly(ts: pd.DataFrame, metric: str, levels: Sequence[str], world: str = "true",
-            substance: str | None = None) -> pd.Series:
-    """The national value per week (`national_series`), summed over levels and substances (or one substance)."""
+            substance: str | tuple[str, ...] | None = None) -> pd.Series:
+    """The national value per week (`national_series`), summed over levels and substances (or the given ones)."""
     parts = [national_series(ts, metric, lv) for lv in levels]
     df = pd.concat(parts, ignore_index=True)
     df = df[df["world"] == world]
     if substance is not None:
-        df = df[df["substance"] == substance]
+        df = df[df["substance"].isin((substance,) if isinstance(substance, str) else substance)]
     return df.groupby("week")["value"].sum()
 
 
-def _per_year(metric: str, level: str | tuple[str, ...], world: str = "true", substance: str | None = None,
-              factor: float = 1.0) -> Value:
+def _per_year(metric: str, level: str | tuple[str, ...], world: str = "true",
+              substance: str | tuple[str, ...] | None = None, factor: float = 1.0) -> Value:
     """A weekly count (summed over levels, if several) as a yearly rate over the period, national equivalent
     (÷ scale)."""
     levels = (level,) if isinstance(level, str) else level
@@ -365,6 +365,10 @@ CLAIMS: tuple[ClaimOutcome, ...] = (
     ClaimOutcome("heroin_unmet_need", "unmet need of heroin users", "fraction", _unmet_need),
     *(ClaimOutcome(f"arrests_{lv}", f"arrests of {PLURAL[lv]} (true: by role)", "per year", _per_year("arrests", lv))
       for lv in ROLE_LEVELS),
+    ClaimOutcome("arrests_user_heroin", "arrests of heroin users", "per year", _per_year("arrests", "user",
+                                                                                       substance="heroin")),
+    ClaimOutcome("arrests_user_cannabis", "arrests of cannabis users (marijuana and hashish)", "per year",
+                 _per_year("arrests", "user", substance=("marijuana", "hashish"))),
     *(ClaimOutcome(f"recorded_arrests_{lv}", f"arrests charged with {CHARGE[lv]} (recorded)", "per year",
                    _per_year("arrests", lv, "recorded")) for lv in ROLE_LEVELS),
     ClaimOutcome("released_no_case", "people picked and let go, holding no crime (possession below the small "

@@ -114,6 +114,15 @@ def corruption_figure(ts: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _released_text(ts: pd.DataFrame) -> str:
+    """How many were let go holding no crime, a year in simulated rows (runs before session 37 do not say)."""
+    d = _national(ts, "released_no_case")
+    if d.empty:
+        return ""
+    years = ts["week"].nunique() / 52.1775
+    return f", {d['value'].sum() / years:,.0f} a year in this run (simulated rows)"
+
+
 def parts(ts: pd.DataFrame, fig_html, events: pd.DataFrame | None = None) -> list[str]:
     """The report's section on enforcement (empty list for runs made before it existed); the causes of the
     arrests when the events carry them (runs since session 35)."""
@@ -128,7 +137,10 @@ def parts(ts: pd.DataFrame, fig_html, events: pd.DataFrame | None = None) -> lis
         "as a user, charged with possession (M41b, <code>policing.sale_documented</code>); couriers caught with a "
         "lot at a crossing are recorded smugglers (they are not people of the model, so no conviction follows). "
         "An arrest bought off with a bribe to the arresting officer (7.10) is in neither world: both count the "
-        "people charged, not every apprehension; the events table logs the bribes (kind <code>bribe</code>).</p>",
+        "people charged, not every apprehension; the events table logs the bribes (kind <code>bribe</code>). Nor is "
+        "a person picked and let go because what he held is no crime to possess (below Table 7.1's small amount "
+        "times the threshold factors): the series <code>released_no_case</code> counts them"
+        f"{_released_text(ts)}.</p>",
         fig_html(arrests_figure(ts), "fig-arrests"),
         *(["<p class='note'>Why they were arrested (true world, the person's role; from the events' "
            "<code>cause</code>; simulated rows, each panel on its own scale): the police's own pick of the month, "
