@@ -64,8 +64,16 @@ def test_an_unknown_parent_is_named_as_written(tmp_path):
     f.write_text('extends = "baseline-2099"\n')
     with pytest.raises(ScenarioError) as exc:
         nr.load_scenario(f)
-    assert str(exc.value) == (f"unknown scenario 'baseline-2099' (not a built-in: northroute scenarios lists them; "
-                              f"nor a file next to {f})")
+    assert str(exc.value) == (f"unknown scenario 'baseline-2099' (did you mean 'baseline-2012'?) (not a built-in: "
+                              f"northroute scenarios lists them; nor a file next to {f})")
+
+
+def test_a_mistyped_builtin_scenario_is_named() -> None:
+    with pytest.raises(ScenarioError, match=r"unknown scenario 'soft-threshold' \(did you mean 'soft-thresholds'\?\)"):
+        nr.load_scenario("soft-threshold")
+    with pytest.raises(ScenarioError) as exc:
+        nr.load_scenario("nope")
+    assert "did you mean" not in str(exc.value)
 
 
 def test_bad_toml(tmp_path):

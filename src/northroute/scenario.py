@@ -853,6 +853,12 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
+def _closest_builtin(name: str | Path) -> str:
+    """' (did you mean ...?)' naming the built-in scenario a mistyped name is closest to, or ''."""
+    close = difflib.get_close_matches(str(name), builtin_names(), n=1, cutoff=0.8)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def not_found(path: Path, kind: str) -> str:
     """The one-line error for a `kind` ("scenario file", "run folder") that `path` is not: missing, or the
     other of a file and a folder."""
@@ -876,7 +882,8 @@ def _read_toml(source: str | Path) -> tuple[dict[str, Any], Path | None]:
     elif str(source) in builtin_names():
         text, where = (resources.files("northroute") / "scenarios" / f"{source}.toml").read_text("utf-8"), None
     else:
-        raise ScenarioError(f"unknown scenario '{source}' (built-ins: {', '.join(builtin_names())}; "
+        raise ScenarioError(f"unknown scenario '{source}'{_closest_builtin(source)} (built-ins: "
+                            f"{', '.join(builtin_names())}; "
                             "or give a path to a .toml file)")
     if path.suffix == ".json":
         try:
@@ -909,7 +916,8 @@ def _parent(data: dict[str, Any], where: Path | None, source: str | Path) -> str
         return parent or None
     path = where.parent / str(parent)
     if not path.is_file():  # name what was written: a mistyped built-in is not a path
-        raise ScenarioError(f"unknown scenario '{parent}' (not a built-in: northroute scenarios lists them; nor a "
+        raise ScenarioError(f"unknown scenario '{parent}'{_closest_builtin(parent)} (not a built-in: northroute "
+                            "scenarios lists them; nor a "
                             f"file next to {source})")
     return path
 
