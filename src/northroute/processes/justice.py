@@ -195,6 +195,8 @@ def arrest(world: World, rng: np.random.Generator, rows: np.ndarray, cause: str,
         wk.count("released_no_case", "user", p.substance[rows[no_case & (p.role[rows] == USER)]], 1.0)
         wk.count("released_no_case", "retail", p.substance[rows[no_case & (p.role[rows] != USER)]], 1.0)
         rows, charge, cat = rows[~no_case], charge[~no_case], cat[~no_case]
+        if rows.size == 0:
+            return
     officer = arresting_officers(world, rng, rows)
     corrupt = (officer >= 0) & (world.officers.mode[np.maximum(officer, 0)] != HONEST)
     bribed = corrupt & (p.cash[rows] > 0) & (rng.random(rows.size) < cor.bribe_at_arrest) & (not bribery)
