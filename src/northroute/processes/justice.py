@@ -84,11 +84,14 @@ def category(world: World, substance: np.ndarray, grams: np.ndarray, charge: np.
     possession). The thresholds of Table 7.1 are softened by four policy levers: every drug and charge, heroin
     only, possession only, and cannabis possession only (S18)."""
     j = world.scenario.justice
-    possession = charge == POSSESSION
-    factor = (j.threshold_factor * np.where(substance == HEROIN, j.heroin_threshold_factor, 1.0)
+    drug = np.arange(len(SUBSTANCE_NAMES))[:, None]
+    possession = np.array([[False, True]])
+    factor = (j.threshold_factor * np.where(drug == HEROIN, j.heroin_threshold_factor, 1.0)
               * np.where(possession, j.possession_threshold_factor, 1.0)
-              * np.where(possession & (substance != HEROIN), j.cannabis_possession_threshold_factor, 1.0))
-    return (grams[:, None] > thresholds()[substance] * factor[:, None]).sum(axis=1)
+              * np.where(possession & (drug != HEROIN), j.cannabis_possession_threshold_factor, 1.0))
+    bounds = (thresholds()[:, None, :] * factor[:, :, None]).reshape(-1, 3)  # [drug x (other, possession), 3]
+    key = np.asarray(substance, np.intp) * 2 + (np.asarray(charge) == POSSESSION)
+    return sum((grams > bounds[key, k]).astype(np.int64) for k in range(3))
 
 
 def pool_buyers(world: World, rows: np.ndarray) -> np.ndarray:
@@ -125,15 +128,15 @@ def case_chance(world: World, rows: np.ndarray) -> np.ndarray:
     if his stock is a crime to hold. The quota counts cases ("credit demanded arrests, and arrests demanded
     crime", L1616; "he was making criminal cases for them ... that's how they met their quota", L1624 [DE2]),
     so officers weigh their targets by it (`policing.weigh_targets`)."""
-    pol = world.scenario.policing
-    charge, held = _charge_by_role(world, rows)
-    possession = np.full(rows.size, POSSESSION)
-    a_crime = _category_of_charge(world, rows, possession, held) > 0
-    framed = pol.framing_rate * pol.quota_pressure
-    chance = np.where(charge == POSSESSION, framed + (1.0 - framed) * a_crime, 1.0)
+    p, pol = world.people, world.scenario.policing
     seller = street_sellers(world, rows)
-    documented = pol.sale_documented
-    chance[seller] = documented + (1.0 - documented) * a_crime[seller]
+    held_only = seller | (p.role[rows] == USER)  # the others' charges do not turn on what they hold
+    chance = np.ones(rows.size)
+    some = rows[held_only]
+    held = _charge_by_role(world, some)[1]
+    a_crime = category(world, p.substance[some], held, np.full(some.size, POSSESSION)) > 0
+    yes = np.where(seller[held_only], pol.sale_documented, pol.framing_rate * pol.quota_pressure)
+    chance[held_only] = yes + (1.0 - yes) * a_crime
     return chance
 
 
