@@ -83,15 +83,21 @@ def category(world: World, substance: np.ndarray, grams: np.ndarray, charge: np.
     """Weight category of each holding under its charge; 0 below the small threshold (no criminal case for
     possession). The thresholds of Table 7.1 are softened by four policy levers: every drug and charge, heroin
     only, possession only, and cannabis possession only (S18)."""
+    bounds = _bounds(world)
+    key = np.asarray(substance, np.intp) * 2 + (np.asarray(charge) == POSSESSION)
+    return sum((grams > bounds[key, k]).astype(np.int64) for k in range(3))
+
+
+def _bounds(world: World) -> np.ndarray:
+    """[drug x (other charge, possession), 3] lower bounds (g) of small, large and extra-large: Table 7.1 times the
+    policy levers (`category`)."""
     j = world.scenario.justice
     drug = np.arange(len(SUBSTANCE_NAMES))[:, None]
     possession = np.array([[False, True]])
     factor = (j.threshold_factor * np.where(drug == HEROIN, j.heroin_threshold_factor, 1.0)
               * np.where(possession, j.possession_threshold_factor, 1.0)
               * np.where(possession & (drug != HEROIN), j.cannabis_possession_threshold_factor, 1.0))
-    bounds = (thresholds()[:, None, :] * factor[:, :, None]).reshape(-1, 3)  # [drug x (other, possession), 3]
-    key = np.asarray(substance, np.intp) * 2 + (np.asarray(charge) == POSSESSION)
-    return sum((grams > bounds[key, k]).astype(np.int64) for k in range(3))
+    return (thresholds()[:, None, :] * factor[:, :, None]).reshape(-1, 3)
 
 
 def pool_buyers(world: World, rows: np.ndarray) -> np.ndarray:
@@ -130,7 +136,10 @@ def case_chance(world: World, rows: np.ndarray) -> np.ndarray:
     so officers weigh their targets by it (`policing.weigh_targets`)."""
     p, pol = world.people, world.scenario.policing
     seller = street_sellers(world, rows)
-    held_only = seller | (p.role[rows] == USER)  # the others' charges do not turn on what they hold
+    # the others' charges do not turn on what they hold, and a lone user holds at least a retail unit, a crime to
+    # hold for every drug whose small amount starts below it (all of them under Table 7.1)
+    unit_a_crime = _bounds(world)[1::2, 0] < RETAIL_UNIT_G
+    held_only = seller | ((p.role[rows] == USER) & ~unit_a_crime[p.substance[rows]])
     chance = np.ones(rows.size)
     some = rows[held_only]
     held = _charge_by_role(world, some)[1]
