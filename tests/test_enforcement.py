@@ -27,7 +27,7 @@ from northroute.validation import FACTS, scorecard, scorecard_html, scorecard_js
 from northroute.validation.facts import _sel, frame, total
 from northroute.validation.scorecard import by_fact, crosses_band, observed, regional_prices, summary, tally
 from northroute.world.officers import CUSTOMS, DISMISSED, HONEST, LINE, MANAGER, PROTECTOR, UBN
-from northroute.world.people import ACTIVE, HEROIN, MARIJUANA, PRISON, RETAIL, USER, WHOLESALE
+from northroute.world.people import ACTIVE, HEROIN, MARIJUANA, OUT, PRISON, RETAIL, USER, WHOLESALE
 from northroute.world.state import REFORM_SWITCH, World
 from northroute.world.ties import PRISON as PRISON_TIE
 from tests.conftest import NO_KIN, tiny
@@ -108,6 +108,30 @@ def test_a_protected_team_weighs_its_shield_times_the_team_ratio(ratio: float) -
     free = per_visibility[~covered]
     assert np.allclose(free, free[0])
     assert np.allclose(per_visibility[covered], cfg.corruption.shield * ratio * free[0])
+
+
+def test_protection_reaches_a_team_only_through_active_people() -> None:
+    """A protected wholesaler who left the market, or a runner's leader now in prison, no longer shields the team
+    below (as `People.boss` reads it, 7.5: they are orphans until placed again), though the stale pointers remain;
+    nor do their customers draw the runners' boost."""
+    world = _a_month_in("corruption.shield=0.1", "corruption.runner_boost=3", seed=3)
+    p = world.people
+    rd = p.rows(RETAIL)
+    covered = rd[policing.team_protected(p, rd)]
+    free = rd[~policing.team_protected(p, rd)]
+    runners = covered[np.isin(p.supplier[covered], rd)]
+    direct = covered[~np.isin(covered, runners) & ~np.isin(covered, p.supplier[runners])]
+    assert runners.size and direct.size > 1
+    before = _target_weight(world) / (1.0 + p.exposure)
+    base = before[free[0]]
+    assert np.allclose(before[[runners[0], direct[0]]], 0.1 * base)
+    customers = p.rows(USER)[p.supplier[p.rows(USER)] == direct[0]]
+    p.status[p.supplier[runners[0]]] = PRISON  # the runner's leader is jailed
+    p.status[p.supplier[direct[0]]] = OUT  # the direct dealer's wholesaler left the market
+    after = _target_weight(world) / (1.0 + p.exposure)
+    assert np.allclose(after[[runners[0], direct[0]]], base)
+    if customers.size:  # their customers are no longer a protected team's, given up to the police
+        assert np.allclose(after[customers] / before[customers], 1 / 3)
 
 
 def test_without_quota_pressure_the_police_weigh_the_level_not_the_visibility() -> None:
@@ -388,11 +412,15 @@ def test_a_person_holding_no_crime_is_let_go_without_a_case() -> None:
     def counted() -> np.ndarray:
         return np.array([world.week.counts.get(k, np.zeros(1)).sum() for k in keys])
 
-    before = counted()
+    def by_drug(key: tuple[str, str, str]) -> np.ndarray:
+        return world.week.counts.get(key, np.zeros(3)).copy()
+
+    before, released, arrested = counted(), by_drug(keys[0]), by_drug(keys[1])
     justice.arrest(world, np.random.default_rng(0), np.concatenate([cannabis, heroin]), "quota")
     assert (counted() - before).tolist() == [30, 30, 30, 30, 30]
-    assert (p.status[cannabis] == ACTIVE).all() and (p.role[cannabis] == USER).all()
-    assert (p.status[heroin] != ACTIVE).sum() + (p.role[heroin] == USER).sum() >= 30
+    # the cannabis users are the ones let go, the heroin users the ones arrested
+    assert (by_drug(keys[0]) - released)[HEROIN] == 0 and (by_drug(keys[1]) - arrested)[HEROIN] == 30
+    assert (p.status[cannabis] == ACTIVE).all()
 
 
 def test_arrested_users_hold_at_least_a_retail_unit() -> None:

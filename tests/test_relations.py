@@ -424,6 +424,27 @@ def test_a_younger_relative_confesses_for_a_kin_wholesaler():
     assert relations.confess_for_kin(world, wh, rng).tolist() == wh.tolist()
 
 
+def test_only_a_relative_whose_arrest_makes_a_case_confesses():
+    """A relative is charged with what he holds: when that is no crime to possess (possession thresholds a hundred
+    times Table 7.1: a cannabis user's unit), he would be let go (7.10 item 0), so he cannot stand in and the
+    senior goes himself; a heroin relative (any heroin is a crime to hold) still can."""
+    world = _kin_world("relations.kin_substitution=1", "corruption.bribe_at_arrest=0",
+                       "justice.possession_threshold_factor=100")
+    p, rng = world.people, np.random.default_rng(3)
+    wh = p.rows(WHOLESALE)[:1]
+    users = p.rows(USER)
+    lone = users[p.pool[users] < 0]
+    cannabis, heroin = lone[p.substance[lone] != HEROIN][:1], lone[p.substance[lone] == HEROIN][:1]
+    _join(world, [*wh, *cannabis], 4)
+    for _ in range(10):
+        assert relations.confess_for_kin(world, wh, rng).tolist() == wh.tolist()
+    world.scenario.justice.possession_threshold_factor = 1.0  # Table 7.1: his unit is a crime to hold
+    assert relations.confess_for_kin(world, wh, rng).tolist() == cannabis.tolist()
+    world.scenario.justice.possession_threshold_factor = 100.0
+    _join(world, heroin, 4)
+    assert relations.confess_for_kin(world, wh, rng).tolist() == heroin.tolist()
+
+
 def test_seniors_who_draw_the_same_relative_draw_again():
     """Two seniors and three relatives of one kin group: each senior gets his own relative every time (drawn with
     replacement, a meeting used to send the second senior himself, about one batch in three here)."""

@@ -307,8 +307,9 @@ def target_weights(rows, region, role, status, exposure, pool, supplier, protect
     protected wholesaler is shielded (`shield`) and so is his retail team (`team_shield`, which is above 1 when
     he gives them up), the customers of a protected team given up
     (`policing.weigh_targets` documents the rules); a leader's runners share his wholesaler's
-    protection, as long as the leader is active (`People.boss`: a jailed leader's runners are orphans until they are
-    placed again, 7.5). Returns rows and cumulative weights in region
+    protection; the leader and the wholesaler must be active, and the wholesaler a wholesaler still (as `People.boss`
+    reads it: a jailed leader's runners, and the team of a wholesaler who left, are orphans until they are placed
+    again, 7.5). Returns rows and cumulative weights in region
     order, each region's first position, count and summed weight.
     """
     n = rows.size
@@ -340,13 +341,13 @@ def target_weights(rows, region, role, status, exposure, pool, supplier, protect
         elif lv == 1:
             if s >= 0 and role[s] == RETAIL:  # a runner: the wholesaler is his leader's supplier
                 s = supplier[s] if status[s] == ACTIVE else -1
-            if s >= 0 and protector[s] >= 0:
+            if s >= 0 and status[s] == ACTIVE and role[s] == WHOLESALE and protector[s] >= 0:
                 w *= team_shield
         elif lv == 0 and s >= 0 and role[s] == RETAIL and status[s] == ACTIVE:
             boss = supplier[s]
             if boss >= 0 and role[boss] == RETAIL:
                 boss = supplier[boss] if status[boss] == ACTIVE else -1
-            if boss >= 0 and protector[boss] >= 0:
+            if boss >= 0 and status[boss] == ACTIVE and role[boss] == WHOLESALE and protector[boss] >= 0:
                 w *= runner_boost
         g = region[r]
         out[pos[g]] = r

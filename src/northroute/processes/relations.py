@@ -283,16 +283,21 @@ def confess_for_kin(world: World, rows: np.ndarray, rng: np.random.Generator) ->
     arrested kin wholesaler or trafficker is replaced by a younger relative, an active user or retail
     dealer of his kin group (any region), who confesses in his place: "younger family members
     reportedly 'confessed' in order to side-track more serious criminal investigations against older
-    family members" (M70, L956 [P11][P17]). The relative is charged with what he himself holds. A
-    relative confesses for one senior at most and not when he is himself among `rows` (assumption: one
-    person cannot serve two sentences in place of others): seniors who drew the same relative draw again
-    among those left, and a senior goes himself only when his group has no free relative."""
+    family members" (M70, L956 [P11][P17]). The relative is charged with what he himself holds, so only a
+    relative whose arrest is sure to make a case can stand in (one holding no crime would be let go and the
+    senior would walk free; `justice.case_chance`). A relative confesses for one senior at most and not when he
+    is himself among `rows` (assumption: one person cannot serve two sentences in place of others): seniors who
+    drew the same relative draw again among those left, and a senior goes himself only when his group has no free
+    relative."""
+    from northroute.processes.justice import case_chance  # justice imports this module
+
     p, r = world.people, world.scenario.relations
     senior = (p.kin[rows] >= 0) & (p.role[rows] >= WHOLESALE)
     if r.kin_substitution <= 0 or not senior.any():
         return rows
     kin = world.kin_rows
     young = kin[(p.status[kin] == ACTIVE) & (p.role[kin] <= RETAIL) & ~np.isin(kin, rows)]
+    young = young[case_chance(world, young) == 1.0]
     pending = np.flatnonzero(senior)
     pending = pending[rng.random(pending.size) < r.kin_substitution]
     out = rows.copy()
