@@ -679,15 +679,19 @@ def test_a_shortage_raises_quitting_but_not_starting() -> None:
 def test_a_tenth_of_the_country_prices_and_fits_like_the_whole() -> None:
     """Studies, calibration and the facts search run at reduced scales on the premise that such a run is the
     national model in small. Until session 16 it was not: lots kept their national size, so at scale 0.1 the
-    heroin retail price of 2012-2017 was 1.9 times the national one and calibration fitted that. Here a run at
-    0.1 (anticorruption-2015, 6 years, seed 0) must price heroin within a quarter of the national run, leave
-    about as much heroin need unmet and lie about as far from the recorded series (~20 s)."""
+    heroin retail price of 2012-2017 was 1.9 times the national one and calibration fitted that. Here runs at
+    0.1 (anticorruption-2015, 6 years, seeds 0-2) must price heroin, on average, within a quarter of the national
+    runs, leave about as much heroin need unmet and lie about as far from the recorded series (~2 min). One seed
+    is not enough: at c18bd97 the ratio of prices was 1.19, 1.11 and 1.26 on seeds 0-2, and at session 37's end
+    1.31, 1.24 and 1.03 (the mean about 1.19 both times), so a single seed crossed the band either way (until
+    session 37 the test read seed 0 alone)."""
     from northroute.experiments.outputs import heroin_unmet_need, retail_price, thesis_distance
 
     def outputs(scale: float) -> tuple[float, float, float]:
-        ts = nr.run(nr.load_scenario("anticorruption-2015", [f"population.scale={scale}", "time.years=6"]),
-                    seed=0).timeseries
-        return retail_price("heroin")(ts, scale), heroin_unmet_need(ts, scale), thesis_distance(ts, scale)
+        runs = [nr.run(nr.load_scenario("anticorruption-2015", [f"population.scale={scale}", "time.years=6"]),
+                       seed=seed).timeseries for seed in (0, 1, 2)]
+        return tuple(np.mean([f(ts, scale) for ts in runs])
+                     for f in (retail_price("heroin"), heroin_unmet_need, thesis_distance))
 
     (price, unmet, fit), (price1, unmet1, fit1) = outputs(0.1), outputs(1.0)
     assert abs(np.log(price / price1)) < np.log(1.25), (price, price1)
