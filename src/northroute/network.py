@@ -59,8 +59,8 @@ def snapshot(world: World, year: int) -> tuple[dict[str, np.ndarray], dict[str, 
         "exposure": p.exposure[nodes],
         "customers": customers[nodes].astype(np.int32),
         "team": team[nodes].astype(np.int32),
-        "protected": p.protector[nodes] >= 0,  # a wholesaler under police protection (7.11)
-        "protector": p.protector[nodes].astype(np.int32),  # his protector's row of the officers table, or -1
+        "protected": prot >= 0,  # a wholesaler under police protection (7.11)
+        "protector": prot.astype(np.int32),  # his protector's row of the officers table, or -1
         "protector_agency": np.where(prot >= 0, world.officers.agency[np.maximum(prot, 0)], -1).astype(np.int8),
         "protector_rank": np.where(prot >= 0, world.officers.rank[np.maximum(prot, 0)], -1).astype(np.int8),
         "leader": (p.flags[nodes] & LEADER) != 0,  # a retail dealer who leads runners of his own (7.3)

@@ -144,16 +144,22 @@ def case_chance(world: World, rows: np.ndarray) -> np.ndarray:
     some = rows[held_only]
     held = _charge_by_role(world, some)[1]
     a_crime = category(world, p.substance[some], held, np.full(some.size, POSSESSION)) > 0
-    yes = np.where(seller[held_only], pol.sale_documented, pol.framing_rate * pol.quota_pressure)
+    yes = np.where(seller[held_only], pol.sale_documented, framing_chance(world))
     chance[held_only] = yes + (1.0 - yes) * a_crime
     return chance
+
+
+def framing_chance(world: World) -> float:
+    """Chance a user's possession is written up as a group's member (M41c, L1626): only under counts (S5)."""
+    pol = world.scenario.policing
+    return pol.framing_rate * pol.quota_pressure
 
 
 def charges(world: World, rng: np.random.Generator, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Charge and weight category of each arrested person, as the police write them up."""
     pol = world.scenario.policing
     charge, held = _charge_by_role(world, rows)
-    framed = (charge == POSSESSION) & (rng.random(rows.size) < pol.framing_rate * pol.quota_pressure)
+    framed = (charge == POSSESSION) & (rng.random(rows.size) < framing_chance(world))
     charge[framed] = ORGANISED
     # the sale of a dealer or pool buyer they cannot prove goes unregistered (M41b); no draw at 1.0, so there the
     # rule changes nothing (the calibrations shipped before session 28 pin 1.0)

@@ -297,9 +297,10 @@ def confess_for_kin(world: World, rows: np.ndarray, rng: np.random.Generator) ->
         return rows
     kin = world.kin_rows
     young = kin[(p.status[kin] == ACTIVE) & (p.role[kin] <= RETAIL) & ~np.isin(kin, rows)]
-    young = young[case_chance(world, young) == 1.0]
     pending = np.flatnonzero(senior)
     pending = pending[rng.random(pending.size) < r.kin_substitution]
+    if pending.size:
+        young = young[case_chance(world, young) == 1.0]
     out = rows.copy()
     while pending.size:  # rounds, not people: each round seats at least one senior's relative
         relative = random_member(rng, p.kin[rows[pending]].astype(np.int64), young, p.kin[young].astype(np.int64),
