@@ -191,6 +191,26 @@ def test_an_arrest_bribe_is_a_share_of_cash_up_to_a_ceiling() -> None:
     assert (paid == 1e6).any() and (paid == 5e4).any()
 
 
+def test_protection_payments_are_counted_by_the_payers_drug() -> None:
+    """7.10: protected wholesalers pay `protection_share` of a month's takings; `protection_kzt` counts it by the
+    wholesaler's drug, and `bribes_kzt` counts it with the bribes at arrest."""
+    world = _a_month_in("corruption.protection_share=0.3", seed=4)
+    p = world.people
+    wh = p.rows(WHOLESALE)
+    world.officers.mode[:] = PROTECTOR
+    p.protector[wh] = np.arange(wh.size) % len(world.officers)
+    p.cash[wh] = 1e9
+    world.new_week()
+    corruption.pay_protection(world)
+    paid = 1e9 - p.cash[wh]
+    assert (paid > 0).sum() > wh.size // 2
+    by_drug = np.bincount(p.substance[wh], paid, minlength=3)[:3]
+    counted = world.week.counts[("protection_kzt", "wholesale", "true")]
+    np.testing.assert_allclose(counted[:3], by_drug)
+    np.testing.assert_allclose(world.week.counts[("bribes_kzt", "police", "true")].sum(), paid.sum())
+    assert (by_drug[[HEROIN, MARIJUANA]] > 0).all()
+
+
 def test_a_first_prison_term_costs_most_legal_income() -> None:
     """L980 [DE1]: released prisoners have "almost no legal opportunity to provide for themselves": after a
     first term a person keeps `prison.release_income_share` of his legal income; a second term cuts no more.

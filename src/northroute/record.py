@@ -231,6 +231,8 @@ METRICS = (
     C("switch_deals_ended_by_arrest", "wholesale", "deals/week", "of those, deals that began before the reform's "
       "switch, 2015-01-05 (SF27b)"),
     C("bribes_kzt", "police", "KZT/week", "protection payments and bribes at arrest", by_drug=False),
+    C("protection_kzt", "wholesale", "KZT/week", "protection payments, by the drug of the wholesaler who paid: "
+      "the part of bribes_kzt that is not a bribe at arrest (L1710 [P19])"),
     C("extortion_kzt", "police", "KZT/week", "cash taken from users by extorting officers", by_drug=False),
     C("corruption_convictions", "police", "officers/week", "corrupt officers convicted", by_drug=False),
     C("line_corruption_convictions", "police", "officers/week", "corrupt UBN and patrol line officers convicted "

@@ -189,6 +189,7 @@ def pay_protection(world: World) -> None:
     p.cash[wh] -= paid
     scatter_add(off.illicit, p.protector[wh], paid)
     world.week.count("bribes_kzt", "police", None, paid.sum())
+    world.week.count("protection_kzt", "wholesale", p.substance[wh], paid)
 
 
 def extort(world: World, rng: np.random.Generator) -> None:

@@ -393,6 +393,10 @@ CLAIMS: tuple[ClaimOutcome, ...] = (
                  _mean("officer_tenure_weeks", ("police",), people=False), "shorter (SF30, L1888 [P3])", FALLS),
     ClaimOutcome("bribes_mkzt", "bribes and protection paid", "M KZT/year",
                  _per_year("bribes_kzt", "police", factor=1e-6)),
+    ClaimOutcome("protection_mkzt", "protection paid by wholesalers (part of the above)", "M KZT/year",
+                 _per_year("protection_kzt", "wholesale", factor=1e-6)),
+    ClaimOutcome("protection_heroin_mkzt", "protection paid by heroin wholesalers", "M KZT/year",
+                 _per_year("protection_kzt", "wholesale", substance="heroin", factor=1e-6)),
 )
 
 
