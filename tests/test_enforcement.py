@@ -192,7 +192,7 @@ def test_an_arrest_bribe_is_a_share_of_cash_up_to_a_ceiling() -> None:
 
 
 def test_protection_payments_are_counted_by_the_payers_drug() -> None:
-    """7.10: protected wholesalers pay `protection_share` of a month's takings; `protection_kzt` counts it by the
+    """7.11: protected wholesalers pay `protection_share` of a month's takings; `protection_kzt` counts it by the
     wholesaler's drug, and `bribes_kzt` counts it with the bribes at arrest."""
     world = _a_month_in("corruption.protection_share=0.3", seed=4)
     p = world.people
