@@ -207,7 +207,7 @@ CONSTS = {
     "justice": ("processes/justice.py", ["RETAIL_UNIT_G", "PLEA_FACTOR"]),
     "corruption": (
         "processes/corruption.py",
-        ["STEP_WEEKS", "TURN_RATE", "QUIT_RATE", "CAREER_MONTHS", "DEALER_SHARE"],
+        ["STEP_WEEKS", "TURN_RATE", "QUIT_RATE", "CAREER_MONTHS", "DEALER_SHARE", "GOLDEN"],
     ),
     "anticorruption": ("processes/anticorruption.py", ["STEP_WEEKS"]),
     "prison": ("processes/prison.py", ["PRISON_STEP_WEEKS", "INMATE_ROLES", "INMATE_DRUGS", "INITIAL_TERM_YEARS"]),

@@ -1,5 +1,5 @@
 """Policing, justice, corruption and the anti-corruption strategy: mechanism tests, and the stylised
-facts SF1, SF6, SF12, SF13, SF25, SF27, SF29, SF34, SF35 (../shared/spec/thesis-mechanisms.md §3) over
+facts SF1, SF6, SF12, SF13, SF27, SF29, SF34, SF35 (../shared/spec/thesis-mechanisms.md §3) over
 three seeds at scale 0.05 (all facts, misses included, nationally: test_validation_national.py), scored by
 the validation scorecard (northroute/validation/facts.py holds each fact's measure and band).
 """
@@ -209,6 +209,24 @@ def test_protection_payments_are_counted_by_the_payers_drug() -> None:
     np.testing.assert_allclose(counted[:3], by_drug)
     np.testing.assert_allclose(world.week.counts[("bribes_kzt", "police", "true")].sum(), paid.sum())
     assert (by_drug[[HEROIN, MARIJUANA]] > 0).all()
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.25])
+def test_a_reduced_run_has_its_share_of_protecting_managers(scale: float) -> None:
+    """A run at scale s keeps all 16 regional managers, so only about s of them may take wholesalers as clients
+    (`corruption.takes_clients`); line officers always may, and in a national run every manager may."""
+    world = build_world(tiny(f"population.scale={scale}"), 1)
+    off = world.officers
+    rows = np.arange(len(off))
+    may = corruption.takes_clients(world, rows)
+    manager = off.rank == MANAGER
+    assert may[~manager].all()
+    assert abs(may[manager].sum() - scale * manager.sum()) <= 1
+    p = world.people
+    protectors = p.protector[p.rows(WHOLESALE)]
+    assert may[protectors[protectors >= 0]].all()
+    world.scenario.population.scale = 1.0
+    assert corruption.takes_clients(world, rows).all()
 
 
 def test_a_first_prison_term_costs_most_legal_income() -> None:
@@ -491,9 +509,12 @@ def test_an_undocumented_sale_is_charged_as_possession() -> None:
 # SF25b, SF27b and SF29b are checked nationally (test_validation_national.py): at this scale the seeds decide
 # them: triples of seeds among 1-12 give values on both sides of their bands' edges (SF29b and SF25b were checked
 # so in sessions 10 and 11, ODD 7.13 rule 5), while nationally every seed of 0-5 lies in SF25b's and SF29b's bands.
+# SF25 too since session 39: at small scales wholesalers outgrow their national share (ODD limitation 4), so the
+# share of retail volume protected in 2012-2014 is 0.43 at 0.05 (seeds 1-9) against 0.60 nationally; until then
+# the managers' excess protection at small scales offset that, and SF25 passed here through two artefacts.
 # The facts below pass on seeds 1-3, 4-6 and 7-9 alike. SF12, SF13, SF34, SF34b and SF35 pass by construction (an input
 # sets them): for them this checks that the input reaches the recorded series, not the model.
-PASSING = ("SF1", "SF6", "SF12", "SF13", "SF25", "SF27", "SF29", "SF34", "SF34b", "SF35")
+PASSING = ("SF1", "SF6", "SF12", "SF13", "SF27", "SF29", "SF34", "SF34b", "SF35")
 
 
 def _row(card: pd.DataFrame, fact: str) -> pd.Series:
@@ -702,12 +723,12 @@ def test_protectors_take_kin_clients_first() -> None:
         p = world.people
         wh = p.rows(WHOLESALE)
         p.protector[wh] = -1
-        kin = wh[::4]
+        kin = wh[::8]  # an eighth (a quarter until session 39, when managers at 0.05 stopped taking clients)
         p.kin[kin] = 0
         corruption.protection_deals(world, np.random.default_rng(5))
         others = np.setdiff1d(wh, kin)
         return np.mean(p.protector[kin] >= 0), np.mean(p.protector[others] >= 0)
-    kin, others = protected(True)  # slots for about a fifth of the wholesalers: a quarter are kin
+    kin, others = protected(True)  # slots for about a sixth of the wholesalers (17 of 109): an eighth are kin
     assert kin > 0.6 and others < 0.2
     kin, others = protected(False)
     assert kin < 0.5 and others > 0.1

@@ -31,7 +31,7 @@ from northroute.processes import relations
 from northroute.processes.matching import fill_slots, random_member, slots, top_k_per_group
 from northroute.processes.prices import cutting
 from northroute.processes.users import cannot_finance, reassign_dealers
-from northroute.world.arrays import scatter_add
+from northroute.world.arrays import scatter_add, stochastic_round
 from northroute.world.people import (
     ACTIVE,
     EXCLUDED,
@@ -87,7 +87,8 @@ def init(world: World, rng: np.random.Generator) -> None:
     p.since[dealers] = world.t - tenure
 
     direct = 1.0 - m.leader_share  # each wholesaler deals directly with his team; the rest are his leaders' runners
-    n_wh = np.ceil(n_dealers * direct / pop.retail_per_wholesaler).astype(np.int64)
+    n_wh = stochastic_round(n_dealers * direct / pop.retail_per_wholesaler, rng)  # unbiased at any scale
+    n_wh = np.where(n_dealers > 0, np.maximum(n_wh, 1), 0)
     k = np.repeat(np.arange(size), n_wh)
     wh = p.append(k.size, role=WHOLESALE, status=ACTIVE, region=k // N_SUBSTANCES,
                   substance=k % N_SUBSTANCES, supplier=-1,
@@ -267,7 +268,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     key_u = _key(p, users)
     n_users = np.bincount(key_u, minlength=size)
     n_rd = np.bincount(_key(p, rd), minlength=size)
-    wanted = np.ceil(n_users / m.users_per_dealer_target - n_rd)
+    wanted = stochastic_round(n_users / m.users_per_dealer_target - n_rd, rng)
     wanted = np.minimum(wanted, np.maximum(1, np.ceil(RECRUIT_CAP * n_rd)))
     wanted = np.maximum(wanted, 0).astype(np.int64)
     if wanted.sum() == 0:
@@ -275,7 +276,7 @@ def _grow(world: World, rng: np.random.Generator) -> None:
     free = _open_slots(world)
     n_free = np.bincount(_key(p, free), minlength=size)
     short = np.maximum(wanted - n_free, 0)
-    n_promote = np.ceil(short / world.scenario.relations.contact_cap).astype(np.int64)
+    n_promote = stochastic_round(short / world.scenario.relations.contact_cap, rng)
     if n_promote.sum():
         _promote(world, rd, n_promote, rng)
         free = _open_slots(world)

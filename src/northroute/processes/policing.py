@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from northroute.processes import corruption, justice, kernels
+from northroute.world.arrays import apportion
 from northroute.world.officers import CUSTOMS, DISMISSED, LINE, MANAGER, PATROL, SERVING, UBN
 from northroute.world.people import ACTIVE, HEROIN, RETAIL, TRAFFICKER, USER, WHOLESALE, People
 from northroute.world.state import WEEKS_PER_YEAR, World
@@ -174,14 +175,14 @@ def build_force(world: World, rng: np.random.Generator) -> None:
     geo, pol, scale = world.geo, world.scenario.policing, world.scale
     pop = np.zeros(geo.n)
     pop[geo.regions] = np.nan_to_num(geo.population[geo.regions])
-    n_drug = np.maximum(1, np.round(pol.drug_officers * scale * pop / pop.sum())).astype(np.int64)[geo.regions]
+    n_drug = apportion(pol.drug_officers * scale, pop[geo.regions])
     patrol = (rng.random(n_drug.sum()) < PATROL_SHARE).astype(np.int8)
     place = np.repeat(geo.regions, n_drug)
     corruption.hire(world, rng, np.where(patrol == 1, PATROL, UBN), np.full(place.size, LINE), place)
     corruption.hire(world, rng, np.full(geo.regions.size, UBN), np.full(geo.regions.size, MANAGER), geo.regions)
     cap = np.nan_to_num(geo.inspections_per_day)
     crossings = np.flatnonzero(cap > 0)
-    n_cus = np.maximum(1, np.round(pol.customs_officers * scale * cap[crossings] / cap.sum())).astype(np.int64)
+    n_cus = apportion(pol.customs_officers * scale, cap[crossings])
     place = np.repeat(crossings, n_cus)
     corruption.hire(world, rng, np.full(place.size, CUSTOMS), np.full(place.size, LINE), place)
     world.customs_corrupt = np.zeros(geo.n)

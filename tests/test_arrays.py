@@ -1,0 +1,26 @@
+"""The array helpers that keep counts unbiased at any scale (session 39, ODD limitation 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from northroute.world.arrays import apportion, stochastic_round
+
+
+def test_stochastic_round_is_unbiased_and_stays_next_to_its_value() -> None:
+    rng = np.random.default_rng(0)
+    x = np.array([0.0, 0.3, 1.5, 2.9, 7.0, -0.4])
+    draws = np.stack([stochastic_round(x, rng) for _ in range(20_000)])
+    assert draws.dtype == np.int64
+    assert ((draws == np.floor(x)) | (draws == np.floor(x) + 1)).all()
+    assert draws.mean(axis=0) == pytest.approx(x, abs=0.02)  # ceil or round would miss 0.3 and 2.9 by 0.1-0.7
+    assert (draws[:, [0, 4]] == [0, 7]).all()  # whole numbers are kept
+
+
+def test_apportion_keeps_the_total_and_the_minimum() -> None:
+    weights = np.array([5.0, 1.0, 1.0, 1.0, 0.2])
+    out = apportion(30, weights)
+    assert out.sum() == 30 and out.tolist() == [18, 4, 4, 3, 1]  # quotas 18.29, 3.66 x3, 0.73: largest remainders
+    assert np.round(30 * weights / weights.sum()).sum() == 31  # rounding each share alone misses the total
+    assert apportion(2, weights).tolist() == [1, 1, 1, 1, 1]  # at least one each, even above the total
