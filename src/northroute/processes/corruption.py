@@ -164,12 +164,13 @@ def takes_clients(world: World, rows: np.ndarray) -> np.ndarray:
     managers. A run at scale s has s of the line officers but all 16 regional managers, so with every manager
     protecting, managers held about a fifth of the protection deals at scale 0.1 against 4% nationally, and the
     reform's takedown of clients (7.12) was twice the national one (session 38). The managers who may are picked
-    by a fixed low-discrepancy sequence over their rows, so no random draw is added and at scale 1 all may;
-    their other roles (pressure, liability, approval) stay with every manager."""
+    by a low-discrepancy sequence over their rows, started at the run's `manager_phase` (drawn at hiring), so
+    the choice stays with an officer from month to month, differs by seed and needs no monthly draw; at scale 1
+    all may. Their other roles (pressure, liability, approval) stay with every manager."""
     manager = world.officers.rank[rows] == MANAGER
     if world.scale >= 1.0 or not manager.any():
         return np.ones(rows.size, bool)
-    return ~manager | (np.modf((rows + 1) * GOLDEN)[0] < world.scale)
+    return ~manager | (np.modf(rows * GOLDEN + world.manager_phase)[0] < world.scale)
 
 
 def sacrifice(world: World, rng: np.random.Generator, clients: np.ndarray) -> None:

@@ -186,6 +186,8 @@ def build_force(world: World, rng: np.random.Generator) -> None:
     place = np.repeat(crossings, n_cus)
     corruption.hire(world, rng, np.full(place.size, CUSTOMS), np.full(place.size, LINE), place)
     world.customs_corrupt = np.zeros(geo.n)
+    if scale < 1.0:  # which managers take clients differs by seed (corruption.takes_clients); no draw nationally
+        world.manager_phase = float(rng.random())
     # assumption: tenures capped at 30 years, about the length of a police career
     years = np.minimum(rng.exponential(1.0 / max(pol.officer_turnover, 1e-3), len(world.officers)), 30.0)
     world.officers.since[:] = world.t - (years * WEEKS_PER_YEAR).astype(np.int32)  # tenures at the turnover rate

@@ -142,6 +142,7 @@ class World:
     officers: Officers = field(default_factory=lambda: Officers(64))
     targets: Any = None  # this month's weighed policing targets (policing.Targets)
     customs_corrupt: np.ndarray = field(default_factory=lambda: np.zeros(0))  # corrupt share of customs per place
+    manager_phase: float = 0.0  # where this run's sequence of managers who take clients starts (corruption)
     user_index: Any = None  # users grouped by market, rebuilt monthly (relations)
     trade_log: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # deals since last merge
     kin_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
