@@ -641,7 +641,13 @@ class _Terminated:
 
 
 def _exit(code: int) -> None:
+    if code == 130:  # an interrupt can land inside a half-built object (numba's compiler in llvmlite, CI of session
+        sys.unraisablehook = _ignore  # 39): its finalizer's error at shutdown is noise after "interrupted"
     sys.exit(128 + signal.SIGTERM if code == 130 and _Terminated.seen else code)
+
+
+def _ignore(unraisable: object) -> None:
+    """An unraisable error (a finalizer's, at shutdown) after an interrupt: not shown."""
 
 
 def main() -> None:
