@@ -77,12 +77,12 @@ def stochastic_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (base + (rng.random(x.shape) < x - base)).astype(np.int64)
 
 
-def apportion(total: float, weights: np.ndarray, minimum: int = 1) -> np.ndarray:
+def apportion(total: float, weights: np.ndarray) -> np.ndarray:
     """Whole counts in proportion to `weights` that sum to round(total) (largest remainders; ties to the
-    lower index), each at least `minimum`. Rounding each share on its own lost officers at small scales
-    (the 0.05 world had 5% fewer than its share, session 38)."""
+    lower index), each at least one (every region has its officer). Rounding each share on its own lost
+    officers at small scales (the 0.05 world had 5% fewer than its share, session 38)."""
     quota = round(total) * np.asarray(weights, np.float64) / np.sum(weights)
     out = np.floor(quota).astype(np.int64)
     extra = round(total) - int(out.sum())
     out[np.argsort(-(quota - out), kind="stable")[:extra]] += 1
-    return np.maximum(out, minimum)
+    return np.maximum(out, 1)
