@@ -75,6 +75,18 @@ def test_event_log_keeps_order_through_growth_and_hands_over_on_consume():
     assert {k: v.dtype for k, v in log.columns(consume=True).items()} == EventLog.COLUMNS
     assert len(log) == 0 and log.columns()["week"].size == 0
 
+
+def test_event_log_broadcasts_scalars_and_one_element_arrays_and_skips_empty_events():
+    log = EventLog()
+    log.add(0, "arrest", np.array([4, 5, 6]), np.array([2]), np.int8(1), np.float32(0.5), 2.0, np.array(1))
+    log.add(0, "arrest", np.zeros(0, int), 3, 1, 1.0, 1.0)  # nobody arrested: no event
+    log.add(0, "release", np.array([[7, 8]]), -1, 0, 0.0, [3.0, 4.0])  # a list and a 2-D array, flattened
+    cols = log.columns()
+    assert cols["person"].tolist() == [4, 5, 6, 7, 8] and cols["place"].tolist() == [2, 2, 2, -1, -1]
+    assert cols["role"].tolist() == [1, 1, 1, -1, -1] and cols["value"].tolist() == [2.0, 2.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError):
+        log.add(1, "arrest", np.arange(3), np.arange(2), 0, 0.0, 0.0)  # lengths that do not broadcast
+
 def _weeks(scen, seed=1, weeks=20):
     world = build_world(scen, seed)
     for _ in range(weeks):

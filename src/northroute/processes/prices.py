@@ -128,15 +128,17 @@ def landed_cost(world: World) -> np.ndarray:
     # only it serves, as if a little came: their goods would cost that, and scarcity does the rest
     weight = route_weight(world)
     weight = np.where(weight > 0, weight, 1e-9 * geo.route_share)
+    # every (route, drug it carries, position on the route), route by route: the sums below add in that order
+    route, s = np.nonzero(geo.route_carries)
+    length = geo.route_len[route]
+    pair = np.repeat(np.arange(route.size), length)
+    r, s = route[pair], s[pair]
+    j = np.arange(pair.size) - np.repeat(np.cumsum(length) - length, length)
+    cost = src[s] * (1.0 + tc * geo.route_km[r, j] / 1000.0) / np.maximum(surv[r, j], 1e-9)
     num = np.zeros((geo.n, N_SUBSTANCES))
     den = np.zeros((geo.n, N_SUBSTANCES))
-    for r in range(len(geo.route_names)):
-        k = geo.route_len[r]
-        nodes = geo.route_nodes[r, :k]
-        for s in np.flatnonzero(geo.route_carries[r]):
-            cost = src[s] * (1.0 + tc * geo.route_km[r, :k] / 1000.0) / np.maximum(surv[r, :k], 1e-9)
-            scatter_add(num[:, s], nodes, weight[r] * cost)
-            scatter_add(den[:, s], nodes, weight[r])
+    scatter_add(num, (geo.route_nodes[r, j], s), weight[r] * cost)
+    scatter_add(den, (geo.route_nodes[r, j], s), weight[r])
     out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return np.take_along_axis(out, geo.buy_node.T, axis=0)
 
@@ -275,7 +277,7 @@ def export_value_ratio(world: World, reference: bool = False, target: np.ndarray
     for r in range(len(geo.route_names)):
         k = geo.route_len[r]
         nodes = geo.route_nodes[r, :k]
-        regions = geo.kind[nodes] == "region"
+        regions = geo.is_region[nodes]
         for s in range(N_SUBSTANCES):
             v_dom = np.mean(net[nodes[regions], s] * surv[r, :k][regions])
             v_exp = ru[s] * surv[r, k - 1]

@@ -107,7 +107,7 @@ def buy_lots(world: World, rng: np.random.Generator, wh: np.ndarray, region: np.
     node_wh = geo.buy_node[s_wh, region]
     price = world.price_wholesale[region, s_wh]
     node = geo.route_nodes[lots.route, lots.pos]
-    offered = ~lots.export & (geo.kind[node] == "region")
+    offered = ~lots.export & geo.is_region[node]
     size = geo.n * N_SUBSTANCES
     key_lot = node.astype(np.int64) * N_SUBSTANCES + lots.substance
     supply = np.bincount(key_lot[offered], lots.bulk_g[offered], size)

@@ -20,15 +20,28 @@ def scatter_add(target: np.ndarray, index: np.ndarray | tuple[np.ndarray, ...],
         target = target.reshape(-1)
     else:
         flat = np.asarray(index, np.int64)
-    flat = np.atleast_1d(flat)
-    if flat.size:
-        _add_at(target, flat, np.broadcast_to(np.asarray(values, np.float64), flat.shape))
+    flat = flat.reshape(-1)
+    if not flat.size:
+        return
+    vals = np.asarray(values, np.float64)
+    if vals.size == flat.size:
+        _add_at(target, flat, vals.reshape(-1))
+    elif vals.size == 1:  # one value for every index: no broadcast view (a week's hot path)
+        _add_value_at(target, flat, vals.item())
+    else:
+        _add_at(target, flat, np.broadcast_to(vals, flat.shape))
 
 
 @njit(cache=True)
 def _add_at(target, index, values):
     for i in range(index.size):
         target[index[i]] += values[i]
+
+
+@njit(cache=True)
+def _add_value_at(target, index, value):
+    for i in range(index.size):
+        target[index[i]] += value
 
 
 @njit(cache=True)

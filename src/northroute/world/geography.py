@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -66,14 +66,24 @@ class Geography:
     def n(self) -> int:
         return len(self.codes)
 
-    @property
+    # the arrays below are read every week: computed once (comparing strings costs more than the lookups) and
+    # read-only, since one geography serves every run of a process
+    @cached_property
+    def is_region(self) -> np.ndarray:
+        return _read_only(self.kind == "region")
+
+    @cached_property
+    def is_crossing(self) -> np.ndarray:
+        return _read_only(self.kind == "crossing")
+
+    @cached_property
     def in_kazakhstan(self) -> np.ndarray:
         """Kazakh regions and border crossings (a lot there has entered the country)."""
-        return (self.kind == "region") | (self.kind == "crossing")
+        return _read_only(self.is_region | self.is_crossing)
 
-    @property
+    @cached_property
     def regions(self) -> np.ndarray:
-        return np.flatnonzero(self.kind == "region")
+        return _read_only(np.flatnonzero(self.is_region))
 
     def index(self, code: str) -> int:
         return self.codes.index(code)
@@ -87,6 +97,11 @@ class Geography:
     def routes_from(self, code: str, substance: int) -> np.ndarray:
         start = self.index(code)
         return np.flatnonzero((self.route_nodes[:, 0] == start) & self.route_carries[:, substance])
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:

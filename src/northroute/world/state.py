@@ -52,11 +52,12 @@ class EventLog(Table):
         """Append events of one kind (arrays broadcast to one length); role and cause -1 where they do not apply."""
         values = {"person": person, "place": place, "substance": substance, "grams": grams, "value": value,
                   "role": role, "cause": cause}
-        arrs = np.broadcast_arrays(*(np.asarray(v) for v in values.values()))
-        if arrs[0].size == 0:
-            return
-        cols = {k: v.ravel() for k, v in zip(values, arrs, strict=True)}
-        self.append(arrs[0].size, week=week, kind=EVENT_KINDS.index(kind), **cols)
+        # scalars fill their column as they are, arrays are flattened: cheaper than broadcasting (a week's hot path)
+        cols = {k: v if isinstance(v, int | float | np.generic) else np.ravel(v) for k, v in values.items()}
+        sizes = [v.size for v in cols.values() if isinstance(v, np.ndarray)]
+        n = min(sizes, default=1) and max(sizes, default=1)
+        if n:
+            self.append(n, week=week, kind=EVENT_KINDS.index(kind), **cols)
 
     def clear(self) -> None:
         """Empty, with room for a few weeks' events (the table grows as `Table` does)."""
@@ -127,8 +128,12 @@ class Week:
             self.counts[key] = self.counts.get(key, np.zeros(1)) + np.sum(values)
             return
         sub = np.atleast_1d(np.asarray(substance, np.intp))
-        vals = np.broadcast_to(np.asarray(values, float), sub.shape)
-        self.counts[key] = self.counts.get(key, np.zeros(N_SUBSTANCES)) + np.bincount(sub, vals, N_SUBSTANCES)
+        vals = np.asarray(values, float)
+        if vals.shape != sub.shape:  # one value for every row (np.full is cheaper than a broadcast view)
+            vals = np.full(sub.shape, vals.item()) if vals.size == 1 else np.broadcast_to(vals, sub.shape)
+        added = np.bincount(sub, vals, N_SUBSTANCES)
+        before = self.counts.get(key)
+        self.counts[key] = added if before is None else before + added
 
 
 @dataclass
