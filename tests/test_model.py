@@ -105,6 +105,23 @@ def test_more_searches_seize_more():
     assert tight > 3 * loose > 0
 
 
+def test_export_value_ratio_averages_each_routes_regions_as_a_loop_over_routes_would():
+    """The ratio is computed for all routes at once, grouped by their number of regions; it must equal, to
+    the bit, the mean over each route's regions taken one route and drug at a time (the seeds' runs depend
+    on it through the export draws)."""
+    world = _weeks(tiny(), weeks=30)
+    geo, surv, ru = world.geo, prices.route_survival(world), prices.russia_price_per_g(world)
+    target = world.price_wholesale * 1.1
+    net = world.price_wholesale - target * prices.risk_premium_share(world)
+    ratio = prices.export_value_ratio(world, target=target)
+    for r in range(len(geo.route_names)):
+        k = geo.route_len[r]
+        on = geo.kind[geo.route_nodes[r, :k]] == "region"
+        for s in range(3):
+            v_dom = np.mean(net[geo.route_nodes[r, :k][on], s] * surv[r, :k][on])
+            assert ratio[r, s] == np.log(max(ru[s] * surv[r, k - 1], 1e-9) / max(v_dom, 1e-9))
+
+
 def test_cutting_lowers_purity_down_the_chain():
     res = nr.run(tiny("market.adulteration=0.3"), seed=2)
     pur = res.series("purity", substance="heroin")

@@ -273,16 +273,18 @@ def export_value_ratio(world: World, reference: bool = False, target: np.ndarray
     ru = russia_price_per_g(world, reference)
     target = target_prices(world)[0] if target is None else target
     net = world.price_wholesale - target * risk_premium_share(world)  # what a domestic sale leaves him
-    out = np.zeros((len(geo.route_names), N_SUBSTANCES))
-    for r in range(len(geo.route_names)):
-        k = geo.route_len[r]
-        nodes = geo.route_nodes[r, :k]
-        regions = geo.is_region[nodes]
-        for s in range(N_SUBSTANCES):
-            v_dom = np.mean(net[nodes[regions], s] * surv[r, :k][regions])
-            v_exp = ru[s] * surv[r, k - 1]
-            out[r, s] = np.log(max(v_exp, 1e-9) / max(v_dom, 1e-9))
-    return out
+    n_routes = len(geo.route_names)
+    v_dom = np.zeros((n_routes, N_SUBSTANCES))
+    regions = geo.is_region[np.maximum(geo.route_nodes, 0)] & (geo.route_nodes >= 0)  # [routes, positions]
+    n_regions = regions.sum(axis=1)
+    for m in np.unique(n_regions):  # routes with as many regions at once; each row is averaged on its own
+        r = np.flatnonzero(n_regions == m)
+        r_pos, pos = np.nonzero(regions[r])
+        r_pos, pos = r[r_pos].reshape(-1, m), pos.reshape(-1, m)
+        value = net[geo.route_nodes[r_pos, pos]] * surv[r_pos, pos][..., None]  # [routes, regions, substances]
+        v_dom[r] = np.ascontiguousarray(value.transpose(0, 2, 1)).mean(axis=2)
+    v_exp = ru[None, :] * surv[np.arange(n_routes), geo.route_len - 1][:, None]
+    return np.log(np.maximum(v_exp, 1e-9) / np.maximum(v_dom, 1e-9))
 
 
 def export_probability(world: World, target: np.ndarray | None = None) -> np.ndarray:
