@@ -93,7 +93,7 @@ def test_calibrate_writes_posterior_fit_and_a_loadable_scenario(tmp_path) -> Non
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert set(summary["estimate"]) == set(summary["interval"]) and len(summary["epsilons"]) == 2
     assert summary["prior"] == "log-uniform"
-    assert summary["max_particles"] == 200 and summary["out_of_budget"] is False
+    assert summary["max_particles"] == 180 and summary["out_of_budget"] is False
     assert summary["epsilons"][1] <= summary["epsilons"][0]
     for name in ("posterior.csv", "fit.csv", "calibration.html", "calibrated.toml"):
         assert (folder / name).exists(), name
