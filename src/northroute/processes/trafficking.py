@@ -58,7 +58,7 @@ def step(world: World, rng: np.random.Generator) -> None:
     node = geo.route_nodes[lots.route, lots.pos]
     entering = moving & was_outside & geo.in_kazakhstan[node]
 
-    at_crossing = moving & (geo.is_crossing[node])
+    at_crossing = moving & geo.is_crossing[node]
     searched_here = at_crossing | (moving & staging_posts(geo)[node])
     p_find = search_probability(world)[node, lots.cover] * world.scenario.trafficking.detect_if_searched
     seized = searched_here & (rng.random(len(lots)) < p_find)
