@@ -36,3 +36,5 @@ def test_scatter_add_sums_repeated_indices_for_any_form_of_values(values) -> Non
     grid = np.zeros((2, 3))
     scatter_add(grid, (np.array([1, 1, 0]), np.array([2, 2, 0])), 1.0)
     assert grid.tolist() == [[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]]
+    with pytest.raises(ValueError):
+        scatter_add(target, index, np.arange(3.0))  # neither one value nor one per index

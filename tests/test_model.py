@@ -87,6 +87,7 @@ def test_event_log_broadcasts_scalars_and_one_element_arrays_and_skips_empty_eve
     with pytest.raises(ValueError):
         log.add(1, "arrest", np.arange(3), np.arange(2), 0, 0.0, 0.0)  # lengths that do not broadcast
 
+
 def _weeks(scen, seed=1, weeks=20):
     world = build_world(scen, seed)
     for _ in range(weeks):

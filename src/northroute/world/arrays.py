@@ -28,8 +28,8 @@ def scatter_add(target: np.ndarray, index: np.ndarray | tuple[np.ndarray, ...],
         _add_at(target, flat, vals.reshape(-1))
     elif vals.size == 1:  # one value for every index: no broadcast view (a week's hot path)
         _add_value_at(target, flat, vals.item())
-    else:
-        _add_at(target, flat, np.broadcast_to(vals, flat.shape))
+    else:  # the compiled loop does not check bounds
+        raise ValueError(f"scatter_add: {vals.size} values for {flat.size} indices")
 
 
 @njit(cache=True)
